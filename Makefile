@@ -1,0 +1,51 @@
+# Warp — run `make help` for the targets.
+GO            ?= go
+STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BENCHSTAT     := golang.org/x/perf/cmd/benchstat@v0.0.0-20260312031701-16a31bc5fbd0
+GOBIN         := $(shell $(GO) env GOPATH)/bin
+PKGS          := ./...
+TEST_TIMEOUT  ?= 15m
+BENCH         ?= .
+COUNT         ?= 6
+FUZZTIME      ?= 20s
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+tools: ## install the pinned tools (staticcheck, benchstat)
+	$(GO) install $(STATICCHECK)
+	$(GO) install $(BENCHSTAT)
+
+$(GOBIN)/staticcheck:
+	$(GO) install $(STATICCHECK)
+
+fmt-check: ## fail if any file is not gofmt'ed
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet: ## go vet
+	$(GO) vet $(PKGS)
+
+lint: fmt-check vet $(GOBIN)/staticcheck ## gofmt check, go vet and staticcheck
+	$(GOBIN)/staticcheck $(PKGS)
+
+race: ## all tests with the race detector
+	$(GO) test -race -timeout $(TEST_TIMEOUT) $(PKGS)
+
+test: lint race ## what CI runs: lint, then every test with the race detector
+
+bench: ## benchmarks (BENCH=regexp COUNT=n); compare runs with benchstat
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) $(PKGS)
+
+fuzz: ## run every fuzz target for FUZZTIME each
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; done
+
+demo: ## run warp-bench on its embedded default (3 nodes, in-process NATS, memory store)
+	$(GO) run ./cmd/warp-bench
+
+.PHONY: help tools fmt-check vet lint race test bench fuzz demo

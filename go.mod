@@ -1,0 +1,3 @@
+module github.com/warpcache/warp
+
+go 1.26
