@@ -1,0 +1,64 @@
+package actors
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/warpcache/warp/messages"
+)
+
+type echo struct{}
+
+type ping struct{ reply *messages.Reply }
+
+func (echo) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *ping:
+		m.reply.Send(messages.Result{Applied: true})
+	case int:
+		ctx.Respond(m)
+	}
+}
+
+// BenchmarkRoundTrip measures a request to an actor and its answer, the
+// cost every shard write pays, for each dispatcher and reply mechanism.
+// The inline dispatcher with a pooled reply slot is Warp's choice.
+func BenchmarkRoundTrip(b *testing.B) {
+	cases := []struct {
+		name   string
+		d      actor.Dispatcher
+		future bool
+	}{
+		{"goroutine-future", actor.NewDefaultDispatcher(300), true},
+		{"goroutine-reply", actor.NewDefaultDispatcher(300), false},
+		{"inline-future", actor.NewSynchronizedDispatcher(300), true},
+		{"inline-reply", actor.NewSynchronizedDispatcher(300), false},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			sys := actor.NewActorSystemWithConfig(actor.Configure(actor.WithLoggerFactory(
+				func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) })))
+			defer sys.Shutdown()
+			pid := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return echo{} }, actor.WithDispatcher(c.d)))
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if c.future {
+						if _, err := sys.Root.RequestFuture(pid, 1, time.Second).Result(); err != nil {
+							b.Error(err)
+							return
+						}
+						continue
+					}
+					rep := messages.NewReply()
+					sys.Root.Send(pid, &ping{reply: rep})
+					rep.Wait()
+					rep.Release()
+				}
+			})
+		})
+	}
+}

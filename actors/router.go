@@ -1,0 +1,149 @@
+package actors
+
+import (
+	"fmt"
+	"hash/maphash"
+	"math/bits"
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/warpcache/warp/messages"
+	"github.com/warpcache/warp/shard"
+)
+
+// RouterConfig configures a [Router]: how many shards, and the template
+// every shard's config is built from (Index and Seed are set per shard;
+// MaxBytes is the bound for the whole router and is split evenly).
+type RouterConfig struct {
+	// Shards is the shard count, a power of two. Default [DefaultShards].
+	Shards int
+	Shard  shard.Config
+}
+
+// Router maps keys to shard actors by hash and owns those actors.
+type Router struct {
+	node  *Node
+	seed  maphash.Seed
+	shift uint
+	views []*shard.View
+	once  sync.Once
+}
+
+// NewRouter spawns a router's shards on the node.
+func (n *Node) NewRouter(cfg RouterConfig) (*Router, error) {
+	if cfg.Shards == 0 {
+		cfg.Shards = DefaultShards()
+	}
+	if cfg.Shards < 1 || bits.OnesCount(uint(cfg.Shards)) != 1 {
+		return nil, fmt.Errorf("actors: %d shards is not a power of two: %w", cfg.Shards, ErrConfig)
+	}
+	r := &Router{node: n, seed: maphash.MakeSeed(), shift: uint(64 - bits.TrailingZeros(uint(cfg.Shards)))}
+	var d actor.Dispatcher = actor.NewSynchronizedDispatcher(300)
+	if n.cfg.Dispatcher == DispatchGoroutine {
+		d = actor.NewDefaultDispatcher(300)
+	}
+	for i := range cfg.Shards {
+		sc := cfg.Shard
+		sc.Index, sc.Seed = i, r.seed
+		if sc.MaxBytes > 0 {
+			sc.MaxBytes = max(1, sc.MaxBytes/cfg.Shards)
+		}
+		if sc.Logger == nil {
+			sc.Logger = n.cfg.Logger
+		}
+		v, err := shard.NewView(sc)
+		if err != nil {
+			r.closeViews()
+			return nil, err
+		}
+		r.views = append(r.views, v)
+		n.system.Root.Spawn(shard.Props(v, d))
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		r.close()
+		return nil, fmt.Errorf("actors: new router: %w", ErrClosed)
+	}
+	n.routers[r] = struct{}{}
+	return r, nil
+}
+
+// Hash returns key's hash.
+func (r *Router) Hash(key string) uint64 { return maphash.String(r.seed, key) }
+
+// Shard returns the shard that owns hash h.
+func (r *Router) Shard(h uint64) *shard.View {
+	return r.views[(h>>r.shift)&uint64(len(r.views)-1)]
+}
+
+// Shards returns every shard's view.
+func (r *Router) Shards() []*shard.View { return r.views }
+
+// Send delivers msg to v's actor. The caller holds v's gate (View.Enter).
+func (r *Router) Send(v *shard.View, msg any) {
+	r.node.system.Root.Send(v.PID(), msg)
+}
+
+// Each sends every shard the message mk(i) builds, carrying a reply, and
+// waits for every reply; it returns the first error.
+func (r *Router) Each(mk func(i int, rep *messages.Reply) any) error {
+	reps := make([]*messages.Reply, len(r.views))
+	for i, v := range r.views {
+		if !v.Enter() {
+			return fmt.Errorf("actors: %w", ErrClosed)
+		}
+		reps[i] = messages.NewReply()
+		r.Send(v, mk(i, reps[i]))
+		v.Leave()
+	}
+	var first error
+	for _, rep := range reps {
+		if res := rep.Wait(); res.Err != nil && first == nil {
+			first = res.Err
+		}
+		rep.Release()
+	}
+	return first
+}
+
+// each sends every open shard a message that needs no reply.
+func (r *Router) each(mk func(i int) any) {
+	for i, v := range r.views {
+		if v.Enter() {
+			r.Send(v, mk(i))
+			v.Leave()
+		}
+	}
+}
+
+// Close stops the router's shards and waits: requests in flight finish,
+// new ones fail with ErrClosed. It is idempotent.
+func (r *Router) Close() error {
+	r.node.mu.Lock()
+	delete(r.node.routers, r)
+	r.node.mu.Unlock()
+	r.close()
+	return nil
+}
+
+func (r *Router) close() {
+	r.once.Do(func() {
+		for _, v := range r.views {
+			v.Seal()
+		}
+		for _, v := range r.views {
+			if pid := v.PID(); pid != nil {
+				_ = r.node.system.Root.PoisonFuture(pid).Wait()
+			}
+		}
+		r.closeViews()
+	})
+}
+
+func (r *Router) closeViews() {
+	for _, v := range r.views {
+		_ = v.Close()
+	}
+}

@@ -1,0 +1,74 @@
+package messages
+
+import "github.com/warpcache/warp/merge"
+
+// Install stores an entry written by this node. Entry is the shard entry
+// header followed by the encoded value; the shard owns it from now on. Gen
+// is the key's fill generation read before the store write: if it moved
+// since (another write or an invalidation, which may be newer than this
+// write), the shard drops its cached copy instead of installing, so that the
+// next read loads the store's value. The entry never replaces a newer
+// version.
+type Install struct {
+	Key   string
+	Entry []byte
+	Gen   uint64
+	Reply *Reply
+}
+
+// Fill stores an entry loaded from the store after a miss. It is installed
+// only if no write or invalidation of the key happened since the loader read
+// generation Gen (guarantee "no stale fill") and the shard holds nothing
+// newer.
+type Fill struct {
+	Key   string
+	Entry []byte
+	Gen   uint64
+	Reply *Reply
+}
+
+// Invalidate drops the key's cached copy. A non-zero Version drops it only
+// if the cached copy is older than Version, so that a late event never
+// removes a newer value. Reply may be nil.
+type Invalidate struct {
+	Key     string
+	Version merge.Version
+	Reply   *Reply
+}
+
+// InvalidatePrefix drops every cached key that starts with Prefix.
+type InvalidatePrefix struct {
+	Prefix string
+	Reply  *Reply
+}
+
+// Flush drops every cached entry of the shard.
+type Flush struct {
+	Reply *Reply
+}
+
+// Promote asks the shard to copy a key it holds into its decoded hot tier.
+type Promote struct {
+	Key string
+}
+
+// Sweep asks the shard to drop up to Budget expired entries. Now is the
+// node clock's reading in nanoseconds.
+type Sweep struct {
+	Now    int64
+	Budget int
+}
+
+// LockKey asks for the key's write lock; the reply arrives when it is
+// granted. Writes that read before they write (merges) hold it so that no
+// update is lost.
+type LockKey struct {
+	Key   string
+	Reply *Reply
+}
+
+// UnlockKey releases a lock granted by LockKey in generation Gen.
+type UnlockKey struct {
+	Key string
+	Gen uint64
+}

@@ -1,0 +1,69 @@
+package shard
+
+import (
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"math/bits"
+	"time"
+)
+
+// Config configures one shard. The zero value of every field is a documented
+// default.
+type Config struct {
+	// Index is the shard's position in its router, for logs and names.
+	Index int
+	// Seed is the hash seed the router uses; the shard hashes keys with it.
+	Seed maphash.Seed
+	// MaxBytes bounds the bytes of cached entries (bigcache's hard limit,
+	// rounded up to whole MiB). Default 64 MiB. When full, the oldest
+	// entries are evicted.
+	MaxBytes int
+	// HotSlots is the number of slots of the decoded hot tier, a power of
+	// two. Default 4096; a negative value disables the hot tier.
+	HotSlots int
+	// Stripes is the number of fill-generation stripes, a power of two.
+	// Default 4096.
+	Stripes int
+	// LifeWindow is bigcache's life window, only a backstop behind per-entry
+	// expiry. Default 24h.
+	LifeWindow time.Duration
+	// Decode decodes an entry's value for the hot tier. Nil disables the
+	// hot tier.
+	Decode func([]byte) (any, error)
+	// Logger receives the shard's logs. Nil discards them.
+	Logger *slog.Logger
+	// OnReceive, if set, sees every user message before the shard handles
+	// it; a panic in it is handled like a panic in the shard. A test seam.
+	OnReceive func(msg any)
+}
+
+func (c *Config) validate() error {
+	if c.MaxBytes < 0 {
+		return fmt.Errorf("shard: MaxBytes %d < 0", c.MaxBytes)
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = 64 << 20
+	}
+	if c.HotSlots == 0 {
+		c.HotSlots = 4096
+	}
+	if c.Decode == nil || c.HotSlots < 0 {
+		c.HotSlots = 1
+	}
+	if c.Stripes == 0 {
+		c.Stripes = 4096
+	}
+	for name, n := range map[string]int{"HotSlots": c.HotSlots, "Stripes": c.Stripes} {
+		if bits.OnesCount(uint(n)) != 1 {
+			return fmt.Errorf("shard: %s %d is not a power of two", name, n)
+		}
+	}
+	if c.LifeWindow <= 0 {
+		c.LifeWindow = 24 * time.Hour
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}

@@ -1,0 +1,332 @@
+package shard
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/allegro/bigcache/v3"
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/messages"
+)
+
+// Props returns the props that spawn the actor owning v. Failures restart
+// the actor, which starts with an empty cache and a higher generation.
+func Props(v *View, d actor.Dispatcher) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return newShard(v) },
+		actor.WithDispatcher(d),
+		actor.WithGuardian(actor.NewRestartingStrategy()),
+		actor.WithOnInit(func(ctx actor.Context) { v.pid.Store(ctx.Self()) }),
+	)
+}
+
+// shard is the actor. Its fields are touched only inside Receive.
+type shard struct {
+	v *View
+	// maxVer is, per stripe, the largest version installed: an entry whose
+	// version is larger is newer than anything cached for its key.
+	maxVer []merge.Version
+	locks  map[string]*keyLock
+	iter   *bigcache.EntryInfoIterator
+}
+
+type keyLock struct {
+	waiters []*messages.Reply
+}
+
+func newShard(v *View) *shard {
+	return &shard{v: v, maxVer: make([]merge.Version, len(v.gens)), locks: map[string]*keyLock{}}
+}
+
+// Receive implements actor.Actor.
+func (s *shard) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		s.started()
+	case actor.SystemMessage, actor.AutoReceiveMessage:
+	default:
+		s.handle(m)
+	}
+}
+
+// started runs when the actor starts and after every restart. A restart
+// empties the cache: the failed actor may have left it half updated.
+func (s *shard) started() {
+	if s.v.started {
+		gen := s.v.restarts.Add(1)
+		s.v.cfg.Logger.Warn("shard restarted after a panic", slog.Int("shard", s.v.cfg.Index), slog.Uint64("generation", gen))
+		s.flush()
+	}
+	s.v.started = true
+}
+
+func (s *shard) handle(msg any) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.fail(msg, r)
+			panic(r) // let the guardian restart the actor
+		}
+	}()
+	if s.v.cfg.OnReceive != nil {
+		s.v.cfg.OnReceive(msg)
+	}
+	switch m := msg.(type) {
+	case *messages.Install:
+		m.Reply.Send(s.install(m.Key, m.Entry, m.Gen, true))
+	case *messages.Fill:
+		m.Reply.Send(s.install(m.Key, m.Entry, m.Gen, false))
+	case *messages.Invalidate:
+		m.Reply.Send(s.invalidate(m.Key, m.Version))
+	case *messages.InvalidatePrefix:
+		s.invalidatePrefix(m.Prefix)
+		m.Reply.Send(messages.Result{Applied: true})
+	case *messages.Flush:
+		s.flush()
+		m.Reply.Send(messages.Result{Applied: true})
+	case *messages.Promote:
+		s.promote(m.Key)
+	case *messages.Sweep:
+		s.sweep(m.Now, m.Budget)
+	case *messages.LockKey:
+		s.lock(m)
+	case *messages.UnlockKey:
+		s.unlock(m)
+	default:
+		s.v.cfg.Logger.Error("shard: unknown message", slog.String("type", fmt.Sprintf("%T", msg)))
+	}
+}
+
+// fail answers everyone the failed actor owed an answer: the request that
+// panicked and every waiter of a key lock, whose state is about to be lost.
+func (s *shard) fail(msg any, r any) {
+	err := fmt.Errorf("%w: %v", ErrRestarted, r)
+	if rep := replyOf(msg); rep != nil {
+		rep.Send(messages.Result{Err: err})
+	}
+	for _, l := range s.locks {
+		for _, w := range l.waiters {
+			w.Send(messages.Result{Err: err})
+		}
+	}
+	s.locks = map[string]*keyLock{}
+}
+
+func replyOf(msg any) *messages.Reply {
+	switch m := msg.(type) {
+	case *messages.Install:
+		return m.Reply
+	case *messages.Fill:
+		return m.Reply
+	case *messages.Invalidate:
+		return m.Reply
+	case *messages.InvalidatePrefix:
+		return m.Reply
+	case *messages.Flush:
+		return m.Reply
+	case *messages.LockKey:
+		return m.Reply
+	}
+	return nil
+}
+
+func (s *shard) stripe(h uint64) uint64 { return (h >> 32) & s.v.stripeMask }
+
+// current returns the header of key's cached entry.
+func (s *shard) current(key string) (Header, []byte, bool) {
+	b, err := s.v.cache.Get(key)
+	if err != nil {
+		return Header{}, nil, false
+	}
+	h, val, err := ParseHeader(b)
+	return h, val, err == nil
+}
+
+// install stores a written (write) or loaded (fill) entry read or written
+// when the key's stripe was at generation gen. If the stripe moved since, a
+// fill is dropped, and a write drops the cached copy instead (the store may
+// hold a newer value that this node was told about). An entry never
+// replaces a newer version.
+func (s *shard) install(key string, entry []byte, gen uint64, write bool) messages.Result {
+	hdr, val, err := ParseHeader(entry)
+	if err != nil {
+		return messages.Result{Err: err}
+	}
+	h := s.v.Hash(key)
+	st := s.stripe(h)
+	moved := s.v.gens[st].Load() != gen
+	if moved && !write {
+		s.v.stats.StaleFills.Add(1)
+		return messages.Result{}
+	}
+	if moved || hdr.Version <= s.maxVer[st] {
+		if cur, _, ok := s.current(key); ok && cur.Version >= hdr.Version {
+			return messages.Result{Version: cur.Version}
+		}
+	}
+	if moved {
+		s.drop(key, h, st)
+		return messages.Result{Version: hdr.Version}
+	}
+	if write {
+		s.v.gens[st].Add(1) // fills that loaded before this write must not land
+		s.v.stats.Installs.Add(1)
+	} else {
+		s.v.stats.Fills.Add(1)
+	}
+	if err := s.v.cache.Set(key, entry); err != nil {
+		s.drop(key, h, st)
+		return messages.Result{Err: fmt.Errorf("%w: %d bytes: %w", ErrTooLarge, len(entry), err)}
+	}
+	s.maxVer[st] = max(s.maxVer[st], hdr.Version)
+	slot := &s.v.hot[h&s.v.hotMask]
+	if e := slot.Load(); e == nil || e.Key == key {
+		s.publishHot(slot, key, hdr, val)
+	}
+	return messages.Result{Version: hdr.Version, Applied: true}
+}
+
+func (s *shard) publishHot(slot interface {
+	Store(*HotEntry)
+}, key string, hdr Header, val []byte) {
+	if s.v.cfg.Decode == nil || hdr.Flags&FlagNegative != 0 {
+		slot.Store(nil)
+		return
+	}
+	dec, err := s.v.cfg.Decode(val)
+	if err != nil {
+		slot.Store(nil)
+		return
+	}
+	slot.Store(&HotEntry{Key: key, Value: dec, Header: hdr})
+}
+
+// invalidate drops key's entry unless it is at least version v (v == 0:
+// always), and moves the stripe generation so no older fill lands.
+func (s *shard) invalidate(key string, v merge.Version) messages.Result {
+	h := s.v.Hash(key)
+	st := s.stripe(h)
+	cur, _, ok := s.current(key)
+	if v != 0 && ok && cur.Version >= v {
+		return messages.Result{Version: cur.Version}
+	}
+	s.drop(key, h, st)
+	s.v.stats.Invalidations.Add(1)
+	return messages.Result{Applied: true}
+}
+
+// drop removes key from the cache and the hot tier and moves its stripe.
+func (s *shard) drop(key string, h, st uint64) {
+	s.v.gens[st].Add(1)
+	if err := s.v.cache.Delete(key); err != nil && !errors.Is(err, bigcache.ErrEntryNotFound) {
+		s.v.cfg.Logger.Error("shard: delete", slog.String("key", key), slog.Any("err", err))
+	}
+	slot := &s.v.hot[h&s.v.hotMask]
+	if e := slot.Load(); e != nil && e.Key == key {
+		slot.Store(nil)
+	}
+}
+
+func (s *shard) invalidatePrefix(prefix string) {
+	var keys []string
+	it := s.v.cache.Iterator()
+	for it.SetNext() {
+		if e, err := it.Value(); err == nil && strings.HasPrefix(e.Key(), prefix) {
+			keys = append(keys, e.Key())
+		}
+	}
+	for _, k := range keys {
+		h := s.v.Hash(k)
+		s.drop(k, h, s.stripe(h))
+	}
+	for i := range s.v.hot {
+		if e := s.v.hot[i].Load(); e != nil && strings.HasPrefix(e.Key, prefix) {
+			s.v.hot[i].Store(nil)
+		}
+	}
+	s.v.stats.Invalidations.Add(uint64(len(keys)))
+}
+
+// flush empties the shard and moves every stripe.
+func (s *shard) flush() {
+	for i := range s.v.gens {
+		s.v.gens[i].Add(1)
+	}
+	if err := s.v.cache.Reset(); err != nil {
+		s.v.cfg.Logger.Error("shard: reset", slog.Any("err", err))
+	}
+	for i := range s.v.hot {
+		s.v.hot[i].Store(nil)
+	}
+	s.iter = nil
+}
+
+func (s *shard) promote(key string) {
+	hdr, val, ok := s.current(key)
+	if !ok {
+		return
+	}
+	slot := &s.v.hot[s.v.Hash(key)&s.v.hotMask]
+	if e := slot.Load(); e != nil && e.Key == key && e.Version == hdr.Version {
+		return
+	}
+	s.publishHot(slot, key, hdr, val)
+	s.v.stats.Promotions.Add(1)
+}
+
+// sweep walks the cache a budget at a time and drops expired entries.
+func (s *shard) sweep(now int64, budget int) {
+	if s.iter == nil {
+		s.iter = s.v.cache.Iterator()
+	}
+	var expired []string
+	for n := 0; n < budget; n++ {
+		if !s.iter.SetNext() {
+			s.iter = nil
+			break
+		}
+		e, err := s.iter.Value()
+		if err != nil {
+			continue
+		}
+		if h, _, err := ParseHeader(e.Value()); err != nil || !h.Live(now) {
+			expired = append(expired, e.Key())
+		}
+	}
+	for _, k := range expired {
+		if h, _, ok := s.current(k); ok && h.Live(now) {
+			continue // rewritten since the iterator's copy
+		}
+		kh := s.v.Hash(k)
+		s.drop(k, kh, s.stripe(kh))
+		s.v.stats.Expired.Add(1)
+	}
+}
+
+func (s *shard) lock(m *messages.LockKey) {
+	if l, held := s.locks[m.Key]; held {
+		l.waiters = append(l.waiters, m.Reply)
+		return
+	}
+	s.locks[m.Key] = &keyLock{}
+	m.Reply.Send(messages.Result{Applied: true, Gen: s.v.restarts.Load()})
+}
+
+func (s *shard) unlock(m *messages.UnlockKey) {
+	if m.Gen != s.v.restarts.Load() {
+		return // granted by an actor that has since restarted
+	}
+	l, held := s.locks[m.Key]
+	if !held {
+		return
+	}
+	if len(l.waiters) == 0 {
+		delete(s.locks, m.Key)
+		return
+	}
+	next := l.waiters[0]
+	l.waiters = l.waiters[1:]
+	next.Send(messages.Result{Applied: true, Gen: m.Gen})
+}

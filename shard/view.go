@@ -1,0 +1,151 @@
+package shard
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+
+	"github.com/allegro/bigcache/v3"
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// HotEntry is a decoded entry in the hot tier. It is immutable once
+// published.
+type HotEntry struct {
+	Key   string
+	Value any
+	Header
+}
+
+// View is a shard's state as readers see it. The shard actor is its only
+// writer; readers call its methods concurrently and never wait for the
+// actor. A View outlives restarts of its actor.
+type View struct {
+	cfg   Config
+	cache *bigcache.BigCache
+	// hot is the decoded hot tier: a direct-mapped table indexed by hash.
+	hot     []atomic.Pointer[HotEntry]
+	hotMask uint64
+	// gens are the fill generations, striped by hash: a write or an
+	// invalidation bumps its key's stripe.
+	gens       []atomic.Uint64
+	stripeMask uint64
+	restarts   atomic.Uint64
+
+	// pid is set once the actor is spawned.
+	pid atomic.Pointer[actor.PID]
+
+	// Gate: requests hold it shared while they talk to the actor; Close
+	// takes it exclusively, so no request is in flight once the shard stops.
+	Gate   sync.RWMutex
+	closed bool // guarded by Gate
+
+	stats Stats
+	// started is set by the first actor instance; touched only by the actor.
+	started bool
+}
+
+// Stats are a shard's counters, safe to read at any time.
+type Stats struct {
+	Installs, Fills, StaleFills, Invalidations, Expired, Evicted, Promotions atomic.Uint64
+}
+
+// NewView allocates a shard's state.
+func NewView(cfg Config) (*View, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	v := &View{
+		cfg:        cfg,
+		hot:        make([]atomic.Pointer[HotEntry], cfg.HotSlots),
+		hotMask:    uint64(cfg.HotSlots - 1),
+		gens:       make([]atomic.Uint64, cfg.Stripes),
+		stripeMask: uint64(cfg.Stripes - 1),
+	}
+	bc := bigcache.DefaultConfig(cfg.LifeWindow)
+	bc.Shards = 16
+	bc.CleanWindow = 0 // expiry is the shard's job; no bigcache goroutine
+	bc.HardMaxCacheSize = max(1, (cfg.MaxBytes+(1<<20)-1)>>20)
+	bc.MaxEntriesInWindow = 1024 * bc.Shards
+	bc.MaxEntrySize = 256
+	bc.Verbose = false
+	bc.Logger = nopLogger{}
+	bc.OnRemoveWithReason = func(_ string, _ []byte, r bigcache.RemoveReason) {
+		if r == bigcache.NoSpace || r == bigcache.Expired {
+			v.stats.Evicted.Add(1)
+		}
+	}
+	c, err := bigcache.New(nil, bc)
+	if err != nil {
+		return nil, fmt.Errorf("shard: bigcache: %w", err)
+	}
+	v.cache = c
+	return v, nil
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Printf(string, ...any) {}
+
+// Hash returns the hash of key the router and the shard agree on.
+func (v *View) Hash(key string) uint64 { return maphash.String(v.cfg.Seed, key) }
+
+// Hot returns the hot-tier slot for hash h; the caller checks the key.
+func (v *View) Hot(h uint64) *HotEntry { return v.hot[h&v.hotMask].Load() }
+
+// Load returns a copy of key's entry, header included, from the cache.
+func (v *View) Load(key string) ([]byte, bool) {
+	b, err := v.cache.Get(key)
+	return b, err == nil
+}
+
+// Gen returns the fill generation of the stripe of hash h. A loader reads
+// it before loading from the store and passes it in [messages.Fill].
+func (v *View) Gen(h uint64) uint64 { return v.gens[(h>>32)&v.stripeMask].Load() }
+
+// Restarts returns how many times the shard actor was restarted after a
+// panic: its generation.
+func (v *View) Restarts() uint64 { return v.restarts.Load() }
+
+// PID returns the shard actor's PID, nil before it is spawned.
+func (v *View) PID() *actor.PID { return v.pid.Load() }
+
+// Len returns the number of entries in the cache, expired ones included.
+func (v *View) Len() int { return v.cache.Len() }
+
+// Bytes returns the bytes the cache has allocated.
+func (v *View) Bytes() int { return v.cache.Capacity() }
+
+// Stats returns the shard's counters.
+func (v *View) Stats() *Stats { return &v.stats }
+
+// Enter marks the start of a request to the actor; it fails once the shard
+// is closed. Every successful Enter is followed by [View.Leave].
+func (v *View) Enter() bool {
+	v.Gate.RLock()
+	if v.closed {
+		v.Gate.RUnlock()
+		return false
+	}
+	return true
+}
+
+// Leave marks the end of a request started with [View.Enter].
+func (v *View) Leave() { v.Gate.RUnlock() }
+
+// Seal waits for requests in flight and refuses new ones.
+func (v *View) Seal() {
+	v.Gate.Lock()
+	v.closed = true
+	v.Gate.Unlock()
+}
+
+// Close releases the cache. Call it after the actor has stopped.
+func (v *View) Close() error {
+	if err := v.cache.Close(); err != nil && !errors.Is(err, bigcache.ErrEntryNotFound) {
+		return fmt.Errorf("shard: close: %w", err)
+	}
+	return nil
+}
