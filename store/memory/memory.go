@@ -33,9 +33,9 @@ type Store[T any] struct {
 }
 
 type stripe[T any] struct {
-	mu   sync.RWMutex // guards m
-	m    map[string]*record[T]
-	_pad [32]byte
+	mu sync.RWMutex // guards m
+	m  map[string]*record[T]
+	_  [32]byte // padding against false sharing
 }
 
 type record[T any] struct {
@@ -135,7 +135,7 @@ func admit[T any](r *record[T], op store.Op[T]) error {
 	if r != nil {
 		version, fence = r.version, r.fence
 	}
-	if op.Write.Check && version != op.Write.IfVersion {
+	if (op.Write.Check || op.Kind == store.OpCheck) && version != op.Write.IfVersion {
 		return fmt.Errorf("memory: %q is at version %d, not %d: %w", op.Key, version, op.Write.IfVersion, store.ErrConflict)
 	}
 	if op.Write.Fence != 0 && op.Write.Fence < fence {
