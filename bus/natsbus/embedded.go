@@ -1,0 +1,97 @@
+package natsbus
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/warpcache/warp/bus"
+)
+
+// EmbeddedOptions configures [StartEmbedded]. The zero value gives the
+// documented defaults.
+type EmbeddedOptions struct {
+	// Port to listen on, on 127.0.0.1 only; 0 picks a free one.
+	Port int
+	// ReadyTimeout bounds the wait for the server to accept connections;
+	// default 5s.
+	ReadyTimeout time.Duration
+}
+
+// Server is an in-process nats-server listening on 127.0.0.1.
+type Server struct {
+	opts EmbeddedOptions
+	mu   sync.Mutex // guards srv and port
+	srv  *server.Server
+	port int
+}
+
+// StartEmbedded starts a nats-server inside the process, on 127.0.0.1 and
+// opts.Port (0: a free port), with logging off, and waits until it accepts
+// connections.
+func StartEmbedded(opts EmbeddedOptions) (*Server, error) {
+	if opts.ReadyTimeout == 0 {
+		opts.ReadyTimeout = 5 * time.Second
+	}
+	s := &Server{opts: opts}
+	if err := s.start(opts.Port); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) start(port int) error {
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	srv, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true,
+		MaxPayload: 8 << 20,
+	})
+	if err != nil {
+		return fmt.Errorf("%w: natsbus: embedded server: %w", bus.ErrTransport, err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(s.opts.ReadyTimeout) {
+		srv.Shutdown()
+		return fmt.Errorf("%w: natsbus: embedded server not ready after %v", bus.ErrTransport, s.opts.ReadyTimeout)
+	}
+	_, p, err := net.SplitHostPort(srv.Addr().String())
+	if err != nil {
+		srv.Shutdown()
+		return fmt.Errorf("%w: natsbus: embedded server address: %w", bus.ErrTransport, err)
+	}
+	s.srv = srv
+	s.port, _ = strconv.Atoi(p)
+	return nil
+}
+
+// URL returns the server's client URL, nats://127.0.0.1:<port>.
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return "nats://127.0.0.1:" + strconv.Itoa(s.port)
+}
+
+// Shutdown stops the server and waits until it is down; idempotent.
+func (s *Server) Shutdown() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		s.srv.Shutdown()
+		s.srv.WaitForShutdown()
+		s.srv = nil
+	}
+}
+
+// Restart shuts the server down, if it is running, and starts a new one on
+// the same port, so that clients reconnect.
+func (s *Server) Restart() error {
+	s.Shutdown()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.start(s.port)
+}

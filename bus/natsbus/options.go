@@ -1,0 +1,94 @@
+package natsbus
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/warpcache/warp/bus"
+)
+
+// Options configures a [Transport]. The zero value gives the documented
+// defaults.
+type Options struct {
+	// SubjectPrefix is the first subject token; default "warp".
+	SubjectPrefix string
+	// Name is the connection name the server shows; default
+	// "warp-<node>". Used by Dial only.
+	Name string
+	// ReconnectWait is the pause between reconnect attempts; default
+	// 100ms (nats.go's own default is 2s, too long for a cache whose
+	// strong keys are off while disconnected). Dial only.
+	ReconnectWait time.Duration
+	// MaxReconnects is how many reconnect attempts are made before giving
+	// up; default -1, for ever. Dial only.
+	MaxReconnects int
+	// ReconnectBufSize is how many bytes of outgoing messages are
+	// buffered while reconnecting; default 8 MiB, -1 disables buffering
+	// (publishes then fail and are reported on the bus's error channel).
+	// Dial only.
+	ReconnectBufSize int
+	// PingInterval and MaxPingsOutstanding bound how long a dead
+	// connection goes unnoticed: about PingInterval×MaxPingsOutstanding.
+	// Defaults 2s and 2. Dial only.
+	PingInterval        time.Duration
+	MaxPingsOutstanding int
+	// Timeout bounds the initial connect; default 2s. Dial only.
+	Timeout time.Duration
+	// PendingMsgs and PendingBytes bound each subscription's queue of
+	// undelivered messages; over it, messages are dropped (and repaired
+	// by the bus). Defaults 65536 and 64 MiB.
+	PendingMsgs  int
+	PendingBytes int
+}
+
+func (o Options) withDefaults() Options {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if o.SubjectPrefix == "" {
+		o.SubjectPrefix = "warp"
+	}
+	if o.ReconnectWait == 0 {
+		o.ReconnectWait = 100 * time.Millisecond
+	}
+	if o.PingInterval == 0 {
+		o.PingInterval = 2 * time.Second
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 2 * time.Second
+	}
+	def(&o.MaxReconnects, -1)
+	def(&o.ReconnectBufSize, 8<<20)
+	def(&o.MaxPingsOutstanding, 2)
+	def(&o.PendingMsgs, 65536)
+	def(&o.PendingBytes, 64<<20)
+	return o
+}
+
+func (o Options) natsOptions() []nats.Option {
+	opts := []nats.Option{
+		nats.ReconnectWait(o.ReconnectWait),
+		nats.MaxReconnects(o.MaxReconnects),
+		nats.ReconnectBufSize(o.ReconnectBufSize),
+		nats.PingInterval(o.PingInterval),
+		nats.MaxPingsOutstanding(o.MaxPingsOutstanding),
+		nats.Timeout(o.Timeout),
+		nats.ReconnectJitter(o.ReconnectWait/10, o.ReconnectWait/10),
+	}
+	if o.Name != "" {
+		opts = append(opts, nats.Name(o.Name))
+	}
+	return opts
+}
+
+// validToken reports whether s can be one subject token.
+func validToken(what, s string) error {
+	if s == "" || strings.ContainsAny(s, ".*> \t\r\n") {
+		return fmt.Errorf("%w: natsbus: %s %q is not a subject token", bus.ErrInvalid, what, s)
+	}
+	return nil
+}

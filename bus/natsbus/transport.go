@@ -1,0 +1,170 @@
+package natsbus
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/nats-io/nats.go"
+	"github.com/warpcache/warp/bus"
+)
+
+// Transport is the NATS [bus.Transport]. Build one with [Dial] or
+// [FromConn].
+type Transport struct {
+	nc     *nats.Conn
+	owned  bool // Close closes nc
+	opts   Options
+	closed atomic.Bool
+	h      atomic.Pointer[bus.Handler]
+	// calls is read-held by every handler call and write-held by Close
+	// while it sets closed, so no call starts after Close returns.
+	calls sync.RWMutex
+
+	bcast, inboxPrefix string
+	mu                 sync.Mutex // guards subs and closeOnce's effects
+	subs               []*nats.Subscription
+	closeOnce          sync.Once
+}
+
+var _ bus.Transport = (*Transport)(nil)
+
+// Dial connects to the NATS server at url (a comma-separated list is
+// fine) with opts' reconnect settings; the transport owns the connection.
+func Dial(url string, opts Options) (*Transport, error) {
+	t := &Transport{owned: true, opts: opts.withDefaults()}
+	nopts := append(t.opts.natsOptions(),
+		nats.DisconnectErrHandler(func(*nats.Conn, error) { t.state(bus.Disconnected) }),
+		nats.ReconnectHandler(func(*nats.Conn) { t.state(bus.Reconnected) }),
+	)
+	nc, err := nats.Connect(url, nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: natsbus: connect %s: %w", bus.ErrTransport, url, err)
+	}
+	t.nc = nc
+	return t, nil
+}
+
+// FromConn returns a transport on a connection the caller owns and keeps
+// configuring (its reconnect settings apply). The transport chains its own
+// disconnect and reconnect handlers after the ones nc has; Close only
+// unsubscribes. Call FromConn before other goroutines change nc's handlers.
+func FromConn(nc *nats.Conn, opts Options) (*Transport, error) {
+	if nc == nil {
+		return nil, fmt.Errorf("%w: natsbus: nil connection", bus.ErrInvalid)
+	}
+	t := &Transport{nc: nc, opts: opts.withDefaults()}
+	prevDisc, prevRec := nc.Opts.DisconnectedErrCB, nc.Opts.ReconnectedCB
+	nc.SetDisconnectErrHandler(func(c *nats.Conn, err error) {
+		if prevDisc != nil {
+			prevDisc(c, err)
+		}
+		t.state(bus.Disconnected)
+	})
+	nc.SetReconnectHandler(func(c *nats.Conn) {
+		if prevRec != nil {
+			prevRec(c)
+		}
+		t.state(bus.Reconnected)
+	})
+	return t, nil
+}
+
+// Conn returns the underlying connection.
+func (t *Transport) Conn() *nats.Conn { return t.nc }
+
+// Open implements [bus.Transport]: it subscribes to the cluster's broadcast
+// subject and to node's inbox.
+func (t *Transport) Open(cluster, node string, h bus.Handler) error {
+	if err := errors.Join(validToken("cluster", cluster), validToken("node id", node)); err != nil {
+		return err
+	}
+	if h == nil {
+		return fmt.Errorf("%w: natsbus: nil handler", bus.ErrInvalid)
+	}
+	if !t.h.CompareAndSwap(nil, &h) {
+		return fmt.Errorf("%w: natsbus: opened twice", bus.ErrInvalid)
+	}
+	base := t.opts.SubjectPrefix + "." + cluster
+	t.bcast, t.inboxPrefix = base+".bcast", base+".node."
+	deliver := func(m *nats.Msg) {
+		t.calls.RLock()
+		defer t.calls.RUnlock()
+		if !t.closed.Load() {
+			h.HandleMessage(m.Data)
+		}
+	}
+	for _, subj := range []string{t.bcast, t.inboxPrefix + node} {
+		sub, err := t.nc.Subscribe(subj, deliver)
+		if err == nil {
+			err = sub.SetPendingLimits(t.opts.PendingMsgs, t.opts.PendingBytes)
+		}
+		if err != nil {
+			t.unsubscribe()
+			return fmt.Errorf("%w: natsbus: subscribe %s: %w", bus.ErrTransport, subj, err)
+		}
+		t.mu.Lock()
+		t.subs = append(t.subs, sub)
+		t.mu.Unlock()
+	}
+	if err := t.nc.Flush(); err != nil {
+		return fmt.Errorf("%w: natsbus: flush subscriptions: %w", bus.ErrTransport, err)
+	}
+	return nil
+}
+
+// Broadcast implements [bus.Transport].
+func (t *Transport) Broadcast(msg []byte) error { return t.publish(t.bcast, msg) }
+
+// Send implements [bus.Transport].
+func (t *Transport) Send(node string, msg []byte) error {
+	return t.publish(t.inboxPrefix+node, msg)
+}
+
+func (t *Transport) publish(subj string, msg []byte) error {
+	switch {
+	case t.closed.Load():
+		return fmt.Errorf("%w: natsbus: transport closed", bus.ErrClosed)
+	case t.h.Load() == nil:
+		return fmt.Errorf("%w: natsbus: transport not open", bus.ErrInvalid)
+	}
+	if err := t.nc.Publish(subj, msg); err != nil {
+		return fmt.Errorf("%w: natsbus: publish %s: %w", bus.ErrTransport, subj, err)
+	}
+	return nil
+}
+
+// Close implements [bus.Transport]: it unsubscribes, waits for running
+// handler calls, and closes the connection if [Dial] made it.
+func (t *Transport) Close() error {
+	t.closeOnce.Do(func() {
+		t.calls.Lock()
+		t.closed.Store(true)
+		t.calls.Unlock()
+		t.unsubscribe()
+		if t.owned {
+			t.nc.Close()
+		}
+	})
+	return nil
+}
+
+// unsubscribe stops delivery on every subscription.
+func (t *Transport) unsubscribe() {
+	t.mu.Lock()
+	subs := t.subs
+	t.subs = nil
+	t.mu.Unlock()
+	for _, s := range subs {
+		_ = s.Unsubscribe()
+	}
+}
+
+func (t *Transport) state(s bus.State) {
+	t.calls.RLock()
+	defer t.calls.RUnlock()
+	if h := t.h.Load(); h != nil && !t.closed.Load() {
+		(*h).HandleState(s)
+	}
+}
