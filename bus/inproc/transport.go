@@ -20,8 +20,8 @@ type Transport struct {
 	done          chan struct{} // closed by Close
 	wg            sync.WaitGroup
 
-	mu    sync.Mutex // guards queue and closed
-	queue [][]byte
+	mu     sync.Mutex // guards queue and closed
+	queue  [][]byte
 	closed bool
 }
 
