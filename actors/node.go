@@ -48,12 +48,14 @@ func NewNode(cfg Config) (*Node, error) {
 			actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),
 		)),
 		coarse:  newCoarse(cfg.Clock),
-		hlc:     merge.NewClock(cfg.Clock.Now),
 		epoch:   uint64(cfg.Clock.Now().UnixNano()),
 		routers: map[*Router]struct{}{},
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	// The HLC reads the coarse clock too: it only needs milliseconds, and
+	// its logical counter keeps versions unique.
+	n.hlc = merge.NewClock(func() time.Time { return n.coarse.start.Add(time.Duration(n.Now())) })
 	go n.run()
 	return n, nil
 }

@@ -74,9 +74,10 @@ func (n *Node) NewRouter(cfg RouterConfig) (*Router, error) {
 func (r *Router) Hash(key string) uint64 { return maphash.String(r.seed, key) }
 
 // Shard returns the shard that owns hash h.
-func (r *Router) Shard(h uint64) *shard.View {
-	return r.views[(h>>r.shift)&uint64(len(r.views)-1)]
-}
+func (r *Router) Shard(h uint64) *shard.View { return r.views[r.ShardIndex(h)] }
+
+// ShardIndex returns the index in Shards of the shard that owns hash h.
+func (r *Router) ShardIndex(h uint64) int { return int((h >> r.shift) & uint64(len(r.views)-1)) }
 
 // Shards returns every shard's view.
 func (r *Router) Shards() []*shard.View { return r.views }

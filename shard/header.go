@@ -61,3 +61,9 @@ func ParseHeader(entry []byte) (Header, []byte, error) {
 
 // Live reports whether an entry with this header may be served at now.
 func (h Header) Live(now int64) bool { return now < h.Expiry }
+
+// PatchVersion sets the version of an encoded entry in place, for writers
+// that encode the entry before the store assigns its version.
+func PatchVersion(entry []byte, v merge.Version) {
+	binary.LittleEndian.PutUint64(entry[1:], uint64(v))
+}

@@ -46,6 +46,8 @@ func (s *shard) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		s.started()
+	case *actor.Stopping:
+		s.failWaiters(ErrStopped)
 	case actor.SystemMessage, actor.AutoReceiveMessage:
 	default:
 		s.handle(m)
@@ -106,6 +108,11 @@ func (s *shard) fail(msg any, r any) {
 	if rep := replyOf(msg); rep != nil {
 		rep.Send(messages.Result{Err: err})
 	}
+	s.failWaiters(err)
+}
+
+// failWaiters answers every waiter of a key lock with err.
+func (s *shard) failWaiters(err error) {
 	for _, l := range s.locks {
 		for _, w := range l.waiters {
 			w.Send(messages.Result{Err: err})

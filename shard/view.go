@@ -103,7 +103,21 @@ func (v *View) Load(key string) ([]byte, bool) {
 
 // Gen returns the fill generation of the stripe of hash h. A loader reads
 // it before loading from the store and passes it in [messages.Fill].
-func (v *View) Gen(h uint64) uint64 { return v.gens[(h>>32)&v.stripeMask].Load() }
+func (v *View) Gen(h uint64) uint64 { return v.gens[v.StripeOf(h)].Load() }
+
+// Gens returns a snapshot of every stripe's fill generation, for loaders
+// that read many keys before they know which (a warmup scan); pass
+// snapshot[StripeOf(h)] as the generation of a key with hash h.
+func (v *View) Gens() []uint64 {
+	out := make([]uint64, len(v.gens))
+	for i := range v.gens {
+		out[i] = v.gens[i].Load()
+	}
+	return out
+}
+
+// StripeOf returns the stripe of hash h.
+func (v *View) StripeOf(h uint64) int { return int((h >> 32) & v.stripeMask) }
 
 // Restarts returns how many times the shard actor was restarted after a
 // panic: its generation.

@@ -55,10 +55,45 @@ type Table[V any] struct {
 	all   map[Pattern]V
 }
 
+// node is a radix-tree node: edge is the label from its parent.
 type node[V any] struct {
-	next  map[byte]*node[V]
+	edge  string
+	kids  []*node[V] // distinct first bytes of edge
 	value V
 	set   bool
+}
+
+func (n *node[V]) child(b byte) *node[V] {
+	for _, k := range n.kids {
+		if k.edge[0] == b {
+			return k
+		}
+	}
+	return nil
+}
+
+// insert adds prefix below n.
+func (n *node[V]) insert(prefix string, v V) {
+	for {
+		if prefix == "" {
+			n.value, n.set = v, true
+			return
+		}
+		k := n.child(prefix[0])
+		if k == nil {
+			n.kids = append(n.kids, &node[V]{edge: prefix, value: v, set: true})
+			return
+		}
+		common := 0
+		for common < len(k.edge) && common < len(prefix) && k.edge[common] == prefix[common] {
+			common++
+		}
+		if common < len(k.edge) { // split k
+			tail := &node[V]{edge: k.edge[common:], kids: k.kids, value: k.value, set: k.set}
+			*k = node[V]{edge: k.edge[:common], kids: []*node[V]{tail}}
+		}
+		n, prefix = k, prefix[common:]
+	}
 }
 
 // NewTable returns an empty table.
@@ -110,19 +145,7 @@ func build[V any](all map[Pattern]V) *Table[V] {
 			t.exact[p.Prefix] = v
 			continue
 		}
-		n := t.root
-		for i := 0; i < len(p.Prefix); i++ {
-			if n.next == nil {
-				n.next = map[byte]*node[V]{}
-			}
-			c := n.next[p.Prefix[i]]
-			if c == nil {
-				c = &node[V]{}
-				n.next[p.Prefix[i]] = c
-			}
-			n = c
-		}
-		n.value, n.set = v, true
+		t.root.insert(p.Prefix, v)
 	}
 	return t
 }
@@ -135,16 +158,18 @@ func (t *Table[V]) Lookup(key string) (V, bool) {
 	var best V
 	found := false
 	n := t.root
-	for i := 0; ; i++ {
+	for {
 		if n.set {
 			best, found = n.value, true
 		}
-		if i == len(key) || n.next == nil {
+		if key == "" {
 			break
 		}
-		if n = n.next[key[i]]; n == nil {
+		k := n.child(key[0])
+		if k == nil || len(k.edge) > len(key) || key[:len(k.edge)] != k.edge {
 			break
 		}
+		n, key = k, key[len(k.edge):]
 	}
 	return best, found
 }

@@ -1,0 +1,168 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/warpcache/warp/messages"
+	"github.com/warpcache/warp/shard"
+	"github.com/warpcache/warp/store"
+)
+
+// Get returns key's value: from this node's L1 cache when it holds a live
+// copy, else from the store, installing what it loaded. Concurrent misses
+// of one key share one load. It fails with ErrUnregistered for a key no
+// registration covers and ErrNotFound for a key the store lacks.
+//
+// Values are shared with the cache: do not modify a value Get returned.
+func (w *Warp[T]) Get(ctx context.Context, key string) (T, error) {
+	if err := w.check(ctx, key); err != nil {
+		var zero T
+		return zero, err
+	}
+	h := w.router.Hash(key)
+	v := w.router.Shard(h)
+	now := w.node.Now()
+	epoch := w.table.Load().epoch
+	// The hit path: one atomic load of the hot slot, no actor round trip.
+	if e := v.Hot(h); e != nil && e.Key == key && e.Live(now) && e.Epoch == epoch && w.servable(e.Flags) {
+		if e.Flags&flagCounted != 0 {
+			w.stats.read(key)
+		}
+		return e.Value.(T), nil
+	}
+	return w.getSlow(ctx, key, h, v, now, epoch)
+}
+
+// servable reports whether an entry with these flags may be served: a
+// StrongDistributed entry only while the node's coherence lease holds.
+func (w *Warp[T]) servable(flags uint8) bool {
+	return flags&shard.FlagStrong == 0 || w.leaseValid()
+}
+
+// leaseValid reports whether this node may serve StrongDistributed keys
+// from L1. Without a bus, the node is alone and always may.
+func (w *Warp[T]) leaseValid() bool { return true }
+
+func (w *Warp[T]) getSlow(ctx context.Context, key string, h uint64, v *shard.View, now int64, epoch uint32) (T, error) {
+	var zero T
+	if b, ok := v.Load(key); ok {
+		if hdr, val, err := shard.ParseHeader(b); err == nil && hdr.Live(now) && w.servable(hdr.Flags) {
+			if hdr.Epoch == epoch || w.stillRegistered(key, hdr) {
+				return w.hit(key, hdr, val, v)
+			}
+		}
+	}
+	reg, epoch, err := w.lookup(key)
+	if err != nil {
+		return zero, err
+	}
+	gen := v.Gen(h)
+	ch := w.loads.DoChan(key, func() (any, error) {
+		return w.load(key, v, reg, epoch, gen)
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return zero, res.Err
+		}
+		return res.Val.(T), nil
+	case <-ctx.Done():
+		return zero, fmt.Errorf("warp: get %q: %w", key, ctx.Err())
+	}
+}
+
+// stillRegistered reports whether an entry from an older registration epoch
+// is still covered by a registration with the same mode.
+func (w *Warp[T]) stillRegistered(key string, hdr shard.Header) bool {
+	r, _, err := w.lookup(key)
+	return err == nil && (r.mode == ModeStrongDistributed) == (hdr.Flags&shard.FlagStrong != 0)
+}
+
+// hit serves a live entry read from the shard's cache and asks the shard to
+// promote it to the hot tier.
+func (w *Warp[T]) hit(key string, hdr shard.Header, val []byte, v *shard.View) (T, error) {
+	var zero T
+	if hdr.Flags&shard.FlagNegative != 0 {
+		return zero, fmt.Errorf("warp: get %q: %w", key, ErrNotFound)
+	}
+	out, err := w.codec.Decode(val)
+	if err != nil {
+		return zero, fmt.Errorf("%w: decode %q: %w", ErrLoader, key, err)
+	}
+	if hdr.Flags&flagCounted != 0 {
+		w.stats.read(key)
+	}
+	if v.Enter() {
+		w.router.Send(v, &messages.Promote{Key: key})
+		v.Leave()
+	}
+	return out, nil
+}
+
+// load reads key from the store and fills the cache with it, unless a write
+// or invalidation of the key happened since generation gen was read. It runs
+// once for all concurrent misses of the key, detached from any one caller's
+// cancellation.
+func (w *Warp[T]) load(key string, v *shard.View, reg *registration, epoch uint32, gen uint64) (out T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: load %q: panic: %v", ErrLoader, key, r)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
+	defer cancel()
+	it, err := w.store.Get(ctx, key)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if reg.negTTL > 0 {
+			hdr := shard.Header{Expiry: w.node.Now() + int64(reg.negTTL), Epoch: epoch, Flags: shard.FlagNegative}
+			w.fill(key, v, shard.AppendHeader(nil, hdr), gen)
+		}
+		return out, fmt.Errorf("warp: get %q: %w", key, ErrNotFound)
+	case err != nil:
+		return out, fmt.Errorf("%w: get %q: %w", ErrLoader, key, err)
+	}
+	w.node.HLC().Observe(it.Version)
+	entry, err := w.entry(key, reg, epoch, it.Value)
+	if err != nil {
+		return out, err
+	}
+	shard.PatchVersion(entry, it.Version)
+	w.fill(key, v, entry, gen)
+	return it.Value, nil
+}
+
+// loadTimeout bounds a store load, which outlives the callers that gave up
+// waiting for it.
+const loadTimeout = 30 * time.Second
+
+func (w *Warp[T]) fill(key string, v *shard.View, entry []byte, gen uint64) {
+	rep := messages.NewReply()
+	_, _ = w.request(v, &messages.Fill{Key: key, Entry: entry, Gen: gen, Reply: rep}, rep)
+}
+
+// entry encodes value behind a header for key (version 0: the caller sets
+// it once the store has assigned one).
+func (w *Warp[T]) entry(key string, reg *registration, epoch uint32, value T) ([]byte, error) {
+	buf := make([]byte, shard.HeaderSize, shard.HeaderSize+64)
+	buf, err := w.codec.Append(buf, value)
+	if err != nil {
+		return nil, fmt.Errorf("warp: encode %q: %w", key, err)
+	}
+	if n := len(buf) - shard.HeaderSize; n > w.maxValue {
+		return nil, fmt.Errorf("%w: %q: %d bytes > %d", ErrTooLarge, key, n, w.maxValue)
+	}
+	var flags uint8
+	if reg.mode == ModeStrongDistributed {
+		flags |= shard.FlagStrong
+	}
+	if reg.strategy != nil {
+		flags |= flagCounted
+	}
+	hdr := shard.Header{Expiry: w.node.Now() + int64(w.ttlFor(reg, key)), Epoch: epoch, Flags: flags}
+	shard.AppendHeader(buf[:0], hdr)
+	return buf, nil
+}

@@ -1,0 +1,108 @@
+package api
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/warpcache/warp/actors"
+	"github.com/warpcache/warp/api/codec"
+	"github.com/warpcache/warp/merge"
+)
+
+// Limits on keys and values.
+const (
+	// MaxKeyLen is the longest key Warp accepts, in bytes.
+	MaxKeyLen = 1024
+	// DefaultMaxValueSize is the largest encoded value accepted unless
+	// WithMaxValueSize says otherwise.
+	DefaultMaxValueSize = 1 << 20
+)
+
+// Option configures [New].
+type Option[T any] func(*options[T]) error
+
+type options[T any] struct {
+	node         *actors.Node
+	nodeCfg      actors.Config
+	router       actors.RouterConfig
+	codec        codec.Codec[T]
+	engine       *merge.Engine[T]
+	maxValueSize int
+	loadTimeout  int64
+}
+
+// WithNode runs the instance on an existing node, which the caller closes.
+// By default each instance starts its own node and closes it on Close.
+func WithNode[T any](n *actors.Node) Option[T] {
+	return func(o *options[T]) error { o.node = n; return nil }
+}
+
+// WithNodeConfig configures the node the instance starts (ignored with
+// WithNode): its id, logger, clock, coarse-clock resolution and sweeps.
+func WithNodeConfig[T any](cfg actors.Config) Option[T] {
+	return func(o *options[T]) error { o.nodeCfg = cfg; return nil }
+}
+
+// WithLogger sets the logger of the node the instance starts. Default: no
+// logs.
+func WithLogger[T any](l *slog.Logger) Option[T] {
+	return func(o *options[T]) error { o.nodeCfg.Logger = l; return nil }
+}
+
+// WithShards sets the shard count, a power of two. Default
+// [actors.DefaultShards].
+func WithShards[T any](n int) Option[T] {
+	return func(o *options[T]) error { o.router.Shards = n; return nil }
+}
+
+// WithMaxBytes bounds the memory of the L1 cache (all shards together).
+// Default 64 MiB per shard.
+func WithMaxBytes[T any](n int) Option[T] {
+	return func(o *options[T]) error {
+		if n <= 0 {
+			return fmt.Errorf("%w: max bytes %d", ErrConfig, n)
+		}
+		o.router.Shard.MaxBytes = n
+		return nil
+	}
+}
+
+// WithHotSlots sets the size of each shard's decoded hot tier, a power of
+// two; a negative n disables it. Default 4096.
+func WithHotSlots[T any](n int) Option[T] {
+	return func(o *options[T]) error { o.router.Shard.HotSlots = n; return nil }
+}
+
+// WithCodec sets how values are encoded. Default [codec.Default].
+func WithCodec[T any](c codec.Codec[T]) Option[T] {
+	return func(o *options[T]) error {
+		if c == nil {
+			return fmt.Errorf("%w: nil codec", ErrConfig)
+		}
+		o.codec = c
+		return nil
+	}
+}
+
+// WithMergeEngine sets the merge engine. Default: last-write-wins for every
+// key.
+func WithMergeEngine[T any](e *merge.Engine[T]) Option[T] {
+	return func(o *options[T]) error {
+		if e == nil {
+			return fmt.Errorf("%w: nil merge engine", ErrConfig)
+		}
+		o.engine = e
+		return nil
+	}
+}
+
+// WithMaxValueSize sets the largest encoded value accepted, in bytes.
+func WithMaxValueSize[T any](n int) Option[T] {
+	return func(o *options[T]) error {
+		if n <= 0 {
+			return fmt.Errorf("%w: max value size %d", ErrConfig, n)
+		}
+		o.maxValueSize = n
+		return nil
+	}
+}

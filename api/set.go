@@ -1,0 +1,148 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/messages"
+	"github.com/warpcache/warp/shard"
+	"github.com/warpcache/warp/store"
+)
+
+// Set writes value to the store, then installs it in this node's cache, so
+// the writer reads its own write; in distributed modes, it then tells the
+// other nodes (see [Mode]). If a merge function is registered for key, the
+// stored value is the merge of the current value and value.
+//
+// If Set fails before the store accepted the write, neither the store nor
+// any cache changed.
+func (w *Warp[T]) Set(ctx context.Context, key string, value T) error {
+	if err := w.check(ctx, key); err != nil {
+		return err
+	}
+	reg, epoch, err := w.lookup(key)
+	if err != nil {
+		return err
+	}
+	if _, ok := w.engine.Lookup(key); ok {
+		return w.setMerged(ctx, key, reg, epoch, value)
+	}
+	entry, err := w.entry(key, reg, epoch, value)
+	if err != nil {
+		return err
+	}
+	h := w.router.Hash(key)
+	v := w.router.Shard(h)
+	gen := v.Gen(h)
+	ver, err := w.store.Set(ctx, key, value, store.Write{Min: w.node.HLC().Now()})
+	if err != nil {
+		return fmt.Errorf("warp: set %q: %w", key, err)
+	}
+	return w.installed(ctx, key, reg, v, entry, ver, gen)
+}
+
+// installed finishes a write the store accepted at version ver: it installs
+// entry on this node and propagates the write as key's mode requires.
+func (w *Warp[T]) installed(ctx context.Context, key string, reg *registration, v *shard.View, entry []byte, ver merge.Version, gen uint64) error {
+	w.node.HLC().Observe(ver)
+	shard.PatchVersion(entry, ver)
+	if reg.strategy != nil {
+		w.stats.wrote(key, w.node.Now())
+	}
+	rep := messages.NewReply()
+	if _, err := w.request(v, &messages.Install{Key: key, Entry: entry, Gen: gen, Reply: rep}, rep); err != nil {
+		// The store has the value and the shard holds no older copy
+		// (a failed install drops it), so the write stands.
+		w.report(fmt.Errorf("warp: set %q: install: %w", key, err))
+	}
+	return w.propagate(ctx, key, reg, ver)
+}
+
+// propagate tells other nodes about a write; see the modes.
+func (w *Warp[T]) propagate(ctx context.Context, key string, reg *registration, ver merge.Version) error {
+	return nil
+}
+
+// setMerged writes the merge of key's current value and value. It holds the
+// key's write lock in its shard, so merges on this node are serialized, and
+// writes with a compare-and-swap on the store's version, retrying when
+// another node wrote in between: no update is lost.
+func (w *Warp[T]) setMerged(ctx context.Context, key string, reg *registration, epoch uint32, value T) error {
+	h := w.router.Hash(key)
+	v := w.router.Shard(h)
+	rep := messages.NewReply()
+	res, err := w.request(v, &messages.LockKey{Key: key, Reply: rep}, rep)
+	if err != nil {
+		return fmt.Errorf("warp: set %q: lock: %w", key, err)
+	}
+	defer func() {
+		if v.Enter() {
+			w.router.Send(v, &messages.UnlockKey{Key: key, Gen: res.Gen})
+			v.Leave()
+		}
+	}()
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("warp: set %q: %w", key, err)
+		}
+		cur, err := w.store.Get(ctx, key)
+		exists := err == nil
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("warp: set %q: read for merge: %w", key, err)
+		}
+		if !exists {
+			cur.Version, _ = w.store.Version(ctx, key)
+		}
+		merged, err := w.engine.Merge(key, cur.Value, exists, value)
+		if err != nil {
+			return fmt.Errorf("warp: set %q: %w", key, err)
+		}
+		entry, err := w.entry(key, reg, epoch, merged)
+		if err != nil {
+			return err
+		}
+		gen := v.Gen(h)
+		ver, err := w.store.Set(ctx, key, merged, store.Write{Min: w.node.HLC().Now(), Check: true, IfVersion: cur.Version})
+		if errors.Is(err, store.ErrConflict) && attempt < maxMergeAttempts {
+			continue // another node wrote in between: merge again
+		}
+		if err != nil {
+			return fmt.Errorf("warp: set %q: %w", key, err)
+		}
+		return w.installed(ctx, key, reg, v, entry, ver, gen)
+	}
+}
+
+// maxMergeAttempts bounds the compare-and-swap retries of one merged write.
+const maxMergeAttempts = 64
+
+// Invalidate drops key's cached copy on this node (and, in distributed
+// modes, on every node), so the next Get loads it from the store. It does
+// not change the store.
+func (w *Warp[T]) Invalidate(ctx context.Context, key string) error {
+	if err := w.check(ctx, key); err != nil {
+		return err
+	}
+	reg, _, err := w.lookup(key)
+	if err != nil {
+		return err
+	}
+	h := w.router.Hash(key)
+	v := w.router.Shard(h)
+	rep := messages.NewReply()
+	if _, err := w.request(v, &messages.Invalidate{Key: key, Reply: rep}, rep); err != nil {
+		return fmt.Errorf("warp: invalidate %q: %w", key, err)
+	}
+	return w.propagate(ctx, key, reg, 0)
+}
+
+// report sends an asynchronous failure to PublishErrors without blocking.
+func (w *Warp[T]) report(err error) {
+	select {
+	case w.errs <- err:
+	default:
+		w.droppedErrors.Add(1)
+	}
+}

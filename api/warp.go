@@ -1,0 +1,162 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/warpcache/warp/actors"
+	"github.com/warpcache/warp/api/codec"
+	"github.com/warpcache/warp/internal/pattern"
+	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/messages"
+	"github.com/warpcache/warp/shard"
+	"github.com/warpcache/warp/store"
+)
+
+// flagCounted marks entries of keys with a dynamic TTL, whose reads are
+// counted.
+const flagCounted uint8 = 1 << 7
+
+// Warp is a coherent cache of values of type T in front of a store. It is
+// safe for concurrent use. Build one with [New]; Close it when done.
+type Warp[T any] struct {
+	store    store.Store[T]
+	codec    codec.Codec[T]
+	engine   *merge.Engine[T]
+	node     *actors.Node
+	router   *actors.Router
+	ownsNode bool
+	maxValue int
+
+	regMu sync.Mutex // serializes registration changes
+	table atomic.Pointer[table]
+
+	loads singleflight.Group
+	stats keyStats
+
+	errs          chan error
+	droppedErrors atomic.Uint64
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+}
+
+// New returns a Warp instance in front of s. The instance starts its own
+// node (actor system and shards) unless WithNode is given.
+func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
+	if s == nil {
+		return nil, fmt.Errorf("%w: nil store", ErrConfig)
+	}
+	o := options[T]{codec: codec.Default[T](), maxValueSize: DefaultMaxValueSize}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	if o.engine == nil {
+		o.engine = merge.NewEngine[T]()
+	}
+	w := &Warp[T]{store: s, codec: o.codec, engine: o.engine, maxValue: o.maxValueSize, errs: make(chan error, 64)}
+	w.table.Store(&table{t: pattern.NewTable[*registration]()})
+	w.node, w.ownsNode = o.node, o.node == nil
+	if w.ownsNode {
+		n, err := actors.NewNode(o.nodeCfg)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		w.node = n
+	}
+	dec := o.codec.Decode
+	o.router.Shard.Decode = func(b []byte) (any, error) { return dec(b) }
+	r, err := w.node.NewRouter(o.router)
+	if err != nil {
+		if w.ownsNode {
+			_ = w.node.Close()
+		}
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	w.router = r
+	return w, nil
+}
+
+// Close stops the instance: calls in flight finish, later calls fail with
+// ErrClosed. It waits for the shard actors (and the node, if the instance
+// started it) to stop. It is idempotent.
+func (w *Warp[T]) Close() error {
+	w.closeOnce.Do(func() {
+		w.closed.Store(true)
+		_ = w.router.Close()
+		if w.ownsNode {
+			_ = w.node.Close()
+		}
+	})
+	return nil
+}
+
+// PublishErrors returns the channel that asynchronous failures (such as a
+// bus publish that failed after Set returned) are sent to. When nobody
+// reads it, failures are counted and dropped; they never block a writer.
+func (w *Warp[T]) PublishErrors() <-chan error { return w.errs }
+
+// Node returns the node the instance runs on.
+func (w *Warp[T]) Node() *actors.Node { return w.node }
+
+// Stats returns the L1 cache's counters summed over shards.
+func (w *Warp[T]) Stats() CacheStats {
+	var s CacheStats
+	for _, v := range w.router.Shards() {
+		st := v.Stats()
+		s.Entries += uint64(v.Len())
+		s.Bytes += uint64(v.Bytes())
+		s.Installs += st.Installs.Load()
+		s.Fills += st.Fills.Load()
+		s.StaleFills += st.StaleFills.Load()
+		s.Invalidations += st.Invalidations.Load()
+		s.Expired += st.Expired.Load()
+		s.Evicted += st.Evicted.Load()
+		s.Restarts += v.Restarts()
+	}
+	return s
+}
+
+// CacheStats are the L1 cache's counters.
+type CacheStats struct {
+	Entries, Bytes                                               uint64
+	Installs, Fills, StaleFills, Invalidations, Expired, Evicted uint64
+	Restarts                                                     uint64
+}
+
+// check is the common entry check of every call.
+func (w *Warp[T]) check(ctx context.Context, key string) error {
+	if w.closed.Load() {
+		return ErrClosed
+	}
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("warp: %q: %w", key, err)
+	}
+	return nil
+}
+
+// request sends msg (which carries rep) to v's actor and waits for the
+// answer. The send happens under the shard's gate, so it is queued before
+// the actor's stop and answered; the wait happens outside it, so Close
+// never waits on a caller. Shard actors do no I/O: answers come in
+// microseconds, except a key lock's, which comes when the holder releases
+// it or the shard stops.
+func (w *Warp[T]) request(v *shard.View, msg any, rep *messages.Reply) (messages.Result, error) {
+	if !v.Enter() {
+		return messages.Result{}, ErrClosed
+	}
+	w.router.Send(v, msg)
+	v.Leave()
+	res := rep.Wait()
+	rep.Release()
+	return res, res.Err
+}

@@ -1,0 +1,494 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/warpcache/warp/actors"
+	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/messages"
+	"github.com/warpcache/warp/store"
+	"github.com/warpcache/warp/store/memory"
+)
+
+// spyStore wraps a store to count loads and to hold them at a barrier.
+type spyStore[T any] struct {
+	store.Store[T]
+	gets   atomic.Int64
+	hold   chan struct{} // if non-nil, Get waits on it after reading
+	loaded chan struct{} // if non-nil, Get signals it after reading
+	panics bool
+}
+
+func (s *spyStore[T]) Get(ctx context.Context, key string) (store.Item[T], error) {
+	s.gets.Add(1)
+	if s.panics {
+		panic("store exploded")
+	}
+	it, err := s.Store.Get(ctx, key)
+	if s.loaded != nil {
+		s.loaded <- struct{}{}
+	}
+	if s.hold != nil {
+		<-s.hold
+	}
+	return it, err
+}
+
+func newWarp[T any](t testing.TB, s store.Store[T], opts ...Option[T]) *Warp[T] {
+	t.Helper()
+	w, err := New(s, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Close() })
+	return w
+}
+
+func TestSetGet(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWarp(t, memory.New[string](memory.Options{}))
+	if err := w.Register("greeting", ModeStrongLocal, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Get(ctx, "greeting"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get before Set: err = %v; want ErrNotFound", err)
+	}
+	for _, v := range []string{"hello", "hello again"} {
+		if err := w.Set(ctx, "greeting", v); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 { // slow path, then promoted hot path
+			if got, err := w.Get(ctx, "greeting"); err != nil || got != v {
+				t.Fatalf("Get = %q, %v; want %q", got, err, v)
+			}
+		}
+	}
+}
+
+type user struct {
+	Name string
+	Age  int
+}
+
+func TestStructValuesAndPatterns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := memory.New[user](memory.Options{})
+	w := newWarp(t, st)
+	if err := w.Register("user:*", ModeStrongLocal, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Register("user:admin", ModeEventualDistributed, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Register("user:*", ModeStrongDistributed, time.Minute); !errors.Is(err, ErrConflict) {
+		t.Fatalf("re-register with another mode: err = %v; want ErrConflict", err)
+	}
+	if err := w.Set(ctx, "user:1", user{"ada", 36}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.Get(ctx, "user:1")
+	if err != nil || got != (user{"ada", 36}) {
+		t.Fatalf("Get = %+v, %v", got, err)
+	}
+	r, _, _ := w.lookup("user:admin")
+	if r.mode != ModeEventualDistributed {
+		t.Fatalf("exact key resolved to %v; want the exact registration", r.mode)
+	}
+	if _, err := w.Get(ctx, "order:1"); !errors.Is(err, ErrUnregistered) {
+		t.Fatalf("Get of unregistered key: err = %v; want ErrUnregistered", err)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := memory.New[[]byte](memory.Options{})
+	w := newWarp(t, st, WithMaxValueSize[[]byte](16))
+	if err := w.Register("k:*", ModeStrongLocal, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Set(ctx, "k:1", []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	long := strings.Repeat("k", MaxKeyLen+1)
+	tests := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"empty key", w.Set(ctx, "", []byte("x")), ErrInvalidKey},
+		{"long key", w.Set(ctx, long, []byte("x")), ErrInvalidKey},
+		{"long key get", func() error { _, err := w.Get(ctx, long); return err }(), ErrInvalidKey},
+		{"unregistered", w.Set(ctx, "other", []byte("x")), ErrUnregistered},
+		{"ttl zero", w.Register("a", ModeStrongLocal, 0), ErrInvalidTTL},
+		{"ttl negative", w.Register("a", ModeStrongLocal, -time.Second), ErrInvalidTTL},
+		{"negative ttl option", w.Register("a", ModeStrongLocal, time.Second, WithNegativeTTL(0)), ErrInvalidTTL},
+		{"bad pattern", w.Register("a*b", ModeStrongLocal, time.Second), ErrPattern},
+		{"bad mode", w.Register("a", Mode(9), time.Second), ErrConfig},
+		{"too large", w.Set(ctx, "k:1", make([]byte, 17)), ErrTooLarge},
+		{"cancelled set", w.Set(cancelled, "k:1", []byte("new")), context.Canceled},
+		{"cancelled get", func() error { _, err := w.Get(cancelled, "k:1"); return err }(), context.Canceled},
+		{"unregister unknown", w.Unregister("nope"), ErrUnregistered},
+		{"quorum on local", w.SetQuorum("k:*", 1), ErrConflict},
+	}
+	for _, tt := range tests {
+		if !errors.Is(tt.err, tt.want) {
+			t.Errorf("%s: err = %v; want %v", tt.name, tt.err, tt.want)
+		}
+	}
+	// The failed writes left store and cache as they were.
+	if it, err := st.Get(ctx, "k:1"); err != nil || string(it.Value) != "old" {
+		t.Fatalf("store after failed writes = %q, %v; want old", it.Value, err)
+	}
+	if got, err := w.Get(ctx, "k:1"); err != nil || string(got) != "old" {
+		t.Fatalf("cache after failed writes = %q, %v; want old", got, err)
+	}
+	_ = w.Close()
+	_ = w.Close()
+	for name, err := range map[string]error{
+		"get":        func() error { _, err := w.Get(ctx, "k:1"); return err }(),
+		"set":        w.Set(ctx, "k:1", []byte("x")),
+		"invalidate": w.Invalidate(ctx, "k:1"),
+		"register":   w.Register("b", ModeStrongLocal, time.Second),
+		"warmup":     w.Warmup(ctx),
+	} {
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("%s after Close: err = %v; want ErrClosed", name, err)
+		}
+	}
+}
+
+func TestUnregisterStopsServing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWarp(t, memory.New[string](memory.Options{}))
+	_ = w.Register("k", ModeStrongLocal, time.Minute)
+	_ = w.Set(ctx, "k", "v")
+	_, _ = w.Get(ctx, "k")
+	if err := w.Unregister("k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Get(ctx, "k"); !errors.Is(err, ErrUnregistered) {
+		t.Fatalf("Get after Unregister: err = %v; want ErrUnregistered", err)
+	}
+}
+
+// TestNoStaleFill forces a load to race a write: the load reads the old
+// value, the write lands, then the load tries to install. The old value
+// must not be installed.
+func TestNoStaleFill(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
+	w := newWarp[string](t, spy)
+	_ = w.Register("k", ModeStrongLocal, time.Minute)
+	if _, err := spy.Store.Set(ctx, "k", "old", store.Write{}); err != nil {
+		t.Fatal(err)
+	}
+	spy.loaded, spy.hold = make(chan struct{}), make(chan struct{})
+	got := make(chan string)
+	go func() { v, _ := w.Get(ctx, "k"); got <- v }()
+	<-spy.loaded // the load has read "old"
+	spy.loaded = nil
+	if err := w.Set(ctx, "k", "new"); err != nil {
+		t.Fatal(err)
+	}
+	close(spy.hold) // now the load installs
+	if v := <-got; v != "old" {
+		t.Fatalf("racing Get = %q; want old (it read before the write)", v)
+	}
+	for range 3 {
+		if v, err := w.Get(ctx, "k"); err != nil || v != "new" {
+			t.Fatalf("Get after the race = %q, %v; want new", v, err)
+		}
+	}
+	if st := w.Stats(); st.StaleFills != 1 {
+		t.Fatalf("StaleFills = %d; want 1", st.StaleFills)
+	}
+}
+
+func TestInvalidateRacingLoad(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
+	w := newWarp[string](t, spy)
+	_ = w.Register("k", ModeStrongLocal, time.Minute)
+	_, _ = spy.Store.Set(ctx, "k", "old", store.Write{})
+	spy.loaded, spy.hold = make(chan struct{}), make(chan struct{})
+	done := make(chan struct{})
+	go func() { _, _ = w.Get(ctx, "k"); close(done) }()
+	<-spy.loaded
+	spy.loaded = nil
+	_, _ = spy.Store.Set(ctx, "k", "changed outside warp", store.Write{})
+	if err := w.Invalidate(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	close(spy.hold)
+	<-done
+	spy.hold = nil
+	if v, _ := w.Get(ctx, "k"); v != "changed outside warp" {
+		t.Fatalf("Get = %q; want the value written before Invalidate", v)
+	}
+}
+
+func TestMissesAreCoalesced(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
+	w := newWarp[string](t, spy)
+	_ = w.Register("k", ModeStrongLocal, time.Minute)
+	_, _ = spy.Store.Set(ctx, "k", "v", store.Write{})
+	spy.loaded, spy.hold = make(chan struct{}, 1), make(chan struct{})
+	const n = 50
+	var wg sync.WaitGroup
+	var started sync.WaitGroup
+	started.Add(n)
+	for range n {
+		wg.Go(func() {
+			started.Done()
+			if v, err := w.Get(ctx, "k"); err != nil || v != "v" {
+				t.Errorf("Get = %q, %v", v, err)
+			}
+		})
+	}
+	started.Wait()
+	<-spy.loaded
+	// Every caller is either waiting on the one load or will hit the cache.
+	close(spy.hold)
+	wg.Wait()
+	if g := spy.gets.Load(); g != 1 {
+		t.Fatalf("store loads = %d; want 1", g)
+	}
+}
+
+func TestLoaderPanicIsAnError(t *testing.T) {
+	t.Parallel()
+	spy := &spyStore[string]{Store: memory.New[string](memory.Options{}), panics: true}
+	w := newWarp[string](t, spy)
+	_ = w.Register("k", ModeStrongLocal, time.Minute)
+	if _, err := w.Get(context.Background(), "k"); !errors.Is(err, ErrLoader) {
+		t.Fatalf("err = %v; want ErrLoader", err)
+	}
+}
+
+func TestNegativeCaching(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
+	w := newWarp[string](t, spy)
+	_ = w.Register("k", ModeStrongLocal, time.Minute, WithNegativeTTL(time.Minute))
+	for range 3 {
+		if _, err := w.Get(ctx, "k"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("err = %v; want ErrNotFound", err)
+		}
+	}
+	if g := spy.gets.Load(); g != 1 {
+		t.Fatalf("store loads = %d; want 1 (misses cached)", g)
+	}
+	_ = w.Set(ctx, "k", "now here")
+	if v, err := w.Get(ctx, "k"); err != nil || v != "now here" {
+		t.Fatalf("Get after Set = %q, %v", v, err)
+	}
+}
+
+// TestTTLExpiry runs in a synctest bubble: the node's clock and ticker use
+// fake time, so the test advances an hour without waiting.
+func TestTTLExpiry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
+		w, err := New[string](spy, WithNodeConfig[string](actors.Config{Resolution: 10 * time.Millisecond}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		_ = w.Register("k", ModeStrongLocal, time.Second)
+		_ = w.Set(ctx, "k", "v")
+		time.Sleep(900 * time.Millisecond)
+		_, _ = w.Get(ctx, "k")
+		if g := spy.gets.Load(); g != 0 {
+			t.Fatalf("loads before expiry = %d; want 0", g)
+		}
+		time.Sleep(200 * time.Millisecond)
+		if v, err := w.Get(ctx, "k"); err != nil || v != "v" {
+			t.Fatalf("Get = %q, %v", v, err)
+		}
+		if g := spy.gets.Load(); g != 1 {
+			t.Fatalf("loads after expiry = %d; want 1", g)
+		}
+		// The sweep drops expired entries without any read.
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if st := w.Stats(); st.Expired == 0 {
+			t.Fatalf("Expired = 0 after an hour; want the sweep to drop the entry")
+		}
+	})
+}
+
+func TestMergeSumLosesNoUpdate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	eng := merge.NewEngine[int]()
+	if err := eng.Register("counter:*", merge.Sum[int]); err != nil {
+		t.Fatal(err)
+	}
+	w := newWarp(t, memory.New[int](memory.Options{}), WithMergeEngine(eng))
+	_ = w.Register("counter:*", ModeStrongLocal, time.Minute)
+	const n = 10000
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	for range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := w.Set(ctx, "counter:hits", 1); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got, err := w.Get(ctx, "counter:hits"); err != nil || got != n {
+		t.Fatalf("counter = %d, %v; want %d", got, err, n)
+	}
+}
+
+func TestMergePanicIsAnError(t *testing.T) {
+	t.Parallel()
+	eng := merge.NewEngine[int]()
+	_ = eng.Register("k", func(int, bool, int) (int, error) { panic("boom") })
+	w := newWarp(t, memory.New[int](memory.Options{}), WithMergeEngine(eng))
+	_ = w.Register("k", ModeStrongLocal, time.Minute)
+	if err := w.Set(context.Background(), "k", 1); !errors.Is(err, merge.ErrMerge) {
+		t.Fatalf("err = %v; want merge.ErrMerge", err)
+	}
+	if err := w.Set(context.Background(), "k", 1); !errors.Is(err, merge.ErrMerge) {
+		t.Fatalf("second Set (lock released?) err = %v; want merge.ErrMerge", err)
+	}
+}
+
+// TestShardPanicRestartsEmpty makes a shard panic through its test seam:
+// the caller gets an error at once, the shard restarts empty with a higher
+// generation, and it serves again.
+func TestShardPanicRestartsEmpty(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var boom atomic.Bool
+	o := func(o *options[string]) error {
+		o.router.Shards = 1
+		o.router.Shard.OnReceive = func(m any) {
+			if _, ok := m.(*messages.Install); ok && boom.Load() {
+				panic("injected")
+			}
+		}
+		return nil
+	}
+	spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
+	w := newWarp[string](t, spy, o)
+	_ = w.Register("k:*", ModeStrongLocal, time.Minute)
+	_ = w.Set(ctx, "k:1", "one")
+	boom.Store(true)
+	// The store accepted the write; the failed install is reported, and
+	// the shard dropped nothing newer than what the store has.
+	if err := w.Set(ctx, "k:2", "two"); err != nil {
+		t.Fatalf("Set = %v", err)
+	}
+	boom.Store(false)
+	if err := <-w.PublishErrors(); err == nil || !strings.Contains(err.Error(), "restarted") {
+		t.Fatalf("reported error = %v; want a shard restart", err)
+	}
+	if st := w.Stats(); st.Restarts != 1 || st.Entries != 0 {
+		t.Fatalf("after panic: restarts %d, entries %d; want 1, 0", st.Restarts, st.Entries)
+	}
+	for k, want := range map[string]string{"k:1": "one", "k:2": "two"} {
+		if v, err := w.Get(ctx, k); err != nil || v != want {
+			t.Fatalf("Get(%s) = %q, %v; want %q", k, v, err, want)
+		}
+	}
+}
+
+func TestWarmup(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
+	for i := range 20 {
+		_, _ = spy.Store.Set(ctx, fmt.Sprintf("p:%d", i), "v", store.Write{})
+	}
+	_, _ = spy.Store.Set(ctx, "single", "s", store.Write{})
+	w := newWarp[string](t, spy)
+	_ = w.Register("p:*", ModeStrongLocal, time.Minute)
+	_ = w.Register("single", ModeStrongLocal, time.Minute)
+	if err := w.Warmup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := spy.gets.Load()
+	for i := range 20 {
+		if v, err := w.Get(ctx, fmt.Sprintf("p:%d", i)); err != nil || v != "v" {
+			t.Fatalf("Get = %q, %v", v, err)
+		}
+	}
+	if _, err := w.Get(ctx, "single"); err != nil {
+		t.Fatal(err)
+	}
+	if g := spy.gets.Load() - before; g != 0 {
+		t.Fatalf("loads after warmup = %d; want 0", g)
+	}
+}
+
+func TestAdaptiveTTL(t *testing.T) {
+	t.Parallel()
+	a := AdaptiveTTL{Min: time.Second, Max: time.Minute}
+	tests := []struct {
+		s    KeyStats
+		want time.Duration
+	}{
+		{KeyStats{}, time.Second},
+		{KeyStats{Reads: 100}, 11 * time.Second},
+		{KeyStats{Reads: 10000}, time.Minute},
+		{KeyStats{Reads: 10000, Writes: 1, SinceWrite: 5 * time.Second}, 5 * time.Second},
+		{KeyStats{Reads: 1, Writes: 1, SinceWrite: time.Millisecond}, time.Second},
+	}
+	for _, tt := range tests {
+		if got := a.TTL(tt.s); got != tt.want {
+			t.Errorf("TTL(%+v) = %v; want %v", tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestDynamicTTLFollowsReads(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
+		w, err := New[string](spy, WithNodeConfig[string](actors.Config{Resolution: 10 * time.Millisecond}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		if err := w.RegisterDynamicTTL("k", ModeStrongLocal, AdaptiveTTL{Min: time.Second, Max: time.Hour, Scale: 1}); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = spy.Store.Set(ctx, "k", "v", store.Write{})
+		for range 100 { // first load gets Min; 99 hits are counted
+			_, _ = w.Get(ctx, "k")
+		}
+		time.Sleep(1100 * time.Millisecond)
+		_, _ = w.Get(ctx, "k") // reload: the TTL now reflects ~100 reads
+		loads := spy.gets.Load()
+		time.Sleep(30 * time.Second)
+		_, _ = w.Get(ctx, "k")
+		if spy.gets.Load() != loads {
+			t.Fatalf("a read-hot key expired after 30s; want its TTL to have grown")
+		}
+	})
+}
