@@ -1,0 +1,44 @@
+// Package postgres is a [store.Store] on a PostgreSQL table, through a
+// caller-owned [github.com/jackc/pgx/v5/pgxpool.Pool]. It implements
+// [store.Committer] and [store.Historian] as well.
+//
+// # Layout
+//
+// One row per key (see schema.sql, which [New] applies on demand): key text
+// COLLATE "C" primary key, value bytea (the codec's encoding), version and
+// fence as bigint, deleted bool, updated_at timestamptz. A delete keeps the
+// row as a tombstone so the key's version survives. Versions and fencing
+// tokens are limited to 2^63-1, so the bigint holds the version itself.
+//
+// # Round trips
+//
+// Get, Version and every Set or Delete are one statement and one round trip:
+// a write is an INSERT ... ON CONFLICT DO UPDATE ... WHERE (conditions)
+// RETURNING version, or an UPDATE ... WHERE version = IfVersion for a
+// compare-and-swap, so the server applies the conditions under the row
+// lock. Only a rejected write pays a second query, to tell [store.ErrConflict]
+// from [store.ErrFenced].
+//
+// # Commit
+//
+// [Store.Commit] runs one transaction: one statement locks every key's row in
+// key order (inserting a placeholder row for a missing key, so that nobody
+// creates it meanwhile; lock order prevents deadlocks between commits), Go
+// checks the ops in order against the locked rows, and one pipelined batch
+// applies them. A failed check, a lost connection or an ended context rolls
+// everything back.
+//
+// # History
+//
+// With [Config].History = N > 0, an AFTER UPDATE trigger copies each
+// overwritten version into the table's _history table and keeps the newest
+// N per key; [Store.GetAt] reads both tables in one query.
+//
+// # Failures
+//
+// Errors wrap the store package's sentinels, or the pgx error prefixed with
+// "postgres:" and the operation. A context that ends mid-call makes the call
+// return an error wrapping ctx.Err(), but pgx then only drops the
+// connection: a single write the server was already running may still be
+// applied, whole (a Commit never is, since its COMMIT was not sent).
+package postgres
