@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/warpcache/warp/messages"
@@ -51,7 +52,7 @@ func (w *Warp[T]) getSlow(ctx context.Context, key string, h uint64, v *shard.Vi
 	if b, ok := v.Load(key); ok {
 		if hdr, val, err := shard.ParseHeader(b); err == nil && hdr.Live(now) && w.servable(hdr.Flags) {
 			if hdr.Epoch == epoch || w.stillRegistered(key, hdr) {
-				return w.hit(key, hdr, val, v)
+				return w.hit(key, h, hdr, val, v)
 			}
 		}
 	}
@@ -83,7 +84,7 @@ func (w *Warp[T]) stillRegistered(key string, hdr shard.Header) bool {
 
 // hit serves a live entry read from the shard's cache and asks the shard to
 // promote it to the hot tier.
-func (w *Warp[T]) hit(key string, hdr shard.Header, val []byte, v *shard.View) (T, error) {
+func (w *Warp[T]) hit(key string, h uint64, hdr shard.Header, val []byte, v *shard.View) (T, error) {
 	var zero T
 	if hdr.Flags&shard.FlagNegative != 0 {
 		return zero, fmt.Errorf("warp: get %q: %w", key, ErrNotFound)
@@ -95,10 +96,7 @@ func (w *Warp[T]) hit(key string, hdr shard.Header, val []byte, v *shard.View) (
 	if hdr.Flags&flagCounted != 0 {
 		w.stats.read(key)
 	}
-	if v.Enter() {
-		w.router.Send(v, &messages.Promote{Key: key})
-		v.Leave()
-	}
+	w.promote(key, h, v)
 	return out, nil
 }
 
@@ -166,3 +164,19 @@ func (w *Warp[T]) entry(key string, reg *registration, epoch uint32, value T) ([
 	shard.AppendHeader(buf[:0], hdr)
 	return buf, nil
 }
+
+// promote asks the shard to put key in its hot tier: always when the key's
+// slot is empty, else for one read in promoteEvery, so that two cold keys
+// sharing a slot do not keep replacing each other while a key read often
+// still takes the slot soon.
+func (w *Warp[T]) promote(key string, h uint64, v *shard.View) {
+	if !v.HotEnabled() || (v.Hot(h) != nil && rand.Uint32()%promoteEvery != 0) {
+		return
+	}
+	if v.Enter() {
+		w.router.Send(v, &messages.Promote{Key: key})
+		v.Leave()
+	}
+}
+
+const promoteEvery = 8

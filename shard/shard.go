@@ -157,7 +157,7 @@ func (s *shard) current(key string) (Header, []byte, bool) {
 // hold a newer value that this node was told about). An entry never
 // replaces a newer version.
 func (s *shard) install(key string, entry []byte, gen uint64, write bool) messages.Result {
-	hdr, val, err := ParseHeader(entry)
+	hdr, _, err := ParseHeader(entry)
 	if err != nil {
 		return messages.Result{Err: err}
 	}
@@ -188,9 +188,11 @@ func (s *shard) install(key string, entry []byte, gen uint64, write bool) messag
 		return messages.Result{Err: fmt.Errorf("%w: %d bytes: %w", ErrTooLarge, len(entry), err)}
 	}
 	s.maxVer[st] = max(s.maxVer[st], hdr.Version)
+	// A write clears the key's hot slot rather than decoding into it: the
+	// next read promotes the new value, so writes pay no decode.
 	slot := &s.v.hot[h&s.v.hotMask]
-	if e := slot.Load(); e == nil || e.Key == key {
-		s.publishHot(slot, key, hdr, val)
+	if e := slot.Load(); e != nil && e.Key == key {
+		slot.Store(nil)
 	}
 	return messages.Result{Version: hdr.Version, Applied: true}
 }

@@ -65,10 +65,10 @@ func NewView(cfg Config) (*View, error) {
 		stripeMask: uint64(cfg.Stripes - 1),
 	}
 	bc := bigcache.DefaultConfig(cfg.LifeWindow)
-	bc.Shards = 16
+	bc.Shards = 64
 	bc.CleanWindow = 0 // expiry is the shard's job; no bigcache goroutine
 	bc.HardMaxCacheSize = max(1, (cfg.MaxBytes+(1<<20)-1)>>20)
-	bc.MaxEntriesInWindow = 1024 * bc.Shards
+	bc.MaxEntriesInWindow = 256 * bc.Shards
 	bc.MaxEntrySize = 256
 	bc.Verbose = false
 	bc.Logger = nopLogger{}
@@ -94,6 +94,9 @@ func (v *View) Hash(key string) uint64 { return maphash.String(v.cfg.Seed, key) 
 
 // Hot returns the hot-tier slot for hash h; the caller checks the key.
 func (v *View) Hot(h uint64) *HotEntry { return v.hot[h&v.hotMask].Load() }
+
+// HotEnabled reports whether the shard keeps a decoded hot tier.
+func (v *View) HotEnabled() bool { return len(v.hot) > 1 }
 
 // Load returns a copy of key's entry, header included, from the cache.
 func (v *View) Load(key string) ([]byte, bool) {

@@ -1,0 +1,189 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/allegro/bigcache/v3"
+	"github.com/maypok86/otter/v2"
+
+	"github.com/warpcache/warp/store"
+	"github.com/warpcache/warp/store/memory"
+)
+
+const benchKeys = 100_000
+
+var benchKeyNames = func() []string {
+	k := make([]string, benchKeys)
+	for i := range k {
+		k[i] = fmt.Sprintf("user:%08d", i)
+	}
+	return k
+}()
+
+// keyOrder returns a sequence of key indexes, uniform or Zipf (s=1.1).
+func keyOrder(zipf bool) []int {
+	r := rand.New(rand.NewPCG(1, 2))
+	z := rand.NewZipf(r, 1.1, 1, benchKeys-1)
+	out := make([]int, 1<<16)
+	for i := range out {
+		if zipf {
+			out[i] = int(z.Uint64())
+		} else {
+			out[i] = r.IntN(benchKeys)
+		}
+	}
+	return out
+}
+
+func rawBigcache(b *testing.B, val []byte) *bigcache.BigCache {
+	cfg := bigcache.DefaultConfig(time.Hour)
+	cfg.CleanWindow, cfg.Verbose = 0, false
+	cfg.MaxEntriesInWindow = benchKeys
+	cfg.MaxEntrySize = 128
+	c, err := bigcache.New(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = c.Close() })
+	for _, k := range benchKeyNames {
+		_ = c.Set(k, val)
+	}
+	return c
+}
+
+// BenchmarkGetHit compares a Warp L1 hit of a 64-byte []byte value with raw
+// bigcache and otter holding the same bytes, in the same run.
+func BenchmarkGetHit(b *testing.B) {
+	val := make([]byte, 64)
+	for _, dist := range []string{"uniform", "zipf"} {
+		order := keyOrder(dist == "zipf")
+		run := func(name string, get func(string)) {
+			b.Run(dist+"/"+name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					i := rand.IntN(len(order))
+					for pb.Next() {
+						get(benchKeyNames[order[i&(len(order)-1)]])
+						i++
+					}
+				})
+			})
+		}
+		bc := rawBigcache(b, val)
+		run("bigcache", func(k string) { _, _ = bc.Get(k) })
+		oc := otter.Must(&otter.Options[string, []byte]{MaximumSize: 2 * benchKeys})
+		for _, k := range benchKeyNames {
+			oc.Set(k, val)
+		}
+		run("otter", func(k string) { _, _ = oc.GetIfPresent(k) })
+		w := benchWarp(b, val, WithHotSlots[[]byte](16384))
+		run("warp", func(k string) { _, _ = w.Get(context.Background(), k) })
+		cold := benchWarp(b, val, WithHotSlots[[]byte](-1))
+		run("warp-nohot", func(k string) { _, _ = cold.Get(context.Background(), k) })
+	}
+}
+
+func benchWarp(b *testing.B, val []byte, opts ...Option[[]byte]) *Warp[[]byte] {
+	ctx := context.Background()
+	w, err := New[[]byte](memory.New[[]byte](memory.Options{}), opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = w.Close() })
+	_ = w.Register("user:*", ModeStrongLocal, time.Hour)
+	for _, k := range benchKeyNames {
+		if err := w.Set(ctx, k, val); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range 2 { // promote what fits into the hot tier
+		for _, k := range benchKeyNames {
+			_, _ = w.Get(ctx, k)
+		}
+	}
+	return w
+}
+
+// BenchmarkGetStruct reports the codec's share of a typed Get: a small
+// struct served from the hot tier (decoded once) and from bigcache
+// (decoded on every read).
+func BenchmarkGetStruct(b *testing.B) {
+	ctx := context.Background()
+	for _, hot := range []int{16384, -1} {
+		b.Run(fmt.Sprintf("hot=%v", hot > 0), func(b *testing.B) {
+			w, _ := New[user](memory.New[user](memory.Options{}), WithHotSlots[user](hot))
+			defer w.Close()
+			_ = w.Register("user:*", ModeStrongLocal, time.Hour)
+			for _, k := range benchKeyNames[:1000] {
+				_ = w.Set(ctx, k, user{Name: "ada lovelace", Age: 36})
+				_, _ = w.Get(ctx, k)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					_, _ = w.Get(ctx, benchKeyNames[i%1000])
+					i++
+				}
+			})
+		})
+	}
+	b.Run("decode-only", func(b *testing.B) {
+		c := JSONCodecForBench()
+		enc, _ := c.Append(nil, user{Name: "ada lovelace", Age: 36})
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = c.Decode(enc)
+		}
+	})
+}
+
+// BenchmarkSet compares a StrongLocal Set with the work it protects: a raw
+// bigcache Set plus an in-memory store Set, in the same run.
+func BenchmarkSet(b *testing.B) {
+	ctx := context.Background()
+	val := make([]byte, 64)
+	order := keyOrder(false)
+	parallel := func(b *testing.B, set func(string)) {
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			i := rand.IntN(len(order))
+			for pb.Next() {
+				set(benchKeyNames[order[i&(len(order)-1)]])
+				i++
+			}
+		})
+	}
+	b.Run("bigcache", func(b *testing.B) {
+		bc := rawBigcache(b, val)
+		parallel(b, func(k string) { _ = bc.Set(k, val) })
+	})
+	b.Run("memstore", func(b *testing.B) {
+		st := memory.New[[]byte](memory.Options{})
+		parallel(b, func(k string) { _, _ = st.Set(ctx, k, val, store.Write{}) })
+	})
+	b.Run("warp", func(b *testing.B) {
+		w := benchWarp(b, val)
+		parallel(b, func(k string) { _ = w.Set(ctx, k, val) })
+	})
+}
+
+// BenchmarkSetSerial measures a single caller's Set, for its latency.
+func BenchmarkSetSerial(b *testing.B) {
+	ctx := context.Background()
+	val := make([]byte, 64)
+	w := benchWarp(b, val)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		_ = w.Set(ctx, benchKeyNames[i%benchKeys], val)
+		i++
+	}
+}
