@@ -1,0 +1,146 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/warpcache/warp/messages/wire"
+)
+
+// busActor owns the bus's state: sequence numbers, the retransmit ring,
+// what it knows of each peer, pending strong writes and the lease. Its
+// fields are touched only inside Receive, except through the shared
+// pointers to Bus (atomics and channels).
+type busActor struct {
+	b     *Bus
+	cfg   Config
+	seq   uint64 // last Seq broadcast
+	ring  *ring
+	peers map[string]*peer
+
+	hbNum    uint64               // last heartbeat number sent
+	hbSent   map[uint64]time.Time // heartbeat number → send time, recent ones only
+	lastHB   time.Time
+	startup  time.Time                // lease stays off until then, while peers are discovered
+	down     bool                     // transport disconnected
+	repair   bool                     // a flush is due before the lease may be valid again
+	pending  map[uint64]*pendingWrite // by request id
+	bySeq    map[uint64]uint64        // Seq of a strong envelope → request id
+	leaving  bool
+	encodeTo []byte
+}
+
+func newBusActor(b *Bus) *busActor {
+	now := b.cfg.Now()
+	return &busActor{
+		b: b, cfg: b.cfg, ring: newRing(b.cfg.RingSize),
+		peers: make(map[string]*peer), hbSent: make(map[uint64]time.Time),
+		startup: now.Add(2 * b.cfg.HeartbeatInterval),
+		pending: make(map[uint64]*pendingWrite), bySeq: make(map[uint64]uint64),
+	}
+}
+
+// Receive implements actor.Actor. A panic in a step is recovered into an
+// error report, so the actor's state survives it.
+func (a *busActor) Receive(ctx actor.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.b.report(fmt.Errorf("bus: actor panic on %T: %v", ctx.Message(), r))
+		}
+	}()
+	switch m := ctx.Message().(type) {
+	case publishBatch:
+		<-a.b.credits
+		a.publish(m.items)
+	case inbound:
+		for i := range m.envs {
+			a.handle(&m.envs[i])
+		}
+	case strongReq:
+		a.startStrong(m)
+	case strongCancel:
+		a.cancelStrong(m)
+	case tick:
+		a.tick()
+	case stateChange:
+		a.stateChanged(m.state)
+	case leave:
+		a.leave()
+		close(m.done)
+	case barrier:
+		close(m.done)
+	}
+	a.refreshLease()
+}
+
+// now reads the injected clock.
+func (a *busActor) now() time.Time { return a.cfg.Now() }
+
+// envelope returns an envelope from this node with the given op.
+func (a *busActor) envelope(op wire.Op) wire.Envelope {
+	return wire.Envelope{Origin: a.cfg.NodeID, Epoch: a.b.epoch, Op: op}
+}
+
+// broadcast encodes envs, in messages of at most MaxBatch envelopes and
+// about MaxBatchBytes, and broadcasts them.
+func (a *busActor) broadcast(envs []wire.Envelope) {
+	a.transmit(envs, a.cfg.Transport.Broadcast)
+}
+
+// sendTo sends envs to one node's inbox.
+func (a *busActor) sendTo(node string, envs ...wire.Envelope) {
+	a.transmit(envs, func(msg []byte) error { return a.cfg.Transport.Send(node, msg) })
+}
+
+func (a *busActor) transmit(envs []wire.Envelope, send func([]byte) error) {
+	for len(envs) > 0 {
+		n, size := 0, 0
+		for n < len(envs) && n < a.cfg.MaxBatch && (n == 0 || size < a.cfg.MaxBatchBytes) {
+			size += len(envs[n].Key) + 32
+			n++
+		}
+		msg, err := wire.Append(a.encodeTo[:0], envs[:n]...)
+		if err == nil {
+			a.encodeTo = msg
+			err = send(msg)
+		}
+		if err != nil {
+			a.b.report(fmt.Errorf("%w: send %d envelopes: %w", ErrTransport, n, err))
+		}
+		envs = envs[n:]
+	}
+}
+
+// publish assigns sequence numbers to queued publishes and broadcasts them.
+func (a *busActor) publish(items []pubItem) {
+	envs := make([]wire.Envelope, len(items))
+	for i, it := range items {
+		a.seq++
+		e := a.envelope(it.op)
+		e.Seq, e.Key, e.Version = a.seq, it.key, it.version
+		a.ring.put(e)
+		envs[i] = e
+	}
+	a.b.stats.published.Add(uint64(len(envs)))
+	a.broadcast(envs)
+}
+
+// apply runs fn against the Applier with a timeout, turning a panic into
+// an error; a failure schedules a repair flush.
+func (a *busActor) apply(what string, fn func(ctx context.Context) error) (err error) {
+	ctx, cancel := context.WithTimeout(a.b.ctx, a.cfg.ApplyTimeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+		if err != nil {
+			err = fmt.Errorf("%w: %s: %w", ErrApply, what, err)
+			a.b.report(err)
+			a.repair = true
+		}
+	}()
+	return fn(ctx)
+}

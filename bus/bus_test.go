@@ -1,0 +1,300 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/warpcache/warp/bus"
+	"github.com/warpcache/warp/bus/faultbus"
+	"github.com/warpcache/warp/bus/inproc"
+	"github.com/warpcache/warp/merge"
+)
+
+// gatedTransport blocks Broadcast while block is set, until open is
+// closed.
+type gatedTransport struct {
+	bus.Transport
+	block atomic.Bool
+	open  chan struct{}
+}
+
+func (g *gatedTransport) Broadcast(msg []byte) error {
+	if g.block.Load() {
+		<-g.open
+	}
+	return g.Transport.Broadcast(msg)
+}
+
+func inprocTransports(n int) ([]bus.Transport, []*inproc.Transport) {
+	hub := inproc.NewHub()
+	trs, raw := make([]bus.Transport, n), make([]*inproc.Transport, n)
+	for i := range trs {
+		raw[i] = hub.Transport()
+		trs[i] = raw[i]
+	}
+	return trs, raw
+}
+
+func faultTransports(n int, seed uint64) ([]bus.Transport, []*faultbus.Transport) {
+	hub := inproc.NewHub()
+	trs, faulty := make([]bus.Transport, n), make([]*faultbus.Transport, n)
+	for i := range trs {
+		faulty[i] = faultbus.New(hub.Transport(), seed+uint64(i))
+		trs[i] = faulty[i]
+	}
+	return trs, faulty
+}
+
+func TestEventualReachesEveryPeer(t *testing.T) {
+	t.Parallel()
+	trs, _ := inprocTransports(3)
+	nodes := startNodes(t, trs, nil)
+	converged(t, nodes)
+	keys := publishKeys(nodes[0].bus, "k", 200)
+	nodes[0].bus.PublishPrefix("user:")
+	for _, n := range nodes[1:] {
+		allApplied(t, n.app, keys)
+		n.app.wait(t, "prefix", func() bool { return len(n.app.prefixes) == 1 && n.app.prefixes[0] == "user:" })
+	}
+	if got := nodes[0].app.version("k1"); got != 0 {
+		t.Fatalf("writer applied its own publish: version %d; want 0", got)
+	}
+	if s := nodes[0].bus.Stats(); s.Published != 201 {
+		t.Fatalf("Published = %d; want 201", s.Published)
+	}
+}
+
+func TestFaultsAreRepaired(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		faults faultbus.Faults
+		check  func(t *testing.T, s bus.Stats)
+	}{
+		{"drop 10%", faultbus.Faults{Drop: 0.1}, func(t *testing.T, s bus.Stats) {
+			if s.Gaps == 0 {
+				t.Errorf("got no gaps under 10%% drops: %+v", s)
+			}
+		}},
+		{"duplicate and reorder", faultbus.Faults{Duplicate: 0.3, Reorder: 0.3}, func(t *testing.T, s bus.Stats) {}},
+		{"delay", faultbus.Faults{Delay: 5 * time.Millisecond, Drop: 0.05}, func(t *testing.T, s bus.Stats) {}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			trs, faulty := faultTransports(3, uint64(100*i))
+			nodes := startNodes(t, trs, nil)
+			converged(t, nodes)
+			for _, f := range faulty {
+				f.SetFaults(tt.faults)
+			}
+			keys := publishKeys(nodes[0].bus, "k", 300)
+			more := publishKeys(nodes[1].bus, "m", 100)
+			for _, n := range nodes[1:] {
+				allApplied(t, n.app, keys)
+			}
+			allApplied(t, nodes[0].app, more)
+			allApplied(t, nodes[2].app, more)
+			var injected faultbus.Stats
+			for _, f := range faulty {
+				fs := f.Stats()
+				injected.Dropped += fs.Dropped
+				injected.Duplicated += fs.Duplicated
+				injected.Reordered += fs.Reordered
+			}
+			if tt.faults.Drop > 0 && injected.Dropped == 0 ||
+				tt.faults.Duplicate > 0 && injected.Duplicated == 0 ||
+				tt.faults.Reorder > 0 && injected.Reordered == 0 {
+				t.Errorf("faults not injected: %+v", injected)
+			}
+			for _, n := range nodes[1:] {
+				tt.check(t, n.bus.Stats())
+				if s := n.bus.Stats(); s.Applied > 400 {
+					t.Errorf("applied %d events; want at most the 400 published (duplicates applied twice)", s.Applied)
+				}
+			}
+		})
+	}
+}
+
+func TestStrongQuorum(t *testing.T) {
+	t.Parallel()
+	trs, _ := inprocTransports(3)
+	nodes := startNodes(t, trs, nil)
+	converged(t, nodes)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	acked, err := nodes[0].bus.PublishStrong(ctx, "k", 7, 2)
+	if err != nil || acked != 2 {
+		t.Fatalf("PublishStrong = %d, %v; want 2, nil", acked, err)
+	}
+	for _, n := range nodes[1:] {
+		if got := n.app.version("k"); got != 7 {
+			t.Fatalf("peer holds version %d after the strong publish returned; want 7 applied", got)
+		}
+	}
+}
+
+func TestStrongQuorumAboveLivePeers(t *testing.T) {
+	t.Parallel()
+	trs, _ := inprocTransports(3)
+	nodes := startNodes(t, trs, nil)
+	converged(t, nodes)
+	start := time.Now()
+	acked, err := nodes[0].bus.PublishStrong(context.Background(), "k", 1, 3)
+	if !errors.Is(err, bus.ErrQuorum) {
+		t.Fatalf("PublishStrong = %d, %v; want ErrQuorum", acked, err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("failed after %v; want at once", d)
+	}
+	t.Log(err)
+}
+
+func TestStrongAloneWithoutQuorum(t *testing.T) {
+	t.Parallel()
+	trs, _ := inprocTransports(1)
+	nodes := startNodes(t, trs, nil)
+	if acked, err := nodes[0].bus.PublishStrong(context.Background(), "k", 1, 0); err != nil || acked != 0 {
+		t.Fatalf("PublishStrong alone = %d, %v; want 0, nil", acked, err)
+	}
+	if _, err := nodes[0].bus.PublishStrong(context.Background(), "k", 2, 1); !errors.Is(err, bus.ErrQuorum) {
+		t.Fatalf("PublishStrong quorum 1 alone: got %v; want ErrQuorum", err)
+	}
+}
+
+// A partitioned peer that does not ack is counted once its lease lapsed:
+// quorum 1 of 2 peers then succeeds, after the lapse wait.
+func TestStrongCountsLapsedPeer(t *testing.T) {
+	t.Parallel()
+	trs, faulty := faultTransports(3, 7)
+	nodes := startNodes(t, trs, nil)
+	converged(t, nodes)
+	faulty[2].Partition(true)
+	start := time.Now()
+	acked, err := nodes[0].bus.PublishStrong(context.Background(), "k", 3, 1)
+	if err != nil || acked != 1 {
+		t.Fatalf("PublishStrong = %d, %v; want 1, nil", acked, err)
+	}
+	lapse := bus.LapseWait(fastConfig("c", "n", trs[0], nodes[0].app))
+	if d := time.Since(start); d < lapse-fastConfig("c", "n", nil, nil).HeartbeatInterval {
+		t.Fatalf("returned after %v; want at least the lapse wait %v minus a heartbeat", d, lapse)
+	}
+	if nodes[2].bus.LeaseValid() {
+		t.Fatal("partitioned peer still holds its lease after the writer counted it as lapsed")
+	}
+	// Quorum 2 cannot be met: the lapsed peer does not ack.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := nodes[0].bus.PublishStrong(ctx, "k", 4, 2); !errors.Is(err, bus.ErrQuorum) {
+		t.Fatalf("PublishStrong quorum 2: got %v; want ErrQuorum", err)
+	}
+	// Healing: the peer repairs with a flush and gets its lease back.
+	faulty[2].Partition(false)
+	nodes[2].app.wait(t, "repair flush", func() bool { return nodes[2].app.flushes > 0 })
+	eventually(t, "lease back", nodes[2].bus.LeaseValid)
+}
+
+func TestMalformedDropped(t *testing.T) {
+	t.Parallel()
+	hub := inproc.NewHub()
+	trs := []bus.Transport{hub.Transport(), hub.Transport()}
+	nodes := startNodes(t, trs, nil)
+	converged(t, nodes)
+	raw := hub.Transport()
+	if err := raw.Open(t.Name(), "raw", bus.HandlerFuncs{}); err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, msg := range [][]byte{nil, {0}, {1, 2, 3}, {9, 9}} {
+		if err := raw.Broadcast(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "malformed counted", func() bool { return nodes[1].bus.Stats().Malformed == 4 })
+	keys := publishKeys(nodes[0].bus, "k", 10)
+	allApplied(t, nodes[1].app, keys)
+}
+
+func TestReconnectRepairs(t *testing.T) {
+	t.Parallel()
+	trs, raw := inprocTransports(2)
+	nodes := startNodes(t, trs, nil)
+	converged(t, nodes)
+	raw[1].Disconnect()
+	eventually(t, "lease off while disconnected", func() bool { return !nodes[1].bus.LeaseValid() })
+	nodes[0].bus.Publish("lost", 5)
+	raw[1].Reconnect()
+	nodes[1].app.wait(t, "repair flush", func() bool { return nodes[1].app.flushes > 0 })
+	eventually(t, "lease back", nodes[1].bus.LeaseValid)
+	keys := publishKeys(nodes[0].bus, "k", 10)
+	allApplied(t, nodes[1].app, keys)
+}
+
+func TestRestartIsNoGap(t *testing.T) {
+	t.Parallel()
+	hub := inproc.NewHub()
+	nodes := startNodes(t, []bus.Transport{hub.Transport(), hub.Transport()}, nil)
+	converged(t, nodes)
+	allApplied(t, nodes[1].app, publishKeys(nodes[0].bus, "a", 50))
+	if err := nodes[0].bus.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := startNodes(t, []bus.Transport{hub.Transport()}, func(c *bus.Config) {
+		c.Cluster, c.NodeID = clusterOf(t), "n0"
+	})
+	allApplied(t, nodes[1].app, publishKeys(again[0].bus, "b", 50))
+	if s := nodes[1].bus.Stats(); s.Gaps != 0 || s.Repairs != 0 {
+		t.Fatalf("restart caused %d gaps, %d repairs; want none", s.Gaps, s.Repairs)
+	}
+}
+
+func TestOverflowEscalatesToFlush(t *testing.T) {
+	t.Parallel()
+	hub := inproc.NewHub()
+	gate := &gatedTransport{Transport: hub.Transport(), open: make(chan struct{})}
+	nodes := startNodes(t, []bus.Transport{gate, hub.Transport()}, func(c *bus.Config) {
+		if c.NodeID == "n0" {
+			c.QueueSize = 4
+		}
+	})
+	gate.block.Store(true)
+	for i := range 100 {
+		nodes[0].bus.Publish("k", merge.Version(i+1))
+	}
+	close(gate.open)
+	nodes[1].app.wait(t, "flush broadcast", func() bool { return nodes[1].app.flushes > 0 })
+	if s := nodes[0].bus.Stats(); s.Overflows == 0 {
+		t.Fatalf("got no overflows: %+v", s)
+	}
+}
+
+func TestCloseIdempotentAndFailsPending(t *testing.T) {
+	t.Parallel()
+	trs, faulty := faultTransports(2, 3)
+	nodes := startNodes(t, trs, nil)
+	converged(t, nodes)
+	faulty[1].Partition(true)
+	done := make(chan error, 1)
+	go func() {
+		_, err := nodes[0].bus.PublishStrong(context.Background(), "k", 1, 1)
+		done <- err
+	}()
+	bus.Sync(nodes[0].bus)
+	if err := nodes[0].bus.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := nodes[0].bus.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, bus.ErrClosed) && !errors.Is(err, bus.ErrQuorum) {
+		t.Fatalf("pending strong publish: got %v; want ErrClosed", err)
+	}
+	if _, err := nodes[0].bus.PublishStrong(context.Background(), "k", 2, 0); !errors.Is(err, bus.ErrClosed) {
+		t.Fatalf("PublishStrong after Close: got %v; want ErrClosed", err)
+	}
+	nodes[0].bus.Publish("k", 3) // a no-op, not a panic
+}

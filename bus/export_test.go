@@ -1,0 +1,27 @@
+package bus
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// Test seams for the external tests.
+
+// Sync returns once b's actor has processed everything sent before.
+func Sync(b *Bus) { b.sync() }
+
+// Tick runs one tick of b's timed duties and waits for it.
+func Tick(b *Bus) {
+	b.root.Send(b.pid, tick{})
+	b.sync()
+}
+
+// NewManual is New without the ticker: the test calls Tick.
+func NewManual(system *actor.ActorSystem, cfg Config) (*Bus, error) {
+	cfg.manualTick = true
+	return New(system, cfg)
+}
+
+// LapseWait exposes the lapse wait of cfg after defaults.
+func LapseWait(cfg Config) time.Duration { return cfg.withDefaults().lapseWait() }

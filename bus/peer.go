@@ -1,0 +1,112 @@
+package bus
+
+import "time"
+
+// peer is what this node knows of one other node (one epoch of it). Owned
+// by the actor.
+type peer struct {
+	id    string
+	epoch uint64
+	// syncFirst: set the stream position from the first sequence number
+	// seen, instead of expecting 1 (this node started after the peer, so
+	// what the peer sent before is no concern of this node's cache).
+	syncFirst bool
+	// have: every Seq ≤ have was received or covered by a flush.
+	have uint64
+	// above holds received Seqs > have+1, waiting for the hole below them.
+	above map[uint64]struct{}
+	// high is the largest Seq known to exist (received or announced).
+	high uint64
+
+	gapSince time.Time // zero while there is no gap
+	lastNack time.Time
+	nacks    int // retransmit requests for the current gap
+
+	lastHeard time.Time // last message of any kind
+	// lastAnswered is when this node last answered the peer's heartbeat:
+	// the reference for proving the peer's lease lapsed.
+	lastAnswered time.Time
+	// answeredUs: the peer answered a heartbeat of this node, so it has
+	// this node in its view and its lease depends on this node's answers.
+	answeredUs bool
+	// leaseUntil is this node's lease with respect to the peer: the send
+	// time of the latest heartbeat it answered, plus LeaseDuration.
+	leaseUntil time.Time
+
+	removed bool // timed out of the view; kept while strong writes may need it
+	left    bool // sent Leave
+}
+
+func newPeer(id string, epoch uint64, syncFirst bool) *peer {
+	return &peer{id: id, epoch: epoch, syncFirst: syncFirst, above: make(map[uint64]struct{})}
+}
+
+// sync sets the stream position when the first sequence number arrives
+// from a peer this node has to catch up with only from now on: through
+// seq-1 for an envelope, through seq for a watermark.
+func (p *peer) sync(seq uint64) {
+	if p.syncFirst {
+		p.syncFirst = false
+		p.have, p.high = seq, seq
+	}
+}
+
+// receive records seq and reports whether it is new.
+func (p *peer) receive(seq uint64) bool {
+	if p.syncFirst {
+		p.sync(seq - 1)
+	}
+	p.high = max(p.high, seq)
+	if _, dup := p.above[seq]; dup || seq <= p.have {
+		return false
+	}
+	p.above[seq] = struct{}{}
+	p.advance()
+	return true
+}
+
+// announce records a watermark: the peer has sent every Seq ≤ w.
+func (p *peer) announce(w uint64) {
+	p.sync(w)
+	p.high = max(p.high, w)
+}
+
+// skipTo records that everything through seq is covered by a flush.
+func (p *peer) skipTo(seq uint64) {
+	p.syncFirst = false
+	p.have = max(p.have, seq)
+	p.high = max(p.high, seq)
+	for s := range p.above {
+		if s <= p.have {
+			delete(p.above, s)
+		}
+	}
+	p.advance()
+}
+
+func (p *peer) advance() {
+	for {
+		if _, ok := p.above[p.have+1]; !ok {
+			break
+		}
+		delete(p.above, p.have+1)
+		p.have++
+	}
+	if !p.gap() {
+		p.gapSince, p.nacks = time.Time{}, 0
+	}
+}
+
+// gap reports whether some sequence number this node knows exists has not
+// arrived.
+func (p *peer) gap() bool { return p.high > p.have }
+
+// inView reports whether the peer is a member of this node's view.
+func (p *peer) inView() bool { return !p.removed && !p.left }
+
+// lapsed reports whether a writer may count the peer as having lost its
+// lease at now: the peer depends on this node's answers and none went out
+// for lapseWait.
+func (p *peer) lapsed(now time.Time, lapseWait time.Duration) bool {
+	return p.left || (p.answeredUs && now.Sub(p.lastAnswered) >= lapseWait)
+}
