@@ -1,0 +1,30 @@
+-- One Set or Delete of Warp's Redis store, atomically.
+-- KEYS[1]: the key's hash. ARGV: 1 kind ("s" set, "d" delete), 2 value,
+-- 3 min version, 4 check ("1"/"0"), 5 if-version, 6 fencing token (versions
+-- and tokens as 20-digit decimal strings, compared as strings since Lua
+-- numbers are doubles), 7 write id.
+-- Returns {0, version}, {1, stored version} on a conflict, {2, stored
+-- token} when fenced, {3} when the version space is exhausted.
+local ZERO, MAX = '00000000000000000000', '18446744073709551615'
+local function inc(s)
+  local hi, lo = tonumber(string.sub(s, 1, 10)), tonumber(string.sub(s, 11, 20)) + 1
+  if lo == 10000000000 then hi, lo = hi + 1, 0 end
+  return string.format('%010d%010d', hi, lo)
+end
+local k = KEYS[1]
+local cur = redis.call('HMGET', k, 'ver', 'f', 'w')
+local ver, fence = cur[1] or ZERO, cur[2] or ZERO
+if cur[3] == ARGV[7] then return {0, ver} end -- a client's retry of a write that applied
+if ARGV[4] == '1' and ver ~= ARGV[5] then return {1, ver} end
+if ARGV[6] ~= ZERO and ARGV[6] < fence then return {2, fence} end
+if ver == MAX then return {3} end
+local nv = inc(ver)
+if ARGV[3] > nv then nv = ARGV[3] end
+if ARGV[6] > fence then fence = ARGV[6] end
+if ARGV[1] == 'd' then
+  redis.call('HSET', k, 'ver', nv, 'f', fence, 'd', '1', 'w', ARGV[7])
+  redis.call('HDEL', k, 'v')
+else
+  redis.call('HSET', k, 'v', ARGV[2], 'ver', nv, 'f', fence, 'd', '0', 'w', ARGV[7])
+end
+return {0, nv}
