@@ -36,6 +36,9 @@ func newBusActor(b *Bus) *busActor {
 	now := b.cfg.Now()
 	return &busActor{
 		b: b, cfg: b.cfg, ring: newRing(b.cfg.RingSize),
+		// Heartbeat numbers start at the epoch, so an answer to a
+		// heartbeat of an earlier process of this node id never matches.
+		hbNum: b.epoch,
 		peers: make(map[string]*peer), hbSent: make(map[uint64]time.Time),
 		startup: now.Add(2 * b.cfg.HeartbeatInterval),
 		pending: make(map[uint64]*pendingWrite), bySeq: make(map[uint64]uint64),
@@ -71,6 +74,8 @@ func (a *busActor) Receive(ctx actor.Context) {
 		close(m.done)
 	case barrier:
 		close(m.done)
+	case inspect:
+		m.fn(a)
 	}
 	a.refreshLease()
 }

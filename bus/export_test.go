@@ -25,3 +25,11 @@ func NewManual(system *actor.ActorSystem, cfg Config) (*Bus, error) {
 
 // LapseWait exposes the lapse wait of cfg after defaults.
 func LapseWait(cfg Config) time.Duration { return cfg.withDefaults().lapseWait() }
+
+// Pending returns how many strong publishes of b are waiting.
+func Pending(b *Bus) int {
+	var n int
+	b.root.Send(b.pid, inspect{fn: func(a *busActor) { n = len(a.pending) }})
+	b.sync()
+	return n
+}

@@ -36,6 +36,8 @@ type (
 	leave struct{ done chan struct{} }
 	// barrier is closed once every message sent before it is processed.
 	barrier struct{ done chan struct{} }
+	// inspect runs fn inside the actor; a test seam.
+	inspect struct{ fn func(*busActor) }
 )
 
 // pubItem is one queued publish.

@@ -99,7 +99,7 @@ func (a *busActor) ack(e *wire.Envelope) {
 		return
 	}
 	r := a.envelope(wire.OpAck)
-	r.Ref, r.Version = e.Seq, e.Version
+	r.Ref, r.Version, r.Watermark = e.Seq, e.Version, e.Epoch
 	a.sendTo(e.ReplyTo, r)
 }
 

@@ -54,7 +54,7 @@ func (a *busActor) startStrong(m strongReq) {
 // onAck records p's ack of a strong write.
 func (a *busActor) onAck(p *peer, e *wire.Envelope) {
 	w := a.pending[a.bySeq[e.Ref]]
-	if w == nil || e.Version < w.version {
+	if w == nil || e.Version < w.version || e.Watermark != a.b.epoch {
 		return
 	}
 	if epoch, ok := w.needed[p.id]; ok && epoch != p.epoch {

@@ -40,7 +40,8 @@ const (
 	// OpHeartbeatAck: answer to the heartbeat numbered Ref, sent to its
 	// origin; Watermark is the last Seq the answering node sent.
 	OpHeartbeatAck Op = 5
-	// OpAck: the strong invalidation with Seq Ref was applied at Version.
+	// OpAck: the strong invalidation with Seq Ref, from the writer's
+	// epoch Watermark, was applied at Version.
 	OpAck Op = 6
 	// OpNack: please send again the envelopes with Seq in
 	// [Watermark, Ref].
@@ -97,7 +98,8 @@ type Envelope struct {
 	// ReplyTo is the node id to ack, at most [MaxNodeIDLen] bytes.
 	ReplyTo string
 	// Watermark is a sequence number: the last one sent (heartbeats), the
-	// first one wanted (Nack), the last one lost (repair Flush).
+	// first one wanted (Nack), the last one lost (repair Flush); in an
+	// Ack, the epoch of the acked writer.
 	Watermark uint64
 	// Ref is a sequence number: the acked one (Ack), the heartbeat's
 	// number (Heartbeat, HeartbeatAck), the last one wanted (Nack).

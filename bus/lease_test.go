@@ -1,0 +1,124 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/warpcache/warp/bus"
+)
+
+// fakeClock is a clock the test moves by hand.
+type fakeClock struct{ ns atomic.Int64 }
+
+func (c *fakeClock) Now() time.Time          { return time.Unix(1_700_000_000, c.ns.Load()) }
+func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// The lease math on an injected clock: a writer counts a partitioned peer
+// only once the peer's own lease has expired, never before, and a quorum
+// that needs the peer's ack fails at the deadline.
+func TestLeaseLapseInjectedClock(t *testing.T) {
+	t.Parallel()
+	clk := &fakeClock{}
+	trs, faulty := faultTransports(2, 11)
+	sys := newSystem(t)
+	nodes := make([]node, 2)
+	var cfg bus.Config
+	for i := range nodes {
+		app := newFakeApplier()
+		cfg = bus.Config{
+			Cluster: clusterOf(t), NodeID: []string{"a", "b"}[i], Transport: trs[i], Applier: app,
+			Now: clk.Now, HeartbeatInterval: 100 * time.Millisecond, LeaseDuration: 500 * time.Millisecond,
+			MaxClockDrift: 0.01, LeaseMargin: 10 * time.Millisecond, PeerTimeout: 5 * time.Second,
+			StrongTimeout: 3 * time.Second,
+		}
+		b, err := bus.NewManual(sys, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = b.Close() })
+		nodes[i] = node{bus: b, app: app}
+	}
+	a, b := nodes[0].bus, nodes[1].bus
+	step := func(d time.Duration) {
+		clk.Advance(d)
+		bus.Tick(a)
+		bus.Tick(b)
+	}
+	eventually(t, "both leases", func() bool {
+		step(cfg.HeartbeatInterval)
+		return a.LeaseValid() && b.LeaseValid()
+	})
+	// Let one more heartbeat round settle with time standing still.
+	step(cfg.HeartbeatInterval)
+	eventually(t, "b's lease renewed", b.LeaseValid)
+
+	faulty[1].Partition(true)
+	partitioned := clk.Now()
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.PublishStrong(context.Background(), "k", 9, 0)
+		done <- err
+	}()
+	eventually(t, "strong publish pending", func() bool { return bus.Pending(a) == 1 })
+	lapse := bus.LapseWait(cfg)
+	const tick = 10 * time.Millisecond
+	for bus.Pending(a) == 1 {
+		if clk.Now().Sub(partitioned) > lapse+cfg.HeartbeatInterval {
+			t.Fatalf("writer still waits %v after the partition; lapse wait is %v", clk.Now().Sub(partitioned), lapse)
+		}
+		step(tick)
+	}
+	resolved := clk.Now().Sub(partitioned)
+	if b.LeaseValid() {
+		t.Fatalf("writer counted b as lapsed at +%v while b still holds its lease", resolved)
+	}
+	if resolved < lapse-2*cfg.HeartbeatInterval {
+		t.Fatalf("writer counted b as lapsed at +%v; want not before the lapse wait %v since its last answer", resolved, lapse)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("PublishStrong with quorum 0: %v", err)
+	}
+
+	// With quorum 1 the lapsed peer's missing ack fails the write at the
+	// deadline.
+	go func() {
+		_, err := a.PublishStrong(context.Background(), "k", 10, 1)
+		done <- err
+	}()
+	eventually(t, "strong publish pending", func() bool { return bus.Pending(a) == 1 })
+	step(cfg.StrongTimeout)
+	if err := <-done; !errors.Is(err, bus.ErrQuorum) {
+		t.Fatalf("PublishStrong with quorum 1: got %v; want ErrQuorum", err)
+	}
+}
+
+func TestConfigInvalid(t *testing.T) {
+	t.Parallel()
+	trs, _ := inprocTransports(1)
+	ok := fastConfig("c", "n", trs[0], newFakeApplier())
+	tests := []struct {
+		name string
+		edit func(*bus.Config)
+	}{
+		{"no cluster", func(c *bus.Config) { c.Cluster = "" }},
+		{"no node", func(c *bus.Config) { c.NodeID = "" }},
+		{"no transport", func(c *bus.Config) { c.Transport = nil }},
+		{"no applier", func(c *bus.Config) { c.Applier = nil }},
+		{"lease not above heartbeat", func(c *bus.Config) { c.LeaseDuration = c.HeartbeatInterval }},
+		{"drift", func(c *bus.Config) { c.MaxClockDrift = 0.9 }},
+		{"peer timeout under lapse", func(c *bus.Config) { c.PeerTimeout = c.LeaseDuration }},
+	}
+	sys := newSystem(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := ok
+			tt.edit(&c)
+			if _, err := bus.New(sys, c); !errors.Is(err, bus.ErrInvalid) {
+				t.Fatalf("got %v; want ErrInvalid", err)
+			}
+		})
+	}
+}
