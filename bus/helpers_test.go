@@ -111,7 +111,7 @@ func (f *fakeApplier) wait(t *testing.T, what string, cond func() bool) {
 
 // eventually polls cond, bounded, for state that has no event to wait on
 // (lease, membership); every poll is a few milliseconds apart.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -137,7 +137,7 @@ func fastConfig(cluster, id string, tr bus.Transport, app bus.Applier) bus.Confi
 	}
 }
 
-func newSystem(t *testing.T) *actor.ActorSystem {
+func newSystem(t testing.TB) *actor.ActorSystem {
 	t.Helper()
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return discard }))
@@ -147,7 +147,7 @@ func newSystem(t *testing.T) *actor.ActorSystem {
 
 // startNodes starts one bus per transport, named n0, n1, ...; cfg may
 // adjust each Config.
-func startNodes(t *testing.T, trs []bus.Transport, cfg func(*bus.Config)) []node {
+func startNodes(t testing.TB, trs []bus.Transport, cfg func(*bus.Config)) []node {
 	t.Helper()
 	sys := newSystem(t)
 	cluster := clusterOf(t)
@@ -169,12 +169,12 @@ func startNodes(t *testing.T, trs []bus.Transport, cfg func(*bus.Config)) []node
 }
 
 // clusterOf names a test's cluster.
-func clusterOf(t *testing.T) string {
+func clusterOf(t testing.TB) string {
 	return strings.NewReplacer("/", "_", ".", "_", " ", "_", "%", "p").Replace(t.Name())
 }
 
 // converged waits until every node sees all others and holds its lease.
-func converged(t *testing.T, nodes []node) {
+func converged(t testing.TB, nodes []node) {
 	t.Helper()
 	eventually(t, "membership and leases", func() bool {
 		for _, n := range nodes {

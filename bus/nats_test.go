@@ -1,0 +1,78 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/warpcache/warp/bus"
+	"github.com/warpcache/warp/bus/natsbus"
+)
+
+// natsNodes starts an embedded server on a random loopback port and n
+// transports dialed to it.
+func natsNodes(t testing.TB, n int) (*natsbus.Server, []bus.Transport) {
+	t.Helper()
+	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{})
+	if err != nil {
+		t.Fatalf("StartEmbedded: %v", err)
+	}
+	t.Cleanup(srv.Shutdown)
+	trs := make([]bus.Transport, n)
+	for i := range trs {
+		tr, err := natsbus.Dial(srv.URL(), natsbus.Options{ReconnectWait: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatalf("Dial: %v", err)
+		}
+		trs[i] = tr
+	}
+	return srv, trs
+}
+
+func TestNATSEventualAndStrong(t *testing.T) {
+	t.Parallel()
+	_, trs := natsNodes(t, 3)
+	nodes := startNodes(t, trs, nil)
+	converged(t, nodes)
+	keys := publishKeys(nodes[0].bus, "k", 500)
+	for _, n := range nodes[1:] {
+		allApplied(t, n.app, keys)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if acked, err := nodes[1].bus.PublishStrong(ctx, "s", 42, 2); err != nil || acked != 2 {
+		t.Fatalf("PublishStrong quorum 2 of 3 nodes = %d, %v; want 2, nil", acked, err)
+	}
+	for _, n := range []node{nodes[0], nodes[2]} {
+		if got := n.app.version("s"); got != 42 {
+			t.Fatalf("peer holds version %d after the strong publish; want 42", got)
+		}
+	}
+	start := time.Now()
+	if _, err := nodes[1].bus.PublishStrong(ctx, "s", 43, 3); !errors.Is(err, bus.ErrQuorum) {
+		t.Fatalf("PublishStrong quorum 3 of 2 peers: got %v; want ErrQuorum", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("ErrQuorum after %v; want at once", d)
+	}
+}
+
+func TestNATSServerRestartRepairs(t *testing.T) {
+	t.Parallel()
+	srv, trs := natsNodes(t, 2)
+	nodes := startNodes(t, trs, nil)
+	converged(t, nodes)
+	if err := srv.Restart(); err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	for _, n := range nodes {
+		n.app.wait(t, "repair flush after reconnect", func() bool { return n.app.flushes > 0 })
+	}
+	converged(t, nodes)
+	keys := publishKeys(nodes[0].bus, "k", 50)
+	allApplied(t, nodes[1].app, keys)
+	if s := nodes[1].bus.Stats(); s.Repairs == 0 {
+		t.Fatalf("got no repairs after the restart: %+v", s)
+	}
+}
