@@ -28,7 +28,6 @@ type options[T any] struct {
 	codec        codec.Codec[T]
 	engine       *merge.Engine[T]
 	maxValueSize int
-	loadTimeout  int64
 }
 
 // WithNode runs the instance on an existing node, which the caller closes.

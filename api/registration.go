@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -175,5 +174,3 @@ func checkKey(key string) error {
 	}
 	return nil
 }
-
-var errStop = errors.New("stop")

@@ -16,8 +16,10 @@ import (
 // other nodes (see [Mode]). If a merge function is registered for key, the
 // stored value is the merge of the current value and value.
 //
-// If Set fails before the store accepted the write, neither the store nor
-// any cache changed.
+// Input that Warp rejects (bad key, unregistered key, oversized value,
+// ended context) changes nothing. If the store itself fails, the write may
+// or may not have been applied (as with any remote store); Set then drops
+// this node's cached copy so the next read reloads the store's value.
 func (w *Warp[T]) Set(ctx context.Context, key string, value T) error {
 	if err := w.check(ctx, key); err != nil {
 		return err
@@ -38,9 +40,19 @@ func (w *Warp[T]) Set(ctx context.Context, key string, value T) error {
 	gen := v.Gen(h)
 	ver, err := w.store.Set(ctx, key, value, store.Write{Min: w.node.HLC().Now()})
 	if err != nil {
+		w.dropAfterFailedWrite(key, v)
 		return fmt.Errorf("warp: set %q: %w", key, err)
 	}
 	return w.installed(ctx, key, reg, v, entry, ver, gen)
+}
+
+// dropAfterFailedWrite drops key's cached copy after a store write failed:
+// a store may have applied a write whose call failed (a context that ended
+// mid-write, a lost connection), so the cached copy may be older than the
+// store. The next read reloads it.
+func (w *Warp[T]) dropAfterFailedWrite(key string, v *shard.View) {
+	rep := messages.NewReply()
+	_, _ = w.request(v, &messages.Invalidate{Key: key, Reply: rep}, rep)
 }
 
 // installed finishes a write the store accepted at version ver: it installs
@@ -109,6 +121,7 @@ func (w *Warp[T]) setMerged(ctx context.Context, key string, reg *registration, 
 			continue // another node wrote in between: merge again
 		}
 		if err != nil {
+			w.dropAfterFailedWrite(key, v)
 			return fmt.Errorf("warp: set %q: %w", key, err)
 		}
 		return w.installed(ctx, key, reg, v, entry, ver, gen)

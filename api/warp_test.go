@@ -492,3 +492,32 @@ func TestDynamicTTLFollowsReads(t *testing.T) {
 		}
 	})
 }
+
+// appliedButFailed is a store whose Set applies the write, then reports an
+// error, as a store does when the connection drops after the commit.
+type appliedButFailed[T any] struct{ store.Store[T] }
+
+func (s appliedButFailed[T]) Set(ctx context.Context, key string, v T, wr store.Write) (merge.Version, error) {
+	_, _ = s.Store.Set(ctx, key, v, wr)
+	return 0, errors.New("connection lost after commit")
+}
+
+// TestFailedStoreWriteDropsCachedCopy: a store error may mean "applied", so
+// the writer must not keep serving its older cached copy.
+func TestFailedStoreWriteDropsCachedCopy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mem := memory.New[string](memory.Options{})
+	w := newWarp[string](t, appliedButFailed[string]{mem})
+	_ = w.Register("k", ModeStrongLocal, time.Minute)
+	_, _ = mem.Set(ctx, "k", "old", store.Write{})
+	if v, _ := w.Get(ctx, "k"); v != "old" {
+		t.Fatalf("Get = %q; want old", v)
+	}
+	if err := w.Set(ctx, "k", "new"); err == nil {
+		t.Fatal("Set succeeded; want the store's error")
+	}
+	if v, _ := w.Get(ctx, "k"); v != "new" {
+		t.Fatalf("Get after a failed-but-applied write = %q; want new (reloaded)", v)
+	}
+}

@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -77,7 +78,7 @@ func NewView(cfg Config) (*View, error) {
 			v.stats.Evicted.Add(1)
 		}
 	}
-	c, err := bigcache.New(nil, bc)
+	c, err := bigcache.New(context.Background(), bc)
 	if err != nil {
 		return nil, fmt.Errorf("shard: bigcache: %w", err)
 	}
