@@ -63,8 +63,14 @@ func (a *busActor) tickPeer(p *peer, now time.Time) {
 	if !p.leaseUntil.IsZero() && !now.Before(p.leaseUntil) {
 		a.repair = true
 	}
-	if !p.gap() || now.Sub(p.gapSince) < a.cfg.tick() || now.Sub(p.lastNack) < 2*a.cfg.tick() {
+	// A gap gets one tick of grace (a reordered envelope may fill it),
+	// then a retransmit request every heartbeat interval; progress resets
+	// the count.
+	if !p.gap() || now.Sub(p.gapSince) < a.cfg.tick() || now.Sub(p.lastNack) < a.cfg.HeartbeatInterval {
 		return
+	}
+	if p.have > p.nackedAt {
+		p.nacks, p.nackedAt = 0, p.have
 	}
 	if p.nacks < a.cfg.RetransmitTries {
 		p.nacks++

@@ -20,7 +20,8 @@ type peer struct {
 
 	gapSince time.Time // zero while there is no gap
 	lastNack time.Time
-	nacks    int // retransmit requests for the current gap
+	nacks    int    // retransmit requests since the stream last advanced
+	nackedAt uint64 // have when nacks was last reset
 
 	lastHeard time.Time // last message of any kind
 	// lastAnswered is when this node last answered the peer's heartbeat:
