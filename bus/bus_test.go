@@ -310,3 +310,24 @@ func TestCloseIdempotentAndFailsPending(t *testing.T) {
 	}
 	nodes[0].bus.Publish("k", 3) // a no-op, not a panic
 }
+
+func TestApplierFailureReportedAndRepaired(t *testing.T) {
+	t.Parallel()
+	trs, _ := inprocTransports(2)
+	nodes := startNodes(t, trs, nil)
+	converged(t, nodes)
+	nodes[1].app.fail.Store(true)
+	nodes[0].bus.Publish("k", 1)
+	select {
+	case err := <-nodes[1].bus.Errors():
+		if !errors.Is(err, bus.ErrApply) {
+			t.Fatalf("got %v; want ErrApply", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no error reported")
+	}
+	eventually(t, "lease off until repaired", func() bool { return !nodes[1].bus.LeaseValid() })
+	nodes[1].app.fail.Store(false)
+	nodes[1].app.wait(t, "repair flush", func() bool { return nodes[1].app.flushes > 0 })
+	eventually(t, "lease back", nodes[1].bus.LeaseValid)
+}
