@@ -1,7 +1,11 @@
 package natsbus_test
 
 import (
+	"errors"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/bus/bustest"
@@ -29,4 +33,96 @@ func TestContract(t *testing.T) {
 			return tr
 		}
 	})
+}
+
+func TestContractFromConn(t *testing.T) {
+	srv := startServer(t)
+	bustest.Run(t, func(t *testing.T) func() bus.Transport {
+		return func() bus.Transport {
+			nc, err := nats.Connect(srv.URL())
+			if err != nil {
+				t.Fatalf("Connect: %v", err)
+			}
+			t.Cleanup(nc.Close)
+			tr, err := natsbus.FromConn(nc, natsbus.Options{})
+			if err != nil {
+				t.Fatalf("FromConn: %v", err)
+			}
+			return tr
+		}
+	})
+}
+
+func TestOpenRejectsBadTokens(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	for _, tc := range []struct{ cluster, node string }{{"a.b", "n"}, {"c", "n*"}, {"c", "x y"}, {"c>", "n"}} {
+		tr, err := natsbus.Dial(srv.URL(), natsbus.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Open(tc.cluster, tc.node, bus.HandlerFuncs{}); !errors.Is(err, bus.ErrInvalid) {
+			t.Errorf("Open(%q, %q): got %v; want ErrInvalid", tc.cluster, tc.node, err)
+		}
+		_ = tr.Close()
+	}
+}
+
+// A server restart is reported as Disconnected then Reconnected, and the
+// subscriptions work again afterwards.
+func TestRestartReportsStates(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	states := make(chan bus.State, 16)
+	msgs := make(chan string, 16)
+	h := bus.HandlerFuncs{
+		Message: func(m []byte) { msgs <- string(m) },
+		State:   func(s bus.State) { states <- s },
+	}
+	var trs []*natsbus.Transport
+	for _, id := range []string{"a", "b"} {
+		tr, err := natsbus.Dial(srv.URL(), natsbus.Options{ReconnectWait: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = tr.Close() })
+		hh := bus.Handler(bus.HandlerFuncs{})
+		if id == "b" {
+			hh = h
+		}
+		if err := tr.Open("c", id, hh); err != nil {
+			t.Fatal(err)
+		}
+		trs = append(trs, tr)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	for _, want := range []bus.State{bus.Disconnected, bus.Reconnected} {
+		select {
+		case got := <-states:
+			if got != want {
+				t.Fatalf("got state %v; want %v", got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %v state", want)
+		}
+	}
+	// The sender may reconnect after the receiver: retry, bounded.
+	deadline := time.After(10 * time.Second)
+	for {
+		if err := trs[0].Send("b", []byte("back")); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m := <-msgs:
+			if m != "back" {
+				t.Fatalf("got %q; want back", m)
+			}
+			return
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("no message after the restart")
+		}
+	}
 }
