@@ -43,6 +43,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 				func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) })))
 			defer sys.Shutdown()
 			pid := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return echo{} }, actor.WithDispatcher(c.d)))
+			var pool messages.ReplyPool
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -53,10 +54,10 @@ func BenchmarkRoundTrip(b *testing.B) {
 						}
 						continue
 					}
-					rep := messages.NewReply()
+					rep := pool.Get()
 					sys.Root.Send(pid, &ping{reply: rep})
 					rep.Wait()
-					rep.Release()
+					pool.Put(rep)
 				}
 			})
 		})

@@ -23,6 +23,9 @@ type RouterConfig struct {
 
 // Router maps keys to shard actors by hash and owns those actors.
 type Router struct {
+	// Replies recycles the reply slots of requests to this router's shards.
+	Replies messages.ReplyPool
+
 	node  *Node
 	seed  maphash.Seed
 	shift uint
@@ -95,7 +98,7 @@ func (r *Router) Each(mk func(i int, rep *messages.Reply) any) error {
 		if !v.Enter() {
 			return fmt.Errorf("actors: %w", ErrClosed)
 		}
-		reps[i] = messages.NewReply()
+		reps[i] = r.Replies.Get()
 		r.Send(v, mk(i, reps[i]))
 		v.Leave()
 	}
@@ -104,7 +107,7 @@ func (r *Router) Each(mk func(i int, rep *messages.Reply) any) error {
 		if res := rep.Wait(); res.Err != nil && first == nil {
 			first = res.Err
 		}
-		rep.Release()
+		r.Replies.Put(rep)
 	}
 	return first
 }

@@ -138,7 +138,7 @@ func (w *Warp[T]) load(key string, v *shard.View, reg *registration, epoch uint3
 const loadTimeout = 30 * time.Second
 
 func (w *Warp[T]) fill(key string, v *shard.View, entry []byte, gen uint64) {
-	rep := messages.NewReply()
+	rep := w.router.Replies.Get()
 	_, _ = w.request(v, &messages.Fill{Key: key, Entry: entry, Gen: gen, Reply: rep}, rep)
 }
 

@@ -51,7 +51,7 @@ func (w *Warp[T]) Set(ctx context.Context, key string, value T) error {
 // mid-write, a lost connection), so the cached copy may be older than the
 // store. The next read reloads it.
 func (w *Warp[T]) dropAfterFailedWrite(key string, v *shard.View) {
-	rep := messages.NewReply()
+	rep := w.router.Replies.Get()
 	_, _ = w.request(v, &messages.Invalidate{Key: key, Reply: rep}, rep)
 }
 
@@ -63,7 +63,7 @@ func (w *Warp[T]) installed(ctx context.Context, key string, reg *registration, 
 	if reg.strategy != nil {
 		w.stats.wrote(key, w.node.Now())
 	}
-	rep := messages.NewReply()
+	rep := w.router.Replies.Get()
 	if _, err := w.request(v, &messages.Install{Key: key, Entry: entry, Gen: gen, Reply: rep}, rep); err != nil {
 		// The store has the value and the shard holds no older copy
 		// (a failed install drops it), so the write stands.
@@ -84,7 +84,7 @@ func (w *Warp[T]) propagate(ctx context.Context, key string, reg *registration, 
 func (w *Warp[T]) setMerged(ctx context.Context, key string, reg *registration, epoch uint32, value T) error {
 	h := w.router.Hash(key)
 	v := w.router.Shard(h)
-	rep := messages.NewReply()
+	rep := w.router.Replies.Get()
 	res, err := w.request(v, &messages.LockKey{Key: key, Reply: rep}, rep)
 	if err != nil {
 		return fmt.Errorf("warp: set %q: lock: %w", key, err)
@@ -144,7 +144,7 @@ func (w *Warp[T]) Invalidate(ctx context.Context, key string) error {
 	}
 	h := w.router.Hash(key)
 	v := w.router.Shard(h)
-	rep := messages.NewReply()
+	rep := w.router.Replies.Get()
 	if _, err := w.request(v, &messages.Invalidate{Key: key, Reply: rep}, rep); err != nil {
 		return fmt.Errorf("warp: invalidate %q: %w", key, err)
 	}

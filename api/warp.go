@@ -157,6 +157,6 @@ func (w *Warp[T]) request(v *shard.View, msg any, rep *messages.Reply) (messages
 	w.router.Send(v, msg)
 	v.Leave()
 	res := rep.Wait()
-	rep.Release()
+	w.router.Replies.Put(rep)
 	return res, res.Err
 }

@@ -9,5 +9,5 @@
 // call, which costs several microseconds, while a buffered channel taken from
 // a pool costs tens of nanoseconds (see docs/core.md for the measurement).
 // The actor answers exactly once; the caller waits, then returns the slot to
-// the pool with [Reply.Release].
+// its [ReplyPool], one per router.
 package messages

@@ -17,14 +17,12 @@ type Result struct {
 	Err error
 }
 
-// Reply is a one-shot reply slot. The zero value is not usable; get one
-// from [NewReply].
+// Reply is a one-shot reply slot. Get one from a [ReplyPool] (or
+// [NewReply]).
 type Reply struct{ ch chan Result }
 
-var replies = sync.Pool{New: func() any { return &Reply{ch: make(chan Result, 1)} }}
-
-// NewReply returns an empty reply slot from the pool.
-func NewReply() *Reply { return replies.Get().(*Reply) }
+// NewReply returns a new reply slot.
+func NewReply() *Reply { return &Reply{ch: make(chan Result, 1)} }
 
 // Send delivers the answer. It never blocks: each slot is answered once.
 // A nil *Reply (a request nobody waits for) ignores the answer.
@@ -40,6 +38,19 @@ func (r *Reply) Wait() Result { return <-r.ch }
 // C returns the channel the answer arrives on, for a select.
 func (r *Reply) C() <-chan Result { return r.ch }
 
-// Release returns the slot to the pool. Call it only after the answer was
-// received; a slot abandoned before its answer must not be released.
-func (r *Reply) Release() { replies.Put(r) }
+// ReplyPool recycles reply slots. Each router owns one, so slots never
+// travel between independent instances (nor between testing/synctest
+// bubbles, which forbid sharing channels). The zero value is ready to use.
+type ReplyPool struct{ p sync.Pool }
+
+// Get returns an empty reply slot.
+func (p *ReplyPool) Get() *Reply {
+	if r, ok := p.p.Get().(*Reply); ok {
+		return r
+	}
+	return NewReply()
+}
+
+// Put returns a slot whose answer was received. A slot abandoned before
+// its answer must not be put back.
+func (p *ReplyPool) Put(r *Reply) { p.p.Put(r) }
