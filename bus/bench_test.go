@@ -92,3 +92,15 @@ func benchScatter(b *testing.B, n int) {
 		}
 	}
 }
+
+// BenchmarkLeaseValid: the check on every strong-key cache hit.
+func BenchmarkLeaseValid(b *testing.B) {
+	trs, _ := inprocTransports(1)
+	nodes := startNodes(b, trs, nil)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			nodes[0].bus.LeaseValid()
+		}
+	})
+}

@@ -28,12 +28,13 @@ type Bus struct {
 	kick     chan struct{} // wakes pump after an overflow
 	credits  chan struct{} // bounds batches in the actor's mailbox
 
-	base    time.Time    // origin of lease
-	lease   atomic.Int64 // lease deadline in ns since base; 0 = no lease
-	members atomic.Pointer[[]string]
-	stats   counters
-	errs    chan error
-	nextID  atomic.Uint64
+	base      time.Time    // origin of lease
+	monotonic bool         // cfg.Now is time.Now: LeaseValid may use time.Since
+	lease     atomic.Int64 // lease deadline in ns since base; 0 = no lease
+	members   atomic.Pointer[[]string]
+	stats     counters
+	errs      chan error
+	nextID    atomic.Uint64
 
 	closed    atomic.Bool
 	stop      chan struct{} // closed by Close: stops pump and ticker
@@ -49,6 +50,7 @@ var epochs atomic.Uint64
 // New starts the bus actor for cfg on system and joins the cluster. Close
 // the Bus to leave; it owns cfg.Transport.
 func New(system *actor.ActorSystem, cfg Config) (*Bus, error) {
+	monotonic := cfg.Now == nil
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -57,7 +59,7 @@ func New(system *actor.ActorSystem, cfg Config) (*Bus, error) {
 		return nil, fmt.Errorf("%w: nil actor system", ErrInvalid)
 	}
 	b := &Bus{
-		cfg: cfg, root: system.Root, base: cfg.Now(),
+		cfg: cfg, root: system.Root, base: cfg.Now(), monotonic: monotonic,
 		queue: make(chan pubItem, cfg.QueueSize), kick: make(chan struct{}, 1),
 		credits: make(chan struct{}, 2), errs: make(chan error, 64),
 		stop: make(chan struct{}), stopped: make(chan struct{}),
@@ -178,7 +180,13 @@ func (b *Bus) PublishStrong(ctx context.Context, key string, v merge.Version, qu
 // costs an atomic load and a clock read.
 func (b *Bus) LeaseValid() bool {
 	d := b.lease.Load()
-	return d > 0 && int64(b.cfg.Now().Sub(b.base)) < d
+	if d <= 0 {
+		return false
+	}
+	if b.monotonic {
+		return int64(time.Since(b.base)) < d // monotonic clock only: no wall-clock read
+	}
+	return int64(b.cfg.Now().Sub(b.base)) < d
 }
 
 // Members returns the ids of the peers in this node's view, sorted; this

@@ -1,32 +1,13 @@
 package bus
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"time"
 
-	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/messages/wire"
 )
-
-// Applier applies remote events to this node's cache; Warp's core
-// implements it over its shards. The bus calls it from its actor, one call
-// at a time, in arrival order; an Applier must not call back into the [Bus]
-// and wait for it (that would be an A→B→A request). A returned error or a
-// panic is reported on [Bus.Errors] and repaired with a flush.
-type Applier interface {
-	// Invalidate drops key's cached copy if it is older than v, and
-	// returns once applied.
-	Invalidate(ctx context.Context, key string, v merge.Version) error
-	// InvalidatePrefix drops every cached key that starts with prefix.
-	InvalidatePrefix(ctx context.Context, prefix string) error
-	// Flush drops every entry that might be stale (repair of an unbounded
-	// gap, a reconnect, a lapsed lease) and makes fills that started
-	// before it void.
-	Flush(ctx context.Context) error
-}
 
 // Config configures [New]. Cluster, NodeID, Transport and Applier are
 // required; every other zero field takes the documented default.

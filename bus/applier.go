@@ -1,0 +1,56 @@
+package bus
+
+import (
+	"context"
+
+	"github.com/warpcache/warp/merge"
+)
+
+// Applier applies remote events to this node's cache; Warp's core
+// implements it over its shards. The bus calls it from its actor, one call
+// at a time, in arrival order; an Applier must not call back into the [Bus]
+// and wait for it (that would be an A→B→A request). A returned error or a
+// panic is reported on [Bus.Errors] and repaired with a flush.
+type Applier interface {
+	// Invalidate drops key's cached copy if it is older than v, and
+	// returns once applied.
+	Invalidate(ctx context.Context, key string, v merge.Version) error
+	// InvalidatePrefix drops every cached key that starts with prefix.
+	InvalidatePrefix(ctx context.Context, prefix string) error
+	// Flush drops every entry that might be stale (repair of an unbounded
+	// gap, a reconnect, a lapsed lease) and makes fills that started
+	// before it void.
+	Flush(ctx context.Context) error
+}
+
+// ApplierFuncs adapts functions to [Applier]; a nil field makes its method
+// a no-op that returns nil.
+type ApplierFuncs struct {
+	InvalidateFunc       func(ctx context.Context, key string, v merge.Version) error
+	InvalidatePrefixFunc func(ctx context.Context, prefix string) error
+	FlushFunc            func(ctx context.Context) error
+}
+
+// Invalidate implements [Applier].
+func (f ApplierFuncs) Invalidate(ctx context.Context, key string, v merge.Version) error {
+	if f.InvalidateFunc == nil {
+		return nil
+	}
+	return f.InvalidateFunc(ctx, key, v)
+}
+
+// InvalidatePrefix implements [Applier].
+func (f ApplierFuncs) InvalidatePrefix(ctx context.Context, prefix string) error {
+	if f.InvalidatePrefixFunc == nil {
+		return nil
+	}
+	return f.InvalidatePrefixFunc(ctx, prefix)
+}
+
+// Flush implements [Applier].
+func (f ApplierFuncs) Flush(ctx context.Context) error {
+	if f.FlushFunc == nil {
+		return nil
+	}
+	return f.FlushFunc(ctx)
+}
