@@ -14,12 +14,17 @@ import (
 
 // RouterConfig configures a [Router]: how many shards, and the template
 // every shard's config is built from (Index and Seed are set per shard;
-// MaxBytes is the bound for the whole router and is split evenly).
+// MaxBytes is the bound for the whole router, default [DefaultMaxBytes],
+// and is split evenly).
 type RouterConfig struct {
 	// Shards is the shard count, a power of two. Default [DefaultShards].
 	Shards int
 	Shard  shard.Config
 }
+
+// DefaultMaxBytes is a router's memory bound for cached entries when none
+// is given.
+const DefaultMaxBytes = 256 << 20
 
 // Router maps keys to shard actors by hash and owns those actors.
 type Router struct {
@@ -49,9 +54,10 @@ func (n *Node) NewRouter(cfg RouterConfig) (*Router, error) {
 	for i := range cfg.Shards {
 		sc := cfg.Shard
 		sc.Index, sc.Seed = i, r.seed
-		if sc.MaxBytes > 0 {
-			sc.MaxBytes = max(1, sc.MaxBytes/cfg.Shards)
+		if sc.MaxBytes == 0 {
+			sc.MaxBytes = DefaultMaxBytes
 		}
+		sc.MaxBytes = max(1, sc.MaxBytes/cfg.Shards)
 		if sc.Logger == nil {
 			sc.Logger = n.cfg.Logger
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/allegro/bigcache/v3"
 	"github.com/maypok86/otter/v2"
 
+	"github.com/warpcache/warp/actors"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"
 )
@@ -40,10 +41,14 @@ func keyOrder(zipf bool) []int {
 }
 
 func rawBigcache(b *testing.B, val []byte) *bigcache.BigCache {
+	// The same memory bound as Warp's default, so that under overwrites
+	// both reach bigcache's steady state (evicting from the queue's head)
+	// instead of growing the queue for as long as the benchmark runs.
 	cfg := bigcache.DefaultConfig(time.Hour)
 	cfg.CleanWindow, cfg.Verbose = 0, false
-	cfg.MaxEntriesInWindow = benchKeys
-	cfg.MaxEntrySize = 128
+	cfg.HardMaxCacheSize = actors.DefaultMaxBytes >> 20
+	cfg.MaxEntrySize = 256
+	cfg.MaxEntriesInWindow = actors.DefaultMaxBytes / 8 / cfg.MaxEntrySize
 	c, err := bigcache.New(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)

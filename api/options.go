@@ -55,7 +55,8 @@ func WithShards[T any](n int) Option[T] {
 }
 
 // WithMaxBytes bounds the memory of the L1 cache (all shards together).
-// Default 64 MiB per shard.
+// Default [actors.DefaultMaxBytes] (256 MiB). When the bound is reached the
+// oldest entries are evicted.
 func WithMaxBytes[T any](n int) Option[T] {
 	return func(o *options[T]) error {
 		if n <= 0 {

@@ -16,8 +16,10 @@ type Config struct {
 	// Seed is the hash seed the router uses; the shard hashes keys with it.
 	Seed maphash.Seed
 	// MaxBytes bounds the bytes of cached entries (bigcache's hard limit,
-	// rounded up to whole MiB). Default 64 MiB. When full, the oldest
-	// entries are evicted.
+	// rounded up to whole MiB). Default 32 MiB. When full, the oldest
+	// entries are evicted: bigcache reuses space only by evicting from the
+	// head of its queue, so an overwritten entry's old bytes count against
+	// the bound until they reach the head.
 	MaxBytes int
 	// HotSlots is the number of slots of the decoded hot tier, a power of
 	// two. Default 4096; a negative value disables the hot tier.
@@ -43,7 +45,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("shard: MaxBytes %d < 0", c.MaxBytes)
 	}
 	if c.MaxBytes == 0 {
-		c.MaxBytes = 64 << 20
+		c.MaxBytes = 32 << 20
 	}
 	if c.HotSlots == 0 {
 		c.HotSlots = 4096

@@ -68,9 +68,12 @@ func NewView(cfg Config) (*View, error) {
 	bc := bigcache.DefaultConfig(cfg.LifeWindow)
 	bc.Shards = 64
 	bc.CleanWindow = 0 // expiry is the shard's job; no bigcache goroutine
+	// bigcache bounds memory in whole MiB; it starts each of its shards at
+	// MaxEntriesInWindow·MaxEntrySize/Shards bytes and doubles up to the
+	// bound. Start at an eighth of the bound so a small cache stays small.
 	bc.HardMaxCacheSize = max(1, (cfg.MaxBytes+(1<<20)-1)>>20)
-	bc.MaxEntriesInWindow = 256 * bc.Shards
 	bc.MaxEntrySize = 256
+	bc.MaxEntriesInWindow = max(bc.Shards, bc.HardMaxCacheSize<<20/8/bc.MaxEntrySize)
 	bc.Verbose = false
 	bc.Logger = nopLogger{}
 	bc.OnRemoveWithReason = func(_ string, _ []byte, r bigcache.RemoveReason) {
