@@ -1,0 +1,6 @@
+package codec
+
+import "errors"
+
+// ErrCodec wraps every encoding and decoding failure.
+var ErrCodec = errors.New("codec: cannot encode or decode value")
