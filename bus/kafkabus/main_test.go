@@ -1,0 +1,60 @@
+package kafkabus_test
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/warpcache/warp/bus/kafkabus"
+)
+
+// TestMain fails the run if goroutines outlive the tests.
+func TestMain(m *testing.M) {
+	before := runtime.NumGoroutine()
+	code := m.Run()
+	if code == 0 && !settled(before) {
+		buf := make([]byte, 1<<20)
+		fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", buf[:runtime.Stack(buf, true)])
+		code = 1
+	}
+	os.Exit(code)
+}
+
+// settled waits, bounded, for the goroutine count to fall back to n.
+func settled(n int) bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > n {
+		if time.Now().After(deadline) {
+			return false
+		}
+		<-time.After(5 * time.Millisecond)
+	}
+	return true
+}
+
+// startCluster starts a one-broker kfake cluster on 127.0.0.1 and a
+// random port, closed when the test ends.
+func startCluster(t testing.TB, opts ...kfake.Opt) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1)}, opts...)...)
+	if err != nil {
+		t.Fatalf("kfake.NewCluster: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// newTransport returns a transport on c, closed when the test ends.
+func newTransport(t testing.TB, c *kfake.Cluster, opts kafkabus.Options) *kafkabus.Transport {
+	t.Helper()
+	opts.Seeds = c.ListenAddrs()
+	tr, err := kafkabus.New(opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { _ = tr.Close() })
+	return tr
+}
