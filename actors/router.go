@@ -61,6 +61,9 @@ func (n *Node) NewRouter(cfg RouterConfig) (*Router, error) {
 		if sc.Logger == nil {
 			sc.Logger = n.cfg.Logger
 		}
+		if sc.Now == nil {
+			sc.Now = n.Now
+		}
 		v, err := shard.NewView(sc)
 		if err != nil {
 			r.closeViews()

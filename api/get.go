@@ -45,7 +45,7 @@ func (w *Warp[T]) servable(flags uint8) bool {
 
 // leaseValid reports whether this node may serve StrongDistributed keys
 // from L1. Without a bus, the node is alone and always may.
-func (w *Warp[T]) leaseValid() bool { return true }
+func (w *Warp[T]) leaseValid() bool { return w.bus == nil || w.bus.LeaseValid() }
 
 func (w *Warp[T]) getSlow(ctx context.Context, key string, h uint64, v *shard.View, now int64, epoch uint32) (T, error) {
 	var zero T
@@ -61,6 +61,11 @@ func (w *Warp[T]) getSlow(ctx context.Context, key string, h uint64, v *shard.Vi
 		return zero, err
 	}
 	gen := v.Gen(h)
+	if reg.mode == ModeStrongDistributed {
+		// No coalescing: a caller joining a load that read the store
+		// before a write completed would return the old value after it.
+		return w.load(key, v, reg, epoch, gen)
+	}
 	ch := w.loads.DoChan(key, func() (any, error) {
 		return w.load(key, v, reg, epoch, gen)
 	})
@@ -124,6 +129,9 @@ func (w *Warp[T]) load(key string, v *shard.View, reg *registration, epoch uint3
 		return out, fmt.Errorf("%w: get %q: %w", ErrLoader, key, err)
 	}
 	w.node.HLC().Observe(it.Version)
+	if reg.mode == ModeStrongDistributed && (!w.leaseValid() || w.node.Now() < w.strongGrace.Load()) {
+		return it.Value, nil // not cached: see applier.Flush
+	}
 	entry, err := w.entry(key, reg, epoch, it.Value)
 	if err != nil {
 		return out, err

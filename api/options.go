@@ -3,9 +3,11 @@ package api
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/warpcache/warp/actors"
 	"github.com/warpcache/warp/api/codec"
+	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/merge"
 )
 
@@ -28,6 +30,8 @@ type options[T any] struct {
 	codec        codec.Codec[T]
 	engine       *merge.Engine[T]
 	maxValueSize int
+	bus          *bus.Config
+	fenceTTL     time.Duration
 }
 
 // WithNode runs the instance on an existing node, which the caller closes.

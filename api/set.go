@@ -37,13 +37,22 @@ func (w *Warp[T]) Set(ctx context.Context, key string, value T) error {
 	}
 	h := w.router.Hash(key)
 	v := w.router.Shard(h)
+	if reg.mode == ModeStrongDistributed {
+		return w.setStrong(ctx, key, reg, func(ctx context.Context, min merge.Version) error {
+			_, err := w.store.Set(ctx, key, value, store.Write{Min: min})
+			if err != nil {
+				return fmt.Errorf("warp: set %q: %w", key, err)
+			}
+			return nil
+		})
+	}
 	gen := v.Gen(h)
 	ver, err := w.store.Set(ctx, key, value, store.Write{Min: w.node.HLC().Now()})
 	if err != nil {
 		w.dropAfterFailedWrite(key, v)
 		return fmt.Errorf("warp: set %q: %w", key, err)
 	}
-	return w.installed(ctx, key, reg, v, entry, ver, gen)
+	return w.installed(key, reg, v, entry, ver, gen)
 }
 
 // dropAfterFailedWrite drops key's cached copy after a store write failed:
@@ -57,7 +66,7 @@ func (w *Warp[T]) dropAfterFailedWrite(key string, v *shard.View) {
 
 // installed finishes a write the store accepted at version ver: it installs
 // entry on this node and propagates the write as key's mode requires.
-func (w *Warp[T]) installed(ctx context.Context, key string, reg *registration, v *shard.View, entry []byte, ver merge.Version, gen uint64) error {
+func (w *Warp[T]) installed(key string, reg *registration, v *shard.View, entry []byte, ver merge.Version, gen uint64) error {
 	w.node.HLC().Observe(ver)
 	shard.PatchVersion(entry, ver)
 	if reg.strategy != nil {
@@ -69,11 +78,9 @@ func (w *Warp[T]) installed(ctx context.Context, key string, reg *registration, 
 		// (a failed install drops it), so the write stands.
 		w.report(fmt.Errorf("warp: set %q: install: %w", key, err))
 	}
-	return w.propagate(ctx, key, reg, ver)
-}
-
-// propagate tells other nodes about a write; see the modes.
-func (w *Warp[T]) propagate(ctx context.Context, key string, reg *registration, ver merge.Version) error {
+	// Peers of an eventual key drop their copies; for a strong key they are
+	// fenced already, and this tells them the version that was written.
+	w.propagate(key, reg, ver)
 	return nil
 }
 
@@ -82,6 +89,16 @@ func (w *Warp[T]) propagate(ctx context.Context, key string, reg *registration, 
 // writes with a compare-and-swap on the store's version, retrying when
 // another node wrote in between: no update is lost.
 func (w *Warp[T]) setMerged(ctx context.Context, key string, reg *registration, epoch uint32, value T) error {
+	if reg.mode == ModeStrongDistributed {
+		return w.setStrong(ctx, key, reg, func(ctx context.Context, min merge.Version) error {
+			return w.mergeLocked(ctx, key, reg, epoch, value, min)
+		})
+	}
+	return w.mergeLocked(ctx, key, reg, epoch, value, 0)
+}
+
+// mergeLocked is setMerged under the key's lock; versions are at least min.
+func (w *Warp[T]) mergeLocked(ctx context.Context, key string, reg *registration, epoch uint32, value T, min merge.Version) error {
 	h := w.router.Hash(key)
 	v := w.router.Shard(h)
 	rep := w.router.Replies.Get()
@@ -116,7 +133,7 @@ func (w *Warp[T]) setMerged(ctx context.Context, key string, reg *registration, 
 			return err
 		}
 		gen := v.Gen(h)
-		ver, err := w.store.Set(ctx, key, merged, store.Write{Min: w.node.HLC().Now(), Check: true, IfVersion: cur.Version})
+		ver, err := w.store.Set(ctx, key, merged, store.Write{Min: max(min, w.node.HLC().Now()), Check: true, IfVersion: cur.Version})
 		if errors.Is(err, store.ErrConflict) && attempt < maxMergeAttempts {
 			continue // another node wrote in between: merge again
 		}
@@ -124,7 +141,10 @@ func (w *Warp[T]) setMerged(ctx context.Context, key string, reg *registration, 
 			w.dropAfterFailedWrite(key, v)
 			return fmt.Errorf("warp: set %q: %w", key, err)
 		}
-		return w.installed(ctx, key, reg, v, entry, ver, gen)
+		if reg.mode == ModeStrongDistributed {
+			return nil // fenced: the next read loads it
+		}
+		return w.installed(key, reg, v, entry, ver, gen)
 	}
 }
 
@@ -148,7 +168,14 @@ func (w *Warp[T]) Invalidate(ctx context.Context, key string) error {
 	if _, err := w.request(v, &messages.Invalidate{Key: key, Reply: rep}, rep); err != nil {
 		return fmt.Errorf("warp: invalidate %q: %w", key, err)
 	}
-	return w.propagate(ctx, key, reg, 0)
+	if reg.mode == ModeStrongDistributed && w.bus != nil {
+		if acked, err := w.bus.PublishStrong(ctx, key, 0, reg.quorum); err != nil {
+			return fmt.Errorf("%w: invalidate %q: %d peers acked (quorum %d): %w", ErrQuorum, key, acked, reg.quorum, err)
+		}
+		return nil
+	}
+	w.propagate(key, reg, 0)
+	return nil
 }
 
 // report sends an asynchronous failure to PublishErrors without blocking.

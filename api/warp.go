@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/singleflight"
 
 	"github.com/warpcache/warp/actors"
 	"github.com/warpcache/warp/api/codec"
+	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/internal/pattern"
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/messages"
@@ -38,6 +40,14 @@ type Warp[T any] struct {
 	loads singleflight.Group
 	stats keyStats
 
+	bus      *bus.Bus
+	busDone  chan struct{}
+	fenceTTL time.Duration
+	// graceTTL and strongGrace: after a repair flush, strong keys are not
+	// cached until strongGrace (node-clock nanoseconds).
+	graceTTL    time.Duration
+	strongGrace atomic.Int64
+
 	errs          chan error
 	droppedErrors atomic.Uint64
 
@@ -51,7 +61,7 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 	if s == nil {
 		return nil, fmt.Errorf("%w: nil store", ErrConfig)
 	}
-	o := options[T]{codec: codec.Default[T](), maxValueSize: DefaultMaxValueSize}
+	o := options[T]{codec: codec.Default[T](), maxValueSize: DefaultMaxValueSize, fenceTTL: defaultFenceTTL}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -60,7 +70,7 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 	if o.engine == nil {
 		o.engine = merge.NewEngine[T]()
 	}
-	w := &Warp[T]{store: s, codec: o.codec, engine: o.engine, maxValue: o.maxValueSize, errs: make(chan error, 64)}
+	w := &Warp[T]{store: s, codec: o.codec, engine: o.engine, maxValue: o.maxValueSize, fenceTTL: o.fenceTTL, graceTTL: 4 * time.Second, errs: make(chan error, 64)}
 	w.table.Store(&table{t: pattern.NewTable[*registration]()})
 	w.node, w.ownsNode = o.node, o.node == nil
 	if w.ownsNode {
@@ -80,6 +90,15 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	w.router = r
+	if o.bus != nil {
+		if err := w.startBus(*o.bus); err != nil {
+			_ = w.router.Close()
+			if w.ownsNode {
+				_ = w.node.Close()
+			}
+			return nil, err
+		}
+	}
 	return w, nil
 }
 
@@ -89,6 +108,10 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 func (w *Warp[T]) Close() error {
 	w.closeOnce.Do(func() {
 		w.closed.Store(true)
+		if w.bus != nil {
+			_ = w.bus.Close() // no more remote events; closes Errors
+			<-w.busDone
+		}
 		_ = w.router.Close()
 		if w.ownsNode {
 			_ = w.node.Close()

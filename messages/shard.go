@@ -72,3 +72,17 @@ type UnlockKey struct {
 	Key string
 	Gen uint64
 }
+
+// Fence adds (or, with Release, removes) one in-flight StrongDistributed
+// write's token on Key. While a key holds any live token, the shard caches
+// no version of it: adding a token drops the cached copy, and installs and
+// fills are refused until every token is released or has passed Until
+// (node-clock nanoseconds). Both moves bump the key's fill generation, so
+// a load that began under a fence never installs after it.
+type Fence struct {
+	Key     string
+	Token   merge.Version
+	Until   int64
+	Release bool
+	Reply   *Reply
+}

@@ -33,6 +33,9 @@ type Config struct {
 	// Decode decodes an entry's value for the hot tier. Nil disables the
 	// hot tier.
 	Decode func([]byte) (any, error)
+	// Now reads the node's coarse clock, in nanoseconds; it times fences.
+	// Nil means fences never expire before a sweep at a later Now.
+	Now func() int64
 	// Logger receives the shard's logs. Nil discards them.
 	Logger *slog.Logger
 	// OnReceive, if set, sees every user message before the shard handles

@@ -31,6 +31,17 @@ type shard struct {
 	maxVer []merge.Version
 	locks  map[string]*keyLock
 	iter   *bigcache.EntryInfoIterator
+	// fences hold the tokens of the strong writes in flight, per key. The
+	// map lives in the View so that it survives a restart: forgetting a
+	// fence could let an old value back in.
+	fences map[string]map[merge.Version]*fence
+}
+
+// fence is one in-flight write's token: how many times it was added (two
+// writers may pick the same version) and until when it holds.
+type fence struct {
+	count int
+	until int64
 }
 
 type keyLock struct {
@@ -38,7 +49,7 @@ type keyLock struct {
 }
 
 func newShard(v *View) *shard {
-	return &shard{v: v, maxVer: make([]merge.Version, len(v.gens)), locks: map[string]*keyLock{}}
+	return &shard{v: v, maxVer: make([]merge.Version, len(v.gens)), locks: map[string]*keyLock{}, fences: v.fences}
 }
 
 // Receive implements actor.Actor.
@@ -82,6 +93,8 @@ func (s *shard) handle(msg any) {
 		m.Reply.Send(s.install(m.Key, m.Entry, m.Gen, false))
 	case *messages.Invalidate:
 		m.Reply.Send(s.invalidate(m.Key, m.Version))
+	case *messages.Fence:
+		m.Reply.Send(s.fence(m))
 	case *messages.InvalidatePrefix:
 		s.invalidatePrefix(m.Prefix)
 		m.Reply.Send(messages.Result{Applied: true})
@@ -135,6 +148,8 @@ func replyOf(msg any) *messages.Reply {
 		return m.Reply
 	case *messages.LockKey:
 		return m.Reply
+	case *messages.Fence:
+		return m.Reply
 	}
 	return nil
 }
@@ -164,7 +179,7 @@ func (s *shard) install(key string, entry []byte, gen uint64, write bool) messag
 	h := s.v.Hash(key)
 	st := s.stripe(h)
 	moved := s.v.gens[st].Load() != gen
-	if moved && !write {
+	if moved && !write || s.fenced(key) {
 		s.v.stats.StaleFills.Add(1)
 		return messages.Result{}
 	}
@@ -287,6 +302,7 @@ func (s *shard) promote(key string) {
 
 // sweep walks the cache a budget at a time and drops expired entries.
 func (s *shard) sweep(now int64, budget int) {
+	s.dropExpiredFences(now)
 	if s.iter == nil {
 		s.iter = s.v.cache.Iterator()
 	}
@@ -338,4 +354,74 @@ func (s *shard) unlock(m *messages.UnlockKey) {
 	next := l.waiters[0]
 	l.waiters = l.waiters[1:]
 	next.Send(messages.Result{Applied: true, Gen: m.Gen})
+}
+
+// fence adds or releases a write's token on m.Key.
+func (s *shard) fence(m *messages.Fence) messages.Result {
+	h := s.v.Hash(m.Key)
+	tokens := s.fences[m.Key]
+	if m.Release {
+		if t, ok := tokens[m.Token]; ok {
+			if t.count--; t.count <= 0 {
+				delete(tokens, m.Token)
+			}
+			if len(tokens) == 0 {
+				delete(s.fences, m.Key)
+			}
+		}
+		s.v.gens[s.stripe(h)].Add(1)
+		return messages.Result{Applied: true}
+	}
+	if tokens == nil {
+		tokens = map[merge.Version]*fence{}
+		s.fences[m.Key] = tokens
+	}
+	t := tokens[m.Token]
+	if t == nil {
+		t = &fence{}
+		tokens[m.Token] = t
+	}
+	t.count++
+	t.until = max(t.until, m.Until)
+	s.drop(m.Key, h, s.stripe(h))
+	s.v.stats.Invalidations.Add(1)
+	return messages.Result{Applied: true}
+}
+
+// fenced reports whether a live fence forbids caching key.
+func (s *shard) fenced(key string) bool {
+	tokens, ok := s.fences[key]
+	if !ok {
+		return false
+	}
+	now := s.now()
+	for v, t := range tokens {
+		if now < t.until {
+			return true
+		}
+		delete(tokens, v)
+	}
+	delete(s.fences, key)
+	return false
+}
+
+func (s *shard) now() int64 {
+	if s.v.cfg.Now == nil {
+		return 0
+	}
+	return s.v.cfg.Now()
+}
+
+// dropExpiredFences forgets tokens whose time is up.
+func (s *shard) dropExpiredFences(now int64) {
+	for k, tokens := range s.fences {
+		for v, t := range tokens {
+			if now >= t.until {
+				delete(tokens, v)
+			}
+		}
+		if len(tokens) == 0 {
+			delete(s.fences, k)
+		}
+	}
 }

@@ -1,0 +1,366 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"github.com/warpcache/warp/actors"
+	"github.com/warpcache/warp/bus"
+	"github.com/warpcache/warp/bus/faultbus"
+	"github.com/warpcache/warp/bus/inproc"
+	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/store"
+	"github.com/warpcache/warp/store/memory"
+)
+
+// testCluster is n Warp nodes in one process sharing one primary store,
+// each with its own actor system and bus transport.
+type testCluster[T any] struct {
+	nodes  []*Warp[T]
+	store  *memory.Store[T]
+	faults []*faultbus.Transport
+	srv    *natsbus.Server
+}
+
+type clusterOpts struct {
+	nats   bool // a real embedded NATS server; else an in-process hub
+	faults bool // wrap each transport in a fault injector
+}
+
+func newTestCluster[T any](t *testing.T, n int, o clusterOpts) *testCluster[T] {
+	t.Helper()
+	c := &testCluster[T]{store: memory.New[T](memory.Options{})}
+	var hub *inproc.Hub
+	if o.nats {
+		srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.srv = srv
+		t.Cleanup(srv.Shutdown)
+	} else {
+		hub = inproc.NewHub()
+	}
+	for i := range n {
+		var tr bus.Transport
+		if o.nats {
+			nt, err := natsbus.Dial(c.srv.URL(), natsbus.Options{ReconnectWait: 20 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr = nt
+		} else {
+			tr = hub.Transport()
+		}
+		if o.faults {
+			f := faultbus.New(tr, uint64(i+1))
+			c.faults = append(c.faults, f)
+			tr = f
+		}
+		w, err := New[T](c.store,
+			WithNodeConfig[T](actors.Config{ID: fmt.Sprintf("n%d", i)}),
+			WithBus[T](bus.Config{
+				Cluster: "test", Transport: tr,
+				HeartbeatInterval: 20 * time.Millisecond, LeaseDuration: 100 * time.Millisecond,
+				PeerTimeout: time.Second, StrongTimeout: 3 * time.Second,
+			}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = w.Close() })
+		c.nodes = append(c.nodes, w)
+	}
+	c.converge(t)
+	return c
+}
+
+// converge waits until every node sees every other and holds its lease.
+func (c *testCluster[T]) converge(t *testing.T) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "membership and leases", func() bool {
+		for _, w := range c.nodes {
+			if len(w.Bus().Members()) != len(c.nodes)-1 || !w.Bus().LeaseValid() {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func (c *testCluster[T]) register(t *testing.T, key string, mode Mode) {
+	t.Helper()
+	for _, w := range c.nodes {
+		if err := w.Register(key, mode, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitFor polls cond on real time until it holds or the bound passes: the
+// network tests' only wait, always bounded.
+func waitFor(t *testing.T, bound time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", bound, what)
+		}
+		<-time.After(time.Millisecond)
+	}
+}
+
+// serves reports whether every node returns want for every key.
+func (c *testCluster[T]) serves(keys []string, want func(string) T) func() bool {
+	return func() bool {
+		for _, w := range c.nodes {
+			for _, k := range keys {
+				if v, err := w.Get(context.Background(), k); err != nil || any(v) != any(want(k)) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+}
+
+func keysN(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s%d", prefix, i)
+	}
+	return out
+}
+
+// TestClusterEventual: a write on one node stops being served stale on the
+// others, over a real NATS server on loopback.
+func TestClusterEventual(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newTestCluster[string](t, 3, clusterOpts{nats: true})
+	c.register(t, "k:*", ModeEventualDistributed)
+	keys := keysN("k:", 100)
+	for _, k := range keys {
+		if err := c.nodes[0].Set(ctx, k, "old"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, "every node caches old", c.serves(keys, func(string) string { return "old" }))
+	for _, k := range keys {
+		if err := c.nodes[1].Set(ctx, k, "new"); err != nil {
+			t.Fatal(err)
+		}
+		// Read-your-writes on the writer, at once.
+		if v, _ := c.nodes[1].Get(ctx, k); v != "new" {
+			t.Fatalf("writer reads %q after its write; want new", v)
+		}
+	}
+	waitFor(t, 5*time.Second, "every node serves new", c.serves(keys, func(string) string { return "new" }))
+}
+
+// TestClusterEventualRepairsDrops: with 10% of bus messages dropped, gap
+// repair still gets every node to the last write of every key.
+func TestClusterEventualRepairsDrops(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newTestCluster[int](t, 3, clusterOpts{faults: true})
+	c.register(t, "k:*", ModeEventualDistributed)
+	keys := keysN("k:", 200)
+	for _, k := range keys {
+		_ = c.nodes[0].Set(ctx, k, 0)
+	}
+	waitFor(t, 10*time.Second, "every node caches 0", c.serves(keys, func(string) int { return 0 }))
+	for _, f := range c.faults {
+		f.SetFaults(faultbus.Faults{Drop: 0.10})
+	}
+	for round := 1; round <= 3; round++ {
+		for i, k := range keys {
+			if err := c.nodes[i%3].Set(ctx, k, round); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitFor(t, 15*time.Second, "every node serves the last write despite drops", c.serves(keys, func(string) int { return 3 }))
+	var dropped uint64
+	for _, f := range c.faults {
+		dropped += f.Stats().Dropped
+	}
+	if dropped == 0 {
+		t.Fatal("the fault injector dropped nothing; the test proved nothing")
+	}
+}
+
+// TestClusterNATSRestart: writes made while the NATS server is down are
+// not served stale by any node once it is back.
+func TestClusterNATSRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newTestCluster[string](t, 3, clusterOpts{nats: true})
+	c.register(t, "k:*", ModeEventualDistributed)
+	keys := keysN("k:", 50)
+	for _, k := range keys {
+		_ = c.nodes[0].Set(ctx, k, "before")
+	}
+	waitFor(t, 5*time.Second, "every node caches before", c.serves(keys, func(string) string { return "before" }))
+	c.srv.Shutdown()
+	for _, k := range keys {
+		if err := c.nodes[0].Set(ctx, k, "during"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "every node serves the writes made while NATS was down", c.serves(keys, func(string) string { return "during" }))
+}
+
+// TestClusterStrongQuorum: a quorum larger than the live peers fails in
+// bounded time, and the store is not written.
+func TestClusterStrongQuorum(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newTestCluster[string](t, 3, clusterOpts{})
+	c.register(t, "s", ModeStrongDistributed)
+	if err := c.nodes[0].SetQuorum("s", 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.nodes[0].Set(ctx, "s", "v1"); err != nil {
+		t.Fatalf("quorum 2 of 2 peers: %v", err)
+	}
+	for _, w := range c.nodes {
+		if v, err := w.Get(ctx, "s"); err != nil || v != "v1" {
+			t.Fatalf("after a strong write returned, a node reads %q, %v; want v1", v, err)
+		}
+	}
+	_ = c.nodes[0].SetQuorum("s", 3)
+	start := time.Now()
+	err := c.nodes[0].Set(ctx, "s", "v2")
+	if !errors.Is(err, ErrQuorum) {
+		t.Fatalf("quorum 3 of 2 peers: err = %v; want ErrQuorum", err)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Fatalf("ErrQuorum after %v; want within the strong timeout", d)
+	}
+	if it, _ := c.store.Get(ctx, "s"); it.Value != "v1" {
+		t.Fatalf("store holds %q after a failed strong write; want v1 (untouched)", it.Value)
+	}
+}
+
+// TestClusterStrongLinearizable: concurrent writers and readers on three
+// nodes, one of which is cut off from the bus for part of the run, produce
+// a history porcupine accepts as linearizable.
+func TestClusterStrongLinearizable(t *testing.T) {
+	t.Parallel()
+	for _, partition := range []bool{false, true} {
+		t.Run(fmt.Sprintf("partition=%v", partition), func(t *testing.T) {
+			t.Parallel()
+			checkStrongHistory(t, partition)
+		})
+	}
+}
+
+type regInput struct {
+	write bool
+	value int
+}
+
+var registerModel = porcupine.Model{
+	Init: func() any { return 0 },
+	Hash: func(state any) uint64 { return uint64(state.(int)) },
+	Step: func(state, in, out any) (bool, any) {
+		if i := in.(regInput); i.write {
+			return true, i.value
+		}
+		return out.(int) == state.(int), state
+	},
+	DescribeOperation: func(in, out any) string {
+		if i := in.(regInput); i.write {
+			return fmt.Sprintf("set %d", i.value)
+		}
+		return fmt.Sprintf("get → %d", out.(int))
+	},
+}
+
+func checkStrongHistory(t *testing.T, partition bool) {
+	ctx := context.Background()
+	c := newTestCluster[int](t, 3, clusterOpts{faults: true})
+	c.register(t, "s", ModeStrongDistributed)
+	if _, err := c.store.Set(ctx, "s", 0, store.Write{}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	now := func() int64 { return int64(time.Since(start)) }
+	var mu sync.Mutex
+	var ops []porcupine.Operation
+	record := func(op porcupine.Operation) {
+		mu.Lock()
+		ops = append(ops, op)
+		mu.Unlock()
+	}
+	var wg sync.WaitGroup
+	var next sync.Mutex
+	value := 0
+	var writing atomic.Int32
+	writing.Store(int32(len(c.nodes)))
+	for n, w := range c.nodes {
+		wg.Go(func() { // one writer per node
+			defer writing.Add(-1)
+			r := rand.New(rand.NewPCG(uint64(n), 1))
+			for range 40 {
+				next.Lock()
+				value++
+				v := value
+				next.Unlock()
+				call := now()
+				err := w.Set(ctx, "s", v)
+				ret := now()
+				switch {
+				case errors.Is(err, ErrQuorum):
+					// The fence was not acknowledged: the store was
+					// not written, so the write never happened.
+				case err != nil:
+					t.Errorf("node %d: Set: %v", n, err)
+				default:
+					record(porcupine.Operation{ClientId: n, Input: regInput{true, v}, Call: call, Output: 0, Return: ret})
+				}
+				<-time.After(time.Duration(r.IntN(3)) * time.Millisecond)
+			}
+		})
+		for j := range 2 { // two readers per node, for as long as writers write
+			wg.Go(func() {
+				for i := 0; i < 800 && writing.Load() > 0; i++ {
+					<-time.After(100 * time.Microsecond)
+					call := now()
+					v, err := w.Get(ctx, "s")
+					ret := now()
+					if err != nil {
+						t.Errorf("node %d: Get: %v", n, err)
+						return
+					}
+					record(porcupine.Operation{ClientId: 3 + 2*n + j, Input: regInput{}, Call: call, Output: v, Return: ret})
+				}
+			})
+		}
+	}
+	if partition {
+		wg.Go(func() {
+			<-time.After(30 * time.Millisecond)
+			c.faults[2].Partition(true)
+			<-time.After(300 * time.Millisecond)
+			c.faults[2].Partition(false)
+		})
+	}
+	wg.Wait()
+	res, _ := porcupine.CheckOperationsVerbose(registerModel, ops, 30*time.Second)
+	if res != porcupine.Ok {
+		t.Fatalf("history of %d operations is %v, not linearizable", len(ops), res)
+	}
+	t.Logf("%d operations, linearizable", len(ops))
+}
