@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/warpcache/warp/bus"
+	"github.com/warpcache/warp/internal/pattern"
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/messages"
 	"github.com/warpcache/warp/shard"
@@ -116,8 +117,19 @@ func (a applier[T]) InvalidatePrefix(_ context.Context, prefix string) error {
 // as lapsed may still be in flight, and this node missed its fence.
 func (a applier[T]) Flush(context.Context) error {
 	w := a.w
-	w.strongGrace.Store(w.node.Now() + int64(w.graceTTL))
-	return w.router.Each(func(_ int, rep *messages.Reply) any { return &messages.Flush{Reply: rep} })
+	now := w.node.Now()
+	w.strongGrace.Store(now + int64(w.graceTTL))
+	keep := func(key string) (int64, bool) {
+		r, _, err := w.lookup(key)
+		if err != nil || r.serveStale <= 0 {
+			return 0, false
+		}
+		return now + int64(r.serveStale), true
+	}
+	if !w.anyServeStale() {
+		keep = nil
+	}
+	return w.router.Each(func(_ int, rep *messages.Reply) any { return &messages.Flush{Keep: keep, Reply: rep} })
 }
 
 // propagate tells other nodes about a write or invalidation at ver (0: an
@@ -197,4 +209,12 @@ func (w *Warp[T]) release(key string, v *shard.View, v0 merge.Version) {
 	if w.bus != nil {
 		w.bus.Publish(key, v0|releaseBit)
 	}
+}
+
+// anyServeStale reports whether some registration uses the serve-stale
+// repair policy.
+func (w *Warp[T]) anyServeStale() bool {
+	found := false
+	w.table.Load().t.All(func(_ pattern.Pattern, r *registration) { found = found || r.serveStale > 0 })
+	return found
 }

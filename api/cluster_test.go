@@ -27,6 +27,7 @@ type testCluster[T any] struct {
 	nodes  []*Warp[T]
 	store  *memory.Store[T]
 	faults []*faultbus.Transport
+	local  []*inproc.Transport
 	srv    *natsbus.Server
 }
 
@@ -58,7 +59,9 @@ func newTestCluster[T any](t *testing.T, n int, o clusterOpts) *testCluster[T] {
 			}
 			tr = nt
 		} else {
-			tr = hub.Transport()
+			lt := hub.Transport()
+			c.local = append(c.local, lt)
+			tr = lt
 		}
 		if o.faults {
 			f := faultbus.New(tr, uint64(i+1))
@@ -363,4 +366,42 @@ func checkStrongHistory(t *testing.T, partition bool) {
 		t.Fatalf("history of %d operations is %v, not linearizable", len(ops), res)
 	}
 	t.Logf("%d operations, linearizable", len(ops))
+}
+
+// TestClusterServeStalePolicy: after a reconnect the bus repairs with a
+// flush; keys registered with the serve-stale policy survive it for at most
+// their age, the others are dropped and reloaded.
+func TestClusterServeStalePolicy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newTestCluster[string](t, 2, clusterOpts{})
+	const age = 300 * time.Millisecond
+	for _, w := range c.nodes {
+		if err := w.Register("stale:*", ModeEventualDistributed, time.Hour, WithServeStale(age)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Register("flush:*", ModeEventualDistributed, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.nodes[1].Register("strong", ModeStrongDistributed, time.Hour, WithServeStale(age)); !errors.Is(err, ErrConflict) {
+		t.Fatalf("serve-stale on a strong key: err = %v; want ErrConflict", err)
+	}
+	for _, k := range []string{"stale:1", "flush:1"} {
+		_ = c.nodes[0].Set(ctx, k, "v1")
+		if v, _ := c.nodes[1].Get(ctx, k); v != "v1" {
+			t.Fatalf("node 1 reads %q; want v1", v)
+		}
+	}
+	c.local[1].Disconnect()
+	for _, k := range []string{"stale:1", "flush:1"} { // changes node 1 never hears of
+		_, _ = c.store.Set(ctx, k, "v2", store.Write{})
+	}
+	c.local[1].Reconnect()
+	get := func(k string) string { v, _ := c.nodes[1].Get(ctx, k); return v }
+	waitFor(t, 5*time.Second, "the flush policy reloads after the repair", func() bool { return get("flush:1") == "v2" })
+	if v := get("stale:1"); v != "v1" {
+		t.Fatalf("serve-stale key right after the repair = %q; want the kept v1", v)
+	}
+	waitFor(t, 5*time.Second, "the serve-stale key expires after its age", func() bool { return get("stale:1") == "v2" })
 }

@@ -17,6 +17,9 @@ type registration struct {
 	negTTL   time.Duration
 	jitter   float64
 	quorum   int
+	// serveStale > 0: after a bus repair, keep cached copies for at most
+	// this long instead of dropping them.
+	serveStale time.Duration
 }
 
 // table is the registration table as readers see it. epoch changes with
@@ -50,6 +53,21 @@ func WithJitter(f float64) RegisterOption {
 			return fmt.Errorf("%w: jitter %v not in [0, 1)", ErrConfig, f)
 		}
 		r.jitter = f
+		return nil
+	}
+}
+
+// WithServeStale chooses the serve-stale repair policy: when the bus cannot
+// tell which invalidations this node missed (a reconnect, a gap it cannot
+// bound) it normally drops every cached entry (the flush policy, the
+// default); keys of this registration are kept and served for at most
+// maxAge more, then reloaded. Not allowed for ModeStrongDistributed.
+func WithServeStale(maxAge time.Duration) RegisterOption {
+	return func(r *registration) error {
+		if maxAge <= 0 {
+			return fmt.Errorf("%w: serve-stale age %v", ErrInvalidTTL, maxAge)
+		}
+		r.serveStale = maxAge
 		return nil
 	}
 }
@@ -95,6 +113,9 @@ func (w *Warp[T]) register(key string, mode Mode, r *registration, opts []Regist
 		if err := o(r); err != nil {
 			return err
 		}
+	}
+	if r.serveStale > 0 && mode == ModeStrongDistributed {
+		return fmt.Errorf("%w: %q: serve-stale cannot apply to %v", ErrConflict, key, mode)
 	}
 	w.regMu.Lock()
 	defer w.regMu.Unlock()

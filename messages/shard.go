@@ -42,8 +42,11 @@ type InvalidatePrefix struct {
 	Reply  *Reply
 }
 
-// Flush drops every cached entry of the shard.
+// Flush drops every cached entry of the shard. If Keep is set, an entry
+// for which Keep reports true is kept instead, but expires no later than
+// the returned time (node-clock nanoseconds): the serve-stale repair policy.
 type Flush struct {
+	Keep  func(key string) (until int64, keep bool)
 	Reply *Reply
 }
 

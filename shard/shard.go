@@ -99,7 +99,11 @@ func (s *shard) handle(msg any) {
 		s.invalidatePrefix(m.Prefix)
 		m.Reply.Send(messages.Result{Applied: true})
 	case *messages.Flush:
-		s.flush()
+		if m.Keep != nil {
+			s.flushKeeping(m.Keep)
+		} else {
+			s.flush()
+		}
 		m.Reply.Send(messages.Result{Applied: true})
 	case *messages.Promote:
 		s.promote(m.Key)
@@ -280,6 +284,45 @@ func (s *shard) flush() {
 	}
 	if err := s.v.cache.Reset(); err != nil {
 		s.v.cfg.Logger.Error("shard: reset", slog.Any("err", err))
+	}
+	for i := range s.v.hot {
+		s.v.hot[i].Store(nil)
+	}
+	s.iter = nil
+}
+
+// flushKeeping drops every entry but those keep accepts, whose expiry it
+// caps. Every stripe moves, as in flush.
+func (s *shard) flushKeeping(keep func(string) (int64, bool)) {
+	type capped struct {
+		key   string
+		entry []byte
+	}
+	var drop []string
+	var kept []capped
+	it := s.v.cache.Iterator()
+	for it.SetNext() {
+		e, err := it.Value()
+		if err != nil {
+			continue
+		}
+		until, ok := keep(e.Key())
+		hdr, val, perr := ParseHeader(e.Value())
+		if !ok || perr != nil {
+			drop = append(drop, e.Key())
+			continue
+		}
+		hdr.Expiry = min(hdr.Expiry, until)
+		kept = append(kept, capped{e.Key(), append(AppendHeader(nil, hdr), val...)})
+	}
+	for _, k := range drop {
+		_ = s.v.cache.Delete(k)
+	}
+	for _, c := range kept {
+		_ = s.v.cache.Set(c.key, c.entry)
+	}
+	for i := range s.v.gens {
+		s.v.gens[i].Add(1)
 	}
 	for i := range s.v.hot {
 		s.v.hot[i].Store(nil)
