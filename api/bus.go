@@ -99,6 +99,9 @@ func (a applier[T]) Invalidate(_ context.Context, key string, v merge.Version) e
 		msg = w.fenceMsg(key, v&^releaseBit, v&releaseBit != 0, rep)
 	} else {
 		w.node.HLC().Observe(v)
+		if w.rec != nil && v != 0 {
+			w.rec.ApplyLag(time.Since(v.Time()))
+		}
 	}
 	_, err := w.request(sh, msg, rep)
 	return err

@@ -32,10 +32,26 @@ func (w *Warp[T]) Get(ctx context.Context, key string) (T, error) {
 		if e.Flags&flagCounted != 0 {
 			w.stats.read(key)
 		}
+		if w.rec != nil {
+			w.rec.Read(true)
+		}
 		return e.Value.(T), nil
 	}
-	return w.getSlow(ctx, key, h, v, now, epoch)
+	start := w.started()
+	out, err := w.getSlow(ctx, key, h, v, now, epoch)
+	if w.rec != nil && !errors.Is(err, errHit) {
+		w.rec.Read(false)
+		w.record("get", key, start, err)
+	}
+	if errors.Is(err, errHit) {
+		err = nil
+	}
+	return out, err
 }
+
+// errHit tells Get that getSlow served an L1 hit (from bigcache), which is
+// counted as a read, not timed as an operation.
+var errHit = errors.New("hit")
 
 // servable reports whether an entry with these flags may be served: a
 // StrongDistributed entry only while the node's coherence lease holds.
@@ -52,7 +68,12 @@ func (w *Warp[T]) getSlow(ctx context.Context, key string, h uint64, v *shard.Vi
 	if b, ok := v.Load(key); ok {
 		if hdr, val, err := shard.ParseHeader(b); err == nil && hdr.Live(now) && w.servable(hdr.Flags) {
 			if hdr.Epoch == epoch || w.stillRegistered(key, hdr) {
-				return w.hit(key, h, hdr, val, v)
+				out, err := w.hit(key, h, hdr, val, v)
+				if err == nil && w.rec != nil {
+					w.rec.Read(true)
+					err = errHit
+				}
+				return out, err
 			}
 		}
 	}

@@ -32,6 +32,7 @@ type options[T any] struct {
 	maxValueSize int
 	bus          *bus.Config
 	fenceTTL     time.Duration
+	rec          Recorder
 }
 
 // WithNode runs the instance on an existing node, which the caller closes.

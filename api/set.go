@@ -21,6 +21,13 @@ import (
 // or may not have been applied (as with any remote store); Set then drops
 // this node's cached copy so the next read reloads the store's value.
 func (w *Warp[T]) Set(ctx context.Context, key string, value T) error {
+	start := w.started()
+	err := w.set(ctx, key, value)
+	w.record("set", key, start, err)
+	return err
+}
+
+func (w *Warp[T]) set(ctx context.Context, key string, value T) error {
 	if err := w.check(ctx, key); err != nil {
 		return err
 	}
@@ -155,6 +162,13 @@ const maxMergeAttempts = 64
 // modes, on every node), so the next Get loads it from the store. It does
 // not change the store.
 func (w *Warp[T]) Invalidate(ctx context.Context, key string) error {
+	start := w.started()
+	err := w.invalidate(ctx, key)
+	w.record("invalidate", key, start, err)
+	return err
+}
+
+func (w *Warp[T]) invalidate(ctx context.Context, key string) error {
 	if err := w.check(ctx, key); err != nil {
 		return err
 	}

@@ -48,6 +48,8 @@ type Warp[T any] struct {
 	graceTTL    time.Duration
 	strongGrace atomic.Int64
 
+	rec Recorder // nil: no measurements
+
 	errs          chan error
 	droppedErrors atomic.Uint64
 
@@ -90,6 +92,16 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	w.router = r
+	if o.rec != nil {
+		w.rec = o.rec
+		if err := w.rec.Attach(source[T]{w}); err != nil {
+			_ = w.router.Close()
+			if w.ownsNode {
+				_ = w.node.Close()
+			}
+			return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
+		}
+	}
 	if o.bus != nil {
 		if err := w.startBus(*o.bus); err != nil {
 			_ = w.router.Close()
