@@ -19,6 +19,13 @@ type EmbeddedOptions struct {
 	// ReadyTimeout bounds the wait for the server to accept connections;
 	// default 5s.
 	ReadyTimeout time.Duration
+	// JetStream enables JetStream (streams, KV buckets) on the server;
+	// default off. It needs StoreDir.
+	JetStream bool
+	// StoreDir is the directory where JetStream keeps its files, such as a
+	// test's t.TempDir(); the caller owns it. [Server.Restart] reuses it,
+	// so streams survive a restart. Required when JetStream is set.
+	StoreDir string
 }
 
 // Server is an in-process nats-server listening on 127.0.0.1.
@@ -36,6 +43,9 @@ func StartEmbedded(opts EmbeddedOptions) (*Server, error) {
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = 5 * time.Second
 	}
+	if opts.JetStream && opts.StoreDir == "" {
+		return nil, fmt.Errorf("%w: natsbus: embedded server: JetStream needs a StoreDir", bus.ErrInvalid)
+	}
 	s := &Server{opts: opts}
 	if err := s.start(opts.Port); err != nil {
 		return nil, err
@@ -50,6 +60,7 @@ func (s *Server) start(port int) error {
 	srv, err := server.NewServer(&server.Options{
 		Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true,
 		MaxPayload: 8 << 20,
+		JetStream:  s.opts.JetStream, StoreDir: s.opts.StoreDir,
 	})
 	if err != nil {
 		return fmt.Errorf("%w: natsbus: embedded server: %w", bus.ErrTransport, err)

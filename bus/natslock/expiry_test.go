@@ -1,0 +1,132 @@
+package natslock_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/warpcache/warp/bus/natslock"
+)
+
+// slack covers the difference between the server's wall clock, which
+// times the TTL, and the test's monotonic clock.
+const slack = 20 * time.Millisecond
+
+// TestExpiryWhenHolderVanishes: a holder whose connection closes without
+// Unlock loses the lock when its TTL runs out on the server, not before;
+// the waiter gets a larger token.
+func TestExpiryWhenHolderVanishes(t *testing.T) {
+	t.Parallel()
+	const ttl = 2 * time.Second
+	srv := startServer(t)
+	a := newNode(t, srv, natslock.Config{Owner: "a"})
+	b := newNode(t, srv, natslock.Config{Owner: "b"})
+	ctx := bounded(t, 20*time.Second)
+
+	start := time.Now()
+	ka, err := a.l.TryLock(ctx, "v", ttl)
+	if err != nil {
+		t.Fatalf("TryLock: %v", err)
+	}
+	a.nc.Close() // the holder vanishes
+	kb, err := b.l.Lock(ctx, "v", ttl)
+	waited := time.Since(start)
+	if err != nil {
+		t.Fatalf("Lock after the holder vanished: %v", err)
+	}
+	if waited < ttl-slack || waited > ttl+3*time.Second {
+		t.Errorf("got the lock after %v; want within [%v, %v]", waited, ttl, ttl+3*time.Second)
+	}
+	if kb.Token() <= ka.Token() {
+		t.Errorf("got token %d after %d; want larger", kb.Token(), ka.Token())
+	}
+	t.Logf("TTL %v: taken over after %v (tokens %d → %d)", ttl, waited, ka.Token(), kb.Token())
+}
+
+// TestRefreshExtends: Refresh keeps the lock past its first TTL, the new
+// TTL is enforced by the server when the holder vanishes, and the token
+// does not change.
+func TestRefreshExtends(t *testing.T) {
+	t.Parallel()
+	const ttl, longer = time.Second, 3 * time.Second
+	srv := startServer(t)
+	a := newNode(t, srv, natslock.Config{Owner: "a"})
+	b := newNode(t, srv, natslock.Config{Owner: "b"})
+	ctx := bounded(t, 20*time.Second)
+
+	start := time.Now()
+	ka, err := a.l.TryLock(ctx, "r", ttl)
+	if err != nil {
+		t.Fatalf("TryLock: %v", err)
+	}
+	token := ka.Token()
+	refreshed := time.Now()
+	if err := ka.Refresh(ctx, longer); err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	if ka.Token() != token {
+		t.Errorf("token after Refresh: got %d; want %d", ka.Token(), token)
+	}
+	// Past the first TTL (plus a second of slack), the lock is still held.
+	short, cancel := context.WithDeadline(ctx, start.Add(2*ttl))
+	_, err = b.l.Lock(short, "r", ttl)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Lock during the refreshed TTL: got %v; want context.DeadlineExceeded", err)
+	}
+	a.nc.Close()
+	kb, err := b.l.Lock(ctx, "r", ttl)
+	waited := time.Since(refreshed)
+	if err != nil {
+		t.Fatalf("Lock after the holder vanished: %v", err)
+	}
+	if waited < longer-slack || waited > longer+3*time.Second {
+		t.Errorf("got the lock %v after Refresh; want within [%v, %v]", waited, longer, longer+3*time.Second)
+	}
+	if kb.Token() <= token {
+		t.Errorf("got token %d after %d; want larger", kb.Token(), token)
+	}
+	t.Logf("refreshed to %v: taken over %v after Refresh", longer, waited)
+}
+
+// TestStaleHolder: after its lock expired and was granted again, the old
+// holder's Refresh and Unlock return ErrNotHeld and leave the new holder's
+// lock alone; a second Unlock also returns ErrNotHeld.
+func TestStaleHolder(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	a := newNode(t, srv, natslock.Config{Owner: "a"})
+	b := newNode(t, srv, natslock.Config{Owner: "b"})
+	ctx := bounded(t, 20*time.Second)
+
+	ka, err := a.l.TryLock(ctx, "s", time.Second)
+	if err != nil {
+		t.Fatalf("TryLock: %v", err)
+	}
+	kb, err := b.l.Lock(ctx, "s", 30*time.Second) // waits for a's TTL
+	if err != nil {
+		t.Fatalf("Lock: %v", err)
+	}
+	if err := ka.Refresh(ctx, 0); !errors.Is(err, natslock.ErrNotHeld) {
+		t.Errorf("stale Refresh: got %v; want ErrNotHeld", err)
+	}
+	if err := ka.Unlock(ctx); !errors.Is(err, natslock.ErrNotHeld) {
+		t.Errorf("stale Unlock: got %v; want ErrNotHeld", err)
+	}
+	if _, err := a.l.TryLock(ctx, "s", time.Second); !errors.Is(err, natslock.ErrLocked) {
+		t.Errorf("TryLock after the stale calls: got %v; want ErrLocked", err)
+	}
+	if err := kb.Refresh(ctx, 0); err != nil {
+		t.Errorf("holder's Refresh: %v", err)
+	}
+	if err := kb.Unlock(ctx); err != nil {
+		t.Errorf("holder's Unlock: %v", err)
+	}
+	if err := kb.Unlock(ctx); !errors.Is(err, natslock.ErrNotHeld) {
+		t.Errorf("second Unlock: got %v; want ErrNotHeld", err)
+	}
+	if err := ka.Unlock(ctx); !errors.Is(err, natslock.ErrNotHeld) {
+		t.Errorf("stale Unlock of a released lock: got %v; want ErrNotHeld", err)
+	}
+}

@@ -1,0 +1,61 @@
+package natslock_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/bus/natslock"
+)
+
+// startServer starts an embedded nats-server with JetStream on 127.0.0.1,
+// a random port and a temporary store, stopped at the end of the test.
+func startServer(tb testing.TB) *natsbus.Server {
+	tb.Helper()
+	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{JetStream: true, StoreDir: tb.TempDir()})
+	if err != nil {
+		tb.Fatalf("StartEmbedded: %v", err)
+	}
+	tb.Cleanup(srv.Shutdown)
+	return srv
+}
+
+// node is one simulated node: its own connection, JetStream and Locker.
+type node struct {
+	nc *nats.Conn
+	js jetstream.JetStream
+	l  *natslock.Locker
+}
+
+// newNode connects to srv and opens a Locker on bucket; the cleanup closes
+// both (closing twice is fine).
+func newNode(tb testing.TB, srv *natsbus.Server, cfg natslock.Config) *node {
+	tb.Helper()
+	nc, err := nats.Connect(srv.URL(), nats.MaxReconnects(0))
+	if err != nil {
+		tb.Fatalf("connect: %v", err)
+	}
+	tb.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatalf("jetstream: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	l, err := natslock.New(ctx, js, cfg)
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	tb.Cleanup(func() { _ = l.Close() })
+	return &node{nc: nc, js: js, l: l}
+}
+
+// bounded returns a context that ends after d, cancelled with the test.
+func bounded(tb testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	tb.Cleanup(cancel)
+	return ctx
+}

@@ -1,0 +1,184 @@
+package natslock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// acquireAttempts bounds the create-or-check rounds of one acquisition; a
+// round repeats only when the key changed state between the failed create
+// and the check (released, or its marker expired).
+const acquireAttempts = 3
+
+// Locker grants locks stored in one JetStream KV bucket. It is safe for
+// concurrent use; create one per node (per NATS connection) with [New].
+type Locker struct {
+	js        jetstream.JetStream
+	kv        jetstream.KeyValue
+	cfg       Config
+	subject   string        // "$KV.<bucket>.", prefix of a lock's subject
+	markerTTL time.Duration // the bucket's LimitMarkerTTL
+	value     []byte        // cfg.Owner, the value of every lock entry
+
+	mu     sync.Mutex // guards closed, and orders inflight.Add before Close's Wait
+	closed bool
+
+	done     chan struct{}  // closed by Close; wakes waiting Lock calls
+	inflight sync.WaitGroup // TryLock and Lock calls in progress
+
+	// waiting, if set (tests), is called when Lock starts to watch name.
+	waiting func(name string)
+}
+
+// New opens the bucket cfg.Bucket, creating it if missing with per-key TTLs
+// (LimitMarkerTTL, which turns on the stream's AllowMsgTTL) and a history
+// of 1. An existing bucket without per-key TTLs or with a longer history is
+// rejected with [ErrInvalid]. js is the caller's; [Locker.Close] leaves it
+// and its connection open.
+func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Locker, error) {
+	if js == nil {
+		return nil, fmt.Errorf("natslock: nil JetStream: %w", ErrInvalid)
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	kv, markerTTL, err := openBucket(ctx, js, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Locker{
+		js: js, kv: kv, cfg: cfg, markerTTL: markerTTL,
+		subject: "$KV." + cfg.Bucket + ".",
+		value:   []byte(cfg.Owner),
+		done:    make(chan struct{}),
+	}, nil
+}
+
+func openBucket(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.KeyValue, time.Duration, error) {
+	kv, err := js.KeyValue(ctx, cfg.Bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:         cfg.Bucket,
+			Description:    "warp locks (natslock)",
+			History:        1,
+			Storage:        cfg.Storage,
+			Replicas:       cfg.Replicas,
+			LimitMarkerTTL: cfg.MarkerTTL,
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) { // created concurrently
+			kv, err = js.KeyValue(ctx, cfg.Bucket)
+		}
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("natslock: bucket %q: %w", cfg.Bucket, err)
+	}
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("natslock: bucket %q: %w", cfg.Bucket, err)
+	}
+	if st.LimitMarkerTTL() <= 0 || st.History() != 1 {
+		return nil, 0, fmt.Errorf("natslock: bucket %q has LimitMarkerTTL %v, history %d; want > 0 and 1: %w",
+			cfg.Bucket, st.LimitMarkerTTL(), st.History(), ErrInvalid)
+	}
+	return kv, st.LimitMarkerTTL(), nil
+}
+
+// Owner returns the locker's owner id, the value of the entries it writes.
+func (l *Locker) Owner() string { return l.cfg.Owner }
+
+// TryLock acquires the lock name for ttl (0: [Config.DefaultTTL]) if it is
+// free, or returns an error wrapping [ErrLocked] at once. The server deletes
+// the lock ttl after the grant (rounded up to whole seconds) unless
+// [Lock.Refresh] extends it first.
+func (l *Locker) TryLock(ctx context.Context, name string, ttl time.Duration) (*Lock, error) {
+	ttl, err := l.begin(ctx, name, ttl)
+	if err != nil {
+		return nil, err
+	}
+	defer l.inflight.Done()
+	return l.acquire(ctx, name, ttl)
+}
+
+// Lock acquires the lock name for ttl like [Locker.TryLock], waiting while
+// it is held: it watches the key and tries again each time the key is
+// released or expires, until ctx ends (an error wrapping ctx.Err()) or the
+// locker is closed ([ErrClosed]). Waiters are not served in order.
+func (l *Locker) Lock(ctx context.Context, name string, ttl time.Duration) (*Lock, error) {
+	ttl, err := l.begin(ctx, name, ttl)
+	if err != nil {
+		return nil, err
+	}
+	defer l.inflight.Done()
+	k, err := l.acquire(ctx, name, ttl)
+	if !errors.Is(err, ErrLocked) {
+		return k, err
+	}
+	return l.wait(ctx, name, ttl)
+}
+
+// Close stops the locker: later TryLock, Lock and Refresh calls return
+// [ErrClosed], waiting Lock calls return it at once, and Close waits for
+// the calls in progress. Held locks stay held until they expire or are
+// unlocked ([Lock.Unlock] still works). Idempotent.
+func (l *Locker) Close() error {
+	l.mu.Lock()
+	first := !l.closed
+	l.closed = true
+	l.mu.Unlock()
+	if first {
+		close(l.done)
+	}
+	l.inflight.Wait()
+	return nil
+}
+
+// begin validates a call and registers it as in flight; the caller must
+// call l.inflight.Done when begin returns no error.
+func (l *Locker) begin(ctx context.Context, name string, ttl time.Duration) (time.Duration, error) {
+	if err := checkName(name); err != nil {
+		return 0, err
+	}
+	ttl, err := leaseTTL(ttl, l.cfg.DefaultTTL)
+	if err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("natslock: lock %q: %w", name, err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return 0, fmt.Errorf("natslock: lock %q: %w", name, ErrClosed)
+	}
+	l.inflight.Add(1)
+	return ttl, nil
+}
+
+// acquire creates the key with a per-message TTL. Create fails if the key
+// holds a live entry; a failure is ErrLocked only once a read confirms the
+// entry is live, because the key may have been released meanwhile.
+func (l *Locker) acquire(ctx context.Context, name string, ttl time.Duration) (*Lock, error) {
+	for range acquireAttempts {
+		rev, err := l.kv.Create(ctx, name, l.value, jetstream.KeyTTL(ttl))
+		if err == nil {
+			return &Lock{l: l, name: name, token: rev, rev: rev, ttl: ttl, held: true}, nil
+		}
+		if !isConflict(err) {
+			return nil, opError(ctx, "lock", name, err)
+		}
+		_, err = l.kv.Get(ctx, name)
+		if err == nil {
+			return nil, fmt.Errorf("natslock: lock %q: %w", name, ErrLocked)
+		}
+		if !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil, opError(ctx, "lock", name, err)
+		}
+	}
+	return nil, fmt.Errorf("natslock: lock %q (contended): %w", name, ErrLocked)
+}

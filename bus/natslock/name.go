@@ -1,0 +1,42 @@
+package natslock
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+var (
+	bucketRe = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
+	keyRe    = regexp.MustCompile(`^[-/_=.a-zA-Z0-9]+$`)
+)
+
+// maxNameLen keeps the subject "$KV.<bucket>.<name>" well inside the
+// server's limits.
+const maxNameLen = 1024
+
+// checkName reports whether name can be a KV key: the characters
+// [-/_=.a-zA-Z0-9], at most 1024 bytes, no leading or trailing dot and no
+// empty token ("..").
+func checkName(name string) error {
+	ok := name != "" && len(name) <= maxNameLen && keyRe.MatchString(name) &&
+		name[0] != '.' && name[len(name)-1] != '.' && !strings.Contains(name, "..")
+	if !ok {
+		return fmt.Errorf("natslock: name %q: want [-/_=.a-zA-Z0-9]+ without empty dot-separated tokens: %w", name, ErrInvalid)
+	}
+	return nil
+}
+
+// leaseTTL resolves a caller's ttl: 0 means def, negative is invalid, and
+// the result is rounded up to whole seconds, the server's TTL granularity,
+// so that a lock never expires earlier than asked.
+func leaseTTL(ttl, def time.Duration) (time.Duration, error) {
+	if ttl == 0 {
+		ttl = def
+	}
+	if ttl < 0 {
+		return 0, fmt.Errorf("natslock: ttl %v < 0: %w", ttl, ErrInvalid)
+	}
+	return (ttl + time.Second - 1).Truncate(time.Second), nil
+}

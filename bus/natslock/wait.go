@@ -1,0 +1,55 @@
+package natslock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// wait watches the key and tries to acquire it whenever it may be free: a
+// delete or purge marker (an Unlock, or the server's marker when the TTL
+// ran out), or an initial state without any entry. A put means someone
+// holds it, so the waiter keeps waiting; nothing is polled.
+func (l *Locker) wait(ctx context.Context, name string, ttl time.Duration) (*Lock, error) {
+	w, err := l.kv.Watch(ctx, name, jetstream.MetaOnly())
+	if err != nil {
+		return nil, opError(ctx, "lock", name, err)
+	}
+	defer func() { _ = w.Stop() }()
+	if l.waiting != nil {
+		l.waiting(name)
+	}
+	replayed := false // an entry arrived before the end-of-replay nil
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("natslock: lock %q: %w", name, ctx.Err())
+		case <-l.done:
+			return nil, fmt.Errorf("natslock: lock %q: %w", name, ErrClosed)
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, fmt.Errorf("natslock: lock %q: watch stopped (connection closed?)", name)
+			}
+			if !mayBeFree(e, &replayed) {
+				continue
+			}
+			k, err := l.acquire(ctx, name, ttl)
+			if !errors.Is(err, ErrLocked) {
+				return k, err
+			}
+		}
+	}
+}
+
+// mayBeFree reports whether a watch event says the key may be free.
+func mayBeFree(e jetstream.KeyValueEntry, replayed *bool) bool {
+	if e == nil { // end of the initial replay
+		return !*replayed
+	}
+	*replayed = true
+	op := e.Operation()
+	return op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge
+}
