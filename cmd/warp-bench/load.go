@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"runtime"
 	"runtime/metrics"
@@ -30,7 +31,9 @@ type report struct {
 	Errors     int64   `json:"errors"`
 }
 
-func runAll(cfg config) ([]report, error) {
+// runAll runs every single-node target in turn.
+func runAll(cfg config, stderr io.Writer) ([]report, error) {
+	pr := newProgress(stderr, cfg)
 	keys := make([]string, cfg.Keys)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("k:%09d", i)
@@ -41,7 +44,7 @@ func runAll(cfg config) ([]report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		r, err := drive(cfg, name, t, keys)
+		r, err := drive(cfg, name, t, keys, pr)
 		t.close()
 		if err != nil {
 			return nil, err
@@ -54,7 +57,7 @@ func runAll(cfg config) ([]report, error) {
 
 // drive preloads every key, then runs cfg.Concurrency workers for
 // cfg.Duration (and at most cfg.MaxOps operations).
-func drive(cfg config, name string, t *target, keys []string) (report, error) {
+func drive(cfg config, name string, t *target, keys []string, pr *progress) (report, error) {
 	val := make([]byte, cfg.ValueSize)
 	for _, k := range keys {
 		if err := t.set(k, val); err != nil {
@@ -69,7 +72,9 @@ func drive(cfg config, name string, t *target, keys []string) (report, error) {
 	runtime.GC()
 	runtime.ReadMemStats(&ms0)
 	pause0 := gcPauses()
-	deadline := time.Now().Add(cfg.Duration)
+	start := time.Now()
+	deadline := start.Add(cfg.Duration)
+	stop := pr.tickOps(name, ops.Load)
 	var wg sync.WaitGroup
 	for w := range cfg.Concurrency {
 		wg.Go(func() {
@@ -111,7 +116,8 @@ func drive(cfg config, name string, t *target, keys []string) (report, error) {
 		})
 	}
 	wg.Wait()
-	elapsed := cfg.Duration
+	stop()
+	elapsed := time.Since(start)
 	runtime.ReadMemStats(&ms1)
 	n := ops.Load()
 	us := func(h *hdrhistogram.Histogram, q float64) float64 { return float64(h.ValueAtQuantile(q)) / 1e3 }

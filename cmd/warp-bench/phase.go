@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/warpcache/warp/api"
+)
+
+// modeReport is one mode's result on a cluster.
+type modeReport struct {
+	Mode          string  `json:"mode"`
+	Nodes         int     `json:"nodes"`
+	Quorum        int     `json:"quorum,omitempty"`
+	TargetRate    float64 `json:"target_rate,omitempty"`
+	Ops           int64   `json:"ops"`
+	Reads         int64   `json:"reads"`
+	Writes        int64   `json:"writes"`
+	OpsPerSec     float64 `json:"ops_per_sec"`
+	WritesPerSec  float64 `json:"writes_per_sec"`
+	ReadP50us     float64 `json:"read_p50_us"`
+	ReadP99us     float64 `json:"read_p99_us"`
+	WriteP50us    float64 `json:"write_p50_us"`
+	WriteP99us    float64 `json:"write_p99_us"`
+	WriteP999us   float64 `json:"write_p999_us"`
+	HitRatio      float64 `json:"hit_ratio"`
+	ProbeWrites   int64   `json:"probe_writes"`
+	LagSamples    int64   `json:"lag_samples"`
+	LagP50us      float64 `json:"lag_p50_us"`
+	LagP99us      float64 `json:"lag_p99_us"`
+	LagMaxus      float64 `json:"lag_max_us"`
+	Unseen        int64   `json:"unseen"`
+	ProbeReads    int64   `json:"probe_reads"`
+	StaleReads    int64   `json:"stale_reads"`
+	StaleExpected string  `json:"stale_reads_expected"`
+	Errors        int64   `json:"errors"`
+	FirstError    string  `json:"first_error,omitempty"`
+	BusPublished  uint64  `json:"bus_published"`
+	BusApplied    uint64  `json:"bus_applied"`
+	BusRepairs    uint64  `json:"bus_repairs"`
+	BusGaps       uint64  `json:"bus_gaps"`
+	BusOverflows  uint64  `json:"bus_overflows"`
+}
+
+// staleExpected says what the staleness checker should find in each mode.
+var staleExpected = map[string]string{
+	"strong-local": "many: strong-local does not propagate writes to other nodes (by design)",
+	"eventual":     "some: bounded by the invalidation lag",
+	"strong":       "0: guaranteed (a write returns only when no node serves the old value)",
+}
+
+// phase is one mode's run: its load workers, probe and counters.
+type phase struct {
+	c        *cluster
+	mode     string
+	keys     []string
+	start    time.Time
+	deadline time.Time
+	tl       *timeline
+
+	ops, reads, writes, hits, errs atomic.Int64
+	mu                             sync.Mutex // guards rh, wh and firstErr
+	rh, wh                         *hdrhistogram.Histogram
+	firstErr                       error
+}
+
+// runMode runs one mode: registration, preload (by the leader), closed-
+// loop or rate-driven load on every local node plus the staleness probe.
+func (c *cluster) runMode(mode string, runStart time.Time, pr *progress, co *coord, leader bool) (modeReport, []point, error) {
+	if err := c.register(mode); err != nil {
+		return modeReport{}, nil, fmt.Errorf("%s: %w", mode, err)
+	}
+	prefix := modePrefix[mode]
+	keys := make([]string, c.cfg.Keys)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("%sk:%09d", prefix, i)
+	}
+	if leader {
+		if err := preload(c.store, keys, prefix+"probe", c.cfg.ValueSize); err != nil {
+			return modeReport{}, nil, fmt.Errorf("%s: %w", mode, err)
+		}
+	}
+	if co != nil {
+		if _, err := co.barrier("start."+mode, c.cfg.JoinTimeout); err != nil {
+			return modeReport{}, nil, err
+		}
+	}
+	before := c.busStats()
+	ph := &phase{c: c, mode: mode, keys: keys, start: time.Now(), rh: newHist(), wh: newHist()}
+	ph.deadline = ph.start.Add(c.cfg.Duration)
+	ph.tl = newTimeline(mode, runStart, ph.start)
+	p := ph.newProbe(prefix+"probe", co != nil)
+	if co != nil {
+		co.probe.Store(p)
+	}
+	stopTicker := pr.tick(mode, ph)
+	probeWrites, readers := ph.runProbe(p, co, leader)
+	ph.runLoad()
+	p.stop.Store(true)
+	pw, rs := <-probeWrites, <-readers
+	stopTicker()
+	if co != nil {
+		if _, err := co.barrier("end."+mode, c.cfg.JoinTimeout); err != nil {
+			return modeReport{}, nil, err
+		}
+	}
+	pres := p.results(rs)
+	rep := ph.report(pres, pw, c.busStats(), before, p)
+	observePhase(rep)
+	return rep, ph.tl.finish(pres.samples), nil
+}
+
+// newProbe builds the phase's probe; across processes its clock is the
+// host's wall clock, which every process on the host shares.
+func (ph *phase) newProbe(key string, multi bool) *probe {
+	cfg := ph.c.cfg
+	capacity := int(min(int64(cfg.Duration/cfg.ProbeInterval)+2, 1<<20))
+	if multi {
+		return newProbe(key, func() int64 { return time.Now().UnixNano() }, ph.start.UnixNano(), cfg.ValueSize, capacity)
+	}
+	start := ph.start
+	return newProbe(key, func() int64 { return int64(time.Since(start)) }, 0, cfg.ValueSize, capacity)
+}
+
+// runProbe starts the probe writer (on the leader's first node) and a
+// reader on every other local node; the channels deliver their results.
+func (ph *phase) runProbe(p *probe, co *coord, leader bool) (<-chan int64, <-chan []*reader) {
+	nodes := ph.c.nodes
+	writes, readers := make(chan int64, 1), make(chan []*reader, 1)
+	var onReturn func(s, t int64)
+	if co != nil {
+		onReturn = co.publishReturn
+	}
+	if leader {
+		writer := nodes[0]
+		go func() { writes <- p.write(writer, ph.c.cfg.ProbeInterval, ph.deadline, onReturn) }()
+		nodes = nodes[1:]
+	} else {
+		writes <- 0
+	}
+	go func() {
+		out := make([]*reader, len(nodes))
+		var wg sync.WaitGroup
+		for i, w := range nodes {
+			wg.Go(func() { out[i] = p.read(w, ph.deadline) })
+		}
+		wg.Wait()
+		readers <- out
+	}()
+	return writes, readers
+}
+
+// runLoad runs the load workers until the deadline or -max-ops.
+func (ph *phase) runLoad() {
+	var wg sync.WaitGroup
+	for w := range ph.c.cfg.Concurrency {
+		wg.Go(func() { ph.worker(w) })
+	}
+	wg.Wait()
+}
+
+func (ph *phase) worker(w int) {
+	cfg := ph.c.cfg
+	node := ph.c.nodes[w%len(ph.c.nodes)]
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(uint64(w), 7))
+	zipf := rand.NewZipf(r, 1.1, 1, uint64(len(ph.keys)-1))
+	lr, lw := newHist(), newHist()
+	rec := newSecRec(ph.tl, func(n int64) { benchOps.WithLabelValues(ph.mode).Add(float64(n)) })
+	val := make([]byte, cfg.ValueSize) // never modified: the store may keep it
+	var pace *pacer
+	if cfg.Rate > 0 {
+		pace = newPacer(cfg.Rate / float64(cfg.Concurrency))
+	}
+	for i := 0; ; i++ {
+		if i&63 == 0 && (time.Now().After(ph.deadline) || ph.ops.Load() >= int64(cfg.MaxOps)) {
+			break
+		}
+		if pace != nil && !pace.wait(ph.deadline) {
+			break
+		}
+		k := ph.keys[r.IntN(len(ph.keys))]
+		if cfg.Dist == "zipf" {
+			k = ph.keys[zipf.Uint64()]
+		}
+		start := time.Now()
+		if pace == nil && r.Float64() < cfg.ReadRatio {
+			_, err := node.Get(ctx, k)
+			end := time.Now()
+			record(lr, int64(end.Sub(start)))
+			rec.op(end, -1)
+			ph.reads.Add(1)
+			if err == nil {
+				ph.hits.Add(1)
+			} else if !errors.Is(err, api.ErrNotFound) {
+				ph.fail(err)
+			}
+		} else {
+			err := node.Set(ctx, k, val)
+			end := time.Now()
+			lat := int64(end.Sub(start))
+			record(lw, lat)
+			rec.op(end, lat)
+			ph.writes.Add(1)
+			if err != nil {
+				ph.fail(err)
+			}
+		}
+		ph.ops.Add(1)
+	}
+	rec.done()
+	ph.mu.Lock()
+	ph.rh.Merge(lr)
+	ph.wh.Merge(lw)
+	ph.mu.Unlock()
+}
+
+func (ph *phase) fail(err error) {
+	ph.errs.Add(1)
+	ph.mu.Lock()
+	if ph.firstErr == nil {
+		ph.firstErr = err
+	}
+	ph.mu.Unlock()
+}
