@@ -95,15 +95,16 @@ func (a applier[T]) Invalidate(_ context.Context, key string, v merge.Version) e
 	sh := w.router.Shard(h)
 	rep := w.router.Replies.Get()
 	var msg any = &messages.Invalidate{Key: key, Version: v, Reply: rep}
-	if r, _, err := w.lookup(key); err == nil && r.mode == ModeStrongDistributed && v != 0 {
-		msg = w.fenceMsg(key, v&^releaseBit, v&releaseBit != 0, rep)
+	r, _, err := w.lookup(key)
+	if v&fenceBit != 0 || err == nil && r.mode == ModeStrongDistributed && v != 0 {
+		msg = w.fenceMsg(key, v&^(releaseBit|fenceBit), v&releaseBit != 0, rep)
 	} else {
 		w.node.HLC().Observe(v)
 		if w.rec != nil && v != 0 {
 			w.rec.ApplyLag(time.Since(v.Time()))
 		}
 	}
-	_, err := w.request(sh, msg, rep)
+	_, err = w.request(sh, msg, rep)
 	return err
 }
 

@@ -89,3 +89,23 @@ type Fence struct {
 	Release bool
 	Reply   *Reply
 }
+
+// TxnFence fences every key of a transaction held by this shard with the
+// transaction's token (as Fence does for one key), in one message.
+type TxnFence struct {
+	Keys  []string
+	Token merge.Version
+	Until int64
+	Reply *Reply
+}
+
+// TxnCommit ends a transaction on this shard: for each key it releases the
+// token and, where Entries[i] is not nil, installs the committed entry, in
+// one message, so no reader sees the key fenced and then without its new
+// value in between.
+type TxnCommit struct {
+	Keys    []string
+	Entries [][]byte
+	Token   merge.Version
+	Reply   *Reply
+}

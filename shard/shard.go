@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/allegro/bigcache/v3"
@@ -34,12 +35,13 @@ type shard struct {
 	// fences hold the tokens of the strong writes in flight, per key. The
 	// map lives in the View so that it survives a restart: forgetting a
 	// fence could let an old value back in.
-	fences map[string]map[merge.Version]*fence
+	fences map[string][]fence
 }
 
 // fence is one in-flight write's token: how many times it was added (two
 // writers may pick the same version) and until when it holds.
 type fence struct {
+	token merge.Version
 	count int
 	until int64
 }
@@ -95,6 +97,20 @@ func (s *shard) handle(msg any) {
 		m.Reply.Send(s.invalidate(m.Key, m.Version))
 	case *messages.Fence:
 		m.Reply.Send(s.fence(m))
+	case *messages.TxnFence:
+		for _, k := range m.Keys {
+			s.fence(&messages.Fence{Key: k, Token: m.Token, Until: m.Until})
+		}
+		m.Reply.Send(messages.Result{Applied: true})
+	case *messages.TxnCommit:
+		for i, k := range m.Keys {
+			s.fence(&messages.Fence{Key: k, Token: m.Token, Release: true})
+			if m.Entries[i] != nil {
+				h := s.v.Hash(k)
+				s.install(k, m.Entries[i], s.v.gens[s.stripe(h)].Load(), true)
+			}
+		}
+		m.Reply.Send(messages.Result{Applied: true})
 	case *messages.InvalidatePrefix:
 		s.invalidatePrefix(m.Prefix)
 		m.Reply.Send(messages.Result{Applied: true})
@@ -153,6 +169,10 @@ func replyOf(msg any) *messages.Reply {
 	case *messages.LockKey:
 		return m.Reply
 	case *messages.Fence:
+		return m.Reply
+	case *messages.TxnFence:
+		return m.Reply
+	case *messages.TxnCommit:
 		return m.Reply
 	}
 	return nil
@@ -404,28 +424,34 @@ func (s *shard) fence(m *messages.Fence) messages.Result {
 	h := s.v.Hash(m.Key)
 	tokens := s.fences[m.Key]
 	if m.Release {
-		if t, ok := tokens[m.Token]; ok {
-			if t.count--; t.count <= 0 {
-				delete(tokens, m.Token)
+		for i := range tokens {
+			if tokens[i].token == m.Token {
+				if tokens[i].count--; tokens[i].count <= 0 {
+					tokens = slices.Delete(tokens, i, i+1)
+				}
+				break
 			}
-			if len(tokens) == 0 {
-				delete(s.fences, m.Key)
-			}
+		}
+		if len(tokens) == 0 {
+			delete(s.fences, m.Key)
+		} else {
+			s.fences[m.Key] = tokens
 		}
 		s.v.gens[s.stripe(h)].Add(1)
 		return messages.Result{Applied: true}
 	}
-	if tokens == nil {
-		tokens = map[merge.Version]*fence{}
-		s.fences[m.Key] = tokens
+	found := false
+	for i := range tokens {
+		if tokens[i].token == m.Token {
+			tokens[i].count++
+			tokens[i].until = max(tokens[i].until, m.Until)
+			found = true
+		}
 	}
-	t := tokens[m.Token]
-	if t == nil {
-		t = &fence{}
-		tokens[m.Token] = t
+	if !found {
+		tokens = append(tokens, fence{token: m.Token, count: 1, until: m.Until})
 	}
-	t.count++
-	t.until = max(t.until, m.Until)
+	s.fences[m.Key] = tokens
 	s.drop(m.Key, h, s.stripe(h))
 	s.v.stats.Invalidations.Add(1)
 	return messages.Result{Applied: true}
@@ -438,14 +464,18 @@ func (s *shard) fenced(key string) bool {
 		return false
 	}
 	now := s.now()
-	for v, t := range tokens {
+	live := tokens[:0]
+	for _, t := range tokens {
 		if now < t.until {
-			return true
+			live = append(live, t)
 		}
-		delete(tokens, v)
 	}
-	delete(s.fences, key)
-	return false
+	if len(live) == 0 {
+		delete(s.fences, key)
+		return false
+	}
+	s.fences[key] = live
+	return true
 }
 
 func (s *shard) now() int64 {
@@ -458,13 +488,16 @@ func (s *shard) now() int64 {
 // dropExpiredFences forgets tokens whose time is up.
 func (s *shard) dropExpiredFences(now int64) {
 	for k, tokens := range s.fences {
-		for v, t := range tokens {
-			if now >= t.until {
-				delete(tokens, v)
+		live := tokens[:0]
+		for _, t := range tokens {
+			if now < t.until {
+				live = append(live, t)
 			}
 		}
-		if len(tokens) == 0 {
+		if len(live) == 0 {
 			delete(s.fences, k)
+		} else {
+			s.fences[k] = live
 		}
 	}
 }

@@ -10,8 +10,6 @@ import (
 
 	"github.com/allegro/bigcache/v3"
 	"github.com/asynkron/protoactor-go/actor"
-
-	"github.com/warpcache/warp/merge"
 )
 
 // HotEntry is a decoded entry in the hot tier. It is immutable once
@@ -49,7 +47,7 @@ type View struct {
 	// started is set by the first actor instance; touched only by the actor.
 	started bool
 	// fences belong to the actor (see shard.fences); touched only by it.
-	fences map[string]map[merge.Version]*fence
+	fences map[string][]fence
 }
 
 // Stats are a shard's counters, safe to read at any time.
@@ -68,7 +66,7 @@ func NewView(cfg Config) (*View, error) {
 		hotMask:    uint64(cfg.HotSlots - 1),
 		gens:       make([]atomic.Uint64, cfg.Stripes),
 		stripeMask: uint64(cfg.Stripes - 1),
-		fences:     map[string]map[merge.Version]*fence{},
+		fences:     map[string][]fence{},
 	}
 	bc := bigcache.DefaultConfig(cfg.LifeWindow)
 	bc.Shards = 64

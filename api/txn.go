@@ -1,0 +1,322 @@
+package api
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/messages"
+	"github.com/warpcache/warp/shard"
+	"github.com/warpcache/warp/store"
+)
+
+// ErrCompareFailed: a transaction's compare-and-swap found another value;
+// none of the transaction's writes was applied.
+var ErrCompareFailed = errors.New("warp: compare-and-swap failed")
+
+// fenceBit marks a bus envelope's version as a transaction's fence token
+// (for keys of any mode); with releaseBit, its release.
+const fenceBit merge.Version = 1 << 62
+
+// Txn is a transaction: writes to several keys applied all together or not
+// at all. Build one with [Warp.Txn]; it is not safe for concurrent use.
+type Txn[T any] struct {
+	w    *Warp[T]
+	ctx  context.Context
+	ops  []txnOp[T]
+	err  error
+	done bool
+}
+
+type txnOp[T any] struct {
+	kind     store.OpKind
+	key      string
+	value    T
+	cas      bool
+	old      T
+	reg      *registration
+	epoch    uint32
+	entry    []byte
+	expected merge.Version
+}
+
+// Txn starts a transaction bound to ctx.
+func (w *Warp[T]) Txn(ctx context.Context) *Txn[T] { return &Txn[T]{w: w, ctx: ctx} }
+
+// Set writes value to key when the transaction commits.
+func (t *Txn[T]) Set(key string, value T) { t.add(txnOp[T]{kind: store.OpSet, key: key, value: value}) }
+
+// Delete removes key when the transaction commits.
+func (t *Txn[T]) Delete(key string) { t.add(txnOp[T]{kind: store.OpDelete, key: key}) }
+
+// CompareAndSwap writes new to key when the transaction commits, only if
+// the store's current value of key equals old (compared in encoded form);
+// otherwise Commit fails with ErrCompareFailed and applies nothing. The
+// comparison is against the store, never a node's cache, and the store
+// applies the transaction only if the key's version has not moved since.
+func (t *Txn[T]) CompareAndSwap(key string, old, new T) {
+	t.add(txnOp[T]{kind: store.OpSet, key: key, value: new, cas: true, old: old})
+}
+
+func (t *Txn[T]) add(op txnOp[T]) {
+	if t.done {
+		t.err = cmp.Or(t.err, fmt.Errorf("warp: transaction already committed"))
+		return
+	}
+	t.ops = append(t.ops, op)
+}
+
+// Commit applies the transaction: all writes or none. The store must
+// commit several keys atomically (store.Committer), or Commit fails with an
+// error wrapping store.ErrNotAtomic and writes nothing. Every key of the
+// transaction is fenced on this node and, for distributed keys, on every
+// live peer before the store commits, and released (with the new values
+// installed here) after: no reader on any node sees part of the
+// transaction. With StrongDistributed keys, Commit returns only once the
+// fence holds on every peer, as a strong Set does.
+func (t *Txn[T]) Commit() (err error) {
+	start := t.w.started()
+	defer func() {
+		if t.w.rec != nil && len(t.ops) > 0 {
+			t.w.record("txn", t.ops[0].key, start, err)
+		}
+	}()
+	if t.done {
+		return fmt.Errorf("warp: transaction already committed")
+	}
+	t.done = true
+	if t.err != nil {
+		return t.err
+	}
+	if len(t.ops) == 0 {
+		return nil
+	}
+	w, ctx := t.w, t.ctx
+	committer, ok := w.store.(store.Committer[T])
+	if !ok {
+		return fmt.Errorf("warp: commit: %w", store.ErrNotAtomic)
+	}
+	if err := t.prepare(); err != nil {
+		return err
+	}
+	if err := t.compare(); err != nil {
+		return err
+	}
+	keys, distributed, strong := t.keys()
+	token := w.node.HLC().Now() &^ (fenceBit | releaseBit)
+	if strong {
+		for _, k := range keys {
+			cur, err := w.store.Version(ctx, k)
+			if err != nil {
+				return fmt.Errorf("warp: commit: %w", err)
+			}
+			token = max(token, cur+1)
+		}
+	}
+	byShard := w.groupByShard(keys)
+	if err := w.txnFence(ctx, byShard, token); err != nil {
+		return err
+	}
+	versions, err := t.fencePeers(distributed, token)
+	if err == nil {
+		versions, err = committer.Commit(ctx, t.storeOps(token))
+	}
+	var entries [][]byte
+	if err == nil {
+		entries = t.entries(keys, versions)
+	} else if errors.Is(err, store.ErrConflict) {
+		err = fmt.Errorf("%w: %w", ErrCompareFailed, err)
+	} else if !errors.Is(err, ErrQuorum) {
+		err = fmt.Errorf("warp: commit: %w", err)
+	}
+	w.txnRelease(byShard, keys, entries, token)
+	for _, k := range distributed {
+		w.bus.Publish(k, token|fenceBit|releaseBit)
+	}
+	return err
+}
+
+// prepare validates and encodes every op.
+func (t *Txn[T]) prepare() error {
+	w := t.w
+	if err := w.check(t.ctx, "txn"); err != nil {
+		return err
+	}
+	for i := range t.ops {
+		op := &t.ops[i]
+		if err := checkKey(op.key); err != nil {
+			return err
+		}
+		reg, epoch, err := w.lookup(op.key)
+		if err != nil {
+			return err
+		}
+		op.reg, op.epoch = reg, epoch
+		if op.kind == store.OpSet {
+			if op.entry, err = w.entry(op.key, reg, epoch, op.value); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// compare checks every compare-and-swap against the store and remembers
+// the version it saw, which the commit then requires.
+func (t *Txn[T]) compare() error {
+	for i := range t.ops {
+		op := &t.ops[i]
+		if !op.cas {
+			continue
+		}
+		it, err := t.w.store.Get(t.ctx, op.key)
+		if err != nil {
+			return fmt.Errorf("%w: %q: %w", ErrCompareFailed, op.key, err)
+		}
+		want, err1 := t.w.codec.Append(nil, op.old)
+		got, err2 := t.w.codec.Append(nil, it.Value)
+		if err := errors.Join(err1, err2); err != nil {
+			return fmt.Errorf("warp: compare %q: %w", op.key, err)
+		}
+		if !bytes.Equal(want, got) {
+			return fmt.Errorf("%w: %q holds another value", ErrCompareFailed, op.key)
+		}
+		op.expected = it.Version
+	}
+	return nil
+}
+
+// keys returns the transaction's distinct keys, sorted, those whose mode
+// uses the bus, and whether any is StrongDistributed.
+func (t *Txn[T]) keys() (all, distributed []string, strong bool) {
+	all = make([]string, len(t.ops))
+	for i, op := range t.ops {
+		all[i] = op.key
+		if op.reg.mode != ModeStrongLocal && t.w.bus != nil {
+			distributed = append(distributed, op.key)
+		}
+		strong = strong || op.reg.mode == ModeStrongDistributed
+	}
+	slices.Sort(all)
+	slices.Sort(distributed)
+	return slices.Compact(all), slices.Compact(distributed), strong
+}
+
+func (t *Txn[T]) storeOps(token merge.Version) []store.Op[T] {
+	ops := make([]store.Op[T], 0, len(t.ops))
+	for _, op := range t.ops {
+		if op.cas {
+			ops = append(ops, store.Op[T]{Kind: store.OpCheck, Key: op.key, Write: store.Write{Check: true, IfVersion: op.expected}})
+		}
+		ops = append(ops, store.Op[T]{Kind: op.kind, Key: op.key, Value: op.value, Write: store.Write{Min: token}})
+	}
+	return ops
+}
+
+// entries returns, for each of the sorted keys, the entry to install for
+// its last write (nil for a delete or a StrongDistributed key, which is
+// reloaded instead).
+func (t *Txn[T]) entries(keys []string, versions []merge.Version) [][]byte {
+	out := make([][]byte, len(keys))
+	i := 0
+	for _, op := range t.ops {
+		if op.cas {
+			i++ // the OpCheck
+		}
+		ver := versions[i]
+		i++
+		t.w.node.HLC().Observe(ver)
+		j, _ := slices.BinarySearch(keys, op.key)
+		if op.kind != store.OpSet || op.reg.mode == ModeStrongDistributed {
+			out[j] = nil
+			continue
+		}
+		shard.PatchVersion(op.entry, ver) // the op owns its entry
+		out[j] = op.entry
+	}
+	return out
+}
+
+// shardKeys are a transaction's keys on one shard.
+type shardKeys struct {
+	index int
+	keys  []string
+}
+
+// groupByShard groups the sorted keys by shard, in shard order: every
+// transaction fences shards in the same order, so none waits on another.
+func (w *Warp[T]) groupByShard(keys []string) []shardKeys {
+	type ki struct {
+		shard, pos int
+	}
+	order := make([]ki, len(keys))
+	for i, k := range keys {
+		order[i] = ki{w.router.ShardIndex(w.router.Hash(k)), i}
+	}
+	slices.SortFunc(order, func(a, b ki) int { return cmp.Or(a.shard-b.shard, a.pos-b.pos) })
+	var out []shardKeys
+	for _, o := range order {
+		if len(out) == 0 || out[len(out)-1].index != o.shard {
+			out = append(out, shardKeys{index: o.shard})
+		}
+		g := &out[len(out)-1]
+		g.keys = append(g.keys, keys[o.pos])
+	}
+	return out
+}
+
+func (w *Warp[T]) txnFence(_ context.Context, groups []shardKeys, token merge.Version) error {
+	until := w.node.Now() + int64(w.fenceTTL)
+	for _, g := range groups {
+		rep := w.router.Replies.Get()
+		if _, err := w.request(w.router.Shards()[g.index], &messages.TxnFence{Keys: g.keys, Token: token, Until: until, Reply: rep}, rep); err != nil {
+			w.txnRelease(groups, nil, nil, token)
+			return fmt.Errorf("warp: commit: fence: %w", err)
+		}
+	}
+	return nil
+}
+
+// txnRelease releases the token on every group's keys, installing
+// entries[i] for keys[i] where given.
+func (w *Warp[T]) txnRelease(groups []shardKeys, keys []string, entries [][]byte, token merge.Version) {
+	for _, g := range groups {
+		es := make([][]byte, len(g.keys))
+		if entries != nil {
+			for i, k := range g.keys {
+				j, _ := slices.BinarySearch(keys, k)
+				es[i] = entries[j]
+			}
+		}
+		rep := w.router.Replies.Get()
+		_, _ = w.request(w.router.Shards()[g.index], &messages.TxnCommit{Keys: g.keys, Entries: es, Token: token, Reply: rep}, rep)
+	}
+}
+
+// fencePeers fences the distributed keys on every live peer, concurrently.
+func (t *Txn[T]) fencePeers(keys []string, token merge.Version) ([]merge.Version, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	quorum := 0
+	for _, op := range t.ops {
+		quorum = max(quorum, op.reg.quorum)
+	}
+	errs := make([]error, len(keys))
+	var wg sync.WaitGroup
+	for i, k := range keys {
+		wg.Go(func() {
+			acked, err := t.w.bus.PublishStrong(t.ctx, k, token|fenceBit, quorum)
+			if err != nil {
+				errs[i] = fmt.Errorf("%w: commit: fence %q: %d peers acked: %w", ErrQuorum, k, acked, err)
+			}
+		})
+	}
+	wg.Wait()
+	return nil, errors.Join(errs...)
+}
