@@ -45,6 +45,7 @@ type record[T any] struct {
 	fence   uint64
 	older   []store.Item[T] // oldest first; deleted versions are kept as a zero Item with the version
 	gone    []bool
+	trimmed bool // some older version was dropped from the history
 }
 
 // New returns an empty Store.
@@ -160,12 +161,13 @@ func (s *Store[T]) apply(st *stripe[T], r *record[T], op store.Op[T]) merge.Vers
 	if r == nil {
 		r = &record[T]{}
 		st.m[op.Key] = r
-	} else if s.history > 0 && r.version != 0 {
+	} else if r.version != 0 {
 		r.older = append(r.older, store.Item[T]{Value: r.value, Version: r.version})
 		r.gone = append(r.gone, r.deleted)
 		if n := len(r.older) - s.history; n > 0 {
 			r.older = slices.Delete(r.older, 0, n)
 			r.gone = slices.Delete(r.gone, 0, n)
+			r.trimmed = true
 		}
 	}
 	r.version = max(op.Write.Min, r.version+1)
@@ -287,7 +289,7 @@ func (s *Store[T]) GetAt(ctx context.Context, key string, at merge.Version) (sto
 			return r.older[i], nil
 		}
 	}
-	if len(r.older) == s.history && s.history > 0 || s.history == 0 {
+	if r.trimmed { // older versions existed and were dropped
 		return store.Item[T]{}, fmt.Errorf("memory: %q at %d: %w", key, at, store.ErrHistory)
 	}
 	return store.Item[T]{}, fmt.Errorf("memory: %q at %d: %w", key, at, store.ErrNotFound)

@@ -1,0 +1,89 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/warpcache/warp/actors"
+	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/store/memory"
+)
+
+// TestGetAt writes three versions at known times (an injected clock) and
+// asks for the value before, at, between and after them, and before the
+// retained history.
+func TestGetAt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := base
+	clock := actors.ClockFunc(func() time.Time { return now })
+	for _, history := range []int{2, 0} {
+		w := newWarp(t, memory.New[string](memory.Options{History: history}),
+			WithNodeConfig[string](actors.Config{Clock: clock, Resolution: time.Hour}))
+		_ = w.Register("k", ModeStrongLocal, time.Hour)
+		at := func(d time.Duration) time.Time { return base.Add(d) }
+		for i, v := range []string{"v1", "v2", "v3"} {
+			now = at(time.Duration(i+1) * time.Second)
+			w.node.HLC().Observe(merge.MakeVersion(now)) // the coarse clock ticks hourly here
+			if err := w.Set(ctx, "k", v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// want is "" for an error: ErrNotFound with history, ErrHistory
+		// without (the store cannot tell a missing key from a dropped
+		// version, and says so).
+		tests := []struct {
+			t            time.Time
+			with, withou string
+		}{
+			{at(3500 * time.Millisecond), "v3", "v3"}, // at or after the last write: the cached copy
+			{at(10 * time.Second), "v3", "v3"},
+			{at(2500 * time.Millisecond), "v2", ""}, // between v2 and v3
+			{at(2 * time.Second), "v2", ""},         // exactly at v2
+			{at(1500 * time.Millisecond), "v1", ""}, // between v1 and v2
+			{at(500 * time.Millisecond), "", ""},    // before the key existed
+		}
+		for _, tt := range tests {
+			got, err := w.GetAt(ctx, "k", tt.t)
+			want, wantErr := tt.with, ErrNotFound
+			if history == 0 {
+				want, wantErr = tt.withou, ErrHistory
+			}
+			if want == "" {
+				if !errors.Is(err, wantErr) {
+					t.Errorf("history %d, GetAt(+%v) = %q, %v; want %v", history, tt.t.Sub(base), got, err, wantErr)
+				}
+				continue
+			}
+			if err != nil || got != want {
+				t.Errorf("history %d, GetAt(+%v) = %q, %v; want %q", history, tt.t.Sub(base), got, err, want)
+			}
+		}
+	}
+}
+
+// TestGetAtBeforeRetainedHistory: with one old version kept, asking for
+// the oldest value gives ErrHistory.
+func TestGetAtBeforeRetainedHistory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := base
+	w := newWarp(t, memory.New[string](memory.Options{History: 1}),
+		WithNodeConfig[string](actors.Config{Clock: actors.ClockFunc(func() time.Time { return now }), Resolution: time.Hour}))
+	_ = w.Register("k", ModeStrongLocal, time.Hour)
+	for i, v := range []string{"v1", "v2", "v3"} {
+		now = base.Add(time.Duration(i+1) * time.Second)
+		w.node.HLC().Observe(merge.MakeVersion(now))
+		_ = w.Set(ctx, "k", v)
+	}
+	if got, err := w.GetAt(ctx, "k", base.Add(2*time.Second)); err != nil || got != "v2" {
+		t.Fatalf("GetAt(v2) = %q, %v", got, err)
+	}
+	if got, err := w.GetAt(ctx, "k", base.Add(1500*time.Millisecond)); !errors.Is(err, ErrHistory) {
+		t.Fatalf("GetAt before the retained history = %q, %v; want ErrHistory", got, err)
+	}
+}
