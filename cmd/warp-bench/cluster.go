@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/warpcache/warp/actors"
 	"github.com/warpcache/warp/api"
+	"github.com/warpcache/warp/api/prommetrics"
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/bus/natsbus"
 	"github.com/warpcache/warp/store"
@@ -73,9 +76,15 @@ func newCluster(cfg config) (c *cluster, err error) {
 		if err != nil {
 			return c, fmt.Errorf("-nats %s: %w", c.url, err)
 		}
-		w, err := api.New[[]byte](c.store,
+		opts := []api.Option[[]byte]{
 			api.WithNodeConfig[[]byte](actors.Config{ID: id}),
-			api.WithBus[[]byte](busConfig(cfg.Cluster, tr)))
+			api.WithBus[[]byte](busConfig(cfg.Cluster, tr)),
+		}
+		if cfg.MetricsAddr != "" { // each node's metrics, labelled by node and run
+			reg := prometheus.WrapRegistererWith(prometheus.Labels{"bench_node": id, "bench_run": name}, prometheus.DefaultRegisterer)
+			opts = append(opts, prommetrics.WithMetrics[[]byte](reg))
+		}
+		w, err := api.New[[]byte](c.store, opts...)
 		if err != nil {
 			_ = tr.Close()
 			return c, err

@@ -77,7 +77,7 @@ type pacer struct {
 
 func newPacer(perSec float64) *pacer {
 	iv := time.Duration(float64(time.Second) / perSec)
-	return &pacer{interval: iv, burst: max(iv, 2*time.Millisecond), next: time.Now()}
+	return &pacer{interval: iv, burst: max(iv, 10*time.Millisecond), next: time.Now()}
 }
 
 // wait takes a token, sleeping until one is due; false if none is due

@@ -54,6 +54,9 @@ func runCluster(cfg config, stderr io.Writer) (res result, err error) {
 		res.Baseline = &rtt
 	}
 	if co != nil {
+		if !leader {
+			pr.note("baseline: the leader measures it; waiting")
+		}
 		if _, err := co.barrier("baseline", cfg.JoinTimeout); err != nil {
 			return res, err
 		}

@@ -68,7 +68,7 @@ func writeSVG(w io.Writer, res result) {
 	fmt.Fprintf(w, `<text x="%d" y="22" font-size="15">%s</text>`+"\n", padL, html.EscapeString(chartTitle(res)))
 	for v := lo; v <= hi*1.0001; v *= 10 { // decades
 		fmt.Fprintf(w, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>`+"\n", padL, y(v), svgW-padR, y(v))
-		fmt.Fprintf(w, `<text x="%d" y="%.1f" text-anchor="end">%gµs</text>`+"\n", padL-6, y(v)+4, v)
+		fmt.Fprintf(w, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", padL-6, y(v)+4, durLabel(v))
 	}
 	for t := 0.0; t <= tmax; t += tickStep(tmax) {
 		fmt.Fprintf(w, `<text x="%.1f" y="%d" text-anchor="middle">%gs</text>`+"\n", x(t), svgH-padBot+18, t)
@@ -145,4 +145,15 @@ func polylines(pts []point, value func(point) float64, x, y func(float64) float6
 	}
 	flush()
 	return out
+}
+
+// durLabel writes a microsecond figure in µs, ms or s.
+func durLabel(us float64) string {
+	switch {
+	case us >= 1e6:
+		return fmt.Sprintf("%gs", us/1e6)
+	case us >= 1e3:
+		return fmt.Sprintf("%gms", us/1e3)
+	}
+	return fmt.Sprintf("%gµs", us)
 }
