@@ -50,6 +50,9 @@ type Warp[T any] struct {
 
 	rec Recorder // nil: no measurements
 
+	validatorsMu sync.Mutex // guards validators
+	validators   []func()   // stops, called by Close
+
 	errs          chan error
 	droppedErrors atomic.Uint64
 
@@ -120,6 +123,12 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 func (w *Warp[T]) Close() error {
 	w.closeOnce.Do(func() {
 		w.closed.Store(true)
+		w.validatorsMu.Lock()
+		stops := w.validators
+		w.validatorsMu.Unlock()
+		for _, stop := range stops {
+			stop()
+		}
 		if w.bus != nil {
 			_ = w.bus.Close() // no more remote events; closes Errors
 			<-w.busDone

@@ -102,6 +102,10 @@ func (v *View) Hash(key string) uint64 { return maphash.String(v.cfg.Seed, key) 
 // Hot returns the hot-tier slot for hash h; the caller checks the key.
 func (v *View) Hot(h uint64) *HotEntry { return v.hot[h&v.hotMask].Load() }
 
+// Cache returns the shard's bigcache slice, for read-only scans (the
+// validator); only the actor writes it.
+func (v *View) Cache() *bigcache.BigCache { return v.cache }
+
 // HotEnabled reports whether the shard keeps a decoded hot tier.
 func (v *View) HotEnabled() bool { return len(v.hot) > 1 }
 

@@ -1,0 +1,103 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/store"
+	"github.com/warpcache/warp/store/memory"
+)
+
+// lagging reports versions older than the truth, as a lagging replica
+// would: the validator must not act on them.
+type lagging[T any] struct{ store.Store[T] }
+
+func (s lagging[T]) Version(ctx context.Context, key string) (merge.Version, error) {
+	v, err := s.Store.Version(ctx, key)
+	return v / 2, err
+}
+
+func TestValidator(t *testing.T) {
+	for _, mode := range []ValidatorMode{ValidateAlert, ValidateHeal} {
+		t.Run([]string{"alert", "heal"}[mode], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				st := memory.New[string](memory.Options{})
+				w, err := New[string](st)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer w.Close()
+				_ = w.Register("k:*", ModeStrongLocal, time.Hour)
+				for _, k := range []string{"k:1", "k:2", "k:3"} {
+					_ = w.Set(ctx, k, "v1")
+				}
+				// Changed behind Warp's back: k:1 rewritten, k:2 deleted.
+				_, _ = st.Set(ctx, "k:1", "v2", store.Write{})
+				_, _ = st.Delete(ctx, "k:2", store.Write{})
+				var mu sync.Mutex
+				var drifts []Drift
+				v, err := w.StartValidator(ValidatorConfig{Mode: mode, Interval: time.Second, Batch: 10,
+					OnDrift: func(d Drift) { mu.Lock(); drifts = append(drifts, d); mu.Unlock() }})
+				if err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(1500 * time.Millisecond)
+				synctest.Wait()
+				s := v.Stats()
+				if s.Checked < 3 || s.Stale != 2 || s.Ahead != 0 {
+					t.Fatalf("stats %+v; want ≥3 checked, 2 stale", s)
+				}
+				got, _ := w.Get(ctx, "k:1")
+				_, err2 := w.Get(ctx, "k:2")
+				if mode == ValidateAlert {
+					if got != "v1" || err2 != nil || s.Healed != 0 {
+						t.Fatalf("alert mode changed the cache: k:1 %q, k:2 %v, healed %d", got, err2, s.Healed)
+					}
+				} else {
+					if got != "v2" || !errors.Is(err2, ErrNotFound) || s.Healed != 2 {
+						t.Fatalf("heal mode: k:1 %q, k:2 %v, healed %d; want v2, not found, 2", got, err2, s.Healed)
+					}
+				}
+				mu.Lock()
+				n := len(drifts)
+				mu.Unlock()
+				if n != 2 {
+					t.Fatalf("OnDrift saw %d drifts; want 2", n)
+				}
+				v.Stop()
+				v.Stop()
+			})
+		})
+	}
+}
+
+// TestValidatorNeverRemovesNewer: a store that answers with older versions
+// (a lagging replica) makes the cache look ahead; heal mode reports it and
+// keeps the newer value.
+func TestValidatorNeverRemovesNewer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		w, err := New[string](lagging[string]{memory.New[string](memory.Options{})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		_ = w.Register("k", ModeStrongLocal, time.Hour)
+		_ = w.Set(ctx, "k", "newest")
+		v, _ := w.StartValidator(ValidatorConfig{Mode: ValidateHeal, Interval: time.Second})
+		time.Sleep(1500 * time.Millisecond)
+		synctest.Wait()
+		if s := v.Stats(); s.Ahead != 1 || s.Healed != 0 {
+			t.Fatalf("stats %+v; want 1 ahead, 0 healed", s)
+		}
+		if got, _ := w.Get(ctx, "k"); got != "newest" {
+			t.Fatalf("Get = %q; want newest kept", got)
+		}
+	})
+}
