@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/shard"
 )
 
 // TestClusterCounter: a PN-counter incremented 10,000 times, spread over
@@ -42,6 +43,19 @@ func TestClusterCounter(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	defer func() {
+		if !t.Failed() {
+			return
+		}
+		it, _ := c.store.Get(ctx, "hits:home")
+		t.Logf("store: value %d version %d", it.Value.Value(), it.Version)
+		for n, w := range c.nodes {
+			v, err := w.Get(ctx, "hits:home")
+			b, _ := w.router.Shard(w.router.Hash("hits:home")).Load("hits:home")
+			hdr, _, _ := shard.ParseHeader(b)
+			t.Logf("node %d: value %d err %v cached version %d flags %d; bus %+v; cache %+v", n, v.Value(), err, hdr.Version, hdr.Flags, w.Bus().Stats(), w.Stats())
+		}
+	}()
 	waitFor(t, 10*time.Second, "every node reads 10000", func() bool {
 		for _, w := range c.nodes {
 			v, err := w.Get(ctx, "hits:home")
