@@ -1,0 +1,47 @@
+// Package natslease provides leases with attached keys on NATS JetStream
+// KV: when a lease is revoked, on any node, or expires on the server
+// because nobody kept it alive, every node is told which keys were
+// attached to it, wherever they were attached, and drops its cached
+// copies of them.
+//
+// # Model
+//
+// One [Leases] per node watches one KV bucket (history 1, per-key TTLs).
+// A lease is the entry "lease.<id>", created by [Leases.Grant] with a
+// per-message TTL and the TTL in its value; [Leases.KeepAlive] rewrites it
+// (compare-and-set, so an ended lease stays ended) with a new TTL, and
+// [Leases.Revoke] purges it. An attached key is the entry
+// "attach.<id>.<base64url(key)>", written by [Leases.Attach] with the
+// lease's TTL and rewritten by KeepAlive, so attachments never expire
+// before their lease and vanish by themselves after it.
+//
+// Each node's watcher receives every entry of the bucket, in order, from a
+// replay of the bucket's contents onwards ([New] returns after the
+// replay, so a node that joins late knows every live lease and
+// attachment). It keeps the keys attached to each lease, and when the
+// lease's entry ends — a Revoke's purge marker, or the marker the server
+// writes when the TTL ran out — it calls the node's [RevokeFunc] once
+// with the lease's keys and forgets the lease.
+//
+// # Expiry
+//
+// TTLs are whole seconds on the server (at least 1s); every TTL is rounded
+// up, so a lease never ends earlier than asked. The server expires the
+// entry by itself: a lease ends on time even if the node that granted it
+// died.
+//
+// # Races
+//
+// Attach checks that the lease exists, writes the attachment, and checks
+// again; if the lease ended in between it returns [ErrNotFound], and the
+// watchers, which remember ended leases for a while, revoke the key on
+// every node when they see an attachment written after its lease's end.
+// The bucket keeps only the last entry per key, so a watcher can miss an
+// entry replaced by a newer one; no entry is relied on alone (see
+// docs/leases.md).
+//
+// # Errors
+//
+// Errors wrap [ErrNotFound], [ErrInvalid], [ErrClosed], or the context's
+// error, with the operation and the lease id.
+package natslease

@@ -1,0 +1,152 @@
+package natslease_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/warpcache/warp/bus/natslease"
+)
+
+func TestInvalid(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	n := newNode(t, srv, natslease.Config{})
+	ctx := bounded(t, 10*time.Second)
+	lease, err := n.l.Grant(ctx, time.Minute)
+	if err != nil {
+		t.Fatalf("Grant: %v", err)
+	}
+	for _, id := range []string{"", "abc", "0123456789ABCDEF", "0123456789abcdefa", "0123456789abcde.", "0123456789abcd.>"} {
+		if err := n.l.Attach(ctx, id, "k"); !errors.Is(err, natslease.ErrInvalid) {
+			t.Errorf("Attach(%q): got %v; want ErrInvalid", id, err)
+		}
+		if err := n.l.KeepAlive(ctx, id, 0); !errors.Is(err, natslease.ErrInvalid) {
+			t.Errorf("KeepAlive(%q): got %v; want ErrInvalid", id, err)
+		}
+		if err := n.l.Revoke(ctx, id); !errors.Is(err, natslease.ErrInvalid) {
+			t.Errorf("Revoke(%q): got %v; want ErrInvalid", id, err)
+		}
+	}
+	for _, key := range []string{"", strings.Repeat("k", natslease.MaxKeyLen+1)} {
+		if err := n.l.Attach(ctx, lease.ID, key); !errors.Is(err, natslease.ErrInvalid) {
+			t.Errorf("Attach(key of %d bytes): got %v; want ErrInvalid", len(key), err)
+		}
+	}
+	if _, err := n.l.Grant(ctx, -time.Second); !errors.Is(err, natslease.ErrInvalid) {
+		t.Errorf("Grant(-1s): got %v; want ErrInvalid", err)
+	}
+	if err := n.l.KeepAlive(ctx, lease.ID, -time.Second); !errors.Is(err, natslease.ErrInvalid) {
+		t.Errorf("KeepAlive(-1s): got %v; want ErrInvalid", err)
+	}
+
+	noop := func(string, []string) {}
+	configs := []natslease.Config{
+		{Bucket: "a.b"},
+		{Bucket: strings.Repeat("b", 65)},
+		{MarkerTTL: 500 * time.Millisecond},
+		{DefaultTTL: -time.Second},
+		{Replicas: -1},
+	}
+	for _, cfg := range configs {
+		if _, err := natslease.New(ctx, n.js, cfg, noop); !errors.Is(err, natslease.ErrInvalid) {
+			t.Errorf("New(%+v): got %v; want ErrInvalid", cfg, err)
+		}
+	}
+	if _, err := natslease.New(ctx, nil, natslease.Config{}, noop); !errors.Is(err, natslease.ErrInvalid) {
+		t.Errorf("New(nil JetStream): got %v; want ErrInvalid", err)
+	}
+	if _, err := natslease.New(ctx, n.js, natslease.Config{}, nil); !errors.Is(err, natslease.ErrInvalid) {
+		t.Errorf("New(nil callback): got %v; want ErrInvalid", err)
+	}
+	// A bucket that exists without per-key TTLs cannot hold leases.
+	if _, err := n.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "plain"}); err != nil {
+		t.Fatalf("CreateKeyValue: %v", err)
+	}
+	if _, err := natslease.New(ctx, n.js, natslease.Config{Bucket: "plain"}, noop); !errors.Is(err, natslease.ErrInvalid) {
+		t.Errorf("New on a bucket without TTLs: got %v; want ErrInvalid", err)
+	}
+}
+
+// TestDefaultTTL: ttl 0 means Config.DefaultTTL; every TTL is rounded up
+// to whole seconds.
+func TestDefaultTTL(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	n := newNode(t, srv, natslease.Config{DefaultTTL: 1500 * time.Millisecond})
+	ctx := bounded(t, 10*time.Second)
+	tests := []struct{ ttl, want time.Duration }{
+		{0, 2 * time.Second},
+		{time.Nanosecond, time.Second},
+		{time.Second, time.Second},
+		{2100 * time.Millisecond, 3 * time.Second},
+	}
+	for _, tt := range tests {
+		lease, err := n.l.Grant(ctx, tt.ttl)
+		if err != nil {
+			t.Fatalf("Grant(%v): %v", tt.ttl, err)
+		}
+		if lease.TTL != tt.want {
+			t.Errorf("Grant(%v): got TTL %v; want %v", tt.ttl, lease.TTL, tt.want)
+		}
+		if err := n.l.Revoke(ctx, lease.ID); err != nil {
+			t.Errorf("Revoke: %v", err)
+		}
+	}
+}
+
+func TestClose(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	n := newNode(t, srv, natslease.Config{})
+	ctx := bounded(t, 10*time.Second)
+	lease, err := n.l.Grant(ctx, time.Minute)
+	if err != nil {
+		t.Fatalf("Grant: %v", err)
+	}
+	for range 2 {
+		if err := n.l.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}
+	if _, err := n.l.Grant(ctx, 0); !errors.Is(err, natslease.ErrClosed) {
+		t.Errorf("Grant after Close: got %v; want ErrClosed", err)
+	}
+	if err := n.l.Attach(ctx, lease.ID, "k"); !errors.Is(err, natslease.ErrClosed) {
+		t.Errorf("Attach after Close: got %v; want ErrClosed", err)
+	}
+	if err := n.l.KeepAlive(ctx, lease.ID, 0); !errors.Is(err, natslease.ErrClosed) {
+		t.Errorf("KeepAlive after Close: got %v; want ErrClosed", err)
+	}
+	if err := n.l.Revoke(ctx, lease.ID); !errors.Is(err, natslease.ErrClosed) {
+		t.Errorf("Revoke after Close: got %v; want ErrClosed", err)
+	}
+	// The lease outlives the node's Leases: another node revokes it.
+	m := newNode(t, srv, natslease.Config{})
+	if err := m.l.Revoke(ctx, lease.ID); err != nil {
+		t.Errorf("Revoke on another node: %v", err)
+	}
+	m.expectRevoke(t, "other node", lease.ID, nil)
+	select {
+	case r := <-n.revokes:
+		t.Errorf("closed node reported %s", r.id)
+	default:
+	}
+}
+
+func TestCancelled(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	n := newNode(t, srv, natslease.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := n.l.Grant(ctx, 0); !errors.Is(err, context.Canceled) {
+		t.Errorf("Grant: got %v; want context.Canceled", err)
+	}
+	if _, err := natslease.New(ctx, n.js, natslease.Config{Bucket: "other"}, func(string, []string) {}); !errors.Is(err, context.Canceled) {
+		t.Errorf("New: got %v; want context.Canceled", err)
+	}
+}

@@ -1,0 +1,153 @@
+package natslease
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// RevokeFunc is called with a lease's id and the keys attached to it when
+// the lease is revoked or expires; see [New] for when and how.
+type RevokeFunc func(id string, keys []string)
+
+// Leases grants leases and tracks the keys attached to them, stored in one
+// JetStream KV bucket. Create one per node (per NATS connection) with
+// [New]; it is safe for concurrent use.
+type Leases struct {
+	js        jetstream.JetStream
+	kv        jetstream.KeyValue
+	cfg       Config
+	subject   string        // "$KV.<bucket>.", prefix of an entry's subject
+	markerTTL time.Duration // the bucket's LimitMarkerTTL
+
+	table table // leases and attachments seen by the watcher
+
+	mu     sync.Mutex // guards closed, and orders inflight.Add before Close's Wait
+	closed bool
+
+	done     chan struct{}  // closed by Close; stops the watcher
+	stopped  chan struct{}  // closed when the watcher goroutine has returned
+	inflight sync.WaitGroup // calls in progress
+
+	// attachHook, if set (tests), is called by Attach at its stages.
+	attachHook func(stage string)
+}
+
+// Lease is one grant, returned by [Leases.Grant].
+type Lease struct {
+	// ID names the lease in every other call: 16 lowercase hex digits.
+	ID string
+	// TTL is the granted time to live, rounded up to whole seconds.
+	TTL time.Duration
+}
+
+// New opens the bucket cfg.Bucket, creating it if missing with per-key TTLs
+// (LimitMarkerTTL) and a history of 1, and starts the node's watcher of
+// the bucket. It returns once the watcher has replayed the bucket, so the
+// new node knows every live lease and attachment.
+//
+// onRevoke is called when a lease known to this node is revoked (on any
+// node) or expires on the server, with the keys attached to it as seen by
+// this node: exactly once per lease, then the lease is forgotten. A key
+// attached after the lease ended (an Attach that lost the race with the
+// revocation) is passed in an extra call with that key alone. Calls come
+// from the watcher's goroutine, one at a time, in the bucket's order;
+// onRevoke must not call [Leases.Close]. A panic in it is recovered and
+// logged.
+//
+// js is the caller's; [Leases.Close] leaves it and its connection open.
+func New(ctx context.Context, js jetstream.JetStream, cfg Config, onRevoke RevokeFunc) (*Leases, error) {
+	if js == nil || onRevoke == nil {
+		return nil, fmt.Errorf("natslease: nil JetStream or revoke callback: %w", ErrInvalid)
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	kv, markerTTL, err := openBucket(ctx, js, cfg)
+	if err != nil {
+		return nil, err
+	}
+	l := &Leases{
+		js: js, kv: kv, cfg: cfg, markerTTL: markerTTL,
+		subject: "$KV." + cfg.Bucket + ".",
+		table:   newTable(time.Now, markerTTL, cfg.DefaultTTL),
+		done:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	if err := l.startWatch(ctx, onRevoke); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func openBucket(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.KeyValue, time.Duration, error) {
+	kv, err := js.KeyValue(ctx, cfg.Bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:         cfg.Bucket,
+			Description:    "warp leases (natslease)",
+			History:        1,
+			Storage:        cfg.Storage,
+			Replicas:       cfg.Replicas,
+			LimitMarkerTTL: cfg.MarkerTTL,
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) { // created concurrently
+			kv, err = js.KeyValue(ctx, cfg.Bucket)
+		}
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("natslease: bucket %q: %w", cfg.Bucket, err)
+	}
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("natslease: bucket %q: %w", cfg.Bucket, err)
+	}
+	if st.LimitMarkerTTL() <= 0 || st.History() != 1 {
+		return nil, 0, fmt.Errorf("natslease: bucket %q has LimitMarkerTTL %v, history %d; want > 0 and 1: %w",
+			cfg.Bucket, st.LimitMarkerTTL(), st.History(), ErrInvalid)
+	}
+	return kv, st.LimitMarkerTTL(), nil
+}
+
+// Keys returns the keys attached to lease id as this node's watcher knows
+// them, sorted; nil for a lease it does not know (never granted, ended,
+// or not seen yet: attachments made on any node reach the watcher
+// asynchronously).
+func (l *Leases) Keys(id string) []string { return l.table.keys(id) }
+
+// Close stops the watcher (no onRevoke call starts after Close returns)
+// and waits for it and for the calls in progress; later calls return
+// [ErrClosed]. Leases stay on the server until revoked or expired.
+// Idempotent.
+func (l *Leases) Close() error {
+	l.mu.Lock()
+	first := !l.closed
+	l.closed = true
+	l.mu.Unlock()
+	if first {
+		close(l.done)
+	}
+	l.inflight.Wait()
+	<-l.stopped
+	return nil
+}
+
+// begin registers a call as in flight, unless the Leases is closed or ctx
+// has ended; the caller must call l.inflight.Done when it returns nil.
+func (l *Leases) begin(ctx context.Context, op, id string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("natslease: %s %s: %w", op, id, err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return fmt.Errorf("natslease: %s %s: %w", op, id, ErrClosed)
+	}
+	l.inflight.Add(1)
+	return nil
+}

@@ -1,0 +1,230 @@
+package natslease_test
+
+import (
+	"encoding/base64"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warpcache/warp/bus/natslease"
+)
+
+// TestRevokeEverywhere: a lease granted on node 0, with keys attached on
+// nodes 0 and 1, revoked on node 2: every node reports the union of the
+// keys, once.
+func TestRevokeEverywhere(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	nodes := []*node{newNode(t, srv, natslease.Config{}), newNode(t, srv, natslease.Config{}), newNode(t, srv, natslease.Config{})}
+	ctx := bounded(t, 20*time.Second)
+
+	lease, err := nodes[0].l.Grant(ctx, time.Minute)
+	if err != nil {
+		t.Fatalf("Grant: %v", err)
+	}
+	binary := string([]byte{0, '.', '*', '>', ' ', 0xff, '\n'})
+	attach := map[int][]string{0: {"users/1", "users/2", "a.b"}, 1: {"users/2", "orders/9", binary}}
+	for i, keys := range attach {
+		for _, k := range keys {
+			if err := nodes[i].l.Attach(ctx, lease.ID, k); err != nil {
+				t.Fatalf("node %d: Attach(%q): %v", i, k, err)
+			}
+		}
+	}
+	if err := nodes[2].l.Revoke(ctx, lease.ID); err != nil {
+		t.Fatalf("Revoke: %v", err)
+	}
+	want := []string{binary, "a.b", "orders/9", "users/1", "users/2"}
+	slices.Sort(want)
+	for i, n := range nodes {
+		n.expectRevoke(t, "node "+string(rune('0'+i)), lease.ID, want)
+		if got := n.l.Keys(lease.ID); got != nil {
+			t.Errorf("node %d: Keys after the revocation: got %q; want nil", i, got)
+		}
+	}
+	for i, extra := range barrier(t, ctx, nodes[2], nodes...) {
+		if len(extra) > 0 {
+			t.Errorf("node %d: got %d more revocations %v; want none", i, len(extra), extra)
+		}
+	}
+}
+
+// TestLateJoiner: a node that starts after a grant and its attachments
+// knows them once New returns, and reports them at the revocation.
+func TestLateJoiner(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	a := newNode(t, srv, natslease.Config{})
+	ctx := bounded(t, 20*time.Second)
+	lease, err := a.l.Grant(ctx, time.Minute)
+	if err != nil {
+		t.Fatalf("Grant: %v", err)
+	}
+	keys := []string{"k1", "k2", strings.Repeat("x", natslease.MaxKeyLen)}
+	for _, k := range keys {
+		if err := a.l.Attach(ctx, lease.ID, k); err != nil {
+			t.Fatalf("Attach: %v", err)
+		}
+	}
+	// Refreshed after the attachments: the replay then sends the lease
+	// entry after them.
+	if err := a.l.KeepAlive(ctx, lease.ID, 0); err != nil {
+		t.Fatalf("KeepAlive: %v", err)
+	}
+	b := newNode(t, srv, natslease.Config{})
+	if got := b.l.Keys(lease.ID); !slices.Equal(got, keys) {
+		t.Errorf("late joiner's Keys: got %d keys; want %d", len(got), len(keys))
+	}
+	if err := a.l.Revoke(ctx, lease.ID); err != nil {
+		t.Fatalf("Revoke: %v", err)
+	}
+	b.expectRevoke(t, "late joiner", lease.ID, keys)
+	a.expectRevoke(t, "granter", lease.ID, keys)
+}
+
+// TestLateJoinerOrphans: an attachment left without its lease (here
+// written directly) is revoked by a node as it starts.
+func TestLateJoinerOrphans(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	a := newNode(t, srv, natslease.Config{})
+	ctx := bounded(t, 20*time.Second)
+	kv, err := a.js.KeyValue(ctx, natslease.DefaultBucket)
+	if err != nil {
+		t.Fatalf("KeyValue: %v", err)
+	}
+	const id = "00000000000000aa"
+	if _, err := kv.Put(ctx, "attach."+id+"."+base64.RawURLEncoding.EncodeToString([]byte("o")), nil); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	// The running node holds it until its lease shows up or ends.
+	if extra := barrier(t, ctx, a, a)[0]; len(extra) > 0 {
+		t.Errorf("running node: got revocations %v; want none", extra)
+	}
+	b := newNode(t, srv, natslease.Config{})
+	select {
+	case r := <-b.revokes: // sent during New
+		if r.id != id || !slices.Equal(r.keys, []string{"o"}) {
+			t.Errorf("late joiner: got revocation %s %q; want %s [o]", r.id, r.keys, id)
+		}
+	default:
+		t.Errorf("late joiner: no revocation of the orphan when New returned")
+	}
+	if got := b.l.Keys(id); got != nil {
+		t.Errorf("late joiner's Keys of an orphan: got %q; want nil", got)
+	}
+}
+
+// TestAttachRaces: an Attach whose lease is revoked between its read and
+// its write, or between its write and its re-check, returns ErrNotFound,
+// removes its attachment, and the key is revoked on every node.
+func TestAttachRaces(t *testing.T) {
+	t.Parallel()
+	for _, stage := range []string{"read", "written"} {
+		t.Run(stage, func(t *testing.T) {
+			t.Parallel()
+			srv := startServer(t)
+			a := newNode(t, srv, natslease.Config{})
+			b := newNode(t, srv, natslease.Config{})
+			ctx := bounded(t, 20*time.Second)
+			lease, err := a.l.Grant(ctx, time.Minute)
+			if err != nil {
+				t.Fatalf("Grant: %v", err)
+			}
+			if err := a.l.Attach(ctx, lease.ID, "before"); err != nil {
+				t.Fatalf("Attach: %v", err)
+			}
+			natslease.SetAttachHook(a.l, func(s string) {
+				if s == stage {
+					if err := b.l.Revoke(ctx, lease.ID); err != nil {
+						t.Errorf("Revoke: %v", err)
+					}
+				}
+			})
+			if err := a.l.Attach(ctx, lease.ID, "late"); !errors.Is(err, natslease.ErrNotFound) {
+				t.Errorf("Attach racing the revocation: got %v; want ErrNotFound", err)
+			}
+			for i, revs := range barrier(t, ctx, b, a, b) {
+				var got []string
+				for _, r := range revs {
+					if r.id != lease.ID {
+						t.Errorf("node %d: revocation of %s; want %s", i, r.id, lease.ID)
+					}
+					got = append(got, r.keys...)
+				}
+				slices.Sort(got)
+				if want := []string{"before", "late"}; !slices.Equal(got, want) {
+					t.Errorf("node %d: revoked %q; want %q", i, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestNotFound: operations on a lease that never existed or ended.
+func TestNotFound(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	n := newNode(t, srv, natslease.Config{})
+	ctx := bounded(t, 20*time.Second)
+	lease, err := n.l.Grant(ctx, time.Minute)
+	if err != nil {
+		t.Fatalf("Grant: %v", err)
+	}
+	if err := n.l.Revoke(ctx, lease.ID); err != nil {
+		t.Fatalf("Revoke: %v", err)
+	}
+	for _, id := range []string{lease.ID, "0123456789abcdef"} {
+		if err := n.l.Attach(ctx, id, "k"); !errors.Is(err, natslease.ErrNotFound) {
+			t.Errorf("Attach(%s): got %v; want ErrNotFound", id, err)
+		}
+		if err := n.l.KeepAlive(ctx, id, time.Minute); !errors.Is(err, natslease.ErrNotFound) {
+			t.Errorf("KeepAlive(%s): got %v; want ErrNotFound", id, err)
+		}
+		if err := n.l.Revoke(ctx, id); !errors.Is(err, natslease.ErrNotFound) {
+			t.Errorf("Revoke(%s): got %v; want ErrNotFound", id, err)
+		}
+	}
+	// Nothing above brought the lease back.
+	n.expectRevoke(t, "revoke", lease.ID, nil)
+	if extra := barrier(t, ctx, n, n)[0]; len(extra) > 0 {
+		t.Errorf("got revocations %v after the lease ended; want none", extra)
+	}
+}
+
+// TestCallbackPanic: a panicking onRevoke is recovered; the watcher
+// carries on.
+func TestCallbackPanic(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	_, js := connect(t, srv)
+	ctx := bounded(t, 20*time.Second)
+	got := make(chan string, 2)
+	l, err := natslease.New(ctx, js, natslease.Config{}, func(id string, _ []string) {
+		got <- id
+		panic("boom")
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	defer l.Close()
+	for range 2 {
+		lease, err := l.Grant(ctx, time.Minute)
+		if err != nil {
+			t.Fatalf("Grant: %v", err)
+		}
+		if err := l.Revoke(ctx, lease.ID); err != nil {
+			t.Fatalf("Revoke: %v", err)
+		}
+		select {
+		case id := <-got:
+			if id != lease.ID {
+				t.Errorf("revoked %s; want %s", id, lease.ID)
+			}
+		case <-ctx.Done():
+			t.Fatalf("no revocation of %s", lease.ID)
+		}
+	}
+}
