@@ -134,6 +134,26 @@ func (c *testCluster[T]) serves(keys []string, want func(string) T) func() bool 
 	}
 }
 
+// caches reports whether every node returns want for every key from its
+// cache: the setup a staleness test needs, since a fill can lose to the
+// invalidation of the write it read.
+func (c *testCluster[T]) caches(keys []string, want func(string) T) func() bool {
+	serves := c.serves(keys, want)
+	return func() bool {
+		if !serves() {
+			return false
+		}
+		for _, w := range c.nodes {
+			for _, k := range keys {
+				if _, ok := w.router.Shard(w.router.Hash(k)).Load(k); !ok {
+					return false
+				}
+			}
+		}
+		return true
+	}
+}
+
 func keysN(prefix string, n int) []string {
 	out := make([]string, n)
 	for i := range out {
@@ -155,7 +175,7 @@ func TestClusterEventual(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 5*time.Second, "every node caches old", c.serves(keys, func(string) string { return "old" }))
+	waitFor(t, 5*time.Second, "every node caches old", c.caches(keys, func(string) string { return "old" }))
 	for _, k := range keys {
 		if err := c.nodes[1].Set(ctx, k, "new"); err != nil {
 			t.Fatal(err)
@@ -179,7 +199,7 @@ func TestClusterEventualRepairsDrops(t *testing.T) {
 	for _, k := range keys {
 		_ = c.nodes[0].Set(ctx, k, 0)
 	}
-	waitFor(t, 10*time.Second, "every node caches 0", c.serves(keys, func(string) int { return 0 }))
+	waitFor(t, 10*time.Second, "every node caches 0", c.caches(keys, func(string) int { return 0 }))
 	for _, f := range c.faults {
 		f.SetFaults(faultbus.Faults{Drop: 0.10})
 	}
@@ -211,7 +231,7 @@ func TestClusterNATSRestart(t *testing.T) {
 	for _, k := range keys {
 		_ = c.nodes[0].Set(ctx, k, "before")
 	}
-	waitFor(t, 5*time.Second, "every node caches before", c.serves(keys, func(string) string { return "before" }))
+	waitFor(t, 5*time.Second, "every node caches before", c.caches(keys, func(string) string { return "before" }))
 	c.srv.Shutdown()
 	for _, k := range keys {
 		if err := c.nodes[0].Set(ctx, k, "during"); err != nil {
@@ -389,19 +409,30 @@ func TestClusterServeStalePolicy(t *testing.T) {
 	if err := c.nodes[1].Register("strong", ModeStrongDistributed, time.Hour, WithServeStale(age)); !errors.Is(err, ErrConflict) {
 		t.Fatalf("serve-stale on a strong key: err = %v; want ErrConflict", err)
 	}
+	// Seeded straight into the store, so no invalidation races node 1's
+	// fills: both keys are cached there before the disconnect.
 	for _, k := range []string{"stale:1", "flush:1"} {
-		_ = c.nodes[0].Set(ctx, k, "v1")
+		_, _ = c.store.Set(ctx, k, "v1", store.Write{})
 		if v, _ := c.nodes[1].Get(ctx, k); v != "v1" {
 			t.Fatalf("node 1 reads %q; want v1", v)
 		}
+		if _, ok := c.nodes[1].router.Shard(c.nodes[1].router.Hash(k)).Load(k); !ok {
+			t.Fatalf("%s is not cached on node 1", k)
+		}
 	}
+	repairs := c.nodes[1].Bus().Stats().Repairs
 	c.local[1].Disconnect()
 	for _, k := range []string{"stale:1", "flush:1"} { // changes node 1 never hears of
 		_, _ = c.store.Set(ctx, k, "v2", store.Write{})
 	}
 	c.local[1].Reconnect()
+	waitFor(t, 5*time.Second, "a repair flush after the reconnect", func() bool {
+		return c.nodes[1].Bus().Stats().Repairs > repairs
+	})
 	get := func(k string) string { v, _ := c.nodes[1].Get(ctx, k); return v }
-	waitFor(t, 5*time.Second, "the flush policy reloads after the repair", func() bool { return get("flush:1") == "v2" })
+	if v := get("flush:1"); v != "v2" {
+		t.Fatalf("flush-policy key after the repair = %q; want v2 (dropped and reloaded)", v)
+	}
 	if v := get("stale:1"); v != "v1" {
 		t.Fatalf("serve-stale key right after the repair = %q; want the kept v1", v)
 	}
