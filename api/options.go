@@ -33,6 +33,8 @@ type options[T any] struct {
 	bus          *bus.Config
 	fenceTTL     time.Duration
 	rec          Recorder
+	leases       *leaseCfg
+	locks        *lockCfg
 }
 
 // WithNode runs the instance on an existing node, which the caller closes.

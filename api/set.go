@@ -28,15 +28,28 @@ func (w *Warp[T]) Set(ctx context.Context, key string, value T) error {
 }
 
 func (w *Warp[T]) set(ctx context.Context, key string, value T) error {
+	if _, ok := w.engine.Lookup(key); ok {
+		if err := w.check(ctx, key); err != nil {
+			return err
+		}
+		reg, epoch, err := w.lookup(key)
+		if err != nil {
+			return err
+		}
+		return w.setMerged(ctx, key, reg, epoch, value)
+	}
+	return w.setWrite(ctx, key, value, store.Write{})
+}
+
+// setWrite writes value under the conditions of wr (a fencing token); the
+// store assigns the version.
+func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Write) error {
 	if err := w.check(ctx, key); err != nil {
 		return err
 	}
 	reg, epoch, err := w.lookup(key)
 	if err != nil {
 		return err
-	}
-	if _, ok := w.engine.Lookup(key); ok {
-		return w.setMerged(ctx, key, reg, epoch, value)
 	}
 	entry, err := w.entry(key, reg, epoch, value)
 	if err != nil {
@@ -46,7 +59,8 @@ func (w *Warp[T]) set(ctx context.Context, key string, value T) error {
 	v := w.router.Shard(h)
 	if reg.mode == ModeStrongDistributed {
 		return w.setStrong(ctx, key, reg, func(ctx context.Context, min merge.Version) error {
-			_, err := w.store.Set(ctx, key, value, store.Write{Min: min})
+			wr.Min = min
+			_, err := w.store.Set(ctx, key, value, wr)
 			if err != nil {
 				return fmt.Errorf("warp: set %q: %w", key, err)
 			}
@@ -54,7 +68,8 @@ func (w *Warp[T]) set(ctx context.Context, key string, value T) error {
 		})
 	}
 	gen := v.Gen(h)
-	ver, err := w.store.Set(ctx, key, value, store.Write{Min: w.node.HLC().Now()})
+	wr.Min = w.node.HLC().Now()
+	ver, err := w.store.Set(ctx, key, value, wr)
 	if err != nil {
 		w.dropAfterFailedWrite(key, v)
 		return fmt.Errorf("warp: set %q: %w", key, err)

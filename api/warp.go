@@ -12,6 +12,8 @@ import (
 	"github.com/warpcache/warp/actors"
 	"github.com/warpcache/warp/api/codec"
 	"github.com/warpcache/warp/bus"
+	"github.com/warpcache/warp/bus/natslease"
+	"github.com/warpcache/warp/bus/natslock"
 	"github.com/warpcache/warp/internal/pattern"
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/messages"
@@ -49,6 +51,9 @@ type Warp[T any] struct {
 	strongGrace atomic.Int64
 
 	rec Recorder // nil: no measurements
+
+	leases *natslease.Leases
+	locks  *natslock.Locker
 
 	validatorsMu sync.Mutex // guards validators
 	validators   []func()   // stops, called by Close
@@ -105,8 +110,17 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 			return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
 		}
 	}
+	if err := w.startCoordination(&o); err != nil {
+		w.stopCoordination()
+		_ = w.router.Close()
+		if w.ownsNode {
+			_ = w.node.Close()
+		}
+		return nil, err
+	}
 	if o.bus != nil {
 		if err := w.startBus(*o.bus); err != nil {
+			w.stopCoordination()
 			_ = w.router.Close()
 			if w.ownsNode {
 				_ = w.node.Close()
@@ -129,6 +143,7 @@ func (w *Warp[T]) Close() error {
 		for _, stop := range stops {
 			stop()
 		}
+		w.stopCoordination()
 		if w.bus != nil {
 			_ = w.bus.Close() // no more remote events; closes Errors
 			<-w.busDone
@@ -203,4 +218,14 @@ func (w *Warp[T]) request(v *shard.View, msg any, rep *messages.Reply) (messages
 	res := rep.Wait()
 	w.router.Replies.Put(rep)
 	return res, res.Err
+}
+
+// stopCoordination closes leases and locks.
+func (w *Warp[T]) stopCoordination() {
+	if w.leases != nil {
+		_ = w.leases.Close()
+	}
+	if w.locks != nil {
+		_ = w.locks.Close()
+	}
 }

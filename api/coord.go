@@ -1,0 +1,161 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/warpcache/warp/bus/natslease"
+	"github.com/warpcache/warp/bus/natslock"
+	"github.com/warpcache/warp/messages"
+	"github.com/warpcache/warp/store"
+)
+
+// ErrNoCoordination: the instance was built without WithLeases or
+// WithLocks.
+var ErrNoCoordination = errors.New("warp: leases or locks not configured")
+
+// WithLeases enables leases on the JetStream KV bucket of cfg
+// (bus/natslease): GrantLease, AttachLease, KeepAliveLease and
+// RevokeLease. When a lease is revoked or expires, on any node, every
+// instance that enabled leases on the bucket drops its cached copies of the
+// keys attached to it, wherever they were attached.
+func WithLeases[T any](js jetstream.JetStream, cfg natslease.Config) Option[T] {
+	return func(o *options[T]) error {
+		if js == nil {
+			return fmt.Errorf("%w: nil JetStream for leases", ErrConfig)
+		}
+		o.leases = &leaseCfg{js: js, cfg: cfg}
+		return nil
+	}
+}
+
+// WithLocks enables distributed locks on the JetStream KV bucket of cfg
+// (bus/natslock): Lock and TryLock, with server-side expiry and fencing
+// tokens to pass to SetFenced.
+func WithLocks[T any](js jetstream.JetStream, cfg natslock.Config) Option[T] {
+	return func(o *options[T]) error {
+		if js == nil {
+			return fmt.Errorf("%w: nil JetStream for locks", ErrConfig)
+		}
+		o.locks = &lockCfg{js: js, cfg: cfg}
+		return nil
+	}
+}
+
+type leaseCfg struct {
+	js  jetstream.JetStream
+	cfg natslease.Config
+}
+
+type lockCfg struct {
+	js  jetstream.JetStream
+	cfg natslock.Config
+}
+
+// startCoordination starts leases and locks, if configured.
+func (w *Warp[T]) startCoordination(o *options[T]) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if o.leases != nil {
+		l, err := natslease.New(ctx, o.leases.js, o.leases.cfg, w.leaseRevoked)
+		if err != nil {
+			return fmt.Errorf("%w: leases: %w", ErrConfig, err)
+		}
+		w.leases = l
+	}
+	if o.locks != nil {
+		if o.locks.cfg.Owner == "" {
+			o.locks.cfg.Owner = w.node.ID()
+		}
+		l, err := natslock.New(ctx, o.locks.js, o.locks.cfg)
+		if err != nil {
+			return fmt.Errorf("%w: locks: %w", ErrConfig, err)
+		}
+		w.locks = l
+	}
+	return nil
+}
+
+// leaseRevoked drops this node's cached copies of a revoked lease's keys.
+// Every node's watcher calls it, so no broadcast is needed.
+func (w *Warp[T]) leaseRevoked(_ string, keys []string) {
+	if w.closed.Load() {
+		return
+	}
+	for _, k := range keys {
+		if checkKey(k) != nil {
+			continue
+		}
+		rep := w.router.Replies.Get()
+		_, _ = w.request(w.router.Shard(w.router.Hash(k)), &messages.Invalidate{Key: k, Reply: rep}, rep)
+	}
+}
+
+// GrantLease grants a lease that expires after ttl unless kept alive.
+func (w *Warp[T]) GrantLease(ctx context.Context, ttl time.Duration) (natslease.Lease, error) {
+	if w.leases == nil {
+		return natslease.Lease{}, ErrNoCoordination
+	}
+	return w.leases.Grant(ctx, ttl)
+}
+
+// AttachLease attaches key to lease id: revoking or expiring the lease
+// drops key's cached copies on every node.
+func (w *Warp[T]) AttachLease(ctx context.Context, id, key string) error {
+	if w.leases == nil {
+		return ErrNoCoordination
+	}
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	return w.leases.Attach(ctx, id, key)
+}
+
+// KeepAliveLease extends lease id by ttl (0: its current TTL).
+func (w *Warp[T]) KeepAliveLease(ctx context.Context, id string, ttl time.Duration) error {
+	if w.leases == nil {
+		return ErrNoCoordination
+	}
+	return w.leases.KeepAlive(ctx, id, ttl)
+}
+
+// RevokeLease ends lease id now: every node drops the attached keys.
+func (w *Warp[T]) RevokeLease(ctx context.Context, id string) error {
+	if w.leases == nil {
+		return ErrNoCoordination
+	}
+	return w.leases.Revoke(ctx, id)
+}
+
+// Lock waits for the distributed lock name, held for ttl unless refreshed
+// (0: the locker's default). Pass the lock's Token to SetFenced.
+func (w *Warp[T]) Lock(ctx context.Context, name string, ttl time.Duration) (*natslock.Lock, error) {
+	if w.locks == nil {
+		return nil, ErrNoCoordination
+	}
+	return w.locks.Lock(ctx, name, ttl)
+}
+
+// TryLock takes the lock name if it is free, else fails with
+// natslock.ErrLocked.
+func (w *Warp[T]) TryLock(ctx context.Context, name string, ttl time.Duration) (*natslock.Lock, error) {
+	if w.locks == nil {
+		return nil, ErrNoCoordination
+	}
+	return w.locks.TryLock(ctx, name, ttl)
+}
+
+// SetFenced is Set with a lock's fencing token: the store rejects the
+// write (an error wrapping store.ErrFenced) if it has already accepted a
+// write with a larger token for key, so a holder that lost its lock cannot
+// overwrite its successor's writes. Merge functions do not apply.
+func (w *Warp[T]) SetFenced(ctx context.Context, key string, value T, token uint64) error {
+	start := w.started()
+	err := w.setWrite(ctx, key, value, store.Write{Fence: token})
+	w.record("set", key, start, err)
+	return err
+}

@@ -1,0 +1,170 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/warpcache/warp/actors"
+	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/bus/natslease"
+	"github.com/warpcache/warp/bus/natslock"
+	"github.com/warpcache/warp/store"
+	"github.com/warpcache/warp/store/memory"
+)
+
+// coordNodes starts an embedded JetStream server and n instances sharing
+// one store, each with its own connection, leases and locks.
+func coordNodes(t *testing.T, n int) ([]*Warp[string], *memory.Store[string]) {
+	t.Helper()
+	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{JetStream: true, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	st := memory.New[string](memory.Options{})
+	var nodes []*Warp[string]
+	for i := range n {
+		nc, err := nats.Connect(srv.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := New[string](st,
+			WithNodeConfig[string](actors.Config{ID: fmt.Sprintf("n%d", i)}),
+			WithLeases[string](js, natslease.Config{MarkerTTL: time.Second}),
+			WithLocks[string](js, natslock.Config{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = w.Close() })
+		if err := w.Register("k:*", ModeStrongLocal, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, w)
+	}
+	return nodes, st
+}
+
+func cached(w *Warp[string], key string) bool {
+	_, ok := w.router.Shard(w.router.Hash(key)).Load(key)
+	return ok
+}
+
+func TestLeaseRevokeOnEveryNode(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	nodes, st := coordNodes(t, 2)
+	for _, k := range []string{"k:1", "k:2", "k:free"} {
+		_, _ = st.Set(ctx, k, "v", store.Write{})
+		for _, w := range nodes {
+			_, _ = w.Get(ctx, k)
+		}
+	}
+	lease, err := nodes[0].GrantLease(ctx, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nodes[0].AttachLease(ctx, lease.ID, "k:1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := nodes[1].AttachLease(ctx, lease.ID, "k:2"); err != nil { // attached on another node
+		t.Fatal(err)
+	}
+	if err := nodes[1].RevokeLease(ctx, lease.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "every node drops the lease's keys", func() bool {
+		for _, w := range nodes {
+			if cached(w, "k:1") || cached(w, "k:2") {
+				return false
+			}
+		}
+		return true
+	})
+	for _, w := range nodes {
+		if !cached(w, "k:free") {
+			t.Fatal("a key not attached to the lease was dropped")
+		}
+	}
+}
+
+func TestLeaseExpires(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	nodes, st := coordNodes(t, 2)
+	_, _ = st.Set(ctx, "k:1", "v", store.Write{})
+	for _, w := range nodes {
+		_, _ = w.Get(ctx, "k:1")
+	}
+	start := time.Now()
+	lease, err := nodes[0].GrantLease(ctx, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = nodes[0].AttachLease(ctx, lease.ID, "k:1")
+	waitFor(t, 10*time.Second, "the unrenewed lease expires and revokes on every node", func() bool {
+		return !cached(nodes[0], "k:1") && !cached(nodes[1], "k:1")
+	})
+	if d := time.Since(start); d < time.Second {
+		t.Fatalf("revoked after %v, before the lease's TTL", d)
+	}
+}
+
+func TestLockFencedWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	nodes, st := coordNodes(t, 2)
+	l1, err := nodes[0].Lock(ctx, "res", 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nodes[1].TryLock(ctx, "res", time.Second); !errors.Is(err, natslock.ErrLocked) {
+		t.Fatalf("TryLock of a held lock: err = %v; want ErrLocked", err)
+	}
+	if err := nodes[0].SetFenced(ctx, "k:1", "by first holder", l1.Token()); err != nil {
+		t.Fatal(err)
+	}
+	_ = l1.Unlock(ctx) // (or its TTL ran out while it was paused)
+	l2, err := nodes[1].Lock(ctx, "res", 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l2.Token() <= l1.Token() {
+		t.Fatalf("token %d after %d; want larger", l2.Token(), l1.Token())
+	}
+	if err := nodes[1].SetFenced(ctx, "k:1", "by second holder", l2.Token()); err != nil {
+		t.Fatal(err)
+	}
+	// The first holder, unaware, writes with its old token: rejected.
+	if err := nodes[0].SetFenced(ctx, "k:1", "stale", l1.Token()); !errors.Is(err, store.ErrFenced) {
+		t.Fatalf("stale holder's write: err = %v; want store.ErrFenced", err)
+	}
+	if it, _ := st.Get(ctx, "k:1"); it.Value != "by second holder" {
+		t.Fatalf("store = %q; want the second holder's write", it.Value)
+	}
+	if v, _ := nodes[0].Get(ctx, "k:1"); v != "by second holder" {
+		t.Fatalf("first node reads %q; want the second holder's write", v)
+	}
+	_ = l2.Unlock(ctx)
+}
+
+func TestNoCoordination(t *testing.T) {
+	t.Parallel()
+	w := newWarp(t, memory.New[string](memory.Options{}))
+	if _, err := w.GrantLease(context.Background(), time.Second); !errors.Is(err, ErrNoCoordination) {
+		t.Fatalf("GrantLease: %v; want ErrNoCoordination", err)
+	}
+	if _, err := w.Lock(context.Background(), "x", time.Second); !errors.Is(err, ErrNoCoordination) {
+		t.Fatalf("Lock: %v; want ErrNoCoordination", err)
+	}
+}
