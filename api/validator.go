@@ -128,7 +128,7 @@ func (v *Validator[T]) run() {
 // stopped and moving from shard to shard.
 func (v *Validator[T]) round() {
 	shards := v.w.router.Shards()
-	for n, visited := 0, 0; n < v.cfg.Batch && visited <= len(shards); {
+	for n, visited := 0, 0; n < v.cfg.Batch && visited < len(shards); { // each shard at most once a round
 		if v.iter == nil {
 			v.iter = shards[v.shard].Cache().Iterator()
 		}
