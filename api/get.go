@@ -141,8 +141,11 @@ func (w *Warp[T]) load(key string, v *shard.View, reg *registration, epoch uint3
 	it, err := w.store.Get(ctx, key)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		if reg.negTTL > 0 {
+		if reg.negTTL > 0 && w.cacheable(reg) {
 			hdr := shard.Header{Expiry: w.node.Now() + int64(reg.negTTL), Epoch: epoch, Flags: shard.FlagNegative}
+			if reg.mode == ModeStrongDistributed {
+				hdr.Flags |= shard.FlagStrong // served only under the lease, as any strong entry
+			}
 			w.fill(key, v, shard.AppendHeader(nil, hdr), gen)
 		}
 		return out, fmt.Errorf("warp: get %q: %w", key, ErrNotFound)
@@ -150,7 +153,7 @@ func (w *Warp[T]) load(key string, v *shard.View, reg *registration, epoch uint3
 		return out, fmt.Errorf("%w: get %q: %w", ErrLoader, key, err)
 	}
 	w.node.HLC().Observe(it.Version)
-	if reg.mode == ModeStrongDistributed && (!w.leaseValid() || w.node.Now() < w.strongGrace.Load()) {
+	if !w.cacheable(reg) {
 		return it.Value, nil // not cached: see applier.Flush
 	}
 	entry, err := w.entry(key, reg, epoch, it.Value)
@@ -209,3 +212,10 @@ func (w *Warp[T]) promote(key string, h uint64, v *shard.View) {
 }
 
 const promoteEvery = 8
+
+// cacheable reports whether keys of reg may be cached now: a
+// StrongDistributed key not while the node's lease is invalid, nor during
+// the grace period after a repair flush (see applier.Flush).
+func (w *Warp[T]) cacheable(reg *registration) bool {
+	return reg.mode != ModeStrongDistributed || w.leaseValid() && w.node.Now() >= w.strongGrace.Load()
+}

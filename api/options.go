@@ -63,7 +63,11 @@ func WithShards[T any](n int) Option[T] {
 
 // WithMaxBytes bounds the memory of the L1 cache (all shards together).
 // Default [actors.DefaultMaxBytes] (256 MiB). When the bound is reached the
-// oldest entries are evicted.
+// oldest entries are evicted; bigcache reuses the space of an overwritten
+// entry only when it reaches the head of its queue, so under overwrites the
+// cache fills to the bound (docs/cache.md). Each shard's share is rounded up
+// to a whole MiB, and it also bounds the largest value (see
+// [Warp.MaxValueSize]).
 func WithMaxBytes[T any](n int) Option[T] {
 	return func(o *options[T]) error {
 		if n <= 0 {

@@ -225,3 +225,31 @@ func BenchmarkTxn10(b *testing.B) {
 		}
 	})
 }
+
+// TestTxnCASOnMaps: equal values holding maps compare equal (the encoding
+// sorts map keys), so a compare-and-swap on them succeeds every time.
+func TestTxnCASOnMaps(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	type doc struct{ Fields map[string]int }
+	w := newWarp(t, memory.New[doc](memory.Options{}))
+	_ = w.Register("d", ModeStrongLocal, time.Minute)
+	cur := doc{Fields: map[string]int{}}
+	for i := range 16 {
+		cur.Fields[fmt.Sprintf("f%02d", i)] = i
+	}
+	_ = w.Set(ctx, "d", cur)
+	for i := range 50 {
+		next := doc{Fields: map[string]int{}}
+		for k, v := range cur.Fields {
+			next.Fields[k] = v
+		}
+		next.Fields["round"] = i
+		txn := w.Txn(ctx)
+		txn.CompareAndSwap("d", cur, next)
+		if err := txn.Commit(); err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		cur = next
+	}
+}

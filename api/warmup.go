@@ -48,8 +48,8 @@ func (w *Warp[T]) warm(key string, it store.Item[T], gens [][]uint64) error {
 		return nil // the store holds keys Warp would not accept; skip them
 	}
 	reg, epoch, err := w.lookup(key)
-	if err != nil {
-		return nil // a more specific registration was removed meanwhile
+	if err != nil || !w.cacheable(reg) {
+		return nil // a registration removed meanwhile, or a strong key that may not be cached now
 	}
 	entry, err := w.entry(key, reg, epoch, it.Value)
 	if err != nil {

@@ -100,6 +100,10 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	w.router = r
+	// A value that cannot be cached is refused rather than written and
+	// then read from the store on every Get.
+	cacheable := r.Shards()[0].MaxEntry() - shard.HeaderSize - MaxKeyLen - 64
+	w.maxValue = min(w.maxValue, cacheable)
 	if o.rec != nil {
 		w.rec = o.rec
 		if err := w.rec.Attach(source[T]{w}); err != nil {
@@ -155,6 +159,12 @@ func (w *Warp[T]) Close() error {
 	})
 	return nil
 }
+
+// MaxValueSize returns the largest encoded value the instance accepts: the
+// configured limit (WithMaxValueSize, default DefaultMaxValueSize), lowered
+// if needed to what one shard's cache can hold (its share of WithMaxBytes
+// split over 64 queues, halved).
+func (w *Warp[T]) MaxValueSize() int { return w.maxValue }
 
 // PublishErrors returns the channel that asynchronous failures (such as a
 // bus publish that failed after Set returned) are sent to. When nobody

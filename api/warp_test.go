@@ -521,3 +521,35 @@ func TestFailedStoreWriteDropsCachedCopy(t *testing.T) {
 		t.Fatalf("Get after a failed-but-applied write = %q; want new (reloaded)", v)
 	}
 }
+
+// TestValueTooLargeToCache: a value larger than a shard's cache can hold is
+// refused with ErrTooLarge and nothing is written, rather than stored and
+// then read from the store on every Get.
+func TestValueTooLargeToCache(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := memory.New[[]byte](memory.Options{})
+	w := newWarp(t, st, WithMaxBytes[[]byte](8<<20), WithShards[[]byte](8)) // 1 MiB a shard
+	_ = w.Register("k", ModeStrongLocal, time.Minute)
+	limit := w.MaxValueSize()
+	if limit <= 0 || limit >= DefaultMaxValueSize {
+		t.Fatalf("MaxValueSize = %d; want lowered below %d", limit, DefaultMaxValueSize)
+	}
+	if err := w.Set(ctx, "k", make([]byte, limit+1)); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Set over the limit: err = %v; want ErrTooLarge", err)
+	}
+	if _, err := st.Get(ctx, "k"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the refused value reached the store: %v", err)
+	}
+	if err := w.Set(ctx, "k", make([]byte, limit)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := w.router.Shard(w.router.Hash("k")).Load("k"); !ok {
+		t.Fatal("a value at the limit is not cached")
+	}
+	select {
+	case err := <-w.PublishErrors():
+		t.Fatalf("asynchronous error: %v", err)
+	default:
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 
@@ -43,7 +44,9 @@ type View struct {
 	Gate   sync.RWMutex
 	closed bool // guarded by Gate
 
-	stats Stats
+	stats    Stats
+	maxEntry int
+
 	// started is set by the first actor instance; touched only by the actor.
 	started bool
 	// fences belong to the actor (see shard.fences); touched only by it.
@@ -69,7 +72,10 @@ func NewView(cfg Config) (*View, error) {
 		fences:     map[string][]fence{},
 	}
 	bc := bigcache.DefaultConfig(cfg.LifeWindow)
-	bc.Shards = 64
+	// Queues of at least 1 MiB (between 4 and 64 of them), so that the
+	// largest cacheable entry does not shrink as shards multiply.
+	mib := max(1, (cfg.MaxBytes+(1<<20)-1)>>20)
+	bc.Shards = min(64, max(4, 1<<(bits.Len(uint(mib))-1)))
 	bc.CleanWindow = 0 // expiry is the shard's job; no bigcache goroutine
 	// bigcache bounds memory in whole MiB; it starts each of its shards at
 	// MaxEntriesInWindow·MaxEntrySize/Shards bytes and doubles up to the
@@ -89,6 +95,7 @@ func NewView(cfg Config) (*View, error) {
 		return nil, fmt.Errorf("shard: bigcache: %w", err)
 	}
 	v.cache = c
+	v.maxEntry = bc.HardMaxCacheSize << 20 / bc.Shards / 2
 	return v, nil
 }
 
@@ -142,6 +149,10 @@ func (v *View) PID() *actor.PID { return v.pid.Load() }
 
 // Len returns the number of entries in the cache, expired ones included.
 func (v *View) Len() int { return v.cache.Len() }
+
+// MaxEntry returns the largest entry (header, key and value) the shard can
+// cache: half of one bigcache queue, so an entry always fits beside others.
+func (v *View) MaxEntry() int { return v.maxEntry }
 
 // Bytes returns the bytes the cache has allocated.
 func (v *View) Bytes() int { return v.cache.Capacity() }

@@ -47,6 +47,9 @@ func (CBOR[T]) Decode(b []byte) (T, error) {
 // cborEnc and cborDec are built once; both are safe for concurrent use.
 var (
 	cborEnc = mustMode(cbor.EncOptions{
+		// Map keys in a fixed order (RFC 8949 core deterministic): equal
+		// values encode to equal bytes, which Txn.CompareAndSwap relies on.
+		Sort:                    cbor.SortCoreDeterministic,
 		Time:                    cbor.TimeRFC3339Nano,
 		BinaryMarshaler:         cbor.BinaryMarshalerNone,
 		TextMarshaler:           cbor.TextMarshalerTextString,
