@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -46,6 +47,32 @@ func WithLocks[T any](js jetstream.JetStream, cfg natslock.Config) Option[T] {
 	}
 }
 
+// coordCounters are the counters behind CoordinationStats.
+type coordCounters struct {
+	leasesGranted, leasesRevoked, leaseKeysDropped atomic.Uint64
+	locksAcquired, locksContended                  atomic.Uint64
+}
+
+func (w *Warp[T]) coordinationStats() CoordinationStats {
+	c := &w.coord
+	s := CoordinationStats{
+		LeasesGranted: c.leasesGranted.Load(), LeasesRevoked: c.leasesRevoked.Load(),
+		LeaseKeysDropped: c.leaseKeysDropped.Load(),
+		LocksAcquired:    c.locksAcquired.Load(), LocksContended: c.locksContended.Load(),
+	}
+	w.validatorsMu.Lock()
+	for _, v := range w.validatorStats {
+		vs := v()
+		s.Validator.Checked += vs.Checked
+		s.Validator.Stale += vs.Stale
+		s.Validator.Ahead += vs.Ahead
+		s.Validator.Healed += vs.Healed
+		s.Validator.Errors += vs.Errors
+	}
+	w.validatorsMu.Unlock()
+	return s
+}
+
 type leaseCfg struct {
 	js  jetstream.JetStream
 	cfg natslease.Config
@@ -86,6 +113,8 @@ func (w *Warp[T]) leaseRevoked(_ string, keys []string) {
 	if w.closed.Load() {
 		return
 	}
+	w.coord.leasesRevoked.Add(1)
+	w.coord.leaseKeysDropped.Add(uint64(len(keys)))
 	for _, k := range keys {
 		if checkKey(k) != nil {
 			continue
@@ -100,7 +129,11 @@ func (w *Warp[T]) GrantLease(ctx context.Context, ttl time.Duration) (natslease.
 	if w.leases == nil {
 		return natslease.Lease{}, ErrNoCoordination
 	}
-	return w.leases.Grant(ctx, ttl)
+	l, err := w.leases.Grant(ctx, ttl)
+	if err == nil {
+		w.coord.leasesGranted.Add(1)
+	}
+	return l, err
 }
 
 // AttachLease attaches key to lease id: revoking or expiring the lease
@@ -137,7 +170,7 @@ func (w *Warp[T]) Lock(ctx context.Context, name string, ttl time.Duration) (*na
 	if w.locks == nil {
 		return nil, ErrNoCoordination
 	}
-	return w.locks.Lock(ctx, name, ttl)
+	return w.countLock(w.locks.Lock(ctx, name, ttl))
 }
 
 // TryLock takes the lock name if it is free, else fails with
@@ -146,7 +179,17 @@ func (w *Warp[T]) TryLock(ctx context.Context, name string, ttl time.Duration) (
 	if w.locks == nil {
 		return nil, ErrNoCoordination
 	}
-	return w.locks.TryLock(ctx, name, ttl)
+	return w.countLock(w.locks.TryLock(ctx, name, ttl))
+}
+
+func (w *Warp[T]) countLock(l *natslock.Lock, err error) (*natslock.Lock, error) {
+	switch {
+	case err == nil:
+		w.coord.locksAcquired.Add(1)
+	case errors.Is(err, natslock.ErrLocked):
+		w.coord.locksContended.Add(1)
+	}
+	return l, err
 }
 
 // SetFenced is Set with a lock's fencing token: the store rejects the

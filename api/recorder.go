@@ -35,6 +35,16 @@ type Source interface {
 	// Peers returns the number of peers in the membership view.
 	Peers() int
 	LeaseValid() bool
+	// Coordination returns the counters of leases, locks and validators.
+	Coordination() CoordinationStats
+}
+
+// CoordinationStats counts leases, locks and validator drift on this
+// instance.
+type CoordinationStats struct {
+	LeasesGranted, LeasesRevoked, LeaseKeysDropped uint64
+	LocksAcquired, LocksContended                  uint64
+	Validator                                      ValidatorStats
 }
 
 // WithRecorder sends the instance's measurements to r.
@@ -55,6 +65,8 @@ func (s source[T]) BusStats() (bus.Stats, bool) {
 	}
 	return s.w.bus.Stats(), true
 }
+
+func (s source[T]) Coordination() CoordinationStats { return s.w.coordinationStats() }
 
 func (s source[T]) Peers() int {
 	if s.w.bus == nil {

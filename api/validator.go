@@ -94,6 +94,7 @@ func (w *Warp[T]) StartValidator(cfg ValidatorConfig) (*Validator[T], error) {
 	v := &Validator[T]{w: w, cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
 	w.validatorsMu.Lock()
 	w.validators = append(w.validators, v.Stop)
+	w.validatorStats = append(w.validatorStats, v.Stats)
 	w.validatorsMu.Unlock()
 	go v.run()
 	return v, nil

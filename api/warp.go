@@ -55,8 +55,11 @@ type Warp[T any] struct {
 	leases *natslease.Leases
 	locks  *natslock.Locker
 
-	validatorsMu sync.Mutex // guards validators
-	validators   []func()   // stops, called by Close
+	coord coordCounters
+
+	validatorsMu   sync.Mutex              // guards validators and validatorStats
+	validators     []func()                // stops, called by Close
+	validatorStats []func() ValidatorStats // for the metrics
 
 	errs          chan error
 	droppedErrors atomic.Uint64

@@ -90,6 +90,9 @@ func TestScrape(t *testing.T) {
 		{"warp_op_duration_seconds", map[string]string{"node": "a", "op": "set", "mode": "strong-local"}, 1},
 		{"warp_l1_installs_total", na, 1},
 		{"warp_coherence_lease_valid", na, 1},
+		{"warp_validator_checked_total", na, 0},
+		{"warp_locks_acquired_total", na, 0},
+		{"warp_leases_granted_total", na, 0},
 	}
 	for _, c := range checks {
 		if got := value(t, fams, c.name, c.labels); got != c.want {

@@ -19,6 +19,7 @@ type stateMetric struct {
 	kind       prometheus.ValueType
 	cache      func(api.CacheStats) uint64
 	bus        func(s bus.Stats) uint64
+	coord      func(s api.CoordinationStats) uint64
 }
 
 var stateMetrics = []stateMetric{
@@ -41,6 +42,15 @@ var stateMetrics = []stateMetric{
 	{name: "warp_bus_repairs_total", help: "Repair flushes (unrecoverable gap, reconnect, lapsed lease).", kind: prometheus.CounterValue, bus: func(s bus.Stats) uint64 { return s.Repairs }},
 	{name: "warp_bus_acks_total", help: "Strong acks received.", kind: prometheus.CounterValue, bus: func(s bus.Stats) uint64 { return s.Acks }},
 	{name: "warp_bus_errors_dropped_total", help: "Asynchronous bus errors nobody read.", kind: prometheus.CounterValue, bus: func(s bus.Stats) uint64 { return s.ErrorsDropped }},
+	{name: "warp_leases_granted_total", help: "Leases granted by this instance.", kind: prometheus.CounterValue, coord: func(s api.CoordinationStats) uint64 { return s.LeasesGranted }},
+	{name: "warp_leases_revoked_total", help: "Leases that ended (revoked or expired) as seen by this node.", kind: prometheus.CounterValue, coord: func(s api.CoordinationStats) uint64 { return s.LeasesRevoked }},
+	{name: "warp_lease_keys_dropped_total", help: "Cached keys dropped because their lease ended.", kind: prometheus.CounterValue, coord: func(s api.CoordinationStats) uint64 { return s.LeaseKeysDropped }},
+	{name: "warp_locks_acquired_total", help: "Distributed locks acquired by this instance.", kind: prometheus.CounterValue, coord: func(s api.CoordinationStats) uint64 { return s.LocksAcquired }},
+	{name: "warp_locks_contended_total", help: "TryLock calls that found the lock held.", kind: prometheus.CounterValue, coord: func(s api.CoordinationStats) uint64 { return s.LocksContended }},
+	{name: "warp_validator_checked_total", help: "Cached entries the validator compared with the store.", kind: prometheus.CounterValue, coord: func(s api.CoordinationStats) uint64 { return s.Validator.Checked }},
+	{name: "warp_validator_drift_stale_total", help: "Cached entries older than the store's version found by the validator.", kind: prometheus.CounterValue, coord: func(s api.CoordinationStats) uint64 { return s.Validator.Stale }},
+	{name: "warp_validator_drift_ahead_total", help: "Cached entries newer than the store's version found by the validator.", kind: prometheus.CounterValue, coord: func(s api.CoordinationStats) uint64 { return s.Validator.Ahead }},
+	{name: "warp_validator_healed_total", help: "Stale entries the validator dropped and reloaded.", kind: prometheus.CounterValue, coord: func(s api.CoordinationStats) uint64 { return s.Validator.Healed }},
 	{name: "warp_bus_lag_envelopes", help: "Envelopes a peer is known to have sent that this node has not received yet.", kind: prometheus.GaugeValue, bus: func(s bus.Stats) uint64 { return s.Lag }},
 }
 
@@ -65,11 +75,14 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	cs := c.src.CacheStats()
 	bs, hasBus := c.src.BusStats()
+	co := c.src.Coordination()
 	for _, m := range stateMetrics {
 		var v uint64
 		switch {
 		case m.cache != nil:
 			v = m.cache(cs)
+		case m.coord != nil:
+			v = m.coord(co)
 		case hasBus:
 			v = m.bus(bs)
 		default:
