@@ -87,9 +87,15 @@ func (w *Warp[T]) getSlow(ctx context.Context, key string, h uint64, v *shard.Vi
 		// before a write completed would return the old value after it.
 		return w.load(key, v, reg, epoch, gen)
 	}
-	ch := w.loads.DoChan(key, func() (any, error) {
-		return w.load(key, v, reg, epoch, gen)
-	})
+	fn := func() (any, error) { return w.load(key, v, reg, epoch, gen) }
+	if ctx.Done() == nil { // cannot be cancelled: wait in place, no goroutine
+		out, err, _ := w.loads.Do(key, fn)
+		if err != nil {
+			return zero, err
+		}
+		return out.(T), nil
+	}
+	ch := w.loads.DoChan(key, fn)
 	select {
 	case res := <-ch:
 		if res.Err != nil {
