@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/warpcache/warp/bus/internal/jskv"
 	"sync"
 	"time"
 
@@ -86,32 +87,17 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config, onRevoke Revok
 }
 
 func openBucket(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.KeyValue, time.Duration, error) {
-	kv, err := js.KeyValue(ctx, cfg.Bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:         cfg.Bucket,
-			Description:    "warp leases (natslease)",
-			History:        1,
-			Storage:        cfg.Storage,
-			Replicas:       cfg.Replicas,
-			LimitMarkerTTL: cfg.MarkerTTL,
-		})
-		if errors.Is(err, jetstream.ErrBucketExists) { // created concurrently
-			kv, err = js.KeyValue(ctx, cfg.Bucket)
-		}
+	kv, marker, err := jskv.Open(ctx, js, jskv.Bucket{
+		Name: cfg.Bucket, Description: "warp leases (natslease)",
+		Storage: cfg.Storage, Replicas: cfg.Replicas, MarkerTTL: cfg.MarkerTTL,
+	})
+	if errors.Is(err, jskv.ErrUnsuitable) {
+		return nil, 0, fmt.Errorf("natslease: %w: %w", ErrInvalid, err)
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("natslease: bucket %q: %w", cfg.Bucket, err)
+		return nil, 0, fmt.Errorf("natslease: %w", err)
 	}
-	st, err := kv.Status(ctx)
-	if err != nil {
-		return nil, 0, fmt.Errorf("natslease: bucket %q: %w", cfg.Bucket, err)
-	}
-	if st.LimitMarkerTTL() <= 0 || st.History() != 1 {
-		return nil, 0, fmt.Errorf("natslease: bucket %q has LimitMarkerTTL %v, history %d; want > 0 and 1: %w",
-			cfg.Bucket, st.LimitMarkerTTL(), st.History(), ErrInvalid)
-	}
-	return kv, st.LimitMarkerTTL(), nil
+	return kv, marker, nil
 }
 
 // Keys returns the keys attached to lease id as this node's watcher knows

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"github.com/warpcache/warp/bus/internal/jskv"
 	"strconv"
 	"strings"
 	"time"
@@ -95,7 +96,7 @@ func resolveTTL(op string, ttl, def time.Duration) (time.Duration, error) {
 	if ttl < 0 {
 		return 0, fmt.Errorf("natslease: %s: ttl %v < 0: %w", op, ttl, ErrInvalid)
 	}
-	return max(time.Second, (ttl + time.Second - 1).Truncate(time.Second)), nil
+	return jskv.RoundTTL(ttl), nil
 }
 
 // The value of a lease entry is its TTL in whole seconds, so that Attach

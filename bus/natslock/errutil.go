@@ -2,29 +2,15 @@ package natslock
 
 import (
 	"context"
-	"errors"
-	"fmt"
+	"strconv"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/warpcache/warp/bus/internal/jskv"
 )
 
-// isConflict reports whether err is a failed compare-and-set: the key's
-// last revision was not the expected one. Single-replica streams report
-// code 10071, replicated ones 10164.
-func isConflict(err error) bool {
-	var apiErr *jetstream.APIError
-	if !errors.As(err, &apiErr) {
-		return false
-	}
-	return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
-}
+// isConflict reports whether err is a failed compare-and-set.
+func isConflict(err error) bool { return jskv.IsConflict(err) }
 
-// opError wraps a server or connection error; if ctx ended meanwhile, the
-// result also wraps ctx.Err(), whatever the client returned.
+// opError wraps a server or connection error, with ctx.Err() if ctx ended.
 func opError(ctx context.Context, op, name string, err error) error {
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
-		return fmt.Errorf("natslock: %s %q: %w: %w", op, name, cerr, err)
-	}
-	return fmt.Errorf("natslock: %s %q: %w", op, name, err)
+	return jskv.OpError(ctx, "natslock", op, strconv.Quote(name), err)
 }

@@ -2,6 +2,7 @@ package natslock
 
 import (
 	"fmt"
+	"github.com/warpcache/warp/bus/internal/jskv"
 	"regexp"
 	"strings"
 	"time"
@@ -38,5 +39,5 @@ func leaseTTL(ttl, def time.Duration) (time.Duration, error) {
 	if ttl < 0 {
 		return 0, fmt.Errorf("natslock: ttl %v < 0: %w", ttl, ErrInvalid)
 	}
-	return (ttl + time.Second - 1).Truncate(time.Second), nil
+	return jskv.RoundTTL(ttl), nil
 }

@@ -1,0 +1,85 @@
+// Package jskv holds what Warp's JetStream KV users (bus/natslock and
+// bus/natslease) share: opening a bucket with per-key TTLs, telling a
+// failed compare-and-set from other errors, wrapping errors with the
+// context's, and rounding TTLs to the server's whole seconds.
+package jskv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ErrUnsuitable: an existing bucket has no per-key TTLs or keeps history.
+var ErrUnsuitable = errors.New("jskv: bucket without per-key TTLs or with history")
+
+// Bucket describes a KV bucket with per-key TTLs and a history of 1.
+type Bucket struct {
+	Name, Description string
+	Storage           jetstream.StorageType
+	Replicas          int
+	MarkerTTL         time.Duration
+}
+
+// Open opens b, creating it if missing (concurrent creators are fine), and
+// returns it with its marker TTL. An existing bucket that does not fit
+// returns an error wrapping ErrUnsuitable.
+func Open(ctx context.Context, js jetstream.JetStream, b Bucket) (jetstream.KeyValue, time.Duration, error) {
+	kv, err := js.KeyValue(ctx, b.Name)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:         b.Name,
+			Description:    b.Description,
+			History:        1,
+			Storage:        b.Storage,
+			Replicas:       b.Replicas,
+			LimitMarkerTTL: b.MarkerTTL,
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) { // created concurrently
+			kv, err = js.KeyValue(ctx, b.Name)
+		}
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("bucket %q: %w", b.Name, err)
+	}
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("bucket %q: %w", b.Name, err)
+	}
+	if st.LimitMarkerTTL() <= 0 || st.History() != 1 {
+		return nil, 0, fmt.Errorf("bucket %q has LimitMarkerTTL %v, history %d; want > 0 and 1: %w",
+			b.Name, st.LimitMarkerTTL(), st.History(), ErrUnsuitable)
+	}
+	return kv, st.LimitMarkerTTL(), nil
+}
+
+// IsConflict reports whether err is a failed compare-and-set: the key's
+// last revision was not the expected one. Single-replica streams report
+// code 10071, replicated ones 10164.
+func IsConflict(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
+}
+
+// OpError wraps a server or connection error of operation op on what, with
+// the package prefix pkg; if ctx ended meanwhile, the result also wraps
+// ctx.Err(), whatever the client returned.
+func OpError(ctx context.Context, pkg, op, what string, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%s: %s %s: %w: %w", pkg, op, what, cerr, err)
+	}
+	return fmt.Errorf("%s: %s %s: %w", pkg, op, what, err)
+}
+
+// RoundTTL rounds ttl up to whole seconds, the server's TTL granularity,
+// and to at least one second, so that nothing expires earlier than asked.
+func RoundTTL(ttl time.Duration) time.Duration {
+	return max(time.Second, (ttl + time.Second - 1).Truncate(time.Second))
+}
