@@ -3,10 +3,9 @@ package bus_test
 import (
 	"context"
 	"fmt"
+	"github.com/warpcache/warp/internal/leakcheck"
 	"io"
 	"log/slog"
-	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,29 +18,7 @@ import (
 )
 
 // TestMain fails the run if goroutines outlive the tests.
-func TestMain(m *testing.M) {
-	before := runtime.NumGoroutine()
-	code := m.Run()
-	if code == 0 && !settled(before) {
-		buf := make([]byte, 1<<20)
-		fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", buf[:runtime.Stack(buf, true)])
-		code = 1
-	}
-	os.Exit(code)
-}
-
-// settled waits, bounded, for the goroutine count to fall back to n.
-func settled(n int) bool {
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > n {
-		if time.Now().After(deadline) {
-			return false
-		}
-		runtime.Gosched()
-		<-time.After(5 * time.Millisecond)
-	}
-	return true
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // fakeApplier records what the bus applied. It signals changed after every
 // call, so tests wait on events instead of sleeping.

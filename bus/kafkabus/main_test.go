@@ -1,39 +1,15 @@
 package kafkabus_test
 
 import (
-	"fmt"
-	"os"
-	"runtime"
+	"github.com/warpcache/warp/internal/leakcheck"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/warpcache/warp/bus/kafkabus"
 )
 
 // TestMain fails the run if goroutines outlive the tests.
-func TestMain(m *testing.M) {
-	before := runtime.NumGoroutine()
-	code := m.Run()
-	if code == 0 && !settled(before) {
-		buf := make([]byte, 1<<20)
-		fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", buf[:runtime.Stack(buf, true)])
-		code = 1
-	}
-	os.Exit(code)
-}
-
-// settled waits, bounded, for the goroutine count to fall back to n.
-func settled(n int) bool {
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > n {
-		if time.Now().After(deadline) {
-			return false
-		}
-		<-time.After(5 * time.Millisecond)
-	}
-	return true
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // startCluster starts a one-broker kfake cluster on 127.0.0.1 and a
 // random port, closed when the test ends.

@@ -2,9 +2,7 @@ package natslease_test
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"runtime"
+	"github.com/warpcache/warp/internal/leakcheck"
 	"slices"
 	"testing"
 	"time"
@@ -16,28 +14,7 @@ import (
 )
 
 // TestMain fails the run if goroutines outlive the tests.
-func TestMain(m *testing.M) {
-	before := runtime.NumGoroutine()
-	code := m.Run()
-	if code == 0 && !settled(before) {
-		buf := make([]byte, 1<<20)
-		fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", buf[:runtime.Stack(buf, true)])
-		code = 1
-	}
-	os.Exit(code)
-}
-
-// settled waits, bounded, for the goroutine count to fall back to n.
-func settled(n int) bool {
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > n {
-		if time.Now().After(deadline) {
-			return false
-		}
-		<-time.After(5 * time.Millisecond)
-	}
-	return true
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // startServer starts an embedded nats-server with JetStream on 127.0.0.1,
 // a random port and a temporary store, stopped at the end of the test.

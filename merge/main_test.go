@@ -1,0 +1,10 @@
+package merge_test
+
+import (
+	"testing"
+
+	"github.com/warpcache/warp/internal/leakcheck"
+)
+
+// TestMain fails the run if goroutines outlive the tests.
+func TestMain(m *testing.M) { leakcheck.Main(m) }
