@@ -35,9 +35,6 @@ func (r *Reply) Send(res Result) {
 // Wait blocks until the answer arrives.
 func (r *Reply) Wait() Result { return <-r.ch }
 
-// C returns the channel the answer arrives on, for a select.
-func (r *Reply) C() <-chan Result { return r.ch }
-
 // ReplyPool recycles reply slots. Each router owns one, so slots never
 // travel between independent instances (nor between testing/synctest
 // bubbles, which forbid sharing channels). The zero value is ready to use.
