@@ -202,6 +202,7 @@ func TestClusterEventualRepairsDrops(t *testing.T) {
 	waitFor(t, 10*time.Second, "every node caches 0", c.caches(keys, func(string) int { return 0 }))
 	for _, f := range c.faults {
 		f.SetFaults(faultbus.Faults{Drop: 0.10})
+		f.DropNext(2) // writes are batched into few messages: make sure some are lost
 	}
 	for round := 1; round <= 3; round++ {
 		for i, k := range keys {
