@@ -179,16 +179,3 @@ func BenchmarkSet(b *testing.B) {
 		parallel(b, func(k string) { _ = w.Set(ctx, k, val) })
 	})
 }
-
-// BenchmarkSetSerial measures a single caller's Set, for its latency.
-func BenchmarkSetSerial(b *testing.B) {
-	ctx := context.Background()
-	val := make([]byte, 64)
-	w := benchWarp(b, val)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		_ = w.Set(ctx, benchKeyNames[i%benchKeys], val)
-		i++
-	}
-}

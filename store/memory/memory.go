@@ -161,6 +161,8 @@ func (s *Store[T]) apply(st *stripe[T], r *record[T], op store.Op[T]) merge.Vers
 	if r == nil {
 		r = &record[T]{}
 		st.m[op.Key] = r
+	} else if r.version != 0 && s.history == 0 {
+		r.trimmed = true // the version being replaced is not kept
 	} else if r.version != 0 {
 		r.older = append(r.older, store.Item[T]{Value: r.value, Version: r.version})
 		r.gone = append(r.gone, r.deleted)
