@@ -51,3 +51,36 @@ func (p *ReplyPool) Get() *Reply {
 // Put returns a slot whose answer was received. A slot abandoned before
 // its answer must not be put back.
 func (p *ReplyPool) Put(r *Reply) { p.p.Put(r) }
+
+// Request is a message that carries a reply slot: an actor that cannot
+// handle it (it failed) still answers it.
+type Request interface {
+	ReplySlot() *Reply
+}
+
+// ReplySlot implements [Request].
+func (m *Install) ReplySlot() *Reply { return m.Reply }
+
+// ReplySlot implements [Request].
+func (m *Fill) ReplySlot() *Reply { return m.Reply }
+
+// ReplySlot implements [Request].
+func (m *Invalidate) ReplySlot() *Reply { return m.Reply }
+
+// ReplySlot implements [Request].
+func (m *InvalidatePrefix) ReplySlot() *Reply { return m.Reply }
+
+// ReplySlot implements [Request].
+func (m *Flush) ReplySlot() *Reply { return m.Reply }
+
+// ReplySlot implements [Request].
+func (m *LockKey) ReplySlot() *Reply { return m.Reply }
+
+// ReplySlot implements [Request].
+func (m *Fence) ReplySlot() *Reply { return m.Reply }
+
+// ReplySlot implements [Request].
+func (m *TxnFence) ReplySlot() *Reply { return m.Reply }
+
+// ReplySlot implements [Request].
+func (m *TxnCommit) ReplySlot() *Reply { return m.Reply }

@@ -154,26 +154,11 @@ func (s *shard) failWaiters(err error) {
 	s.locks = map[string]*keyLock{}
 }
 
+// replyOf returns the reply slot of a request, nil for a message nobody
+// waits for.
 func replyOf(msg any) *messages.Reply {
-	switch m := msg.(type) {
-	case *messages.Install:
-		return m.Reply
-	case *messages.Fill:
-		return m.Reply
-	case *messages.Invalidate:
-		return m.Reply
-	case *messages.InvalidatePrefix:
-		return m.Reply
-	case *messages.Flush:
-		return m.Reply
-	case *messages.LockKey:
-		return m.Reply
-	case *messages.Fence:
-		return m.Reply
-	case *messages.TxnFence:
-		return m.Reply
-	case *messages.TxnCommit:
-		return m.Reply
+	if r, ok := msg.(messages.Request); ok {
+		return r.ReplySlot()
 	}
 	return nil
 }
