@@ -1,0 +1,185 @@
+package shard
+
+import (
+	"hash/maphash"
+	"log/slog"
+	"testing"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/messages"
+)
+
+// harness runs one shard actor on the inline dispatcher.
+type harness struct {
+	t   *testing.T
+	v   *View
+	sys *actor.ActorSystem
+	now int64
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	h := &harness{t: t, now: 1}
+	v, err := NewView(Config{Seed: maphash.MakeSeed(), MaxBytes: 8 << 20, Now: func() int64 { return h.now },
+		Decode: func(b []byte) (any, error) { return string(b), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.v = v
+	h.sys = actor.NewActorSystemWithConfig(actor.Configure(actor.WithLoggerFactory(
+		func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) })))
+	h.sys.Root.Spawn(Props(v, actor.NewSynchronizedDispatcher(100)))
+	t.Cleanup(func() {
+		_ = h.sys.Root.PoisonFuture(v.PID()).Wait()
+		h.sys.Shutdown()
+		_ = v.Close()
+	})
+	return h
+}
+
+func (h *harness) ask(msg messages.Request) messages.Result {
+	h.sys.Root.Send(h.v.PID(), msg)
+	return msg.ReplySlot().Wait()
+}
+
+func entry(v merge.Version, val string) []byte {
+	return append(AppendHeader(nil, Header{Version: v, Expiry: 1 << 62}), val...)
+}
+
+// get returns the cached value of key, "" if none.
+func (h *harness) get(key string) (string, merge.Version) {
+	b, ok := h.v.Load(key)
+	if !ok {
+		return "", 0
+	}
+	hdr, val, err := ParseHeader(b)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return string(val), hdr.Version
+}
+
+func TestInstallNeverGoesBack(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	gen := h.v.Gen(h.v.Hash("k"))
+	if r := h.ask(&messages.Install{Key: "k", Entry: entry(5, "v5"), Gen: gen, Reply: messages.NewReply()}); !r.Applied {
+		t.Fatalf("first install not applied: %+v", r)
+	}
+	gen = h.v.Gen(h.v.Hash("k"))
+	if r := h.ask(&messages.Install{Key: "k", Entry: entry(3, "v3"), Gen: gen, Reply: messages.NewReply()}); r.Applied || r.Version != 5 {
+		t.Fatalf("older install: %+v; want not applied, version 5", r)
+	}
+	if v, ver := h.get("k"); v != "v5" || ver != 5 {
+		t.Fatalf("cached %q@%d; want v5@5", v, ver)
+	}
+}
+
+func TestFillAfterWriteIsDropped(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	gen := h.v.Gen(h.v.Hash("k")) // a loader starts
+	h.ask(&messages.Install{Key: "k", Entry: entry(9, "new"), Gen: gen, Reply: messages.NewReply()})
+	if r := h.ask(&messages.Fill{Key: "k", Entry: entry(8, "old"), Gen: gen, Reply: messages.NewReply()}); r.Applied {
+		t.Fatal("a fill that raced a write was installed")
+	}
+	if v, _ := h.get("k"); v != "new" {
+		t.Fatalf("cached %q; want new", v)
+	}
+	if h.v.Stats().StaleFills.Load() != 1 {
+		t.Fatalf("StaleFills = %d; want 1", h.v.Stats().StaleFills.Load())
+	}
+}
+
+// TestWriteRacingInvalidation: an invalidation (maybe of a newer remote
+// write) lands between a writer's generation read and its install: the
+// writer must drop the key instead of installing.
+func TestWriteRacingInvalidation(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	gen := h.v.Gen(h.v.Hash("k"))
+	h.ask(&messages.Invalidate{Key: "k", Version: 20, Reply: messages.NewReply()})
+	if r := h.ask(&messages.Install{Key: "k", Entry: entry(10, "mine"), Gen: gen, Reply: messages.NewReply()}); r.Applied {
+		t.Fatalf("install after a racing invalidation: %+v; want dropped", r)
+	}
+	if v, _ := h.get("k"); v != "" {
+		t.Fatalf("cached %q; want nothing", v)
+	}
+}
+
+func TestInvalidateKeepsNewer(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.ask(&messages.Install{Key: "k", Entry: entry(7, "v7"), Gen: h.v.Gen(h.v.Hash("k")), Reply: messages.NewReply()})
+	if r := h.ask(&messages.Invalidate{Key: "k", Version: 6, Reply: messages.NewReply()}); r.Applied {
+		t.Fatal("a late, older invalidation dropped a newer value")
+	}
+	if r := h.ask(&messages.Invalidate{Key: "k", Version: 8, Reply: messages.NewReply()}); !r.Applied {
+		t.Fatal("a newer invalidation was ignored")
+	}
+	if v, _ := h.get("k"); v != "" {
+		t.Fatalf("cached %q after invalidation; want nothing", v)
+	}
+}
+
+func TestFenceBlocksCachingUntilReleased(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.ask(&messages.Install{Key: "k", Entry: entry(1, "old"), Gen: h.v.Gen(h.v.Hash("k")), Reply: messages.NewReply()})
+	h.ask(&messages.Fence{Key: "k", Token: 100, Until: 1000, Reply: messages.NewReply()})
+	if v, _ := h.get("k"); v != "" {
+		t.Fatal("a fence left the old copy cached")
+	}
+	gen := h.v.Gen(h.v.Hash("k"))
+	if r := h.ask(&messages.Fill{Key: "k", Entry: entry(101, "new"), Gen: gen, Reply: messages.NewReply()}); r.Applied {
+		t.Fatal("a fill was installed under a fence")
+	}
+	h.ask(&messages.Fence{Key: "k", Token: 100, Release: true, Reply: messages.NewReply()})
+	if r := h.ask(&messages.Fill{Key: "k", Entry: entry(101, "new"), Gen: gen, Reply: messages.NewReply()}); r.Applied {
+		t.Fatal("a fill that began under the fence was installed after the release")
+	}
+	gen = h.v.Gen(h.v.Hash("k"))
+	if r := h.ask(&messages.Fill{Key: "k", Entry: entry(101, "new"), Gen: gen, Reply: messages.NewReply()}); !r.Applied {
+		t.Fatal("a fill after the release was refused")
+	}
+	// An expired token no longer fences.
+	h.ask(&messages.Fence{Key: "j", Token: 5, Until: 10, Reply: messages.NewReply()})
+	h.now = 11
+	if r := h.ask(&messages.Fill{Key: "j", Entry: entry(6, "x"), Gen: h.v.Gen(h.v.Hash("j")), Reply: messages.NewReply()}); !r.Applied {
+		t.Fatal("an expired fence still refused a fill")
+	}
+}
+
+func TestTxnCommitInstallsAndReleases(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.ask(&messages.TxnFence{Keys: []string{"a", "b"}, Token: 50, Until: 1000, Reply: messages.NewReply()})
+	h.ask(&messages.TxnCommit{Keys: []string{"a", "b"}, Entries: [][]byte{entry(51, "A"), nil}, Token: 50, Reply: messages.NewReply()})
+	if v, _ := h.get("a"); v != "A" {
+		t.Fatalf("a = %q; want A installed at commit", v)
+	}
+	if r := h.ask(&messages.Fill{Key: "b", Entry: entry(51, "B"), Gen: h.v.Gen(h.v.Hash("b")), Reply: messages.NewReply()}); !r.Applied {
+		t.Fatal("b still fenced after the commit")
+	}
+}
+
+func TestFlushKeeping(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for _, k := range []string{"keep", "drop"} {
+		h.ask(&messages.Install{Key: k, Entry: entry(1, k), Gen: h.v.Gen(h.v.Hash(k)), Reply: messages.NewReply()})
+	}
+	h.ask(&messages.Flush{Keep: func(k string) (int64, bool) { return 500, k == "keep" }, Reply: messages.NewReply()})
+	if v, _ := h.get("drop"); v != "" {
+		t.Fatal("flush kept a key it should drop")
+	}
+	b, ok := h.v.Load("keep")
+	if !ok {
+		t.Fatal("flush dropped a key it should keep")
+	}
+	if hdr, _, _ := ParseHeader(b); hdr.Expiry != 500 {
+		t.Fatalf("kept entry expires at %d; want capped at 500", hdr.Expiry)
+	}
+}
