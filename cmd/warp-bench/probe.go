@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/binary"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,6 +101,9 @@ type reader struct {
 	stale int64
 }
 
+// probePoll is the pause between two reads of a probe reader.
+const probePoll = 20 * time.Microsecond
+
 // read polls the key on w until deadline or stop.
 func (p *probe) read(w *api.Warp[[]byte], deadline time.Time) *reader {
 	ctx := context.Background()
@@ -130,7 +132,12 @@ func (p *probe) read(w *api.Warp[[]byte], deadline time.Time) *reader {
 			}
 			r.last = s
 		}
-		runtime.Gosched() // poll without starving the load on few cores
+		// Sleep, do not spin: a spinning reader holds a core, and on 2 cores
+		// the goroutines that carry the invalidation (the publisher's pump,
+		// the transport's) wait behind it for milliseconds — the probe
+		// would measure itself. The sleep bounds the lag's resolution
+		// (about 50–100 µs with Go's timers).
+		time.Sleep(probePoll)
 	}
 	return r
 }
