@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/store"
@@ -22,6 +23,12 @@ const stripes = 64
 type Options struct {
 	// History is how many older versions of each key GetAt can see.
 	History int
+	// HistoryAge, if positive, also bounds the history by age: GetAt
+	// refuses (store.ErrHistory) a time older than HistoryAge ago whose
+	// answer would come from an older version.
+	HistoryAge time.Duration
+	// Now is the clock HistoryAge is measured with; nil means time.Now.
+	Now func() time.Time
 }
 
 // Store is the in-memory store. It implements [store.Store],
@@ -29,6 +36,8 @@ type Options struct {
 type Store[T any] struct {
 	seed    maphash.Seed
 	history int
+	age     time.Duration
+	now     func() time.Time
 	stripes [stripes]stripe[T]
 }
 
@@ -50,7 +59,10 @@ type record[T any] struct {
 
 // New returns an empty Store.
 func New[T any](opt Options) *Store[T] {
-	s := &Store[T]{seed: maphash.MakeSeed(), history: max(opt.History, 0)}
+	s := &Store[T]{seed: maphash.MakeSeed(), history: max(opt.History, 0), age: opt.HistoryAge, now: opt.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	for i := range s.stripes {
 		s.stripes[i].m = make(map[string]*record[T])
 	}
@@ -282,6 +294,9 @@ func (s *Store[T]) GetAt(ctx context.Context, key string, at merge.Version) (sto
 			return store.Item[T]{}, fmt.Errorf("memory: %q at %d: %w", key, at, store.ErrNotFound)
 		}
 		return store.Item[T]{Value: r.value, Version: r.version}, nil
+	}
+	if s.age > 0 && at.Time().Before(s.now().Add(-s.age)) {
+		return store.Item[T]{}, fmt.Errorf("memory: %q at %d: older than the history age %v: %w", key, at, s.age, store.ErrHistory)
 	}
 	for i := len(r.older) - 1; i >= 0; i-- {
 		if r.older[i].Version <= at {

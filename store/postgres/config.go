@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/warpcache/warp/store"
 )
@@ -31,6 +32,13 @@ type Config struct {
 	// keeps for GetAt; 0 keeps none and writes nothing there. It costs one
 	// insert and one index probe per write when above zero.
 	History int
+	// HistoryAge, if positive, also bounds the history by age: GetAt
+	// refuses (store.ErrHistory) a time older than HistoryAge ago unless
+	// the key's current version answers it. Rows are still trimmed by
+	// History only.
+	HistoryAge time.Duration
+	// Now is the clock HistoryAge is measured with; nil means time.Now.
+	Now func() time.Time
 	// MaxKeyLen is the longest key in bytes; longer keys fail with
 	// store.ErrTooLarge. Default 1024, at most MaxKeyLenLimit.
 	MaxKeyLen int
@@ -55,6 +63,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxValueSize == 0 {
 		c.MaxValueSize = DefaultMaxValueSize
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	return c, c.validate()
 }

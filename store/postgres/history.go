@@ -21,6 +21,16 @@ func (s *Store[T]) GetAt(ctx context.Context, key string, at merge.Version) (sto
 	if err := s.checkKey(ctx, "get at", key); err != nil {
 		return store.Item[T]{}, err
 	}
+	if s.cfg.HistoryAge > 0 && at.Time().Before(s.cfg.Now().Add(-s.cfg.HistoryAge)) {
+		// Only the current version may answer a time past the age.
+		cur, err := s.Version(ctx, key)
+		if err != nil {
+			return store.Item[T]{}, err
+		}
+		if cur != 0 && cur > at {
+			return store.Item[T]{}, fmt.Errorf("postgres: %q at %d: older than the history age %v: %w", key, at, s.cfg.HistoryAge, store.ErrHistory)
+		}
+	}
 	bound := int64(min(uint64(at), math.MaxInt64))
 	var v int64
 	var b []byte

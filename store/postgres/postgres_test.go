@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"
 	"github.com/warpcache/warp/store/postgres"
@@ -221,4 +223,33 @@ func BenchmarkSet(b *testing.B) {
 func bench(b *testing.B, body func(*testing.B, store.Store[[]byte])) {
 	b.Run("memory", func(b *testing.B) { body(b, memory.New[[]byte](memory.Options{})) })
 	b.Run("postgres", func(b *testing.B) { body(b, newStore(b, testPool(b), postgres.Config{})) })
+}
+
+// TestHistoryAge: a time older than Config.HistoryAge is refused even when
+// the version is still in the history table, unless the current version
+// answers it.
+func TestHistoryAge(t *testing.T) {
+	t.Parallel()
+	pool := testPool(t)
+	ctx := t.Context()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := newStore(t, pool, postgres.Config{History: 10, HistoryAge: time.Minute, Now: func() time.Time { return now }})
+	v1, err := s.Set(ctx, "k", []byte("v1"), store.Write{Min: merge.MakeVersion(now)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, _ := s.Set(ctx, "k", []byte("v2"), store.Write{Min: merge.MakeVersion(now.Add(10 * time.Second))})
+	if it, err := s.GetAt(ctx, "k", v1); err != nil || string(it.Value) != "v1" {
+		t.Fatalf("GetAt(v1) within the age = %q, %v; want v1", it.Value, err)
+	}
+	now = now.Add(2 * time.Minute)
+	if _, err := s.GetAt(ctx, "k", v1); !errors.Is(err, store.ErrHistory) {
+		t.Fatalf("GetAt(v1) past the age: err = %v; want ErrHistory", err)
+	}
+	if it, err := s.GetAt(ctx, "k", v2); err != nil || string(it.Value) != "v2" {
+		t.Fatalf("GetAt(current version) past the age = %q, %v; want v2", it.Value, err)
+	}
+	if _, err := s.GetAt(ctx, "never", v1); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetAt of a key never written: err = %v; want ErrNotFound", err)
+	}
 }
