@@ -11,6 +11,7 @@ import (
 	"github.com/maypok86/otter/v2"
 
 	"github.com/warpcache/warp/actors"
+	"github.com/warpcache/warp/api/codec"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"
 )
@@ -140,7 +141,7 @@ func BenchmarkGetStruct(b *testing.B) {
 		})
 	}
 	b.Run("decode-only", func(b *testing.B) {
-		c := JSONCodecForBench()
+		c := codec.Default[user]() // the codec a Warp[user] uses
 		enc, _ := c.Append(nil, user{Name: "ada lovelace", Age: 36})
 		b.ReportAllocs()
 		for b.Loop() {

@@ -38,20 +38,20 @@ func (w *Warp[T]) Get(ctx context.Context, key string) (T, error) {
 		return e.Value.(T), nil
 	}
 	start := w.started()
-	out, err := w.getSlow(ctx, key, h, v, now, epoch)
-	if w.rec != nil && !errors.Is(err, errHit) {
-		w.rec.Read(false)
-		w.record("get", key, start, err)
+	out, hit, err := w.cached(key, h, v, now, epoch)
+	if !hit {
+		out, err = w.miss(ctx, key, h, v)
 	}
-	if errors.Is(err, errHit) {
-		err = nil
+	if w.rec != nil {
+		if hit && err == nil {
+			w.rec.Read(true) // a hit is counted, not timed
+		} else {
+			w.rec.Read(false)
+			w.record("get", key, start, err)
+		}
 	}
 	return out, err
 }
-
-// errHit tells Get that getSlow served an L1 hit (from bigcache), which is
-// counted as a read, not timed as an operation.
-var errHit = errors.New("hit")
 
 // servable reports whether an entry with these flags may be served: a
 // StrongDistributed entry only while the node's coherence lease holds.
@@ -63,20 +63,26 @@ func (w *Warp[T]) servable(flags uint8) bool {
 // from L1. Without a bus, the node is alone and always may.
 func (w *Warp[T]) leaseValid() bool { return w.bus == nil || w.bus.LeaseValid() }
 
-func (w *Warp[T]) getSlow(ctx context.Context, key string, h uint64, v *shard.View, now int64, epoch uint32) (T, error) {
-	var zero T
-	if b, ok := v.Load(key); ok {
-		if hdr, val, err := shard.ParseHeader(b); err == nil && hdr.Live(now) && w.servable(hdr.Flags) {
-			if hdr.Epoch == epoch || w.stillRegistered(key, hdr) {
-				out, err := w.hit(key, h, hdr, val, v)
-				if err == nil && w.rec != nil {
-					w.rec.Read(true)
-					err = errHit
-				}
-				return out, err
-			}
-		}
+// cached serves key from the shard's bigcache slice, if it holds a live,
+// servable entry: hit reports whether it did (out and err are then the
+// answer, a negative entry's ErrNotFound included).
+func (w *Warp[T]) cached(key string, h uint64, v *shard.View, now int64, epoch uint32) (out T, hit bool, err error) {
+	b, ok := v.Load(key)
+	if !ok {
+		return out, false, nil
 	}
+	hdr, val, err := shard.ParseHeader(b)
+	if err != nil || !hdr.Live(now) || !w.servable(hdr.Flags) || hdr.Epoch != epoch && !w.stillRegistered(key, hdr) {
+		return out, false, nil
+	}
+	out, err = w.hit(key, h, hdr, val, v)
+	return out, true, err
+}
+
+// miss loads key from the store (once for all concurrent callers, except
+// for StrongDistributed keys) and fills the cache.
+func (w *Warp[T]) miss(ctx context.Context, key string, h uint64, v *shard.View) (T, error) {
+	var zero T
 	reg, epoch, err := w.lookup(key)
 	if err != nil {
 		return zero, err

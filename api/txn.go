@@ -144,7 +144,7 @@ func (t *Txn[T]) Commit() (err error) {
 // prepare validates and encodes every op.
 func (t *Txn[T]) prepare() error {
 	w := t.w
-	if err := w.check(t.ctx, "txn"); err != nil {
+	if err := w.checkOpen(t.ctx, "commit"); err != nil {
 		return err
 	}
 	for i := range t.ops {

@@ -14,8 +14,8 @@ import (
 // exact keys one by one, patterns by a prefix scan of the store. It returns
 // the first error other than a key the store lacks.
 func (w *Warp[T]) Warmup(ctx context.Context) error {
-	if w.closed.Load() {
-		return ErrClosed
+	if err := w.checkOpen(ctx, "warmup"); err != nil {
+		return err
 	}
 	var regs []*registration
 	w.table.Load().t.All(func(_ pattern.Pattern, r *registration) { regs = append(regs, r) })

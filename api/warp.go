@@ -202,7 +202,7 @@ type CacheStats struct {
 	Restarts                                                     uint64
 }
 
-// check is the common entry check of every call.
+// check is the common entry check of every call on one key.
 func (w *Warp[T]) check(ctx context.Context, key string) error {
 	if w.closed.Load() {
 		return ErrClosed
@@ -212,6 +212,17 @@ func (w *Warp[T]) check(ctx context.Context, key string) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("warp: %q: %w", key, err)
+	}
+	return nil
+}
+
+// checkOpen is check for a call on no single key.
+func (w *Warp[T]) checkOpen(ctx context.Context, op string) error {
+	if w.closed.Load() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("warp: %s: %w", op, err)
 	}
 	return nil
 }
