@@ -59,9 +59,9 @@ func TestEventualReachesEveryPeer(t *testing.T) {
 	nodes[0].bus.PublishPrefix("user:")
 	for _, n := range nodes[1:] {
 		allApplied(t, n.app, keys)
-		n.app.wait(t, "prefix", func() bool { return len(n.app.prefixes) == 1 && n.app.prefixes[0] == "user:" })
+		n.app.Wait(t, "prefix", func() bool { return len(n.app.Prefixes) == 1 && n.app.Prefixes[0] == "user:" })
 	}
-	if got := nodes[0].app.version("k1"); got != 0 {
+	if got := nodes[0].app.Version("k1"); got != 0 {
 		t.Fatalf("writer applied its own publish: version %d; want 0", got)
 	}
 	if s := nodes[0].bus.Stats(); s.Published != 201 {
@@ -141,7 +141,7 @@ func TestStrongQuorum(t *testing.T) {
 		t.Fatalf("PublishStrong = %d, %v; want 2, nil", acked, err)
 	}
 	for _, n := range nodes[1:] {
-		if got := n.app.version("k"); got != 7 {
+		if got := n.app.Version("k"); got != 7 {
 			t.Fatalf("peer holds version %d after the strong publish returned; want 7 applied", got)
 		}
 	}
@@ -206,7 +206,7 @@ func TestStrongCountsLapsedPeer(t *testing.T) {
 	}
 	// Healing: the peer repairs with a flush and gets its lease back.
 	faulty[2].Partition(false)
-	nodes[2].app.wait(t, "repair flush", func() bool { return nodes[2].app.flushes > 0 })
+	nodes[2].app.Wait(t, "repair flush", func() bool { return nodes[2].app.Flushes > 0 })
 	eventually(t, "lease back", nodes[2].bus.LeaseValid)
 }
 
@@ -240,7 +240,7 @@ func TestReconnectRepairs(t *testing.T) {
 	eventually(t, "lease off while disconnected", func() bool { return !nodes[1].bus.LeaseValid() })
 	nodes[0].bus.Publish("lost", 5)
 	raw[1].Reconnect()
-	nodes[1].app.wait(t, "repair flush", func() bool { return nodes[1].app.flushes > 0 })
+	nodes[1].app.Wait(t, "repair flush", func() bool { return nodes[1].app.Flushes > 0 })
 	eventually(t, "lease back", nodes[1].bus.LeaseValid)
 	keys := publishKeys(nodes[0].bus, "k", 10)
 	allApplied(t, nodes[1].app, keys)
@@ -278,7 +278,7 @@ func TestOverflowEscalatesToFlush(t *testing.T) {
 		nodes[0].bus.Publish("k", merge.Version(i+1))
 	}
 	close(gate.open)
-	nodes[1].app.wait(t, "flush broadcast", func() bool { return nodes[1].app.flushes > 0 })
+	nodes[1].app.Wait(t, "flush broadcast", func() bool { return nodes[1].app.Flushes > 0 })
 	if s := nodes[0].bus.Stats(); s.Overflows == 0 {
 		t.Fatalf("got no overflows: %+v", s)
 	}
@@ -316,7 +316,7 @@ func TestApplierFailureReportedAndRepaired(t *testing.T) {
 	trs, _ := inprocTransports(2)
 	nodes := startNodes(t, trs, nil)
 	converged(t, nodes)
-	nodes[1].app.fail.Store(true)
+	nodes[1].app.Fail.Store(true)
 	nodes[0].bus.Publish("k", 1)
 	select {
 	case err := <-nodes[1].bus.Errors():
@@ -327,7 +327,7 @@ func TestApplierFailureReportedAndRepaired(t *testing.T) {
 		t.Fatal("no error reported")
 	}
 	eventually(t, "lease off until repaired", func() bool { return !nodes[1].bus.LeaseValid() })
-	nodes[1].app.fail.Store(false)
-	nodes[1].app.wait(t, "repair flush", func() bool { return nodes[1].app.flushes > 0 })
+	nodes[1].app.Fail.Store(false)
+	nodes[1].app.Wait(t, "repair flush", func() bool { return nodes[1].app.Flushes > 0 })
 	eventually(t, "lease back", nodes[1].bus.LeaseValid)
 }

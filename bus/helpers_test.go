@@ -1,14 +1,12 @@
 package bus_test
 
 import (
-	"context"
 	"fmt"
+	"github.com/warpcache/warp/bus/bustest"
 	"github.com/warpcache/warp/internal/leakcheck"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,72 +17,6 @@ import (
 
 // TestMain fails the run if goroutines outlive the tests.
 func TestMain(m *testing.M) { leakcheck.Main(m) }
-
-// fakeApplier records what the bus applied. It signals changed after every
-// call, so tests wait on events instead of sleeping.
-type fakeApplier struct {
-	mu       sync.Mutex // guards the fields below
-	versions map[string]merge.Version
-	prefixes []string
-	flushes  int
-	calls    int
-	changed  chan struct{}
-	fail     atomic.Bool
-}
-
-func newFakeApplier() *fakeApplier {
-	return &fakeApplier{versions: map[string]merge.Version{}, changed: make(chan struct{}, 1)}
-}
-
-func (f *fakeApplier) record(fn func()) error {
-	if f.fail.Load() {
-		return fmt.Errorf("fake failure")
-	}
-	f.mu.Lock()
-	fn()
-	f.calls++
-	f.mu.Unlock()
-	select {
-	case f.changed <- struct{}{}:
-	default:
-	}
-	return nil
-}
-
-func (f *fakeApplier) Invalidate(_ context.Context, key string, v merge.Version) error {
-	return f.record(func() { f.versions[key] = max(f.versions[key], v) })
-}
-
-func (f *fakeApplier) InvalidatePrefix(_ context.Context, prefix string) error {
-	return f.record(func() { f.prefixes = append(f.prefixes, prefix) })
-}
-
-func (f *fakeApplier) Flush(context.Context) error { return f.record(func() { f.flushes++ }) }
-
-func (f *fakeApplier) version(key string) merge.Version {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.versions[key]
-}
-
-// waitApplied waits, bounded, until cond holds over the applier.
-func (f *fakeApplier) wait(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		f.mu.Lock()
-		ok := cond()
-		f.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-f.changed:
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
 
 // eventually polls cond, bounded, for state that has no event to wait on
 // (lease, membership); every poll is a few milliseconds apart.
@@ -102,7 +34,7 @@ func eventually(t testing.TB, what string, cond func() bool) {
 // node is one bus with its applier.
 type node struct {
 	bus *bus.Bus
-	app *fakeApplier
+	app *bustest.Applier
 }
 
 // fastConfig is a Config with short timers, for tests on real time.
@@ -130,7 +62,7 @@ func startNodes(t testing.TB, trs []bus.Transport, cfg func(*bus.Config)) []node
 	cluster := clusterOf(t)
 	nodes := make([]node, len(trs))
 	for i, tr := range trs {
-		app := newFakeApplier()
+		app := bustest.NewApplier()
 		c := fastConfig(cluster, fmt.Sprintf("n%d", i), tr, app)
 		if cfg != nil {
 			cfg(&c)
@@ -175,11 +107,11 @@ func publishKeys(b *bus.Bus, prefix string, n int) map[string]merge.Version {
 }
 
 // allApplied waits until app holds every key at its version.
-func allApplied(t *testing.T, app *fakeApplier, keys map[string]merge.Version) {
+func allApplied(t *testing.T, app *bustest.Applier, keys map[string]merge.Version) {
 	t.Helper()
-	app.wait(t, fmt.Sprintf("%d keys applied", len(keys)), func() bool {
+	app.Wait(t, fmt.Sprintf("%d keys applied", len(keys)), func() bool {
 		for k, v := range keys {
-			if app.versions[k] < v {
+			if app.Versions[k] < v {
 				return false
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/warpcache/warp/bus"
+	"github.com/warpcache/warp/bus/bustest"
 )
 
 // fakeClock is a clock the test moves by hand.
@@ -27,7 +28,7 @@ func TestLeaseLapseInjectedClock(t *testing.T) {
 	nodes := make([]node, 2)
 	var cfg bus.Config
 	for i := range nodes {
-		app := newFakeApplier()
+		app := bustest.NewApplier()
 		cfg = bus.Config{
 			Cluster: clusterOf(t), NodeID: []string{"a", "b"}[i], Transport: trs[i], Applier: app,
 			Now: clk.Now, HeartbeatInterval: 100 * time.Millisecond, LeaseDuration: 500 * time.Millisecond,
@@ -98,7 +99,7 @@ func TestLeaseLapseInjectedClock(t *testing.T) {
 func TestConfigInvalid(t *testing.T) {
 	t.Parallel()
 	trs, _ := inprocTransports(1)
-	ok := fastConfig("c", "n", trs[0], newFakeApplier())
+	ok := fastConfig("c", "n", trs[0], bustest.NewApplier())
 	tests := []struct {
 		name string
 		edit func(*bus.Config)

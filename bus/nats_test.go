@@ -45,7 +45,7 @@ func TestNATSEventualAndStrong(t *testing.T) {
 		t.Fatalf("PublishStrong quorum 2 of 3 nodes = %d, %v; want 2, nil", acked, err)
 	}
 	for _, n := range []node{nodes[0], nodes[2]} {
-		if got := n.app.version("s"); got != 42 {
+		if got := n.app.Version("s"); got != 42 {
 			t.Fatalf("peer holds version %d after the strong publish; want 42", got)
 		}
 	}
@@ -67,7 +67,7 @@ func TestNATSServerRestartRepairs(t *testing.T) {
 		t.Fatalf("Restart: %v", err)
 	}
 	for _, n := range nodes {
-		n.app.wait(t, "repair flush after reconnect", func() bool { return n.app.flushes > 0 })
+		n.app.Wait(t, "repair flush after reconnect", func() bool { return n.app.Flushes > 0 })
 	}
 	converged(t, nodes)
 	keys := publishKeys(nodes[0].bus, "k", 50)

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/warpcache/warp/bus/bustest"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,9 +30,9 @@ func TestBusOverKafka(t *testing.T) {
 	converged(t, nodes)
 	keys := publishKeys(nodes[0].bus, "k", 500)
 	for _, n := range nodes[1:] {
-		n.app.wait(t, "500 keys applied", func() bool {
+		n.app.Wait(t, "500 keys applied", func() bool {
 			for k, v := range keys {
-				if n.app.versions[k] < v {
+				if n.app.Versions[k] < v {
 					return false
 				}
 			}
@@ -45,7 +45,7 @@ func TestBusOverKafka(t *testing.T) {
 		t.Fatalf("PublishStrong quorum 2 of 3 nodes = %d, %v; want 2, nil", acked, err)
 	}
 	for _, n := range []node{nodes[0], nodes[2]} {
-		if got := n.app.version("s"); got != 42 {
+		if got := n.app.Version("s"); got != 42 {
 			t.Fatalf("peer holds version %d after the strong publish; want 42", got)
 		}
 	}
@@ -54,62 +54,10 @@ func TestBusOverKafka(t *testing.T) {
 	}
 }
 
-// fakeApplier records what the bus applied and signals changed after
-// every call, so the test waits on events instead of sleeping.
-type fakeApplier struct {
-	mu       sync.Mutex // guards versions
-	versions map[string]merge.Version
-	changed  chan struct{}
-}
-
-func newFakeApplier() *fakeApplier {
-	return &fakeApplier{versions: map[string]merge.Version{}, changed: make(chan struct{}, 1)}
-}
-
-func (f *fakeApplier) Invalidate(_ context.Context, key string, v merge.Version) error {
-	f.mu.Lock()
-	f.versions[key] = max(f.versions[key], v)
-	f.mu.Unlock()
-	select {
-	case f.changed <- struct{}{}:
-	default:
-	}
-	return nil
-}
-
-func (f *fakeApplier) InvalidatePrefix(context.Context, string) error { return nil }
-
-func (f *fakeApplier) Flush(context.Context) error { return nil }
-
-func (f *fakeApplier) version(key string) merge.Version {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.versions[key]
-}
-
-// wait waits, bounded, until cond holds over the applier.
-func (f *fakeApplier) wait(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		f.mu.Lock()
-		ok := cond()
-		f.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-f.changed:
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 // node is one bus with its applier.
 type node struct {
 	bus *bus.Bus
-	app *fakeApplier
+	app *bustest.Applier
 }
 
 // startNodes starts one bus per transport, named n0, n1, ..., with short
@@ -122,7 +70,7 @@ func startNodes(t testing.TB, trs []bus.Transport) []node {
 	cluster := strings.NewReplacer("/", "_", ".", "_", " ", "_").Replace(t.Name())
 	nodes := make([]node, len(trs))
 	for i, tr := range trs {
-		app := newFakeApplier()
+		app := bustest.NewApplier()
 		b, err := bus.New(sys, bus.Config{
 			Cluster: cluster, NodeID: fmt.Sprintf("n%d", i), Transport: tr, Applier: app,
 			HeartbeatInterval: 20 * time.Millisecond, LeaseDuration: 100 * time.Millisecond,
