@@ -2,7 +2,6 @@ package natslease
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"github.com/warpcache/warp/bus/internal/jskv"
 	"sync"
@@ -69,7 +68,10 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config, onRevoke Revok
 	if err != nil {
 		return nil, err
 	}
-	kv, markerTTL, err := openBucket(ctx, js, cfg)
+	kv, markerTTL, err := jskv.Open(ctx, js, jskv.Bucket{
+		Name: cfg.Bucket, Description: "warp leases (natslease)",
+		Storage: cfg.Storage, Replicas: cfg.Replicas, MarkerTTL: cfg.MarkerTTL,
+	}, "natslease", ErrInvalid)
 	if err != nil {
 		return nil, err
 	}
@@ -84,20 +86,6 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config, onRevoke Revok
 		return nil, err
 	}
 	return l, nil
-}
-
-func openBucket(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.KeyValue, time.Duration, error) {
-	kv, marker, err := jskv.Open(ctx, js, jskv.Bucket{
-		Name: cfg.Bucket, Description: "warp leases (natslease)",
-		Storage: cfg.Storage, Replicas: cfg.Replicas, MarkerTTL: cfg.MarkerTTL,
-	})
-	if errors.Is(err, jskv.ErrUnsuitable) {
-		return nil, 0, fmt.Errorf("natslease: %w: %w", ErrInvalid, err)
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("natslease: %w", err)
-	}
-	return kv, marker, nil
 }
 
 // Keys returns the keys attached to lease id as this node's watcher knows

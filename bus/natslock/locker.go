@@ -49,7 +49,10 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Locker, erro
 	if err != nil {
 		return nil, err
 	}
-	kv, markerTTL, err := openBucket(ctx, js, cfg)
+	kv, markerTTL, err := jskv.Open(ctx, js, jskv.Bucket{
+		Name: cfg.Bucket, Description: "warp locks (natslock)",
+		Storage: cfg.Storage, Replicas: cfg.Replicas, MarkerTTL: cfg.MarkerTTL,
+	}, "natslock", ErrInvalid)
 	if err != nil {
 		return nil, err
 	}
@@ -59,20 +62,6 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Locker, erro
 		value:   []byte(cfg.Owner),
 		done:    make(chan struct{}),
 	}, nil
-}
-
-func openBucket(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.KeyValue, time.Duration, error) {
-	kv, marker, err := jskv.Open(ctx, js, jskv.Bucket{
-		Name: cfg.Bucket, Description: "warp locks (natslock)",
-		Storage: cfg.Storage, Replicas: cfg.Replicas, MarkerTTL: cfg.MarkerTTL,
-	})
-	if errors.Is(err, jskv.ErrUnsuitable) {
-		return nil, 0, fmt.Errorf("natslock: %w: %w", ErrInvalid, err)
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("natslock: %w", err)
-	}
-	return kv, marker, nil
 }
 
 // Owner returns the locker's owner id, the value of the entries it writes.

@@ -24,10 +24,22 @@ type Bucket struct {
 	MarkerTTL         time.Duration
 }
 
-// Open opens b, creating it if missing (concurrent creators are fine), and
-// returns it with its marker TTL. An existing bucket that does not fit
-// returns an error wrapping ErrUnsuitable.
-func Open(ctx context.Context, js jetstream.JetStream, b Bucket) (jetstream.KeyValue, time.Duration, error) {
+// Open opens b for package pkg, creating it if missing (concurrent creators
+// are fine), and returns it with its marker TTL. Errors are prefixed with
+// pkg; an existing bucket that does not fit returns an error wrapping
+// ErrUnsuitable and invalid, the package's sentinel for bad input.
+func Open(ctx context.Context, js jetstream.JetStream, b Bucket, pkg string, invalid error) (jetstream.KeyValue, time.Duration, error) {
+	kv, marker, err := open(ctx, js, b)
+	switch {
+	case errors.Is(err, ErrUnsuitable):
+		return nil, 0, fmt.Errorf("%s: %w: %w", pkg, invalid, err)
+	case err != nil:
+		return nil, 0, fmt.Errorf("%s: %w", pkg, err)
+	}
+	return kv, marker, nil
+}
+
+func open(ctx context.Context, js jetstream.JetStream, b Bucket) (jetstream.KeyValue, time.Duration, error) {
 	kv, err := js.KeyValue(ctx, b.Name)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
