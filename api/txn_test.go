@@ -253,3 +253,36 @@ func TestTxnCASOnMaps(t *testing.T) {
 		cur = next
 	}
 }
+
+// TestTxnStrongQuorum: a transaction with a StrongDistributed key commits
+// only once the fence holds on the peers; with a quorum above the live
+// peers it fails with ErrQuorum and writes nothing.
+func TestTxnStrongQuorum(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newTestCluster[int](t, 3, clusterOpts{})
+	c.register(t, "s:*", ModeStrongDistributed)
+	txn := c.nodes[0].Txn(ctx)
+	txn.Set("s:a", 1)
+	txn.Set("s:b", 1)
+	if err := txn.Commit(); err != nil {
+		t.Fatalf("quorum 0 (every live peer): %v", err)
+	}
+	for _, w := range c.nodes {
+		if a, _ := w.Get(ctx, "s:a"); a != 1 {
+			t.Fatalf("after the commit a node reads s:a = %d; want 1", a)
+		}
+	}
+	_ = c.nodes[0].SetQuorum("s:*", 3) // two peers only
+	txn = c.nodes[0].Txn(ctx)
+	txn.Set("s:a", 2)
+	txn.Set("s:b", 2)
+	if err := txn.Commit(); !errors.Is(err, ErrQuorum) {
+		t.Fatalf("quorum 3 of 2 peers: err = %v; want ErrQuorum", err)
+	}
+	for _, k := range []string{"s:a", "s:b"} {
+		if it, _ := c.store.Get(ctx, k); it.Value != 1 {
+			t.Fatalf("store %s = %d after a failed strong commit; want 1", k, it.Value)
+		}
+	}
+}

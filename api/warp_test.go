@@ -553,3 +553,49 @@ func TestValueTooLargeToCache(t *testing.T) {
 	default:
 	}
 }
+
+// TestCancelledCallerLeavesSharedLoad: callers whose context can be
+// cancelled share the load too (DoChan); one that gives up returns its
+// context's error at once, and the others still get the value.
+func TestCancelledCallerLeavesSharedLoad(t *testing.T) {
+	t.Parallel()
+	spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
+	w := newWarp[string](t, spy)
+	_ = w.Register("k", ModeStrongLocal, time.Minute)
+	_, _ = spy.Store.Set(context.Background(), "k", "v", store.Write{})
+	spy.loaded, spy.hold = make(chan struct{}, 1), make(chan struct{})
+	patient, cancelPatient := context.WithCancel(context.Background())
+	defer cancelPatient()
+	base, cancel := context.WithCancel(context.Background())
+	impatient := &doneAsked{Context: base, asked: make(chan struct{})}
+	got := make(chan string, 1)
+	go func() { v, _ := w.Get(patient, "k"); got <- v }()
+	<-spy.loaded // the shared load has read the store and is held
+	errc := make(chan error, 1)
+	go func() { _, err := w.Get(impatient, "k"); errc <- err }()
+	<-impatient.asked // it is choosing how to wait for the shared load
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled caller: err = %v; want context.Canceled", err)
+	}
+	close(spy.hold)
+	if v := <-got; v != "v" {
+		t.Fatalf("patient caller got %q; want v", v)
+	}
+	if g := spy.gets.Load(); g != 1 {
+		t.Fatalf("store loads = %d; want 1 (shared)", g)
+	}
+}
+
+// doneAsked is a context that reports the first call of Done: the point
+// where Get decides how to wait for a load.
+type doneAsked struct {
+	context.Context
+	once  sync.Once
+	asked chan struct{}
+}
+
+func (c *doneAsked) Done() <-chan struct{} {
+	c.once.Do(func() { close(c.asked) })
+	return c.Context.Done()
+}
