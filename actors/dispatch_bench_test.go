@@ -7,6 +7,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/warpcache/warp/internal/mailbox"
 	"github.com/warpcache/warp/messages"
 )
 
@@ -28,21 +29,27 @@ func (echo) Receive(ctx actor.Context) {
 // The inline dispatcher with a pooled reply slot is Warp's choice.
 func BenchmarkRoundTrip(b *testing.B) {
 	cases := []struct {
-		name   string
-		d      actor.Dispatcher
-		future bool
+		name    string
+		d       actor.Dispatcher
+		future  bool
+		mailbox actor.MailboxProducer
 	}{
-		{"goroutine-future", actor.NewDefaultDispatcher(300), true},
-		{"goroutine-reply", actor.NewDefaultDispatcher(300), false},
-		{"inline-future", actor.NewSynchronizedDispatcher(300), true},
-		{"inline-reply", actor.NewSynchronizedDispatcher(300), false},
+		{"goroutine-future", actor.NewDefaultDispatcher(300), true, nil},
+		{"goroutine-reply", actor.NewDefaultDispatcher(300), false, nil},
+		{"inline-future", actor.NewSynchronizedDispatcher(300), true, nil},
+		{"inline-reply", actor.NewSynchronizedDispatcher(300), false, nil},
+		{"inline-reply-warpmailbox", actor.NewSynchronizedDispatcher(300), false, mailbox.New()},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			sys := actor.NewActorSystemWithConfig(actor.Configure(actor.WithLoggerFactory(
 				func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) })))
 			defer sys.Shutdown()
-			pid := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return echo{} }, actor.WithDispatcher(c.d)))
+			opts := []actor.PropsOption{actor.WithDispatcher(c.d)}
+			if c.mailbox != nil {
+				opts = append(opts, actor.WithMailbox(c.mailbox))
+			}
+			pid := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return echo{} }, opts...))
 			var pool messages.ReplyPool
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/warpcache/warp/internal/mailbox"
 	"github.com/warpcache/warp/messages"
 	"github.com/warpcache/warp/shard"
 )
@@ -48,8 +49,9 @@ func (n *Node) NewRouter(cfg RouterConfig) (*Router, error) {
 	}
 	r := &Router{node: n, seed: maphash.MakeSeed(), shift: uint(64 - bits.TrailingZeros(uint(cfg.Shards)))}
 	var d actor.Dispatcher = actor.NewSynchronizedDispatcher(300)
+	mb := mailbox.New()
 	if n.cfg.Dispatcher == DispatchGoroutine {
-		d = actor.NewDefaultDispatcher(300)
+		d, mb = actor.NewDefaultDispatcher(300), actor.Unbounded()
 	}
 	for i := range cfg.Shards {
 		sc := cfg.Shard
@@ -70,7 +72,7 @@ func (n *Node) NewRouter(cfg RouterConfig) (*Router, error) {
 			return nil, err
 		}
 		r.views = append(r.views, v)
-		n.system.Root.Spawn(shard.Props(v, d))
+		n.system.Root.Spawn(shard.Props(v, d, mb))
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -1,6 +1,7 @@
 package messages
 
 import (
+	"runtime"
 	"sync"
 
 	"github.com/warpcache/warp/merge"
@@ -33,7 +34,27 @@ func (r *Reply) Send(res Result) {
 }
 
 // Wait blocks until the answer arrives.
-func (r *Reply) Wait() Result { return <-r.ch }
+//
+// Shards run on their callers' goroutines, so a request that finds its
+// shard busy with another caller's message is answered by that caller a
+// few microseconds later. Wait polls for that answer (yielding the
+// processor between polls) for up to waitSpins rounds before it parks:
+// parking would hand the answer to the scheduler, and a woken goroutine
+// can sit in the other processor's run queue for tens of microseconds.
+func (r *Reply) Wait() Result {
+	for range waitSpins {
+		select {
+		case res := <-r.ch:
+			return res
+		default:
+			runtime.Gosched()
+		}
+	}
+	return <-r.ch
+}
+
+// waitSpins bounds the polling of [Reply.Wait]: about 10–30 µs of yields.
+const waitSpins = 64
 
 // ReplyPool recycles reply slots. Each router owns one, so slots never
 // travel between independent instances (nor between testing/synctest

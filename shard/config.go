@@ -25,7 +25,7 @@ type Config struct {
 	// two. Default 4096; a negative value disables the hot tier.
 	HotSlots int
 	// Stripes is the number of fill-generation stripes, a power of two.
-	// Default 4096.
+	// Default 512 (docs/cache.md, "Fill generations").
 	Stripes int
 	// LifeWindow is bigcache's life window, only a backstop behind per-entry
 	// expiry. Default 24h.
@@ -57,7 +57,7 @@ func (c *Config) validate() error {
 		c.HotSlots = 1
 	}
 	if c.Stripes == 0 {
-		c.Stripes = 4096
+		c.Stripes = 512
 	}
 	for name, n := range map[string]int{"HotSlots": c.HotSlots, "Stripes": c.Stripes} {
 		if bits.OnesCount(uint(n)) != 1 {

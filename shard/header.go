@@ -22,6 +22,12 @@ const (
 	FlagStrong uint8 = 1 << iota
 	// FlagNegative marks a negative entry: the store had no such key.
 	FlagNegative
+	// FlagLeased marks an entry of an EventualDistributed key (with the
+	// flush repair policy): readers serve it, too, only while the node's
+	// coherence lease is valid. A node that stopped hearing the bus cannot
+	// tell which of its copies are stale, nor which belong to a
+	// transaction whose other keys it already reloads.
+	FlagLeased
 )
 
 // Header is the per-entry metadata the shard keeps in front of each value.

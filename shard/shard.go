@@ -14,11 +14,13 @@ import (
 	"github.com/warpcache/warp/messages"
 )
 
-// Props returns the props that spawn the actor owning v. Failures restart
-// the actor, which starts with an empty cache and a higher generation.
-func Props(v *View, d actor.Dispatcher) *actor.Props {
+// Props returns the props that spawn the actor owning v on dispatcher d,
+// with mailboxes from mb. Failures restart the actor, which starts with an
+// empty cache and a higher generation.
+func Props(v *View, d actor.Dispatcher, mb actor.MailboxProducer) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor { return newShard(v) },
 		actor.WithDispatcher(d),
+		actor.WithMailbox(mb),
 		actor.WithGuardian(actor.NewRestartingStrategy()),
 		actor.WithOnInit(func(ctx actor.Context) { v.pid.Store(ctx.Self()) }),
 	)
@@ -26,12 +28,9 @@ func Props(v *View, d actor.Dispatcher) *actor.Props {
 
 // shard is the actor. Its fields are touched only inside Receive.
 type shard struct {
-	v *View
-	// maxVer is, per stripe, the largest version installed: an entry whose
-	// version is larger is newer than anything cached for its key.
-	maxVer []merge.Version
-	locks  map[string]*keyLock
-	iter   *bigcache.EntryInfoIterator
+	v     *View
+	locks map[string]*keyLock
+	iter  *bigcache.EntryInfoIterator
 	// fences hold the tokens of the strong writes in flight, per key. The
 	// map lives in the View so that it survives a restart: forgetting a
 	// fence could let an old value back in.
@@ -51,7 +50,10 @@ type keyLock struct {
 }
 
 func newShard(v *View) *shard {
-	return &shard{v: v, maxVer: make([]merge.Version, len(v.gens)), locks: map[string]*keyLock{}, fences: v.fences}
+	for i := range v.gens {
+		v.gens[i].maxVer = 0 // a restarted shard is empty
+	}
+	return &shard{v: v, locks: map[string]*keyLock{}, fences: v.fences}
 }
 
 // Receive implements actor.Actor.
@@ -107,7 +109,7 @@ func (s *shard) handle(msg any) {
 			s.fence(&messages.Fence{Key: k, Token: m.Token, Release: true})
 			if m.Entries[i] != nil {
 				h := s.v.Hash(k)
-				s.install(k, m.Entries[i], s.v.gens[s.stripe(h)].Load(), true)
+				s.install(k, m.Entries[i], s.v.gens[s.stripe(h)].gen.Load(), true)
 			}
 		}
 		m.Reply.Send(messages.Result{Applied: true})
@@ -187,12 +189,12 @@ func (s *shard) install(key string, entry []byte, gen uint64, write bool) messag
 	}
 	h := s.v.Hash(key)
 	st := s.stripe(h)
-	moved := s.v.gens[st].Load() != gen
+	moved := s.v.gens[st].gen.Load() != gen
 	if moved && !write || s.fenced(key) {
 		s.v.stats.StaleFills.Add(1)
 		return messages.Result{}
 	}
-	if moved || hdr.Version <= s.maxVer[st] {
+	if moved || hdr.Version <= s.v.gens[st].maxVer {
 		if cur, _, ok := s.current(key); ok && cur.Version >= hdr.Version {
 			return messages.Result{Version: cur.Version}
 		}
@@ -202,7 +204,7 @@ func (s *shard) install(key string, entry []byte, gen uint64, write bool) messag
 		return messages.Result{Version: hdr.Version}
 	}
 	if write {
-		s.v.gens[st].Add(1) // fills that loaded before this write must not land
+		s.v.gens[st].gen.Add(1) // fills that loaded before this write must not land
 		s.v.stats.Installs.Add(1)
 	} else {
 		s.v.stats.Fills.Add(1)
@@ -211,7 +213,7 @@ func (s *shard) install(key string, entry []byte, gen uint64, write bool) messag
 		s.drop(key, h, st)
 		return messages.Result{Err: fmt.Errorf("%w: %d bytes: %w", ErrTooLarge, len(entry), err)}
 	}
-	s.maxVer[st] = max(s.maxVer[st], hdr.Version)
+	s.v.gens[st].maxVer = max(s.v.gens[st].maxVer, hdr.Version)
 	// A write clears the key's hot slot rather than decoding into it: the
 	// next read promotes the new value, so writes pay no decode.
 	slot := &s.v.hot[h&s.v.hotMask]
@@ -241,9 +243,12 @@ func (s *shard) publishHot(slot interface {
 func (s *shard) invalidate(key string, v merge.Version) messages.Result {
 	h := s.v.Hash(key)
 	st := s.stripe(h)
-	cur, _, ok := s.current(key)
-	if v != 0 && ok && cur.Version >= v {
-		return messages.Result{Version: cur.Version}
+	// Every entry of the stripe is at most its maxVer: a newer v (the
+	// common case, another node's fresh write) drops without reading.
+	if v != 0 && v <= s.v.gens[st].maxVer {
+		if cur, _, ok := s.current(key); ok && cur.Version >= v {
+			return messages.Result{Version: cur.Version}
+		}
 	}
 	s.drop(key, h, st)
 	s.v.stats.Invalidations.Add(1)
@@ -252,7 +257,7 @@ func (s *shard) invalidate(key string, v merge.Version) messages.Result {
 
 // drop removes key from the cache and the hot tier and moves its stripe.
 func (s *shard) drop(key string, h, st uint64) {
-	s.v.gens[st].Add(1)
+	s.v.gens[st].gen.Add(1)
 	if err := s.v.cache.Delete(key); err != nil && !errors.Is(err, bigcache.ErrEntryNotFound) {
 		s.v.cfg.Logger.Error("shard: delete", slog.String("key", key), slog.Any("err", err))
 	}
@@ -283,15 +288,43 @@ func (s *shard) invalidatePrefix(prefix string) {
 }
 
 // flush empties the shard and moves every stripe.
+// flushOneByOne is the entry count up to which a flush deletes entries
+// rather than reset the cache.
+const flushOneByOne = 256
+
 func (s *shard) flush() {
 	for i := range s.v.gens {
-		s.v.gens[i].Add(1)
+		s.v.gens[i].gen.Add(1)
 	}
-	if err := s.v.cache.Reset(); err != nil {
-		s.v.cfg.Logger.Error("shard: reset", slog.Any("err", err))
+	// A flush runs on the bus actor's path (repair), and bigcache's Reset
+	// reallocates the maps of all its shards, which cost a lightly filled
+	// node milliseconds per flush: a few entries are deleted one by one,
+	// and an empty hot slot is not stored to.
+	switch n := s.v.cache.Len(); {
+	case n == 0:
+	case n <= flushOneByOne:
+		var keys []string
+		for it := s.v.cache.Iterator(); it.SetNext(); {
+			if e, err := it.Value(); err == nil {
+				keys = append(keys, e.Key())
+			}
+		}
+		for _, k := range keys {
+			_ = s.v.cache.Delete(k)
+		}
+		if s.v.cache.Len() == 0 {
+			break
+		}
+		fallthrough
+	default:
+		if err := s.v.cache.Reset(); err != nil {
+			s.v.cfg.Logger.Error("shard: reset", slog.Any("err", err))
+		}
 	}
 	for i := range s.v.hot {
-		s.v.hot[i].Store(nil)
+		if s.v.hot[i].Load() != nil {
+			s.v.hot[i].Store(nil)
+		}
 	}
 	s.iter = nil
 }
@@ -327,7 +360,7 @@ func (s *shard) flushKeeping(keep func(string) (int64, bool)) {
 		_ = s.v.cache.Set(c.key, c.entry)
 	}
 	for i := range s.v.gens {
-		s.v.gens[i].Add(1)
+		s.v.gens[i].gen.Add(1)
 	}
 	for i := range s.v.hot {
 		s.v.hot[i].Store(nil)
@@ -422,7 +455,7 @@ func (s *shard) fence(m *messages.Fence) messages.Result {
 		} else {
 			s.fences[m.Key] = tokens
 		}
-		s.v.gens[s.stripe(h)].Add(1)
+		s.v.gens[s.stripe(h)].gen.Add(1)
 		return messages.Result{Applied: true}
 	}
 	found := false

@@ -1,12 +1,14 @@
 package shard
 
 import (
+	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"testing"
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/warpcache/warp/internal/mailbox"
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/messages"
 )
@@ -30,7 +32,7 @@ func newHarness(t *testing.T) *harness {
 	h.v = v
 	h.sys = actor.NewActorSystemWithConfig(actor.Configure(actor.WithLoggerFactory(
 		func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) })))
-	h.sys.Root.Spawn(Props(v, actor.NewSynchronizedDispatcher(100)))
+	h.sys.Root.Spawn(Props(v, actor.NewSynchronizedDispatcher(100), mailbox.New()))
 	t.Cleanup(func() {
 		_ = h.sys.Root.PoisonFuture(v.PID()).Wait()
 		h.sys.Shutdown()
@@ -181,5 +183,43 @@ func TestFlushKeeping(t *testing.T) {
 	}
 	if hdr, _, _ := ParseHeader(b); hdr.Expiry != 500 {
 		t.Fatalf("kept entry expires at %d; want capped at 500", hdr.Expiry)
+	}
+}
+
+// TestFlushDropsEverything: a flush drops every entry and every hot slot,
+// whether it deletes a few entries one by one or resets the cache, and
+// moves every stripe's generation.
+func TestFlushDropsEverything(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, flushOneByOne, flushOneByOne + 1, 4 * flushOneByOne} {
+		h := newHarness(t)
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = fmt.Sprintf("k%d", i)
+			h.ask(&messages.Install{Key: keys[i], Entry: entry(1, "v"), Gen: h.v.Gen(h.v.Hash(keys[i])), Reply: messages.NewReply()})
+		}
+		h.sys.Root.Send(h.v.PID(), &messages.Promote{Key: keys[0]})
+		hash := h.v.Hash(keys[0])
+		gen := h.v.Gen(hash)
+		// The mailbox is FIFO: an answered request means the promote ran.
+		h.ask(&messages.Invalidate{Key: "absent", Reply: messages.NewReply()})
+		if h.v.Hot(hash) == nil {
+			t.Fatalf("n=%d: promote did not fill the hot slot", n)
+		}
+		h.ask(&messages.Flush{Reply: messages.NewReply()})
+		if l := h.v.cache.Len(); l != 0 {
+			t.Errorf("n=%d: %d entries left after a flush", n, l)
+		}
+		for _, k := range keys {
+			if v, _ := h.get(k); v != "" {
+				t.Fatalf("n=%d: %s still cached after a flush", n, k)
+			}
+		}
+		if h.v.Hot(hash) != nil {
+			t.Errorf("n=%d: hot slot kept after a flush", n)
+		}
+		if h.v.Gen(hash) == gen {
+			t.Errorf("n=%d: stripe generation unchanged by a flush", n)
+		}
 	}
 }

@@ -10,7 +10,9 @@ import (
 	"sync/atomic"
 
 	"github.com/allegro/bigcache/v3"
+
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/warpcache/warp/merge"
 )
 
 // HotEntry is a decoded entry in the hot tier. It is immutable once
@@ -32,7 +34,7 @@ type View struct {
 	hotMask uint64
 	// gens are the fill generations, striped by hash: a write or an
 	// invalidation bumps its key's stripe.
-	gens       []atomic.Uint64
+	gens       []stripe
 	stripeMask uint64
 	restarts   atomic.Uint64
 
@@ -67,7 +69,7 @@ func NewView(cfg Config) (*View, error) {
 		cfg:        cfg,
 		hot:        make([]atomic.Pointer[HotEntry], cfg.HotSlots),
 		hotMask:    uint64(cfg.HotSlots - 1),
-		gens:       make([]atomic.Uint64, cfg.Stripes),
+		gens:       make([]stripe, cfg.Stripes),
 		stripeMask: uint64(cfg.Stripes - 1),
 		fences:     map[string][]fence{},
 	}
@@ -99,6 +101,17 @@ func NewView(cfg Config) (*View, error) {
 	return v, nil
 }
 
+// stripe is one fill-generation stripe. Loaders read gen; maxVer belongs
+// to the shard actor. They share a cache line, so a write that reads and
+// bumps both misses the cache once, not twice.
+type stripe struct {
+	gen atomic.Uint64
+	// maxVer is the largest version installed in the stripe since the
+	// shard (re)started: an entry whose version is larger is newer than
+	// anything cached for the stripe's keys.
+	maxVer merge.Version
+}
+
 type nopLogger struct{}
 
 func (nopLogger) Printf(string, ...any) {}
@@ -124,7 +137,7 @@ func (v *View) Load(key string) ([]byte, bool) {
 
 // Gen returns the fill generation of the stripe of hash h. A loader reads
 // it before loading from the store and passes it in [messages.Fill].
-func (v *View) Gen(h uint64) uint64 { return v.gens[v.StripeOf(h)].Load() }
+func (v *View) Gen(h uint64) uint64 { return v.gens[v.StripeOf(h)].gen.Load() }
 
 // Gens returns a snapshot of every stripe's fill generation, for loaders
 // that read many keys before they know which (a warmup scan); pass
@@ -132,7 +145,7 @@ func (v *View) Gen(h uint64) uint64 { return v.gens[v.StripeOf(h)].Load() }
 func (v *View) Gens() []uint64 {
 	out := make([]uint64, len(v.gens))
 	for i := range v.gens {
-		out[i] = v.gens[i].Load()
+		out[i] = v.gens[i].gen.Load()
 	}
 	return out
 }
