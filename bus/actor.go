@@ -30,6 +30,10 @@ type busActor struct {
 	bySeq    map[uint64]uint64        // Seq of a strong envelope → request id
 	leaving  bool
 	encodeTo []byte
+
+	applyCtx    context.Context // see applyContext
+	applyCancel context.CancelFunc
+	applyRenew  time.Time
 }
 
 func newBusActor(b *Bus) *busActor {
@@ -132,11 +136,26 @@ func (a *busActor) publish(items []pubItem) {
 	a.broadcast(envs)
 }
 
+// applyContext returns a context that ends between ApplyTimeout/2 and
+// ApplyTimeout from now (or when the bus closes). One context serves the
+// calls of half a timeout: a timer per applied envelope cost a third of
+// applying it.
+func (a *busActor) applyContext() context.Context {
+	now := time.Now()
+	if a.applyCtx == nil || now.After(a.applyRenew) {
+		if a.applyCancel != nil {
+			a.applyCancel() // no call uses it: calls run one at a time, in the actor
+		}
+		a.applyCtx, a.applyCancel = context.WithTimeout(a.b.ctx, a.cfg.ApplyTimeout)
+		a.applyRenew = now.Add(a.cfg.ApplyTimeout / 2)
+	}
+	return a.applyCtx
+}
+
 // apply runs fn against the Applier with a timeout, turning a panic into
 // an error; a failure schedules a repair flush.
 func (a *busActor) apply(what string, fn func(ctx context.Context) error) (err error) {
-	ctx, cancel := context.WithTimeout(a.b.ctx, a.cfg.ApplyTimeout)
-	defer cancel()
+	ctx := a.applyContext()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v", r)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/warpcache/warp/internal/mailbox"
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/messages/wire"
 )
@@ -73,7 +74,7 @@ func New(system *actor.ActorSystem, cfg Config) (*Bus, error) {
 	// mailbox run, which costs several microseconds on every hop of a
 	// strong write. The actor never waits on anything that waits on it.
 	b.pid = b.root.Spawn(actor.PropsFromProducer(func() actor.Actor { return a },
-		actor.WithDispatcher(actor.NewSynchronizedDispatcher(300))))
+		actor.WithDispatcher(actor.NewSynchronizedDispatcher(300)), actor.WithMailbox(mailbox.New())))
 	if err := cfg.Transport.Open(cfg.Cluster, cfg.NodeID, HandlerFuncs{Message: b.receive, State: b.state}); err != nil {
 		b.root.Stop(b.pid)
 		b.cancel()

@@ -48,7 +48,8 @@ type Config struct {
 	// StrongTimeout bounds PublishStrong when its context has no earlier
 	// deadline; default 2s.
 	StrongTimeout time.Duration
-	// ApplyTimeout bounds each Applier call; default 5s.
+	// ApplyTimeout bounds each Applier call: its context ends between
+	// ApplyTimeout/2 and ApplyTimeout after the call starts. Default 5s.
 	ApplyTimeout time.Duration
 
 	// QueueSize bounds the asynchronous publish queue; a Publish that

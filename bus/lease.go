@@ -60,6 +60,7 @@ func (a *busActor) tickPeer(p *peer, now time.Time) {
 		a.publishMembers()
 		return
 	}
+	a.announceDue(p, now)
 	if !p.leaseUntil.IsZero() && !now.Before(p.leaseUntil) {
 		a.repair = true
 	}

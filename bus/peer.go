@@ -18,6 +18,13 @@ type peer struct {
 	// high is the largest Seq known to exist (received or announced).
 	high uint64
 
+	// ackHigh is a watermark from a heartbeat answer not yet announced.
+	// Answers come on this node's inbox, which can overtake the broadcasts
+	// they cover (two subscriptions); it is announced a tick later if the
+	// broadcasts have not caught up by then (see announceLater).
+	ackHigh   uint64
+	ackHighAt time.Time
+
 	gapSince time.Time // zero while there is no gap
 	lastNack time.Time
 	nacks    int    // retransmit requests since the stream last advanced

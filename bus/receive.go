@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"time"
 
 	"github.com/warpcache/warp/messages/wire"
 )
@@ -123,12 +124,43 @@ func (a *busActor) onHeartbeat(p *peer, e *wire.Envelope) {
 	a.sendTo(p.id, r)
 }
 
+// announceLater records the watermark of a heartbeat answer. The answer
+// came on this node's inbox and may have overtaken the broadcasts it
+// covers, so it opens a gap only if, a tick later, they have not arrived
+// (tickPeer). It is still needed: it is what reveals a lost tail of the
+// peer's broadcasts while the peer's answers arrive. A peer not yet
+// synced takes it at once, as the start of its stream.
+func (a *busActor) announceLater(p *peer, w uint64) {
+	if p.syncFirst {
+		hadGap := p.gap()
+		p.announce(w)
+		a.noteGap(p, hadGap)
+		return
+	}
+	if w > p.high && w > p.ackHigh {
+		p.ackHigh, p.ackHighAt = w, a.now()
+	}
+}
+
+// announceDue announces p's pending answer watermark once it is a tick
+// old and the broadcasts have not caught up with it.
+func (a *busActor) announceDue(p *peer, now time.Time) {
+	switch {
+	case p.ackHigh == 0:
+	case p.ackHigh <= p.high:
+		p.ackHigh = 0
+	case now.Sub(p.ackHighAt) >= a.cfg.tick():
+		hadGap := p.gap()
+		p.announce(p.ackHigh)
+		a.noteGap(p, hadGap)
+		p.ackHigh = 0
+	}
+}
+
 // onHeartbeatAck renews this node's lease with respect to p: valid until
 // the answered heartbeat's send time plus LeaseDuration.
 func (a *busActor) onHeartbeatAck(p *peer, e *wire.Envelope) {
-	hadGap := p.gap()
-	p.announce(e.Watermark)
-	a.noteGap(p, hadGap)
+	a.announceLater(p, e.Watermark)
 	p.answeredUs = true
 	sent, ok := a.hbSent[e.Ref]
 	if !ok {

@@ -126,3 +126,47 @@ func TestRestartReportsStates(t *testing.T) {
 		}
 	}
 }
+
+// A dialed connection does not get its own broadcasts back from the server
+// (NoEcho): with n nodes that saves a 1/n share of every delivery.
+func TestDialSkipsOwnBroadcasts(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	a, err := natsbus.Dial(srv.URL(), natsbus.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := natsbus.Dial(srv.URL(), natsbus.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	got := make(chan string, 4)
+	if err := a.Open("c", "a", bus.HandlerFuncs{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Open("c", "b", bus.HandlerFuncs{Message: func(m []byte) { got <- string(m) }}); err != nil {
+		t.Fatal(err)
+	}
+	before := a.Conn().Stats().InMsgs
+	if err := a.Broadcast([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	// The server answers the flush's PING after it has routed "x": an echo
+	// would have reached a's connection by the time Flush returns.
+	if err := a.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n := a.Conn().Stats().InMsgs - before; n != 0 {
+		t.Errorf("the sender got %d of its own messages back", n)
+	}
+	select {
+	case m := <-got:
+		if m != "x" {
+			t.Errorf("peer got %q; want x", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the peer did not get the broadcast")
+	}
+}

@@ -78,6 +78,10 @@ func (o Options) natsOptions() []nats.Option {
 		nats.MaxPingsOutstanding(o.MaxPingsOutstanding),
 		nats.Timeout(o.Timeout),
 		nats.ReconnectJitter(o.ReconnectWait/10, o.ReconnectWait/10),
+		// The server does not send a node its own broadcasts back: with
+		// three nodes that is a third of every delivery's reads, writes
+		// and decoding saved (the bus ignores its own envelopes anyway).
+		nats.NoEcho(),
 	}
 	if o.Name != "" {
 		opts = append(opts, nats.Name(o.Name))

@@ -26,7 +26,7 @@ func (l *Leases) Grant(ctx context.Context, ttl time.Duration) (Lease, error) {
 	if err := l.begin(ctx, "grant", ""); err != nil {
 		return Lease{}, err
 	}
-	defer l.inflight.Done()
+	defer l.gate.Leave()
 	for range attempts {
 		id := newID()
 		_, err = l.kv.Create(ctx, leaseKey(id), encodeTTL(ttl), jetstream.KeyTTL(ttl))
@@ -61,7 +61,7 @@ func (l *Leases) Attach(ctx context.Context, id, key string) error {
 	if err := l.begin(ctx, "attach", id); err != nil {
 		return err
 	}
-	defer l.inflight.Done()
+	defer l.gate.Leave()
 	e, err := l.lease(ctx, "attach", id)
 	if err != nil {
 		return err
@@ -100,7 +100,7 @@ func (l *Leases) KeepAlive(ctx context.Context, id string, ttl time.Duration) er
 	if err := l.begin(ctx, "keepalive", id); err != nil {
 		return err
 	}
-	defer l.inflight.Done()
+	defer l.gate.Leave()
 	ttl, err := l.refreshLease(ctx, id, ttl)
 	if err != nil {
 		return err
@@ -211,7 +211,7 @@ func (l *Leases) Revoke(ctx context.Context, id string) error {
 	if err := l.begin(ctx, "revoke", id); err != nil {
 		return err
 	}
-	defer l.inflight.Done()
+	defer l.gate.Leave()
 	if _, err := l.lease(ctx, "revoke", id); err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"github.com/warpcache/warp/bus/internal/jskv"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -26,12 +25,8 @@ type Leases struct {
 
 	table table // leases and attachments seen by the watcher
 
-	mu     sync.Mutex // guards closed, and orders inflight.Add before Close's Wait
-	closed bool
-
-	done     chan struct{}  // closed by Close; stops the watcher
-	stopped  chan struct{}  // closed when the watcher goroutine has returned
-	inflight sync.WaitGroup // calls in progress
+	gate    *jskv.Gate    // calls in progress; Done stops the watcher
+	stopped chan struct{} // closed when the watcher goroutine has returned
 
 	// attachHook, if set (tests), is called by Attach at its stages.
 	attachHook func(stage string)
@@ -79,7 +74,7 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config, onRevoke Revok
 		js: js, kv: kv, cfg: cfg, markerTTL: markerTTL,
 		subject: "$KV." + cfg.Bucket + ".",
 		table:   newTable(time.Now, markerTTL, cfg.DefaultTTL),
-		done:    make(chan struct{}),
+		gate:    jskv.NewGate(),
 		stopped: make(chan struct{}),
 	}
 	if err := l.startWatch(ctx, onRevoke); err != nil {
@@ -99,29 +94,16 @@ func (l *Leases) Keys(id string) []string { return l.table.keys(id) }
 // [ErrClosed]. Leases stay on the server until revoked or expired.
 // Idempotent.
 func (l *Leases) Close() error {
-	l.mu.Lock()
-	first := !l.closed
-	l.closed = true
-	l.mu.Unlock()
-	if first {
-		close(l.done)
-	}
-	l.inflight.Wait()
+	l.gate.Close()
 	<-l.stopped
 	return nil
 }
 
 // begin registers a call as in flight, unless the Leases is closed or ctx
-// has ended; the caller must call l.inflight.Done when it returns nil.
+// has ended; the caller must call l.gate.Leave when it returns nil.
 func (l *Leases) begin(ctx context.Context, op, id string) error {
-	if err := ctx.Err(); err != nil {
+	if err := l.gate.Enter(ctx, ErrClosed); err != nil {
 		return fmt.Errorf("natslease: %s %s: %w", op, id, err)
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return fmt.Errorf("natslease: %s %s: %w", op, id, ErrClosed)
-	}
-	l.inflight.Add(1)
 	return nil
 }

@@ -48,7 +48,7 @@ func (l *Leases) run(w jetstream.KeyWatcher, onRevoke RevokeFunc, ready chan<- e
 	revoke := func(id string, keys []string) { l.callRevoke(onRevoke, id, keys) }
 	for {
 		select {
-		case <-l.done:
+		case <-l.gate.Done():
 			return
 		case e, ok := <-w.Updates():
 			switch {

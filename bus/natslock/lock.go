@@ -87,8 +87,4 @@ func (k *Lock) Unlock(ctx context.Context) error {
 	return nil
 }
 
-func (l *Locker) isClosed() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.closed
-}
+func (l *Locker) isClosed() bool { return l.gate.Closed() }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/warpcache/warp/bus/internal/jskv"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -26,11 +25,7 @@ type Locker struct {
 	markerTTL time.Duration // the bucket's LimitMarkerTTL
 	value     []byte        // cfg.Owner, the value of every lock entry
 
-	mu     sync.Mutex // guards closed, and orders inflight.Add before Close's Wait
-	closed bool
-
-	done     chan struct{}  // closed by Close; wakes waiting Lock calls
-	inflight sync.WaitGroup // TryLock and Lock calls in progress
+	gate *jskv.Gate // TryLock and Lock calls in progress; Done wakes waiting Lock calls
 
 	// waiting, if set (tests), is called when Lock starts to watch name.
 	waiting func(name string)
@@ -60,7 +55,7 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Locker, erro
 		js: js, kv: kv, cfg: cfg, markerTTL: markerTTL,
 		subject: "$KV." + cfg.Bucket + ".",
 		value:   []byte(cfg.Owner),
-		done:    make(chan struct{}),
+		gate:    jskv.NewGate(),
 	}, nil
 }
 
@@ -76,7 +71,7 @@ func (l *Locker) TryLock(ctx context.Context, name string, ttl time.Duration) (*
 	if err != nil {
 		return nil, err
 	}
-	defer l.inflight.Done()
+	defer l.gate.Leave()
 	return l.acquire(ctx, name, ttl)
 }
 
@@ -89,7 +84,7 @@ func (l *Locker) Lock(ctx context.Context, name string, ttl time.Duration) (*Loc
 	if err != nil {
 		return nil, err
 	}
-	defer l.inflight.Done()
+	defer l.gate.Leave()
 	k, err := l.acquire(ctx, name, ttl)
 	if !errors.Is(err, ErrLocked) {
 		return k, err
@@ -102,19 +97,12 @@ func (l *Locker) Lock(ctx context.Context, name string, ttl time.Duration) (*Loc
 // the calls in progress. Held locks stay held until they expire or are
 // unlocked ([Lock.Unlock] still works). Idempotent.
 func (l *Locker) Close() error {
-	l.mu.Lock()
-	first := !l.closed
-	l.closed = true
-	l.mu.Unlock()
-	if first {
-		close(l.done)
-	}
-	l.inflight.Wait()
+	l.gate.Close()
 	return nil
 }
 
 // begin validates a call and registers it as in flight; the caller must
-// call l.inflight.Done when begin returns no error.
+// call l.gate.Leave when begin returns no error.
 func (l *Locker) begin(ctx context.Context, name string, ttl time.Duration) (time.Duration, error) {
 	if err := checkName(name); err != nil {
 		return 0, err
@@ -123,15 +111,9 @@ func (l *Locker) begin(ctx context.Context, name string, ttl time.Duration) (tim
 	if err != nil {
 		return 0, err
 	}
-	if err := ctx.Err(); err != nil {
+	if err := l.gate.Enter(ctx, ErrClosed); err != nil {
 		return 0, fmt.Errorf("natslock: lock %q: %w", name, err)
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return 0, fmt.Errorf("natslock: lock %q: %w", name, ErrClosed)
-	}
-	l.inflight.Add(1)
 	return ttl, nil
 }
 

@@ -27,7 +27,7 @@ func (l *Locker) wait(ctx context.Context, name string, ttl time.Duration) (*Loc
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("natslock: lock %q: %w", name, ctx.Err())
-		case <-l.done:
+		case <-l.gate.Done():
 			return nil, fmt.Errorf("natslock: lock %q: %w", name, ErrClosed)
 		case e, ok := <-w.Updates():
 			if !ok {

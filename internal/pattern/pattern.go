@@ -81,6 +81,9 @@ func (n *node[V]) insert(prefix string, v V) {
 		}
 		k := n.child(prefix[0])
 		if k == nil {
+			if n.kids == nil {
+				n.kids = make([]*node[V], 0, 8)
+			}
 			n.kids = append(n.kids, &node[V]{edge: prefix, value: v, set: true})
 			return
 		}
@@ -90,7 +93,7 @@ func (n *node[V]) insert(prefix string, v V) {
 		}
 		if common < len(k.edge) { // split k
 			tail := &node[V]{edge: k.edge[common:], kids: k.kids, value: k.value, set: k.set}
-			*k = node[V]{edge: k.edge[:common], kids: []*node[V]{tail}}
+			*k = node[V]{edge: k.edge[:common], kids: append(make([]*node[V], 0, 8), tail)}
 		}
 		n, prefix = k, prefix[common:]
 	}

@@ -1,7 +1,8 @@
 // Package jskv holds what Warp's JetStream KV users (bus/natslock and
 // bus/natslease) share: opening a bucket with per-key TTLs, telling a
 // failed compare-and-set from other errors, wrapping errors with the
-// context's, and rounding TTLs to the server's whole seconds.
+// context's, rounding TTLs to the server's whole seconds, and the Gate
+// that admits calls until Close.
 package jskv
 
 import (

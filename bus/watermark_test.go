@@ -1,0 +1,59 @@
+package bus
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/warpcache/warp/messages/wire"
+)
+
+// A heartbeat answer's watermark may overtake the broadcasts it covers
+// (answers come on the inbox subscription): it opens a gap only if the
+// broadcasts have not caught up a tick later. So a reordering opens no
+// gap, and a lost tail still does.
+func TestAnswerWatermarkWaitsATick(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	cfg := Config{Cluster: "c", NodeID: "a", Now: func() time.Time { return now },
+		Applier: ApplierFuncs{}, Transport: nil}.withDefaults()
+	b := &Bus{cfg: cfg, ctx: context.Background(), errs: make(chan error, 64)}
+	b.members.Store(new([]string))
+	a := newBusActor(b)
+	p := newPeer("b", 1, false)
+	p.lastHeard = now
+	a.peers["b"] = p
+	stream := func(seq uint64) {
+		a.handleStream(p, &wire.Envelope{Origin: "b", Epoch: 1, Seq: seq, Op: wire.OpInvalidate, Key: "k"})
+	}
+	answer := func(w uint64) {
+		a.onHeartbeatAck(p, &wire.Envelope{Origin: "b", Epoch: 1, Op: wire.OpHeartbeatAck, Watermark: w, Ref: 1})
+	}
+	tick := cfg.tick()
+	for s := uint64(1); s <= 3; s++ {
+		stream(s)
+	}
+	// The answer announces 5 before 4 and 5 arrive; they come within the tick.
+	answer(5)
+	if p.gap() {
+		t.Fatal("an answer's watermark opened a gap at once")
+	}
+	stream(4)
+	stream(5)
+	now = now.Add(tick)
+	a.tickPeer(p, now)
+	if p.gap() || b.stats.gaps.Load() != 0 {
+		t.Fatalf("reordered answer: gap %v, %d gaps counted; want none", p.gap(), b.stats.gaps.Load())
+	}
+	// The answer announces 7 and nothing more arrives: a tick later, a gap.
+	answer(7)
+	now = now.Add(tick - time.Nanosecond)
+	a.tickPeer(p, now)
+	if p.gap() {
+		t.Fatal("gap opened before a tick passed")
+	}
+	now = now.Add(time.Nanosecond)
+	a.tickPeer(p, now)
+	if !p.gap() || b.stats.gaps.Load() != 1 || p.high != 7 {
+		t.Fatalf("lost tail: gap %v, %d gaps, high %d; want a gap up to 7", p.gap(), b.stats.gaps.Load(), p.high)
+	}
+}
