@@ -96,23 +96,35 @@ func (a applier[T]) Invalidate(_ context.Context, key string, v merge.Version) e
 	rep := w.router.Replies.Get()
 	var msg any = &messages.Invalidate{Key: key, Version: v, Reply: rep}
 	r, _, err := w.lookup(key)
+	release := false
 	if v&fenceBit != 0 || err == nil && r.mode == ModeStrongDistributed && v != 0 {
-		msg = w.fenceMsg(key, v&^(releaseBit|fenceBit), v&releaseBit != 0, rep)
+		release = v&releaseBit != 0
+		v &^= releaseBit | fenceBit
+		msg = w.fenceMsg(key, v, release, rep)
 	} else {
 		w.node.HLC().Observe(v)
 		if w.rec != nil && v != 0 {
 			w.rec.ApplyLag(time.Since(v.Time()))
 		}
 	}
-	_, err = w.request(sh, msg, rep)
-	return err
+	if _, err = w.request(sh, msg, rep); err != nil {
+		return err
+	}
+	if w.onInval != nil && !release {
+		w.onInval(Invalidation{Key: key, Version: v})
+	}
+	return nil
 }
 
 // InvalidatePrefix drops every cached key with the prefix.
 func (a applier[T]) InvalidatePrefix(_ context.Context, prefix string) error {
-	return a.w.router.Each(func(_ int, rep *messages.Reply) any {
+	err := a.w.router.Each(func(_ int, rep *messages.Reply) any {
 		return &messages.InvalidatePrefix{Prefix: prefix, Reply: rep}
 	})
+	if err == nil && a.w.onInval != nil {
+		a.w.onInval(Invalidation{Key: prefix, Prefix: true})
+	}
+	return err
 }
 
 // Flush drops every cached entry: the repair of a gap that cannot be
@@ -133,7 +145,11 @@ func (a applier[T]) Flush(context.Context) error {
 	if !w.anyServeStale() {
 		keep = nil
 	}
-	return w.router.Each(func(_ int, rep *messages.Reply) any { return &messages.Flush{Keep: keep, Reply: rep} })
+	err := w.router.Each(func(_ int, rep *messages.Reply) any { return &messages.Flush{Keep: keep, Reply: rep} })
+	if err == nil && w.onInval != nil {
+		w.onInval(Invalidation{Prefix: true})
+	}
+	return err
 }
 
 // propagate tells other nodes about a write or invalidation at ver (0: an

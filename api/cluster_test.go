@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +19,8 @@ import (
 	"github.com/warpcache/warp/bus/faultbus"
 	"github.com/warpcache/warp/bus/inproc"
 	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/shard"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"
 )
@@ -34,6 +38,8 @@ type testCluster[T any] struct {
 type clusterOpts struct {
 	nats   bool // a real embedded NATS server; else an in-process hub
 	faults bool // wrap each transport in a fault injector
+	// listen, if set, is every node's invalidation listener.
+	listen func(node int, ev Invalidation)
 }
 
 func newTestCluster[T any](t testing.TB, n int, o clusterOpts) *testCluster[T] {
@@ -68,13 +74,18 @@ func newTestCluster[T any](t testing.TB, n int, o clusterOpts) *testCluster[T] {
 			c.faults = append(c.faults, f)
 			tr = f
 		}
-		w, err := New[T](c.store,
+		opts := []Option[T]{
 			WithNodeConfig[T](actors.Config{ID: fmt.Sprintf("n%d", i)}),
 			WithBus[T](bus.Config{
 				Cluster: "test", Transport: tr,
 				HeartbeatInterval: 20 * time.Millisecond, LeaseDuration: 100 * time.Millisecond,
 				PeerTimeout: time.Second, StrongTimeout: 3 * time.Second,
-			}))
+			}),
+		}
+		if o.listen != nil {
+			opts = append(opts, WithInvalidationListener[T](func(ev Invalidation) { o.listen(i, ev) }))
+		}
+		w, err := New[T](c.store, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,14 +99,27 @@ func newTestCluster[T any](t testing.TB, n int, o clusterOpts) *testCluster[T] {
 // converge waits until every node sees every other and holds its lease.
 func (c *testCluster[T]) converge(t testing.TB) {
 	t.Helper()
-	waitFor(t, 10*time.Second, "membership and leases", func() bool {
-		for _, w := range c.nodes {
-			if len(w.Bus().Members()) != len(c.nodes)-1 || !w.Bus().LeaseValid() {
-				return false
-			}
+	state := func() string {
+		var b strings.Builder
+		for i, w := range c.nodes {
+			fmt.Fprintf(&b, "\n  n%d: members %v, lease %v, bus %+v", i, w.Bus().Members(), w.Bus().LeaseValid(), w.Bus().Stats())
 		}
-		return true
-	})
+		return b.String()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ok := true
+		for _, w := range c.nodes {
+			ok = ok && len(w.Bus().Members()) == len(c.nodes)-1 && w.Bus().LeaseValid()
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 10s: membership and leases; state:%s", state())
+		}
+		<-time.After(time.Millisecond)
+	}
 }
 
 func (c *testCluster[T]) register(t *testing.T, key string, mode Mode) {
@@ -442,4 +466,145 @@ func TestClusterServeStalePolicy(t *testing.T) {
 		t.Fatalf("serve-stale key right after the repair = %q; want the kept v1", v)
 	}
 	waitFor(t, 4*age, "the serve-stale key expires after its age", func() bool { return get("stale:1") == "v2" })
+}
+
+// TestEventualNotServedWithoutLease: a node cut off from the bus (its
+// messages silently dropped, no disconnect to notice) stops serving
+// flush-policy eventual keys from L1 as soon as its coherence lease
+// lapses, and reads them through to the store; serve-stale keys keep
+// being served. Without this, a transaction's fence skips the lapsed node
+// and it can serve part of the transaction.
+func TestEventualNotServedWithoutLease(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newTestCluster[string](t, 2, clusterOpts{faults: true})
+	for _, w := range c.nodes {
+		if err := w.Register("k:*", ModeEventualDistributed, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Register("s:*", ModeEventualDistributed, time.Hour, WithServeStale(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, k := range []string{"k:1", "s:1"} {
+		_, _ = c.store.Set(ctx, k, "v1", store.Write{})
+		if v, _ := c.nodes[1].Get(ctx, k); v != "v1" {
+			t.Fatalf("node 1 reads %q; want v1", v)
+		}
+	}
+	c.faults[1].Partition(true)
+	defer c.faults[1].Partition(false)
+	waitFor(t, 5*time.Second, "node 1's lease lapses", func() bool { return !c.nodes[1].Bus().LeaseValid() })
+	for _, k := range []string{"k:1", "s:1"} { // writes node 1 never hears of
+		_, _ = c.store.Set(ctx, k, "v2", store.Write{})
+	}
+	if _, ok := c.nodes[1].router.Shard(c.nodes[1].router.Hash("k:1")).Load("k:1"); !ok {
+		t.Fatal("k:1 was dropped from node 1's L1 while partitioned: the check below would prove nothing")
+	}
+	if v, _ := c.nodes[1].Get(ctx, "k:1"); v != "v2" {
+		t.Fatalf("node 1 without its lease reads k:1 = %q from L1; want v2 from the store", v)
+	}
+	if v, _ := c.nodes[1].Get(ctx, "s:1"); v != "v1" {
+		t.Fatalf("node 1 without its lease reads serve-stale s:1 = %q; want the cached v1", v)
+	}
+}
+
+// TestInvalidationListener: a peer's listener hears each remote write's
+// invalidation, after the copy is gone, with the write's version; the
+// writer's own listener hears nothing of its own writes.
+func TestInvalidationListener(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var mu sync.Mutex
+	heard := map[int][]Invalidation{}
+	var c *testCluster[string]
+	c = newTestCluster[string](t, 2, clusterOpts{listen: func(node int, ev Invalidation) {
+		if !ev.Prefix && node == 1 {
+			// Already applied: the peer serves no cached copy older than ev.
+			if b, ok := c.nodes[1].router.Shard(c.nodes[1].router.Hash(ev.Key)).Load(ev.Key); ok {
+				if h, _, err := shard.ParseHeader(b); err != nil || h.Version < ev.Version {
+					t.Errorf("listener ran while %q was cached at %v < %v (%v)", ev.Key, h.Version, ev.Version, err)
+				}
+			}
+		}
+		mu.Lock()
+		heard[node] = append(heard[node], ev)
+		mu.Unlock()
+	}})
+	c.register(t, "k:*", ModeEventualDistributed)
+	if err := c.nodes[0].Set(ctx, "k:1", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.nodes[1].Get(ctx, "k:1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.nodes[0].Set(ctx, "k:1", "b"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the peer's listener hears both writes", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, ev := range heard[1] {
+			if ev.Key == "k:1" && !ev.Prefix {
+				n++
+			}
+		}
+		return n == 2
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	var last merge.Version
+	for _, ev := range heard[1] {
+		if ev.Prefix {
+			continue
+		}
+		if ev.Version <= last {
+			t.Errorf("versions not increasing: %v after %v", ev.Version, last)
+		}
+		last = ev.Version
+	}
+	for _, ev := range heard[0] {
+		if ev.Key == "k:1" && !ev.Prefix {
+			t.Errorf("the writer heard its own write: %+v", ev)
+		}
+	}
+}
+
+// TestInvalidationListenerPrefixAndFlush: a prefix invalidation and a
+// repair flush from the bus reach the listener as Prefix events, after the
+// keys they cover are gone.
+func TestInvalidationListenerPrefixAndFlush(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var heard []Invalidation
+	var w *Warp[string]
+	cached := func(k string) bool { _, ok := w.router.Shard(w.router.Hash(k)).Load(k); return ok }
+	w = newWarp[string](t, memory.New[string](memory.Options{}), WithInvalidationListener[string](func(ev Invalidation) {
+		if ev.Prefix && cached(ev.Key+"1") {
+			t.Errorf("listener ran before the keys under %q were dropped", ev.Key)
+		}
+		heard = append(heard, ev)
+	}))
+	_ = w.Register("p:*", ModeEventualDistributed, time.Hour)
+	_ = w.Register("q:*", ModeEventualDistributed, time.Hour)
+	for _, k := range []string{"p:1", "q:1"} {
+		if err := w.Set(ctx, k, "v"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := applier[string]{w}
+	if err := app.InvalidatePrefix(ctx, "p:"); err != nil {
+		t.Fatal(err)
+	}
+	if cached("p:1") || !cached("q:1") {
+		t.Fatalf("after invalidating p: cached p:1 %v, q:1 %v; want only q:1", cached("p:1"), cached("q:1"))
+	}
+	if err := app.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []Invalidation{{Key: "p:", Prefix: true}, {Prefix: true}}
+	if !slices.Equal(heard, want) {
+		t.Fatalf("heard %+v; want %+v", heard, want)
+	}
 }

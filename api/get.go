@@ -54,9 +54,22 @@ func (w *Warp[T]) Get(ctx context.Context, key string) (T, error) {
 }
 
 // servable reports whether an entry with these flags may be served: a
-// StrongDistributed entry only while the node's coherence lease holds.
+// StrongDistributed or (flush-policy) EventualDistributed entry only while
+// the node's coherence lease holds.
 func (w *Warp[T]) servable(flags uint8) bool {
-	return flags&shard.FlagStrong == 0 || w.leaseValid()
+	return flags&(shard.FlagStrong|shard.FlagLeased) == 0 || w.leaseValid()
+}
+
+// leaseFlags returns the entry flags that tie reg's entries to the
+// coherence lease.
+func leaseFlags(reg *registration) uint8 {
+	switch {
+	case reg.mode == ModeStrongDistributed:
+		return shard.FlagStrong
+	case reg.mode == ModeEventualDistributed && reg.serveStale <= 0:
+		return shard.FlagLeased
+	}
+	return 0
 }
 
 // leaseValid reports whether this node may serve StrongDistributed keys
@@ -117,7 +130,7 @@ func (w *Warp[T]) miss(ctx context.Context, key string, h uint64, v *shard.View)
 // is still covered by a registration with the same mode.
 func (w *Warp[T]) stillRegistered(key string, hdr shard.Header) bool {
 	r, _, err := w.lookup(key)
-	return err == nil && (r.mode == ModeStrongDistributed) == (hdr.Flags&shard.FlagStrong != 0)
+	return err == nil && leaseFlags(r) == hdr.Flags&(shard.FlagStrong|shard.FlagLeased)
 }
 
 // hit serves a live entry read from the shard's cache and asks the shard to
@@ -154,10 +167,8 @@ func (w *Warp[T]) load(key string, v *shard.View, reg *registration, epoch uint3
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		if reg.negTTL > 0 && w.cacheable(reg) {
-			hdr := shard.Header{Expiry: w.node.Now() + int64(reg.negTTL), Epoch: epoch, Flags: shard.FlagNegative}
-			if reg.mode == ModeStrongDistributed {
-				hdr.Flags |= shard.FlagStrong // served only under the lease, as any strong entry
-			}
+			// Served only under the lease, as any entry of the registration.
+			hdr := shard.Header{Expiry: w.node.Now() + int64(reg.negTTL), Epoch: epoch, Flags: shard.FlagNegative | leaseFlags(reg)}
 			w.fill(key, v, shard.AppendHeader(nil, hdr), gen)
 		}
 		return out, fmt.Errorf("warp: get %q: %w", key, ErrNotFound)
@@ -197,10 +208,7 @@ func (w *Warp[T]) entry(key string, reg *registration, epoch uint32, value T) ([
 	if n := len(buf) - shard.HeaderSize; n > w.maxValue {
 		return nil, fmt.Errorf("%w: %q: %d bytes > %d", ErrTooLarge, key, n, w.maxValue)
 	}
-	var flags uint8
-	if reg.mode == ModeStrongDistributed {
-		flags |= shard.FlagStrong
-	}
+	flags := leaseFlags(reg)
 	if reg.strategy != nil {
 		flags |= flagCounted
 	}

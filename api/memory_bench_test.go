@@ -11,8 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warpcache/warp/merge"
-	"github.com/warpcache/warp/store"
+	"github.com/warpcache/warp/store/nop"
 )
 
 // BenchmarkMemory1M holds 1M entries of 100-byte values in L1 (a store
@@ -40,7 +39,7 @@ func memory1M(b *testing.B, boundMiB int) {
 	payload := float64(n*(len(keys[0])+valueSize)) / (1 << 20)
 	runtime.GC()
 	base := heapMiB()
-	w, err := New[[]byte](&discardStore{}, WithMaxBytes[[]byte](boundMiB<<20))
+	w, err := New[[]byte](&nop.Store[[]byte]{}, WithMaxBytes[[]byte](boundMiB<<20))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -105,25 +104,4 @@ func pauseP99(a, b *metrics.Float64Histogram) float64 {
 		}
 	}
 	return 0
-}
-
-// discardStore accepts every write and keeps nothing.
-type discardStore struct{ v atomic.Uint64 }
-
-func (s *discardStore) Get(context.Context, string) (store.Item[[]byte], error) {
-	return store.Item[[]byte]{}, store.ErrNotFound
-}
-
-func (s *discardStore) Version(context.Context, string) (merge.Version, error) { return 0, nil }
-
-func (s *discardStore) Set(_ context.Context, _ string, _ []byte, w store.Write) (merge.Version, error) {
-	return max(w.Min, merge.Version(s.v.Add(1))), nil
-}
-
-func (s *discardStore) Delete(_ context.Context, _ string, w store.Write) (merge.Version, error) {
-	return max(w.Min, merge.Version(s.v.Add(1))), nil
-}
-
-func (s *discardStore) Scan(context.Context, string, func(string, store.Item[[]byte]) error) error {
-	return nil
 }

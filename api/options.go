@@ -33,8 +33,34 @@ type options[T any] struct {
 	bus          *bus.Config
 	fenceTTL     time.Duration
 	rec          Recorder
+	onInval      func(Invalidation)
 	leases       *leaseCfg
 	locks        *lockCfg
+}
+
+// Invalidation is what another node's write did to this node's cache; see
+// [WithInvalidationListener].
+type Invalidation struct {
+	// Key is the key whose copy was dropped; with Prefix, every key that
+	// starts with Key was dropped ("" and Prefix: every key, the repair
+	// flush after a gap, a reconnect or a lapsed lease).
+	Key    string
+	Prefix bool
+	// Version is the write's version (0: an invalidation without one).
+	// For a StrongDistributed key it is the write's fencing token, at
+	// most the version the write stores.
+	Version merge.Version
+}
+
+// WithInvalidationListener calls fn each time this node has applied an
+// invalidation that came over the bus: after the key's copy was dropped
+// (and, for a StrongDistributed key, fenced), before the bus handles the
+// next message. Use it to drop state derived from cached values, or to
+// measure propagation (warp-bench does). fn runs on the bus's delivery
+// goroutine: it must return quickly, and calling Warp from it delays
+// every later invalidation. It is not called for this node's own writes.
+func WithInvalidationListener[T any](fn func(Invalidation)) Option[T] {
+	return func(o *options[T]) error { o.onInval = fn; return nil }
 }
 
 // WithNode runs the instance on an existing node, which the caller closes.

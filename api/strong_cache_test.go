@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/warpcache/warp/actors"
+	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/shard"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"
@@ -55,4 +58,44 @@ func TestStrongNotCachedAfterRepair(t *testing.T) {
 	if hdr, _, _ := shard.ParseHeader(b); hdr.Flags&shard.FlagStrong == 0 || hdr.Flags&shard.FlagNegative == 0 {
 		t.Fatalf("negative strong entry flags %b; want strong and negative", hdr.Flags)
 	}
+}
+
+// hungStore's Set never returns before its context ends.
+type hungStore[T any] struct{ store.Store[T] }
+
+func (s hungStore[T]) Set(ctx context.Context, key string, v T, wr store.Write) (merge.Version, error) {
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
+
+// TestStrongWriteBoundedByGrace: a strong write's store write is cut off
+// when the grace period would end (a peer that missed the fence refuses
+// to cache the key only that long), so a hung store cannot let an old
+// copy back in: Set fails with the context's error, at the grace period.
+func TestStrongWriteBoundedByGrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		w, err := New[string](hungStore[string]{memory.New[string](memory.Options{})},
+			WithNodeConfig[string](actors.Config{Resolution: 10 * time.Millisecond}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		_ = w.Register("s:*", ModeStrongDistributed, time.Hour)
+		start := time.Now()
+		done := make(chan error, 1)
+		go func() { done <- w.Set(ctx, "s:1", "v") }()
+		select {
+		case err = <-done:
+		case <-time.After(2 * w.graceTTL):
+			t.Fatalf("Set on a hung store still waits after twice the grace period %v", w.graceTTL)
+		}
+		took := time.Since(start)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Set on a hung store = %v; want DeadlineExceeded", err)
+		}
+		if took > w.graceTTL || took < w.graceTTL-time.Second {
+			t.Fatalf("Set returned after %v; want at the grace period %v", took, w.graceTTL)
+		}
+	})
 }

@@ -51,6 +51,8 @@ type Warp[T any] struct {
 	strongGrace atomic.Int64
 
 	rec Recorder // nil: no measurements
+	// onInval is the invalidation listener; nil: none.
+	onInval func(Invalidation)
 
 	leases *natslease.Leases
 	locks  *natslock.Locker
@@ -107,6 +109,7 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 	// then read from the store on every Get.
 	cacheable := r.Shards()[0].MaxEntry() - shard.HeaderSize - MaxKeyLen - 64
 	w.maxValue = min(w.maxValue, cacheable)
+	w.onInval = o.onInval
 	if o.rec != nil {
 		w.rec = o.rec
 		if err := w.rec.Attach(source[T]{w}); err != nil {

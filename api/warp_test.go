@@ -446,6 +446,81 @@ func TestWarmup(t *testing.T) {
 	}
 }
 
+// snapshotScanStore scans its items first, then hands them out, calling
+// between before each: a store whose scan returns a snapshot read before
+// a concurrent write.
+type snapshotScanStore[T any] struct {
+	store.Store[T]
+	between func(key string)
+}
+
+func (s *snapshotScanStore[T]) Scan(ctx context.Context, prefix string, fn func(string, store.Item[T]) error) error {
+	type kv struct {
+		k  string
+		it store.Item[T]
+	}
+	var items []kv
+	if err := s.Store.Scan(ctx, prefix, func(k string, it store.Item[T]) error {
+		items = append(items, kv{k, it})
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, x := range items {
+		s.between(x.k)
+		if err := fn(x.k, x.it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestWarmupRacingWrite forces a change between the warmup's scan of a key
+// and the install of what it read: a write on this node, or another
+// node's write (the store changes, an invalidation drops the key). The
+// warmed, older value must not land.
+func TestWarmupRacingWrite(t *testing.T) {
+	t.Parallel()
+	for _, remote := range []bool{false, true} {
+		t.Run(fmt.Sprintf("remote=%v", remote), func(t *testing.T) {
+			ctx := context.Background()
+			var w *Warp[string]
+			st := &snapshotScanStore[string]{Store: memory.New[string](memory.Options{})}
+			st.between = func(key string) {
+				if key != "p:1" {
+					return
+				}
+				var err error
+				if remote {
+					_, err = st.Store.Set(ctx, "p:1", "new", store.Write{})
+					if err == nil {
+						err = w.Invalidate(ctx, "p:1")
+					}
+				} else {
+					err = w.Set(ctx, "p:1", "new")
+				}
+				if err != nil {
+					t.Error(err)
+				}
+			}
+			for i := range 3 {
+				_, _ = st.Store.Set(ctx, fmt.Sprintf("p:%d", i), "old", store.Write{})
+			}
+			w = newWarp[string](t, st)
+			_ = w.Register("p:*", ModeStrongLocal, time.Minute)
+			if err := w.Warmup(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if v, err := w.Get(ctx, "p:1"); err != nil || v != "new" {
+				t.Fatalf("Get(p:1) = %q, %v after a write during warmup; want new", v, err)
+			}
+			if v, err := w.Get(ctx, "p:0"); err != nil || v != "old" {
+				t.Fatalf("Get(p:0) = %q, %v; want old", v, err)
+			}
+		})
+	}
+}
+
 func TestAdaptiveTTL(t *testing.T) {
 	t.Parallel()
 	a := AdaptiveTTL{Min: time.Second, Max: time.Minute}
