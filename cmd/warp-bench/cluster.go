@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,6 +45,9 @@ type cluster struct {
 	cleanup func(drop bool)
 	nodes   []*api.Warp[[]byte]
 	total   int // nodes in the cluster, across processes
+	// probe is the running phase's staleness probe; the nodes' invalidation
+	// listeners report to it.
+	probe atomic.Pointer[probe]
 }
 
 // newCluster starts the NATS server (unless -nats), opens the store and
@@ -71,7 +75,7 @@ func newCluster(cfg config) (c *cluster, err error) {
 	if c.store, c.cleanup, err = openStore(cfg, name); err != nil {
 		return c, err
 	}
-	for _, id := range ids {
+	for i, id := range ids {
 		tr, err := natsbus.Dial(c.url, natsbus.Options{Name: "warp-bench-" + id})
 		if err != nil {
 			return c, fmt.Errorf("-nats %s: %w", c.url, err)
@@ -79,6 +83,14 @@ func newCluster(cfg config) (c *cluster, err error) {
 		opts := []api.Option[[]byte]{
 			api.WithNodeConfig[[]byte](actors.Config{ID: id}),
 			api.WithBus[[]byte](busConfig(cfg.Cluster, tr)),
+			api.WithInvalidationListener[[]byte](func(ev api.Invalidation) {
+				if p := c.probe.Load(); p != nil {
+					p.applied(i, ev)
+				}
+			}),
+		}
+		if cfg.MaxMiB > 0 {
+			opts = append(opts, api.WithMaxBytes[[]byte](cfg.MaxMiB<<20))
 		}
 		if cfg.MetricsAddr != "" { // each node's metrics, labelled by node and run
 			reg := prometheus.WrapRegistererWith(prometheus.Labels{"bench_node": id, "bench_run": name}, prometheus.DefaultRegisterer)

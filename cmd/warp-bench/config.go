@@ -27,6 +27,7 @@ type config struct {
 	Rate          float64       `json:"rate,omitempty"`
 	ProbeInterval time.Duration `json:"probe_interval_ns,omitempty"`
 	Store         string        `json:"store"`
+	MaxMiB        int           `json:"max_mib,omitempty"`
 	PostgresDSN   string        `json:"-"`
 	RedisAddr     string        `json:"-"`
 	NATS          string        `json:"nats,omitempty"`
@@ -35,6 +36,7 @@ type config struct {
 	NodesExpected int           `json:"nodes_expected,omitempty"`
 	JoinTimeout   time.Duration `json:"-"`
 	MetricsAddr   string        `json:"-"`
+	CPUProfile    string        `json:"-"`
 }
 
 // multiProcess reports whether this process is one node of a cluster of
@@ -102,8 +104,12 @@ func (c config) validateCluster() error {
 	switch {
 	case c.Nodes < 1 || c.Nodes > 16:
 		return fmt.Errorf("-nodes %d: must be in [1, 16]", c.Nodes)
-	case c.Store != "memory" && c.Store != "postgres" && c.Store != "redis":
-		return fmt.Errorf("-store %q: must be memory, postgres or redis", c.Store)
+	case c.Store != "memory" && c.Store != "postgres" && c.Store != "redis" && c.Store != "none":
+		return fmt.Errorf("-store %q: must be memory, postgres, redis or none", c.Store)
+	case c.Store == "none" && (c.Nodes != 1 || c.multiProcess()):
+		return fmt.Errorf("-store none: only with -nodes 1 (a cluster's nodes share their store)")
+	case c.MaxMiB < 0 || c.MaxMiB > 1<<20:
+		return fmt.Errorf("-max-mib %d: must be in [0, 1048576]", c.MaxMiB)
 	case c.Cluster == "" || strings.ContainsAny(c.Cluster, ".*> \t\r\n") || len(c.Cluster) > 32:
 		return fmt.Errorf("-cluster %q: must be 1 to 32 characters without '.', '*', '>' or spaces", c.Cluster)
 	case c.JoinTimeout <= 0 || c.JoinTimeout > 10*time.Minute:

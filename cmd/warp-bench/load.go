@@ -26,7 +26,12 @@ type report struct {
 	WriteP99us float64 `json:"write_p99_us"`
 	HitRatio   float64 `json:"hit_ratio"`
 	AllocsOp   float64 `json:"allocs_per_op"`
+	// HeapMiB is the heap in use after the run (and a GC), minus the heap
+	// before the target was built: what the target holds. Payload is the
+	// keys and values it was given; HeapX is HeapMiB / PayloadMiB.
 	HeapMiB    float64 `json:"heap_in_use_mib"`
+	PayloadMiB float64 `json:"payload_mib"`
+	HeapX      float64 `json:"heap_over_payload"`
 	GCPauseP99 float64 `json:"gc_pause_p99_us"`
 	Errors     int64   `json:"errors"`
 }
@@ -40,11 +45,13 @@ func runAll(cfg config, stderr io.Writer) ([]report, error) {
 	}
 	var out []report
 	for _, name := range strings.Split(cfg.Targets, ",") {
+		runtime.GC()
+		base := heapInUse()
 		t, err := targets[name](cfg)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		r, err := drive(cfg, name, t, keys, pr)
+		r, err := drive(cfg, name, t, keys, pr, base)
 		t.close()
 		if err != nil {
 			return nil, err
@@ -57,7 +64,7 @@ func runAll(cfg config, stderr io.Writer) ([]report, error) {
 
 // drive preloads every key, then runs cfg.Concurrency workers for
 // cfg.Duration (and at most cfg.MaxOps operations).
-func drive(cfg config, name string, t *target, keys []string, pr *progress) (report, error) {
+func drive(cfg config, name string, t *target, keys []string, pr *progress, baseHeap float64) (report, error) {
 	val := make([]byte, cfg.ValueSize)
 	for _, k := range keys {
 		if err := t.set(k, val); err != nil {
@@ -119,6 +126,13 @@ func drive(cfg config, name string, t *target, keys []string, pr *progress) (rep
 	stop()
 	elapsed := time.Since(start)
 	runtime.ReadMemStats(&ms1)
+	pauses := pauseP99(pause0, gcPauses())
+	runtime.GC()
+	heap := (heapInUse() - baseHeap) / (1 << 20)
+	payload := 0
+	for _, k := range keys {
+		payload += len(k) + cfg.ValueSize
+	}
 	n := ops.Load()
 	us := func(h *hdrhistogram.Histogram, q float64) float64 { return float64(h.ValueAtQuantile(q)) / 1e3 }
 	rep := report{
@@ -126,8 +140,9 @@ func drive(cfg config, name string, t *target, keys []string, pr *progress) (rep
 		ReadP50us: us(rh, 50), ReadP99us: us(rh, 99), ReadP999us: us(rh, 99.9),
 		WriteP50us: us(wh, 50), WriteP99us: us(wh, 99),
 		AllocsOp: float64(ms1.Mallocs-ms0.Mallocs) / float64(max(n, 1)),
-		HeapMiB:  heapInUse() / (1 << 20), GCPauseP99: pauseP99(pause0, gcPauses()) * 1e6,
-		Errors: errs.Load(),
+		HeapMiB:  heap, PayloadMiB: float64(payload) / (1 << 20), HeapX: heap / (float64(payload) / (1 << 20)),
+		GCPauseP99: pauses * 1e6,
+		Errors:     errs.Load(),
 	}
 	if r := reads.Load(); r > 0 {
 		rep.HitRatio = float64(hits.Load()) / float64(r)

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"time"
 )
 
@@ -41,6 +42,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stopMetrics()
+	if cfg.CPUProfile != "" {
+		f, err := os.Create(cfg.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var res result
 	if cfg.Nodes == 1 && !cfg.multiProcess() {
 		res.Results, err = runAll(cfg, stderr)
@@ -78,7 +90,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.Modes, "modes", "strong-local,eventual,strong", "cluster: comma-separated modes to run")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "cluster: drive writes only, at this many writes/s in total (0: closed loop)")
 	fs.DurationVar(&cfg.ProbeInterval, "probe-interval", time.Millisecond, "cluster: pause between the staleness probe's writes")
-	fs.StringVar(&cfg.Store, "store", "memory", "primary store: memory, postgres or redis")
+	fs.StringVar(&cfg.Store, "store", "memory", "primary store: memory, postgres, redis, or none (-nodes 1: keeps nothing, so the heap is the cache's)")
+	fs.IntVar(&cfg.MaxMiB, "max-mib", 0, "memory bound of each Warp node's cache (and of the bigcache target) in MiB; 0: Warp's default, 256")
 	fs.StringVar(&cfg.PostgresDSN, "postgres-dsn", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL DSN for -store postgres")
 	fs.StringVar(&cfg.RedisAddr, "redis-addr", "127.0.0.1:6379", "Redis address for -store redis")
 	fs.StringVar(&cfg.NATS, "nats", "", "external NATS URL (e.g. nats://127.0.0.1:4222); default an embedded server")
@@ -87,6 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.NodesExpected, "nodes-expected", 0, "multi-process: how many warp-bench processes form the cluster")
 	fs.DurationVar(&cfg.JoinTimeout, "join-timeout", time.Minute, "multi-process: how long to wait for the other processes")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this 127.0.0.1 address (port 0: any)")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

@@ -8,9 +8,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -39,8 +42,10 @@ func TestRunClusterJSON(t *testing.T) {
 	if s := res.Modes[2]; s.Mode != "strong" || s.StaleReads != 0 || s.Quorum != 2 {
 		t.Errorf("strong: mode %q, quorum %d, stale reads %d; want quorum 2 and 0 stale reads", s.Mode, s.Quorum, s.StaleReads)
 	}
-	if e := res.Modes[1]; e.LagSamples == 0 {
-		t.Errorf("eventual: no lag samples; want the other nodes to see the probe's writes")
+	if e := res.Modes[1]; e.LagSamples == 0 || e.LagSource != "apply" || e.Unseen != 0 {
+		t.Errorf("eventual: %d lag samples from %q, %d unseen; want every probe write applied on both other nodes, timed by their listeners", e.LagSamples, e.LagSource, e.Unseen)
+	} else if want := 2 * e.ProbeWrites; e.LagSamples != want {
+		t.Errorf("eventual: %d lag samples for %d probe writes; want %d (one per write and reader node)", e.LagSamples, e.ProbeWrites, want)
 	}
 	for _, k := range []string{"strong_set_p50_over_raw_rtt_p50", "eventual_set_p50_over_strong_local_set_p50"} {
 		if res.Ratios[k] <= 0 {
@@ -73,6 +78,36 @@ func TestRunSingleNodeJSON(t *testing.T) {
 	}
 }
 
+// With -store none the warp target's heap is its cache alone, given as a
+// multiple of the payload; -cpuprofile writes a profile of the run. The
+// heap is the process's, so this test does not run in parallel: another
+// test's garbage freed during the run made the figure negative.
+func TestRunSingleNodeMemory(t *testing.T) {
+	var out bytes.Buffer
+	prof := filepath.Join(t.TempDir(), "cpu.prof")
+	err := run([]string{"-nodes", "1", "-targets", "warp", "-store", "none", "-max-mib", "8",
+		"-keys", "20000", "-value-size", "100", "-duration", "100ms", "-concurrency", "2", "-json",
+		"-cpuprofile", prof}, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(prof); err != nil || fi.Size() == 0 {
+		t.Errorf("-cpuprofile: %v, %v; want a profile written", fi, err)
+	}
+	var res result
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("bad JSON: %v\n%s", err, out.String())
+	}
+	r := res.Results[0]
+	// 20,000 × (11 + 100) bytes is 2.1 MiB; an 8 MiB bound holds it.
+	if r.HitRatio < 0.99 || r.PayloadMiB < 2 || r.PayloadMiB > 2.2 || r.HeapMiB <= r.PayloadMiB || r.HeapX != r.HeapMiB/r.PayloadMiB {
+		t.Errorf("%+v; want every read a hit, a 2.1 MiB payload and a heap above it", r)
+	}
+	if res.Config.MaxMiB != 8 || res.Config.Store != "none" {
+		t.Errorf("config %+v; want -max-mib and -store recorded", res.Config)
+	}
+}
+
 func TestRunRejectsBadFlags(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
@@ -88,6 +123,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"-node-id", "a"}, {"-node-id", "a", "-nodes-expected", "3", "-store", "redis"},
 		{"-node-id", "a", "-nodes-expected", "3", "-nats", "nats://127.0.0.1:4222"},
 		{"-nodes-expected", "3"}, {"-join-timeout", "0s"},
+		{"-store", "none"}, {"-max-mib", "-1"},
 	} {
 		err := run(args, io.Discard, io.Discard)
 		// The error names the flag at fault: the first one, or for a
@@ -195,18 +231,21 @@ func TestMetricsServesOnLoopback(t *testing.T) {
 	}
 }
 
+// The pacer hands out its rate: 2000/s for 100ms is 200 tokens (the
+// bucket starts empty). On synctest's clock, so the machine's load does
+// not matter.
 func TestPacerHoldsRate(t *testing.T) {
-	t.Parallel()
-	p := newPacer(2000)
-	start := time.Now()
-	n := 0
-	for p.wait(start.Add(100 * time.Millisecond)) {
-		n++
-	}
-	// 2000/s for 100ms is 200 tokens (the bucket starts empty).
-	if n < 150 || n > 210 {
-		t.Errorf("got %d tokens in 100ms at 2000/s; want about 200", n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		p := newPacer(2000)
+		start := time.Now()
+		n := 0
+		for p.wait(start.Add(100 * time.Millisecond)) {
+			n++
+		}
+		if n < 199 || n > 201 {
+			t.Errorf("got %d tokens in 100ms at 2000/s; want 200", n)
+		}
+	})
 }
 
 func TestQuantile(t *testing.T) {

@@ -12,27 +12,32 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/warpcache/warp/api"
+	"github.com/warpcache/warp/merge"
 )
 
 // modeReport is one mode's result on a cluster.
 type modeReport struct {
-	Mode          string  `json:"mode"`
-	Nodes         int     `json:"nodes"`
-	Quorum        int     `json:"quorum,omitempty"`
-	TargetRate    float64 `json:"target_rate,omitempty"`
-	Ops           int64   `json:"ops"`
-	Reads         int64   `json:"reads"`
-	Writes        int64   `json:"writes"`
-	OpsPerSec     float64 `json:"ops_per_sec"`
-	WritesPerSec  float64 `json:"writes_per_sec"`
-	ReadP50us     float64 `json:"read_p50_us"`
-	ReadP99us     float64 `json:"read_p99_us"`
-	WriteP50us    float64 `json:"write_p50_us"`
-	WriteP99us    float64 `json:"write_p99_us"`
-	WriteP999us   float64 `json:"write_p999_us"`
-	HitRatio      float64 `json:"hit_ratio"`
-	ProbeWrites   int64   `json:"probe_writes"`
-	LagSamples    int64   `json:"lag_samples"`
+	Mode         string  `json:"mode"`
+	Nodes        int     `json:"nodes"`
+	Quorum       int     `json:"quorum,omitempty"`
+	TargetRate   float64 `json:"target_rate,omitempty"`
+	Ops          int64   `json:"ops"`
+	Reads        int64   `json:"reads"`
+	Writes       int64   `json:"writes"`
+	OpsPerSec    float64 `json:"ops_per_sec"`
+	WritesPerSec float64 `json:"writes_per_sec"`
+	ReadP50us    float64 `json:"read_p50_us"`
+	ReadP99us    float64 `json:"read_p99_us"`
+	WriteP50us   float64 `json:"write_p50_us"`
+	WriteP99us   float64 `json:"write_p99_us"`
+	WriteP999us  float64 `json:"write_p999_us"`
+	HitRatio     float64 `json:"hit_ratio"`
+	ProbeWrites  int64   `json:"probe_writes"`
+	LagSamples   int64   `json:"lag_samples"`
+	// LagSource says what a lag sample measures: "apply" (publish→apply,
+	// from the reader nodes' invalidation listeners) or "first-read" (until
+	// a polling reader first saw the value; another process's writer).
+	LagSource     string  `json:"lag_source"`
 	LagP50us      float64 `json:"lag_p50_us"`
 	LagP99us      float64 `json:"lag_p99_us"`
 	LagMaxus      float64 `json:"lag_max_us"`
@@ -100,8 +105,9 @@ func (c *cluster) runMode(mode string, runStart time.Time, pr *progress, co *coo
 	if co != nil {
 		co.probe.Store(p)
 	}
+	c.probe.Store(p)
 	stopTicker := pr.tick(mode, ph)
-	probeWrites, readers := ph.runProbe(p, co, leader)
+	probeWrites, readers, readerNodes := ph.runProbe(p, co, leader)
 	ph.runLoad()
 	p.stop.Store(true)
 	pw, rs := <-probeWrites, <-readers
@@ -111,7 +117,9 @@ func (c *cluster) runMode(mode string, runStart time.Time, pr *progress, co *coo
 			return modeReport{}, nil, err
 		}
 	}
-	pres := p.results(rs)
+	p.settle(readerNodes, time.Second)
+	c.probe.Store(nil)
+	pres := p.results(rs, readerNodes)
 	rep := ph.report(pres, pw, c.busStats(), before, p)
 	observePhase(rep)
 	return rep, ph.tl.finish(pres.samples), nil
@@ -123,27 +131,33 @@ func (ph *phase) newProbe(key string, multi bool) *probe {
 	cfg := ph.c.cfg
 	capacity := int(min(int64(cfg.Duration/cfg.ProbeInterval)+2, 1<<20))
 	if multi {
-		return newProbe(key, func() int64 { return time.Now().UnixNano() }, ph.start.UnixNano(), cfg.ValueSize, capacity)
+		return newProbe(key, func() int64 { return time.Now().UnixNano() }, ph.start.UnixNano(), cfg.ValueSize, capacity, len(ph.c.nodes))
 	}
 	start := ph.start
-	return newProbe(key, func() int64 { return int64(time.Since(start)) }, 0, cfg.ValueSize, capacity)
+	return newProbe(key, func() int64 { return int64(time.Since(start)) }, 0, cfg.ValueSize, capacity, len(ph.c.nodes))
 }
 
 // runProbe starts the probe writer (on the leader's first node) and a
-// reader on every other local node; the channels deliver their results.
-func (ph *phase) runProbe(p *probe, co *coord, leader bool) (<-chan int64, <-chan []*reader) {
+// reader on every other local node; the channels deliver their results,
+// and readerNodes lists the readers' indexes among the local nodes.
+func (ph *phase) runProbe(p *probe, co *coord, leader bool) (_ <-chan int64, _ <-chan []*reader, readerNodes []int) {
 	nodes := ph.c.nodes
 	writes, readers := make(chan int64, 1), make(chan []*reader, 1)
 	var onReturn func(s, t int64)
 	if co != nil {
 		onReturn = co.publishReturn
 	}
+	first := 0
 	if leader {
 		writer := nodes[0]
-		go func() { writes <- p.write(writer, ph.c.cfg.ProbeInterval, ph.deadline, onReturn) }()
-		nodes = nodes[1:]
+		version := func() (merge.Version, error) { return ph.c.store.Version(context.Background(), p.key) }
+		go func() { writes <- p.write(writer, ph.c.cfg.ProbeInterval, ph.deadline, onReturn, version) }()
+		nodes, first = nodes[1:], 1
 	} else {
 		writes <- 0
+	}
+	for i := range nodes {
+		readerNodes = append(readerNodes, first+i)
 	}
 	go func() {
 		out := make([]*reader, len(nodes))
@@ -154,7 +168,7 @@ func (ph *phase) runProbe(p *probe, co *coord, leader bool) (<-chan int64, <-cha
 		wg.Wait()
 		readers <- out
 	}()
-	return writes, readers
+	return writes, readers, readerNodes
 }
 
 // runLoad runs the load workers until the deadline or -max-ops.

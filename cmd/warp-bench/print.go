@@ -31,11 +31,11 @@ func printTable(out io.Writer, cfg config, reps []report) {
 	fmt.Fprintf(out, "warp-bench: %d keys, %.0f%% reads, %s, %d-byte values, %d workers, %v per target\n\n",
 		cfg.Keys, cfg.ReadRatio*100, cfg.Dist, cfg.ValueSize, cfg.Concurrency, cfg.Duration)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tops/s\tread p50 µs\tp99\tp999\twrite p50 µs\tp99\thit ratio\tallocs/op\theap MiB\tGC p99 µs\terrors\t")
+	fmt.Fprintln(tw, "target\tops/s\tread p50 µs\tp99\tp999\twrite p50 µs\tp99\thit ratio\tallocs/op\theap MiB\t× payload\tGC p99 µs\terrors\t")
 	for _, r := range reps {
-		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.3f\t%.2f\t%.1f\t%.0f\t%d\t\n",
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.3f\t%.2f\t%.1f\t%.2f\t%.0f\t%d\t\n",
 			r.Target, r.OpsPerSec, r.ReadP50us, r.ReadP99us, r.ReadP999us, r.WriteP50us, r.WriteP99us,
-			r.HitRatio, r.AllocsOp, r.HeapMiB, r.GCPauseP99, r.Errors)
+			r.HitRatio, r.AllocsOp, r.HeapMiB, r.HeapX, r.GCPauseP99, r.Errors)
 	}
 	_ = tw.Flush()
 	if len(reps) > 1 {
@@ -100,10 +100,10 @@ func writeCSV(out io.Writer, res result) error {
 	i := func(v int64) string { return strconv.FormatInt(v, 10) }
 	if len(res.Results) > 0 {
 		_ = w.Write([]string{"target", "ops", "ops_per_sec", "read_p50_us", "read_p99_us", "read_p999_us",
-			"write_p50_us", "write_p99_us", "hit_ratio", "allocs_per_op", "heap_in_use_mib", "gc_pause_p99_us", "errors"})
+			"write_p50_us", "write_p99_us", "hit_ratio", "allocs_per_op", "heap_in_use_mib", "heap_over_payload", "gc_pause_p99_us", "errors"})
 		for _, r := range res.Results {
 			_ = w.Write([]string{r.Target, i(r.Ops), f(r.OpsPerSec), f(r.ReadP50us), f(r.ReadP99us), f(r.ReadP999us),
-				f(r.WriteP50us), f(r.WriteP99us), f(r.HitRatio), f(r.AllocsOp), f(r.HeapMiB), f(r.GCPauseP99), i(r.Errors)})
+				f(r.WriteP50us), f(r.WriteP99us), f(r.HitRatio), f(r.AllocsOp), f(r.HeapMiB), f(r.HeapX), f(r.GCPauseP99), i(r.Errors)})
 		}
 	} else {
 		_ = w.Write([]string{"mode", "nodes", "quorum", "target_rate", "ops", "ops_per_sec", "writes_per_sec",

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/binary"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/warpcache/warp/api"
+	"github.com/warpcache/warp/merge"
 )
 
 // maxProbeReads bounds each probe reader's loop, besides its deadline.
@@ -33,15 +36,56 @@ type probe struct {
 
 	ret    []atomic.Int64 // ret[s]: when Set s returned; 0: not (yet) known
 	newest atomic.Int64   // newest s whose return is known
-	errs   atomic.Int64
-	stop   atomic.Bool
+	// vers[s] is the store's version of write s, read right after it
+	// returned (0: unknown, as in another process's writer).
+	vers []atomic.Uint64
+	// logs[i] are the probe key's invalidations applied on local node i,
+	// from its invalidation listener.
+	logs []applyLog
+	errs atomic.Int64
+	stop atomic.Bool
 
 	mu       sync.Mutex // guards firstErr
 	firstErr error
 }
 
-func newProbe(key string, clock func() int64, base int64, size int, capacity int) *probe {
-	return &probe{key: key, clock: clock, base: base, size: size, ret: make([]atomic.Int64, capacity)}
+func newProbe(key string, clock func() int64, base int64, size int, capacity, nodes int) *probe {
+	return &probe{
+		key: key, clock: clock, base: base, size: size,
+		ret: make([]atomic.Int64, capacity), vers: make([]atomic.Uint64, capacity),
+		logs: make([]applyLog, nodes),
+	}
+}
+
+// applyLog is what one node's invalidation listener saw of the probe key.
+type applyLog struct {
+	mu      sync.Mutex
+	events  []applyEvent // in the order applied
+	flushes int          // repair flushes, which cover the key without naming it
+}
+
+type applyEvent struct {
+	version merge.Version
+	at      int64 // probe clock
+}
+
+// applied records node's invalidation ev if it concerns the probe key.
+// It runs on the node's bus goroutine: a lock and an append.
+func (p *probe) applied(node int, ev api.Invalidation) {
+	if node >= len(p.logs) || !strings.HasPrefix(p.key, ev.Key) || !ev.Prefix && ev.Key != p.key {
+		return
+	}
+	at := p.clock()
+	l := &p.logs[node]
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ev.Prefix {
+		l.flushes++
+		return
+	}
+	if len(l.events) < 2*len(p.ret) {
+		l.events = append(l.events, applyEvent{version: ev.Version, at: at})
+	}
 }
 
 // returned records that Set s returned at t (writer, or the coordinator
@@ -70,7 +114,10 @@ func (p *probe) fail(err error) {
 
 // write runs the writer on w: one write per interval until deadline, stop
 // or the capacity of ret; onReturn (may be nil) publishes each return.
-func (p *probe) write(w *api.Warp[[]byte], interval time.Duration, deadline time.Time, onReturn func(s, t int64)) (writes int64) {
+//
+// version (may be nil) reads the probe key's version from the store after
+// each write, so that apply events can be matched to writes.
+func (p *probe) write(w *api.Warp[[]byte], interval time.Duration, deadline time.Time, onReturn func(s, t int64), version func() (merge.Version, error)) (writes int64) {
 	ctx := context.Background()
 	tk := time.NewTicker(interval)
 	defer tk.Stop()
@@ -81,6 +128,11 @@ func (p *probe) write(w *api.Warp[[]byte], interval time.Duration, deadline time
 			p.fail(err)
 		} else {
 			t := p.clock()
+			if version != nil {
+				if v, err := version(); err == nil {
+					p.vers[s].Store(uint64(v))
+				}
+			}
 			p.returned(s, t)
 			if onReturn != nil {
 				onReturn(s, t)
@@ -150,20 +202,39 @@ type probeResult struct {
 	reads      int64
 	stale      int64
 	writesSeen int64 // probe writes whose return is known
+	applied    bool  // lags are publish→apply (else first seen by a poll)
+	flushes    int64 // repair flushes the reader nodes applied
 }
 
-// results turns the readers' observations into lags.
-func (p *probe) results(readers []*reader) probeResult {
+// results turns the observations into lags. When every returned write's
+// version is known (the writer runs in this process), a write's lag on a
+// reader node is when that node applied its invalidation (from the
+// node's invalidation listener) minus when Set returned: publish→apply,
+// at the clock's resolution. Otherwise (another process's writer) it
+// falls back to when a polling reader first saw the value, which adds
+// the poll's sleep (Go's timers: from about 0.1 to 1 ms) to each lag.
+func (p *probe) results(readers []*reader, readerNodes []int) probeResult {
 	res := probeResult{lag: newHist()}
 	n := p.newest.Load()
+	versions := true
 	for s := int64(1); s <= n; s++ {
 		if p.ret[s].Load() != 0 {
 			res.writesSeen++
+			versions = versions && p.vers[s].Load() != 0
 		}
 	}
 	for _, r := range readers {
 		res.reads += r.reads
 		res.stale += r.stale
+	}
+	if versions && len(readerNodes) > 0 {
+		res.applied = true
+		for _, node := range readerNodes {
+			p.applyLags(&res, node, n)
+		}
+		return res
+	}
+	for _, r := range readers {
 		for s := int64(1); s <= n; s++ {
 			rt := p.ret[s].Load()
 			if rt == 0 {
@@ -173,10 +244,77 @@ func (p *probe) results(readers []*reader) probeResult {
 				res.unseen++
 				continue
 			}
-			lag := max(r.seen[s]-rt, 0)
-			record(res.lag, lag)
-			res.samples = append(res.samples, lagSample{at: r.seen[s] - p.base, lag: lag})
+			p.sample(&res, r.seen[s], rt)
 		}
 	}
 	return res
+}
+
+// settle waits, at most bound, until every reader node has applied the
+// invalidation of the last write whose version is known, so that the
+// writes made just before the phase ended are not counted as unseen.
+func (p *probe) settle(readerNodes []int, bound time.Duration) {
+	n := p.newest.Load()
+	if n < 1 {
+		return
+	}
+	prev := merge.Version(0)
+	if n > 1 {
+		prev = merge.Version(p.vers[n-1].Load())
+	}
+	if p.vers[n].Load() == 0 {
+		return // versions unknown: the lags come from the readers
+	}
+	deadline := time.Now().Add(bound)
+	for _, node := range readerNodes {
+		l := &p.logs[node]
+		for {
+			l.mu.Lock()
+			done := len(l.events) > 0 && l.events[len(l.events)-1].version > prev
+			l.mu.Unlock()
+			if done || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(time.Millisecond) // bounded by deadline; polling the listener's log
+		}
+	}
+}
+
+// applyLags adds node's publish→apply lags for writes 1..n: write s's
+// invalidation is the first one the node applied with a version above
+// write s-1's (for a StrongDistributed key the invalidation carries the
+// write's fencing token, which lies between the two versions).
+func (p *probe) applyLags(res *probeResult, node int, n int64) {
+	l := &p.logs[node]
+	l.mu.Lock()
+	events := slices.Clone(l.events)
+	res.flushes += int64(l.flushes)
+	l.mu.Unlock()
+	i := 0
+	for s := int64(1); s <= n; s++ {
+		rt := p.ret[s].Load()
+		if rt == 0 {
+			continue
+		}
+		prev := merge.Version(0)
+		if s > 1 {
+			prev = merge.Version(p.vers[s-1].Load())
+		}
+		for i < len(events) && events[i].version <= prev {
+			i++
+		}
+		if i == len(events) {
+			res.unseen++
+			continue
+		}
+		p.sample(res, events[i].at, rt)
+	}
+}
+
+// sample records a write that returned at rt and was seen (or applied) at
+// at.
+func (p *probe) sample(res *probeResult, at, rt int64) {
+	lag := max(at-rt, 0)
+	record(res.lag, lag)
+	res.samples = append(res.samples, lagSample{at: at - p.base, lag: lag})
 }

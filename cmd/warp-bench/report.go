@@ -30,6 +30,10 @@ func (ph *phase) report(pres probeResult, probeWrites int64, after, before bus.S
 	if pres.lag.TotalCount() > 0 {
 		rep.LagMaxus = float64(pres.lag.Max()) / 1e3
 	}
+	rep.LagSource = "first-read"
+	if pres.applied {
+		rep.LagSource = "apply"
+	}
 	if ph.mode == "strong" {
 		rep.Quorum = ph.c.total - 1
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/warpcache/warp/api/codec"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"
+	"github.com/warpcache/warp/store/nop"
 	"github.com/warpcache/warp/store/postgres"
 	"github.com/warpcache/warp/store/redis"
 )
@@ -30,6 +31,8 @@ func openStore(cfg config, name string) (s store.Store[[]byte], cleanup func(dro
 		return openPostgres(ctx, cfg.PostgresDSN, "warpbench_"+ident(name))
 	case "redis":
 		return openRedis(ctx, cfg.RedisAddr, "warpbench:"+name+":")
+	case "none":
+		return &nop.Store[[]byte]{}, func(bool) {}, nil
 	}
 	return memory.New[[]byte](memory.Options{}), func(bool) {}, nil
 }

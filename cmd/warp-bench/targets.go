@@ -9,7 +9,6 @@ import (
 	"github.com/allegro/bigcache/v3"
 
 	"github.com/warpcache/warp/api"
-	"github.com/warpcache/warp/store/memory"
 )
 
 // target is one system under load: get and set of []byte values.
@@ -26,8 +25,17 @@ var targets = map[string]func(cfg config) (*target, error){
 }
 
 func newWarpTarget(cfg config) (*target, error) {
-	w, err := api.New[[]byte](memory.New[[]byte](memory.Options{}))
+	st, cleanup, err := openStore(cfg, runID())
 	if err != nil {
+		return nil, err
+	}
+	var opts []api.Option[[]byte]
+	if cfg.MaxMiB > 0 {
+		opts = append(opts, api.WithMaxBytes[[]byte](cfg.MaxMiB<<20))
+	}
+	w, err := api.New[[]byte](st, opts...)
+	if err != nil {
+		cleanup(true)
 		return nil, err
 	}
 	if err := w.Register("k:*", api.ModeStrongLocal, time.Hour); err != nil {
@@ -42,8 +50,11 @@ func newWarpTarget(cfg config) (*target, error) {
 			}
 			return err == nil, err
 		},
-		set:   func(k string, v []byte) error { return w.Set(ctx, k, v) },
-		close: func() { _ = w.Close() },
+		set: func(k string, v []byte) error { return w.Set(ctx, k, v) },
+		close: func() {
+			_ = w.Close()
+			cleanup(true)
+		},
 	}, nil
 }
 
@@ -52,6 +63,7 @@ func newBigcacheTarget(cfg config) (*target, error) {
 	bc.CleanWindow, bc.Verbose = 0, false
 	bc.MaxEntriesInWindow = cfg.Keys
 	bc.MaxEntrySize = cfg.ValueSize + 32
+	bc.HardMaxCacheSize = cfg.MaxMiB // 0: unbounded
 	c, err := bigcache.New(context.Background(), bc)
 	if err != nil {
 		return nil, err
