@@ -33,3 +33,16 @@ func Pending(b *Bus) int {
 	b.sync()
 	return n
 }
+
+// LastAnswered returns when b last answered the heartbeat of peer id (zero
+// if it never did).
+func LastAnswered(b *Bus, id string) time.Time {
+	var at time.Time
+	b.root.Send(b.pid, inspect{fn: func(a *busActor) {
+		if p := a.peers[id]; p != nil {
+			at = p.lastAnswered
+		}
+	}})
+	b.sync()
+	return at
+}
