@@ -269,8 +269,17 @@ func TestClusterNATSRestart(t *testing.T) {
 	}
 	restarted := time.Now()
 	waitFor(t, 10*time.Second, "every node serves the writes made while NATS was down", c.serves(keys, func(string) string { return "during" }))
-	t.Logf("repaired and serving %v after the server came back (restart took %v; natsbus ReconnectWait 20ms)",
-		time.Since(restarted).Round(time.Millisecond), restarted.Sub(down).Round(time.Millisecond))
+	served := time.Since(restarted)
+	// Without the lease a node reads through to the store, so it serves
+	// the new values at once; repaired means the lease is back, and with
+	// it the cache.
+	c.converge(t)
+	repaired := time.Since(restarted)
+	waitFor(t, 10*time.Second, "every node caches the writes made while NATS was down", func() bool {
+		return c.serves(keys, func(string) string { return "during" })() && c.caches(keys, func(string) string { return "during" })()
+	})
+	t.Logf("after the server came back (restart took %v; natsbus ReconnectWait 20ms, heartbeat 20ms, lease 100ms): serving the new values %v, every node repaired (lease back) %v, caching again %v",
+		restarted.Sub(down).Round(time.Millisecond), served.Round(time.Millisecond), repaired.Round(time.Millisecond), time.Since(restarted).Round(time.Millisecond))
 }
 
 // TestClusterStrongQuorum: a quorum larger than the live peers fails in
