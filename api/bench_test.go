@@ -175,6 +175,14 @@ func BenchmarkSet(b *testing.B) {
 		st := memory.New[[]byte](memory.Options{})
 		parallel(b, func(k string) { _, _ = st.Set(ctx, k, val, store.Write{}) })
 	})
+	b.Run("bigcache+memstore", func(b *testing.B) {
+		bc := rawBigcache(b, val)
+		st := memory.New[[]byte](memory.Options{})
+		parallel(b, func(k string) {
+			_, _ = st.Set(ctx, k, val, store.Write{})
+			_ = bc.Set(k, val)
+		})
+	})
 	b.Run("warp", func(b *testing.B) {
 		w := benchWarp(b, val)
 		parallel(b, func(k string) { _ = w.Set(ctx, k, val) })

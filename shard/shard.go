@@ -216,26 +216,25 @@ func (s *shard) install(key string, entry []byte, gen uint64, write bool) messag
 	s.v.gens[st].maxVer = max(s.v.gens[st].maxVer, hdr.Version)
 	// A write clears the key's hot slot rather than decoding into it: the
 	// next read promotes the new value, so writes pay no decode.
-	slot := &s.v.hot[h&s.v.hotMask]
-	if e := slot.Load(); e != nil && e.Key == key {
-		slot.Store(nil)
-	}
+	s.unhot(key, h)
 	return messages.Result{Version: hdr.Version, Applied: true}
 }
 
-func (s *shard) publishHot(slot interface {
-	Store(*HotEntry)
-}, key string, hdr Header, val []byte) {
+// publishHot decodes key's value (hash h) into its hot slot; the only
+// place an entry enters the hot tier (see unhot).
+func (s *shard) publishHot(key string, h uint64, hdr Header, val []byte) {
+	i := h & s.v.hotMask
 	if s.v.cfg.Decode == nil || hdr.Flags&FlagNegative != 0 {
-		slot.Store(nil)
+		s.v.hot[i].Store(nil)
 		return
 	}
 	dec, err := s.v.cfg.Decode(val)
 	if err != nil {
-		slot.Store(nil)
+		s.v.hot[i].Store(nil)
 		return
 	}
-	slot.Store(&HotEntry{Key: key, Value: dec, Header: hdr})
+	s.v.hotHash[i] = h
+	s.v.hot[i].Store(&HotEntry{Key: key, Value: dec, Header: hdr})
 }
 
 // invalidate drops key's entry unless it is at least version v (v == 0:
@@ -261,9 +260,19 @@ func (s *shard) drop(key string, h, st uint64) {
 	if err := s.v.cache.Delete(key); err != nil && !errors.Is(err, bigcache.ErrEntryNotFound) {
 		s.v.cfg.Logger.Error("shard: delete", slog.String("key", key), slog.Any("err", err))
 	}
-	slot := &s.v.hot[h&s.v.hotMask]
-	if e := slot.Load(); e != nil && e.Key == key {
-		slot.Store(nil)
+	s.unhot(key, h)
+}
+
+// unhot empties the hot slot of key (hash h) if it holds key. Every entry
+// stored in a slot goes through publishHot, which records its key's hash
+// in hotHash, so a slot whose recorded hash is not h cannot hold key.
+func (s *shard) unhot(key string, h uint64) {
+	i := h & s.v.hotMask
+	if s.v.hotHash[i] != h {
+		return
+	}
+	if e := s.v.hot[i].Load(); e != nil && e.Key == key {
+		s.v.hot[i].Store(nil)
 	}
 }
 
@@ -373,11 +382,11 @@ func (s *shard) promote(key string) {
 	if !ok {
 		return
 	}
-	slot := &s.v.hot[s.v.Hash(key)&s.v.hotMask]
-	if e := slot.Load(); e != nil && e.Key == key && e.Version == hdr.Version {
+	h := s.v.Hash(key)
+	if e := s.v.hot[h&s.v.hotMask].Load(); e != nil && e.Key == key && e.Version == hdr.Version {
 		return
 	}
-	s.publishHot(slot, key, hdr, val)
+	s.publishHot(key, h, hdr, val)
 	s.v.stats.Promotions.Add(1)
 }
 

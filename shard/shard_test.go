@@ -223,3 +223,35 @@ func TestFlushDropsEverything(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteClearsHotSlot: a write or an invalidation of a promoted key
+// empties its hot slot, so readers cannot be served the old decoded value;
+// a write of another key leaves the slot alone.
+func TestWriteClearsHotSlot(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	promote := func(k string) {
+		h.sys.Root.Send(h.v.PID(), &messages.Promote{Key: k})
+		h.ask(&messages.Invalidate{Key: "absent", Reply: messages.NewReply()}) // FIFO: the promote ran
+		if e := h.v.Hot(h.v.Hash(k)); e == nil || e.Key != k {
+			t.Fatalf("promote %s: slot holds %+v", k, e)
+		}
+	}
+	for i, k := range []string{"a", "b"} {
+		h.ask(&messages.Install{Key: k, Entry: entry(merge.Version(i+1), k), Gen: h.v.Gen(h.v.Hash(k)), Reply: messages.NewReply()})
+	}
+	promote("a")
+	h.ask(&messages.Install{Key: "b", Entry: entry(5, "b2"), Gen: h.v.Gen(h.v.Hash("b")), Reply: messages.NewReply()})
+	if e := h.v.Hot(h.v.Hash("a")); e == nil || e.Key != "a" {
+		t.Fatal("a write of b emptied a's hot slot")
+	}
+	h.ask(&messages.Install{Key: "a", Entry: entry(6, "a2"), Gen: h.v.Gen(h.v.Hash("a")), Reply: messages.NewReply()})
+	if e := h.v.Hot(h.v.Hash("a")); e != nil && e.Key == "a" {
+		t.Fatalf("hot slot still holds a at version %d after a write", e.Version)
+	}
+	promote("a")
+	h.ask(&messages.Invalidate{Key: "a", Reply: messages.NewReply()})
+	if e := h.v.Hot(h.v.Hash("a")); e != nil && e.Key == "a" {
+		t.Fatal("hot slot still holds a after an invalidation")
+	}
+}

@@ -32,6 +32,11 @@ type View struct {
 	// hot is the decoded hot tier: a direct-mapped table indexed by hash.
 	hot     []atomic.Pointer[HotEntry]
 	hotMask uint64
+	// hotHash is the actor's own record of the hash of the key it last
+	// stored in each hot slot (readers never use it). A write whose slot
+	// was last given another key, the common case, checks 8 bytes of a
+	// dense array instead of chasing the slot's entry and its key.
+	hotHash []uint64
 	// gens are the fill generations, striped by hash: a write or an
 	// invalidation bumps its key's stripe.
 	gens       []stripe
@@ -68,6 +73,7 @@ func NewView(cfg Config) (*View, error) {
 	v := &View{
 		cfg:        cfg,
 		hot:        make([]atomic.Pointer[HotEntry], cfg.HotSlots),
+		hotHash:    make([]uint64, cfg.HotSlots),
 		hotMask:    uint64(cfg.HotSlots - 1),
 		gens:       make([]stripe, cfg.Stripes),
 		stripeMask: uint64(cfg.Stripes - 1),
