@@ -106,7 +106,14 @@ func (w *Warp[T]) miss(ctx context.Context, key string, h uint64, v *shard.View)
 		// before a write completed would return the old value after it.
 		return w.load(key, v, reg, epoch, gen)
 	}
-	fn := func() (any, error) { return w.load(key, v, reg, epoch, gen) }
+	fn := func() (any, error) {
+		// A caller that missed just before another's load filled the
+		// cache, and came here after that load ended, finds the fill.
+		if out, hit, err := w.cached(key, h, v, w.node.Now(), epoch); hit {
+			return out, err
+		}
+		return w.load(key, v, reg, epoch, gen)
+	}
 	if ctx.Done() == nil { // cannot be cancelled: wait in place, no goroutine
 		out, err, _ := w.loads.Do(key, fn)
 		if err != nil {

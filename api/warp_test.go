@@ -273,6 +273,31 @@ func TestMissesAreCoalesced(t *testing.T) {
 	}
 }
 
+// TestLateMissFindsTheFill: a caller that missed the cache just before
+// another caller's load filled it, and reaches the shared load only after
+// that load ended, is served the fill instead of loading again (the
+// interleaving forced by calling miss after the fill).
+func TestLateMissFindsTheFill(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
+	w := newWarp[string](t, spy)
+	_ = w.Register("k", ModeStrongLocal, time.Minute)
+	_, _ = spy.Store.Set(ctx, "k", "v", store.Write{})
+	if v, err := w.Get(ctx, "k"); err != nil || v != "v" {
+		t.Fatalf("Get = %q, %v", v, err)
+	}
+	h := w.router.Hash("k")
+	for _, c := range []context.Context{ctx, t.Context()} { // Do and DoChan
+		if v, err := w.miss(c, "k", h, w.router.Shard(h)); err != nil || v != "v" {
+			t.Fatalf("miss = %q, %v", v, err)
+		}
+	}
+	if g := spy.gets.Load(); g != 1 {
+		t.Fatalf("store loads = %d; want 1 (the late misses should find the fill)", g)
+	}
+}
+
 func TestLoaderPanicIsAnError(t *testing.T) {
 	t.Parallel()
 	spy := &spyStore[string]{Store: memory.New[string](memory.Options{}), panics: true}
