@@ -3,6 +3,7 @@ package messages
 import (
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/warpcache/warp/merge"
 )
@@ -38,23 +39,36 @@ func (r *Reply) Send(res Result) {
 // Shards run on their callers' goroutines, so a request that finds its
 // shard busy with another caller's message is answered by that caller a
 // few microseconds later. Wait polls for that answer (yielding the
-// processor between polls) for up to waitSpins rounds before it parks:
+// processor between polls) for up to waitSpinTime before it parks:
 // parking would hand the answer to the scheduler, and a woken goroutine
 // can sit in the other processor's run queue for tens of microseconds.
 func (r *Reply) Wait() Result {
-	for range waitSpins {
+	var start time.Time
+	for i := range waitSpins {
 		select {
 		case res := <-r.ch:
 			return res
 		default:
-			runtime.Gosched()
 		}
+		if i&15 == 15 {
+			if start.IsZero() {
+				start = time.Now()
+			} else if time.Since(start) > waitSpinTime {
+				break
+			}
+		}
+		runtime.Gosched()
 	}
 	return <-r.ch
 }
 
-// waitSpins bounds the polling of [Reply.Wait]: about 10–30 µs of yields.
-const waitSpins = 64
+// waitSpins and waitSpinTime bound the polling of [Reply.Wait]: whichever
+// ends first (the count also ends it in a testing/synctest bubble, where
+// the clock stands still while the caller polls).
+const (
+	waitSpins    = 1024
+	waitSpinTime = 50 * time.Microsecond
+)
 
 // ReplyPool recycles reply slots. Each router owns one, so slots never
 // travel between independent instances (nor between testing/synctest
