@@ -188,3 +188,32 @@ func BenchmarkSet(b *testing.B) {
 		parallel(b, func(k string) { _ = w.Set(ctx, k, val) })
 	})
 }
+
+// BenchmarkFlush measures the repair flush a bus applies (every shard
+// drops everything), which the bus actor waits for: on an empty node, a
+// lightly filled one (entries deleted one by one) and a full one (reset).
+func BenchmarkFlush(b *testing.B) {
+	ctx := context.Background()
+	val := make([]byte, 100)
+	for _, n := range []int{0, 200, benchKeys} {
+		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
+			w, err := New[[]byte](memory.New[[]byte](memory.Options{}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer w.Close()
+			_ = w.Register("user:*", ModeStrongLocal, time.Hour)
+			a := applier[[]byte]{w}
+			for b.Loop() {
+				b.StopTimer()
+				for _, k := range benchKeyNames[:n] {
+					_ = w.Set(ctx, k, val)
+				}
+				b.StartTimer()
+				if err := a.Flush(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
