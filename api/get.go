@@ -207,7 +207,15 @@ func (w *Warp[T]) fill(key string, v *shard.View, entry []byte, gen uint64) {
 // entry encodes value behind a header for key (version 0: the caller sets
 // it once the store has assigned one).
 func (w *Warp[T]) entry(key string, reg *registration, epoch uint32, value T) ([]byte, error) {
-	buf := make([]byte, shard.HeaderSize, shard.HeaderSize+64)
+	return w.appendEntry(nil, key, reg, epoch, value)
+}
+
+// appendEntry is entry, built in dst's spare capacity.
+func (w *Warp[T]) appendEntry(dst []byte, key string, reg *registration, epoch uint32, value T) ([]byte, error) {
+	if cap(dst) < shard.HeaderSize+64 {
+		dst = make([]byte, 0, shard.HeaderSize+64)
+	}
+	buf := append(dst[:0], make([]byte, shard.HeaderSize)...)
 	buf, err := w.codec.Append(buf, value)
 	if err != nil {
 		return nil, fmt.Errorf("warp: encode %q: %w", key, err)

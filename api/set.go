@@ -51,13 +51,18 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 	if err != nil {
 		return err
 	}
-	entry, err := w.entry(key, reg, epoch, value)
+	bp, _ := w.entryBufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	entry, err := w.appendEntry(*bp, key, reg, epoch, value)
 	if err != nil {
 		return err
 	}
 	h := w.router.Hash(key)
 	v := w.router.Shard(h)
 	if reg.mode == ModeStrongDistributed {
+		w.recycleEntry(bp, entry) // built to check the value's size only
 		return w.setStrong(ctx, key, reg, func(ctx context.Context, min merge.Version) error {
 			wr.Min = min
 			_, err := w.store.Set(ctx, key, value, wr)
@@ -71,11 +76,27 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 	wr.Min = w.node.HLC().Now()
 	ver, err := w.store.Set(ctx, key, value, wr)
 	if err != nil {
+		w.recycleEntry(bp, entry)
 		w.dropAfterFailedWrite(key, v)
 		return fmt.Errorf("warp: set %q: %w", key, err)
 	}
-	return w.installed(key, reg, v, entry, ver, gen)
+	if w.installed(key, reg, v, entry, ver, gen) {
+		w.recycleEntry(bp, entry)
+	}
+	return nil
 }
+
+// recycleEntry returns a write's entry buffer to the pool once the shard
+// answered; buffers grown past maxRecycledEntry are left to the GC.
+func (w *Warp[T]) recycleEntry(bp *[]byte, entry []byte) {
+	if cap(entry) <= maxRecycledEntry {
+		*bp = entry[:0]
+		w.entryBufs.Put(bp)
+	}
+}
+
+// maxRecycledEntry bounds the entry buffers kept for reuse.
+const maxRecycledEntry = 4 << 10
 
 // dropAfterFailedWrite drops key's cached copy after a store write failed:
 // a store may have applied a write whose call failed (a context that ended
@@ -87,23 +108,35 @@ func (w *Warp[T]) dropAfterFailedWrite(key string, v *shard.View) {
 }
 
 // installed finishes a write the store accepted at version ver: it installs
-// entry on this node and propagates the write as key's mode requires.
-func (w *Warp[T]) installed(key string, reg *registration, v *shard.View, entry []byte, ver merge.Version, gen uint64) error {
+// entry on this node and propagates the write as key's mode requires. It
+// reports whether the shard answered without failing, after which nothing
+// holds entry any more.
+func (w *Warp[T]) installed(key string, reg *registration, v *shard.View, entry []byte, ver merge.Version, gen uint64) bool {
 	w.node.HLC().Observe(ver)
 	shard.PatchVersion(entry, ver)
 	if reg.strategy != nil {
 		w.stats.wrote(key, w.node.Now())
 	}
 	rep := w.router.Replies.Get()
-	if _, err := w.request(v, &messages.Install{Key: key, Entry: entry, Gen: gen, Reply: rep}, rep); err != nil {
+	msg, _ := w.installs.Get().(*messages.Install)
+	if msg == nil {
+		msg = new(messages.Install)
+	}
+	*msg = messages.Install{Key: key, Entry: entry, Gen: gen, Reply: rep}
+	_, err := w.request(v, msg, rep)
+	if err != nil {
 		// The store has the value and the shard holds no older copy
-		// (a failed install drops it), so the write stands.
+		// (a failed install drops it), so the write stands. The message
+		// is not reused: a shard that panicked on it may still hold it.
 		w.report(fmt.Errorf("warp: set %q: install: %w", key, err))
+	} else {
+		*msg = messages.Install{}
+		w.installs.Put(msg)
 	}
 	// Peers of an eventual key drop their copies; for a strong key they are
 	// fenced already, and this tells them the version that was written.
 	w.propagate(key, reg, ver)
-	return nil
+	return err == nil
 }
 
 // setMerged writes the merge of key's current value and value. It holds the
@@ -166,7 +199,8 @@ func (w *Warp[T]) mergeLocked(ctx context.Context, key string, reg *registration
 		if reg.mode == ModeStrongDistributed {
 			return nil // fenced: the next read loads it
 		}
-		return w.installed(key, reg, v, entry, ver, gen)
+		w.installed(key, reg, v, entry, ver, gen)
+		return nil
 	}
 }
 

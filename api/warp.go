@@ -40,7 +40,12 @@ type Warp[T any] struct {
 	table atomic.Pointer[table]
 
 	loads singleflight.Group
-	stats keyStats
+	// entryBufs and installs recycle a write's entry buffer and Install
+	// message once the shard has answered (bigcache copies the entry; the
+	// shard keeps neither): a Set allocates neither.
+	entryBufs sync.Pool // *[]byte
+	installs  sync.Pool // *messages.Install
+	stats     keyStats
 
 	bus      *bus.Bus
 	busDone  chan struct{}

@@ -14,6 +14,7 @@ import (
 	"github.com/warpcache/warp/actors"
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/messages"
+	"github.com/warpcache/warp/shard"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"
 )
@@ -295,6 +296,45 @@ func TestLateMissFindsTheFill(t *testing.T) {
 	}
 	if g := spy.gets.Load(); g != 1 {
 		t.Fatalf("store loads = %d; want 1 (the late misses should find the fill)", g)
+	}
+}
+
+// TestSetReusesNoLiveBuffer: a Set's entry buffer and Install message are
+// recycled once the shard answered; many concurrent Sets of distinct
+// values must each leave their own value cached (a buffer reused too early
+// would leave another write's bytes).
+func TestSetReusesNoLiveBuffer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := memory.New[string](memory.Options{})
+	w := newWarp[string](t, st)
+	_ = w.Register("k:*", ModeStrongLocal, time.Minute)
+	const workers, each = 8, 200
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Go(func() {
+			for i := range each {
+				k := fmt.Sprintf("k:%d:%d", g, i)
+				if err := w.Set(ctx, k, strings.Repeat(k, 1+i%7)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for g := range workers {
+		for i := range each {
+			k := fmt.Sprintf("k:%d:%d", g, i)
+			h := w.router.Hash(k)
+			b, ok := w.router.Shard(h).Load(k)
+			if !ok {
+				t.Fatalf("%s not cached after its Set", k)
+			}
+			_, val, err := shard.ParseHeader(b)
+			if want := strings.Repeat(k, 1+i%7); err != nil || string(val) != want {
+				t.Fatalf("%s cached as %q, %v; want %q", k, val, err, want)
+			}
+		}
 	}
 }
 
