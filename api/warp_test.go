@@ -186,18 +186,28 @@ func TestUnregisterStopsServing(t *testing.T) {
 	}
 }
 
+// spyOnK returns an instance over a spying memory store that holds "k" =
+// v, with "k" registered StrongLocal and not yet cached.
+func spyOnK(t *testing.T, v string) (*Warp[string], *spyStore[string]) {
+	t.Helper()
+	spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
+	w := newWarp[string](t, spy)
+	if err := w.Register("k", ModeStrongLocal, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := spy.Store.Set(context.Background(), "k", v, store.Write{}); err != nil {
+		t.Fatal(err)
+	}
+	return w, spy
+}
+
 // TestNoStaleFill forces a load to race a write: the load reads the old
 // value, the write lands, then the load tries to install. The old value
 // must not be installed.
 func TestNoStaleFill(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
-	w := newWarp[string](t, spy)
-	_ = w.Register("k", ModeStrongLocal, time.Minute)
-	if _, err := spy.Store.Set(ctx, "k", "old", store.Write{}); err != nil {
-		t.Fatal(err)
-	}
+	w, spy := spyOnK(t, "old")
 	spy.loaded, spy.hold = make(chan struct{}), make(chan struct{})
 	got := make(chan string)
 	go func() { v, _ := w.Get(ctx, "k"); got <- v }()
@@ -223,10 +233,7 @@ func TestNoStaleFill(t *testing.T) {
 func TestInvalidateRacingLoad(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
-	w := newWarp[string](t, spy)
-	_ = w.Register("k", ModeStrongLocal, time.Minute)
-	_, _ = spy.Store.Set(ctx, "k", "old", store.Write{})
+	w, spy := spyOnK(t, "old")
 	spy.loaded, spy.hold = make(chan struct{}), make(chan struct{})
 	done := make(chan struct{})
 	go func() { _, _ = w.Get(ctx, "k"); close(done) }()
@@ -247,10 +254,7 @@ func TestInvalidateRacingLoad(t *testing.T) {
 func TestMissesAreCoalesced(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
-	w := newWarp[string](t, spy)
-	_ = w.Register("k", ModeStrongLocal, time.Minute)
-	_, _ = spy.Store.Set(ctx, "k", "v", store.Write{})
+	w, spy := spyOnK(t, "v")
 	spy.loaded, spy.hold = make(chan struct{}, 1), make(chan struct{})
 	const n = 50
 	var wg sync.WaitGroup
@@ -281,10 +285,7 @@ func TestMissesAreCoalesced(t *testing.T) {
 func TestLateMissFindsTheFill(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
-	w := newWarp[string](t, spy)
-	_ = w.Register("k", ModeStrongLocal, time.Minute)
-	_, _ = spy.Store.Set(ctx, "k", "v", store.Write{})
+	w, spy := spyOnK(t, "v")
 	if v, err := w.Get(ctx, "k"); err != nil || v != "v" {
 		t.Fatalf("Get = %q, %v", v, err)
 	}
