@@ -301,9 +301,10 @@ func TestLateMissFindsTheFill(t *testing.T) {
 }
 
 // TestSetReusesNoLiveBuffer: a Set's entry buffer and Install message are
-// recycled once the shard answered; many concurrent Sets of distinct
-// values must each leave their own value cached (a buffer reused too early
-// would leave another write's bytes).
+// recycled once the shard answered; after many concurrent Sets of distinct
+// values, every cached key holds its own value (a buffer reused too early
+// would leave another write's bytes). A write whose stripe moved under it
+// drops the key instead of installing it, so not every key is cached.
 func TestSetReusesNoLiveBuffer(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -323,19 +324,24 @@ func TestSetReusesNoLiveBuffer(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	cached := 0
 	for g := range workers {
 		for i := range each {
 			k := fmt.Sprintf("k:%d:%d", g, i)
 			h := w.router.Hash(k)
 			b, ok := w.router.Shard(h).Load(k)
 			if !ok {
-				t.Fatalf("%s not cached after its Set", k)
+				continue
 			}
+			cached++
 			_, val, err := shard.ParseHeader(b)
 			if want := strings.Repeat(k, 1+i%7); err != nil || string(val) != want {
 				t.Fatalf("%s cached as %q, %v; want %q", k, val, err, want)
 			}
 		}
+	}
+	if cached < workers*each/2 {
+		t.Fatalf("only %d of %d keys cached; the test checked too little", cached, workers*each)
 	}
 }
 
