@@ -277,64 +277,66 @@ func (s *shard) unhot(key string, h uint64) {
 }
 
 func (s *shard) invalidatePrefix(prefix string) {
-	var keys []string
-	it := s.v.cache.Iterator()
-	for it.SetNext() {
-		if e, err := it.Value(); err == nil && strings.HasPrefix(e.Key(), prefix) {
-			keys = append(keys, e.Key())
-		}
-	}
+	keys := s.keys(func(k string) bool { return strings.HasPrefix(k, prefix) })
 	for _, k := range keys {
 		h := s.v.Hash(k)
 		s.drop(k, h, s.stripe(h))
 	}
-	for i := range s.v.hot {
-		if e := s.v.hot[i].Load(); e != nil && strings.HasPrefix(e.Key, prefix) {
-			s.v.hot[i].Store(nil)
-		}
-	}
+	s.clearHot(func(e *HotEntry) bool { return strings.HasPrefix(e.Key, prefix) })
 	s.v.stats.Invalidations.Add(uint64(len(keys)))
 }
 
-// flush empties the shard and moves every stripe.
+// keys returns the cached keys that match accepts.
+func (s *shard) keys(match func(string) bool) []string {
+	var keys []string
+	for it := s.v.cache.Iterator(); it.SetNext(); {
+		if e, err := it.Value(); err == nil && match(e.Key()) {
+			keys = append(keys, e.Key())
+		}
+	}
+	return keys
+}
+
+// clearHot empties the hot slots whose entry match accepts (nil: every
+// slot). An empty slot is not stored to.
+func (s *shard) clearHot(match func(*HotEntry) bool) {
+	for i := range s.v.hot {
+		if e := s.v.hot[i].Load(); e != nil && (match == nil || match(e)) {
+			s.v.hot[i].Store(nil)
+		}
+	}
+}
+
+// moveStripes moves every stripe's fill generation: no fill that loaded
+// before lands.
+func (s *shard) moveStripes() {
+	for i := range s.v.gens {
+		s.v.gens[i].gen.Add(1)
+	}
+}
+
 // flushOneByOne is the entry count up to which a flush deletes entries
 // rather than reset the cache.
 const flushOneByOne = 256
 
+// flush empties the shard and moves every stripe. It runs on the bus
+// actor's path (a repair), and bigcache's Reset reallocates the maps of
+// all its shards, which cost a lightly filled node milliseconds per
+// flush: an empty cache is left alone and a few entries are deleted one
+// by one.
 func (s *shard) flush() {
-	for i := range s.v.gens {
-		s.v.gens[i].gen.Add(1)
-	}
-	// A flush runs on the bus actor's path (repair), and bigcache's Reset
-	// reallocates the maps of all its shards, which cost a lightly filled
-	// node milliseconds per flush: a few entries are deleted one by one,
-	// and an empty hot slot is not stored to.
-	switch n := s.v.cache.Len(); {
-	case n == 0:
-	case n <= flushOneByOne:
-		var keys []string
-		for it := s.v.cache.Iterator(); it.SetNext(); {
-			if e, err := it.Value(); err == nil {
-				keys = append(keys, e.Key())
-			}
-		}
-		for _, k := range keys {
+	s.moveStripes()
+	if n := s.v.cache.Len(); n > 0 && n <= flushOneByOne {
+		for _, k := range s.keys(func(string) bool { return true }) {
 			_ = s.v.cache.Delete(k)
 		}
-		if s.v.cache.Len() == 0 {
-			break
-		}
-		fallthrough
-	default:
+	}
+	if s.v.cache.Len() > 0 {
 		if err := s.v.cache.Reset(); err != nil {
 			s.v.cfg.Logger.Error("shard: reset", slog.Any("err", err))
 		}
 	}
-	for i := range s.v.hot {
-		if s.v.hot[i].Load() != nil {
-			s.v.hot[i].Store(nil)
-		}
-	}
+	s.clearHot(nil)
 	s.iter = nil
 }
 
@@ -368,12 +370,8 @@ func (s *shard) flushKeeping(keep func(string) (int64, bool)) {
 	for _, c := range kept {
 		_ = s.v.cache.Set(c.key, c.entry)
 	}
-	for i := range s.v.gens {
-		s.v.gens[i].gen.Add(1)
-	}
-	for i := range s.v.hot {
-		s.v.hot[i].Store(nil)
-	}
+	s.moveStripes()
+	s.clearHot(nil)
 	s.iter = nil
 }
 

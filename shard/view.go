@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 
 	"github.com/allegro/bigcache/v3"
-
 	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/warpcache/warp/merge"
 )
 
