@@ -104,6 +104,14 @@ func (a *busActor) ack(e *wire.Envelope) {
 	a.sendTo(e.ReplyTo, r)
 }
 
+// announce takes watermark w as known to exist from p, counting the gap
+// it may open.
+func (a *busActor) announce(p *peer, w uint64) {
+	hadGap := p.gap()
+	p.announce(w)
+	a.noteGap(p, hadGap)
+}
+
 // noteGap counts a gap that just opened.
 func (a *busActor) noteGap(p *peer, hadGap bool) {
 	if !hadGap && p.gap() {
@@ -115,9 +123,7 @@ func (a *busActor) noteGap(p *peer, hadGap bool) {
 // onHeartbeat answers p's heartbeat, which renews p's lease, and notes the
 // watermark it announces.
 func (a *busActor) onHeartbeat(p *peer, e *wire.Envelope) {
-	hadGap := p.gap()
-	p.announce(e.Watermark)
-	a.noteGap(p, hadGap)
+	a.announce(p, e.Watermark)
 	r := a.envelope(wire.OpHeartbeatAck)
 	r.Ref, r.Watermark = e.Ref, a.seq
 	p.lastAnswered = a.now() // taken before the answer leaves
@@ -132,9 +138,7 @@ func (a *busActor) onHeartbeat(p *peer, e *wire.Envelope) {
 // synced takes it at once, as the start of its stream.
 func (a *busActor) announceLater(p *peer, w uint64) {
 	if p.syncFirst {
-		hadGap := p.gap()
-		p.announce(w)
-		a.noteGap(p, hadGap)
+		a.announce(p, w)
 		return
 	}
 	if w > p.high && w > p.ackHigh {
@@ -150,9 +154,7 @@ func (a *busActor) announceDue(p *peer, now time.Time) {
 	case p.ackHigh <= p.high:
 		p.ackHigh = 0
 	case now.Sub(p.ackHighAt) >= a.cfg.tick():
-		hadGap := p.gap()
-		p.announce(p.ackHigh)
-		a.noteGap(p, hadGap)
+		a.announce(p, p.ackHigh)
 		p.ackHigh = 0
 	}
 }
