@@ -110,8 +110,8 @@ func (a applier[T]) Invalidate(_ context.Context, key string, v merge.Version) e
 	if _, err = w.request(sh, msg, rep); err != nil {
 		return err
 	}
-	if w.onInval != nil && !release {
-		w.onInval(Invalidation{Key: key, Version: v})
+	if !release {
+		w.invalidated(Invalidation{Key: key, Version: v})
 	}
 	return nil
 }
@@ -121,8 +121,8 @@ func (a applier[T]) InvalidatePrefix(_ context.Context, prefix string) error {
 	err := a.w.router.Each(func(_ int, rep *messages.Reply) any {
 		return &messages.InvalidatePrefix{Prefix: prefix, Reply: rep}
 	})
-	if err == nil && a.w.onInval != nil {
-		a.w.onInval(Invalidation{Key: prefix, Prefix: true})
+	if err == nil {
+		a.w.invalidated(Invalidation{Key: prefix, Prefix: true})
 	}
 	return err
 }
@@ -146,10 +146,17 @@ func (a applier[T]) Flush(context.Context) error {
 		keep = nil
 	}
 	err := w.router.Each(func(_ int, rep *messages.Reply) any { return &messages.Flush{Keep: keep, Reply: rep} })
-	if err == nil && w.onInval != nil {
-		w.onInval(Invalidation{Prefix: true})
+	if err == nil {
+		w.invalidated(Invalidation{Prefix: true})
 	}
 	return err
+}
+
+// invalidated tells the invalidation listener, if any, about ev.
+func (w *Warp[T]) invalidated(ev Invalidation) {
+	if w.onInval != nil {
+		w.onInval(ev)
+	}
 }
 
 // propagate tells other nodes about a write or invalidation at ver (0: an

@@ -72,8 +72,9 @@ func leaseFlags(reg *registration) uint8 {
 	return 0
 }
 
-// leaseValid reports whether this node may serve StrongDistributed keys
-// from L1. Without a bus, the node is alone and always may.
+// leaseValid reports whether this node may serve StrongDistributed (and
+// flush-policy EventualDistributed) keys from L1. Without a bus, the node
+// is alone and always may.
 func (w *Warp[T]) leaseValid() bool { return w.bus == nil || w.bus.LeaseValid() }
 
 // cached serves key from the shard's bigcache slice, if it holds a live,
@@ -215,8 +216,8 @@ func (w *Warp[T]) appendEntry(dst []byte, key string, reg *registration, epoch u
 	if cap(dst) < shard.HeaderSize+64 {
 		dst = make([]byte, 0, shard.HeaderSize+64)
 	}
-	buf := append(dst[:0], make([]byte, shard.HeaderSize)...)
-	buf, err := w.codec.Append(buf, value)
+	// The header's room; AppendHeader below fills it.
+	buf, err := w.codec.Append(dst[:shard.HeaderSize], value)
 	if err != nil {
 		return nil, fmt.Errorf("warp: encode %q: %w", key, err)
 	}
