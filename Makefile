@@ -34,7 +34,10 @@ lint: fmt-check vet $(GOBIN)/staticcheck ## gofmt check, go vet and staticcheck
 race: ## all tests with the race detector
 	$(GO) test -race -timeout $(TEST_TIMEOUT) $(PKGS)
 
-test: lint race ## what CI runs: lint, then every test with the race detector
+allocs: ## the allocation tests, without the race detector (whose own allocations they would count)
+	$(GO) test -run 'Allocates' -count 1 ./api
+
+test: lint race allocs ## what CI runs: lint, every test with the race detector, the allocation tests
 
 bench: ## benchmarks (BENCH=regexp COUNT=n); compare runs with benchstat
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) $(PKGS)
@@ -48,4 +51,4 @@ fuzz: ## run every fuzz target for FUZZTIME each
 demo: ## run warp-bench on its embedded default (3 nodes, in-process NATS, memory store)
 	$(GO) run ./cmd/warp-bench
 
-.PHONY: help tools fmt-check vet lint race test bench fuzz demo
+.PHONY: help tools fmt-check vet lint race allocs test bench fuzz demo

@@ -345,6 +345,34 @@ func TestSetReusesNoLiveBuffer(t *testing.T) {
 	}
 }
 
+// TestSetAllocatesNothing: a StrongLocal Set of a []byte value over the
+// memory store reuses its entry buffer, Install message and reply slot.
+// `make test` runs it without the race detector (`make allocs`), whose
+// own allocations, and sync.Pool's random drops under it, it would count.
+func TestSetAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts include the race detector's; make allocs runs this without it")
+	}
+	ctx := context.Background()
+	w := newWarp[[]byte](t, memory.New[[]byte](memory.Options{}))
+	_ = w.Register("k:*", ModeStrongLocal, time.Minute)
+	val := make([]byte, 64)
+	keys := []string{"k:1", "k:2", "k:3", "k:4"}
+	for _, k := range keys {
+		if err := w.Set(ctx, k, val); err != nil {
+			t.Fatal(err)
+		}
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(1000, func() {
+		_ = w.Set(ctx, keys[i%len(keys)], val)
+		i++
+	})
+	if allocs > 0 {
+		t.Fatalf("Set allocates %.2f objects per call; want 0", allocs)
+	}
+}
+
 func TestLoaderPanicIsAnError(t *testing.T) {
 	t.Parallel()
 	spy := &spyStore[string]{Store: memory.New[string](memory.Options{}), panics: true}
