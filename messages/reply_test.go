@@ -4,6 +4,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/warpcache/warp/merge"
 )
 
 // TestWaitAnswered: an answer sent before Wait is returned at once, and
@@ -38,6 +40,45 @@ func TestWaitParksForALateAnswer(t *testing.T) {
 		}()
 		if res := r.Wait(); res.Version != 9 {
 			t.Fatalf("Wait = %+v; want the late answer", res)
+		}
+	})
+}
+
+// TestReplyAcrossGoroutines: answers sent from another goroutine, while
+// the waiter polls or after it parked, reach the waiter that owns the slot,
+// through slots reused from the pool.
+func TestReplyAcrossGoroutines(t *testing.T) {
+	t.Parallel()
+	var pool ReplyPool
+	for i := range 5000 {
+		r := pool.Get()
+		go func() {
+			if i%50 == 0 {
+				time.Sleep(100 * time.Microsecond) // past the polling: Wait parks
+			}
+			r.Send(Result{Version: merge.Version(i + 1)})
+		}()
+		if res := r.Wait(); res.Version != merge.Version(i+1) {
+			t.Fatalf("request %d: Wait = %+v; want version %d", i, res, i+1)
+		}
+		pool.Put(r)
+	}
+}
+
+// BenchmarkReply measures one request's reply: a slot from the pool,
+// answered, received and put back, on one goroutine as with a shard that
+// runs on its caller's goroutine.
+func BenchmarkReply(b *testing.B) {
+	var pool ReplyPool
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r := pool.Get()
+			r.Send(Result{Version: 1, Applied: true})
+			if res := r.Wait(); !res.Applied {
+				b.Fatal("no answer")
+			}
+			pool.Put(r)
 		}
 	})
 }
