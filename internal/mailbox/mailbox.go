@@ -34,6 +34,10 @@ type mailbox struct {
 	user, sys fifo
 	running   bool // a goroutine is in process, or about to be
 	suspended bool
+	// first is a user message handed straight to the run it starts: it
+	// found the mailbox idle with nothing queued, so it is next in any
+	// order, and needs no trip through the queue and a second lock.
+	first any
 
 	invoker    actor.MessageInvoker
 	dispatcher actor.Dispatcher
@@ -43,7 +47,11 @@ type mailbox struct {
 // PostUserMessage implements [actor.Mailbox].
 func (m *mailbox) PostUserMessage(msg any) {
 	m.mu.Lock()
-	m.user.push(msg)
+	if !m.running && !m.suspended && m.sys.len() == 0 && m.user.len() == 0 {
+		m.first = msg
+	} else {
+		m.user.push(msg)
+	}
 	m.scheduleLocked()
 }
 
@@ -102,6 +110,14 @@ func (m *mailbox) process() {
 		}
 	}()
 	n, throughput := 0, m.dispatcher.Throughput()
+	// The run that starts with a handed-over message owns it: it was set
+	// under the lock before running, and no other run starts until this
+	// one clears running.
+	if msg = m.first; msg != nil {
+		m.first = nil
+		m.invoker.InvokeUserMessage(msg)
+		n++
+	}
 	for {
 		m.mu.Lock()
 		if msg = m.sys.pop(); msg != nil {
