@@ -47,14 +47,22 @@ type stripe[T any] struct {
 	_  [32]byte // padding against false sharing
 }
 
+// record is a key's current version. Its older versions sit behind a
+// pointer, so that a record of a small value fits one cache line: a write
+// to a key not written for a while misses the cache once, not twice.
 type record[T any] struct {
 	value   T
 	version merge.Version
-	deleted bool
 	fence   uint64
-	older   []store.Item[T] // oldest first; deleted versions are kept as a zero Item with the version
-	gone    []bool
+	hist    *history[T] // nil while no older version is kept
+	deleted bool
 	trimmed bool // some older version was dropped from the history
+}
+
+// history is a record's older versions, oldest first.
+type history[T any] struct {
+	older []store.Item[T] // deleted versions are kept as a zero Item with the version
+	gone  []bool
 }
 
 // New returns an empty Store.
@@ -176,11 +184,15 @@ func (s *Store[T]) apply(st *stripe[T], r *record[T], op store.Op[T]) merge.Vers
 	} else if r.version != 0 && s.history == 0 {
 		r.trimmed = true // the version being replaced is not kept
 	} else if r.version != 0 {
-		r.older = append(r.older, store.Item[T]{Value: r.value, Version: r.version})
-		r.gone = append(r.gone, r.deleted)
-		if n := len(r.older) - s.history; n > 0 {
-			r.older = slices.Delete(r.older, 0, n)
-			r.gone = slices.Delete(r.gone, 0, n)
+		if r.hist == nil {
+			r.hist = &history[T]{}
+		}
+		h := r.hist
+		h.older = append(h.older, store.Item[T]{Value: r.value, Version: r.version})
+		h.gone = append(h.gone, r.deleted)
+		if n := len(h.older) - s.history; n > 0 {
+			h.older = slices.Delete(h.older, 0, n)
+			h.gone = slices.Delete(h.gone, 0, n)
 			r.trimmed = true
 		}
 	}
@@ -298,12 +310,14 @@ func (s *Store[T]) GetAt(ctx context.Context, key string, at merge.Version) (sto
 	if s.age > 0 && at.Time().Before(s.now().Add(-s.age)) {
 		return store.Item[T]{}, fmt.Errorf("memory: %q at %d: older than the history age %v: %w", key, at, s.age, store.ErrHistory)
 	}
-	for i := len(r.older) - 1; i >= 0; i-- {
-		if r.older[i].Version <= at {
-			if r.gone[i] {
-				return store.Item[T]{}, fmt.Errorf("memory: %q at %d: %w", key, at, store.ErrNotFound)
+	if h := r.hist; h != nil {
+		for i := len(h.older) - 1; i >= 0; i-- {
+			if h.older[i].Version <= at {
+				if h.gone[i] {
+					return store.Item[T]{}, fmt.Errorf("memory: %q at %d: %w", key, at, store.ErrNotFound)
+				}
+				return h.older[i], nil
 			}
-			return r.older[i], nil
 		}
 	}
 	if r.trimmed { // older versions existed and were dropped
