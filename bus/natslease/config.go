@@ -3,10 +3,11 @@ package natslease
 import (
 	"fmt"
 	"log/slog"
-	"regexp"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/warpcache/warp/bus/internal/jskv"
 )
 
 // Defaults of [Config].
@@ -16,13 +17,11 @@ const (
 	DefaultMarkerTTL = time.Minute
 )
 
-var bucketRe = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
-
 // Config configures [New]. The zero value gives the documented defaults.
 type Config struct {
 	// Bucket is the JetStream KV bucket that holds the leases and their
 	// attachments; default [DefaultBucket]. [New] creates it if missing.
-	// At most 64 characters of [a-zA-Z0-9_-].
+	// 1 to 252 characters of [a-zA-Z0-9_-] (the server's limit).
 	Bucket string
 	// DefaultTTL is the TTL [Leases.Grant] uses when passed 0; default
 	// [DefaultLeaseTTL]. Rounded up to whole seconds like every TTL.
@@ -64,9 +63,10 @@ func (c Config) withDefaults() (Config, error) {
 }
 
 func (c Config) validate() error {
+	if err := jskv.CheckBucket(c.Bucket, "natslease", ErrInvalid); err != nil {
+		return err
+	}
 	switch {
-	case !bucketRe.MatchString(c.Bucket):
-		return fmt.Errorf("natslease: bucket %q: want [a-zA-Z0-9_-]{1,64}: %w", c.Bucket, ErrInvalid)
 	case c.DefaultTTL < 0:
 		return fmt.Errorf("natslease: DefaultTTL %v < 0: %w", c.DefaultTTL, ErrInvalid)
 	case c.MarkerTTL < time.Second:

@@ -46,7 +46,7 @@ func TestInvalid(t *testing.T) {
 	noop := func(string, []string) {}
 	configs := []natslease.Config{
 		{Bucket: "a.b"},
-		{Bucket: strings.Repeat("b", 65)},
+		{Bucket: strings.Repeat("b", 253)}, // longer than the server allows
 		{MarkerTTL: 500 * time.Millisecond},
 		{DefaultTTL: -time.Second},
 		{Replicas: -1},

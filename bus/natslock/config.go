@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/warpcache/warp/bus/internal/jskv"
 )
 
 // Defaults of [Config].
@@ -20,6 +22,7 @@ const (
 type Config struct {
 	// Bucket is the JetStream KV bucket that holds the locks, one key per
 	// lock name; default [DefaultBucket]. [New] creates it if missing.
+	// 1 to 252 characters of [a-zA-Z0-9_-] (the server's limit).
 	Bucket string
 	// DefaultTTL is the lease used when a call passes ttl 0; default
 	// [DefaultLockTTL]. Rounded up to whole seconds like every TTL.
@@ -60,9 +63,10 @@ func (c Config) withDefaults() (Config, error) {
 }
 
 func (c Config) validate() error {
+	if err := jskv.CheckBucket(c.Bucket, "natslock", ErrInvalid); err != nil {
+		return err
+	}
 	switch {
-	case !bucketRe.MatchString(c.Bucket):
-		return fmt.Errorf("natslock: bucket %q: want [a-zA-Z0-9_-]+: %w", c.Bucket, ErrInvalid)
 	case c.DefaultTTL < 0:
 		return fmt.Errorf("natslock: DefaultTTL %v < 0: %w", c.DefaultTTL, ErrInvalid)
 	case c.MarkerTTL < time.Second:

@@ -3,6 +3,7 @@ package natslock_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,6 +159,7 @@ func TestInvalid(t *testing.T) {
 
 	configs := []natslock.Config{
 		{Bucket: "a.b"},
+		{Bucket: strings.Repeat("b", 253)}, // longer than the server allows
 		{MarkerTTL: 500 * time.Millisecond},
 		{DefaultTTL: -time.Second},
 	}

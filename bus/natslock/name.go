@@ -2,16 +2,14 @@ package natslock
 
 import (
 	"fmt"
-	"github.com/warpcache/warp/bus/internal/jskv"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/warpcache/warp/bus/internal/jskv"
 )
 
-var (
-	bucketRe = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
-	keyRe    = regexp.MustCompile(`^[-/_=.a-zA-Z0-9]+$`)
-)
+var keyRe = regexp.MustCompile(`^[-/_=.a-zA-Z0-9]+$`)
 
 // maxNameLen keeps the subject "$KV.<bucket>.<name>" well inside the
 // server's limits.

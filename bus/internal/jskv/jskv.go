@@ -1,5 +1,6 @@
 // Package jskv holds what Warp's JetStream KV users (bus/natslock and
-// bus/natslease) share: opening a bucket with per-key TTLs, telling a
+// bus/natslease) share: the bucket-name rule, opening a bucket with
+// per-key TTLs, telling a
 // failed compare-and-set from other errors, wrapping errors with the
 // context's, rounding TTLs to the server's whole seconds, and the Gate
 // that admits calls until Close.
@@ -9,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -16,6 +18,23 @@ import (
 
 // ErrUnsuitable: an existing bucket has no per-key TTLs or keeps history.
 var ErrUnsuitable = errors.New("jskv: bucket without per-key TTLs or with history")
+
+// MaxBucketLen is the longest bucket name the server accepts: bucket b is
+// the stream "KV_b", and stream names are at most 255 bytes.
+const MaxBucketLen = 255 - len("KV_")
+
+var bucketRe = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
+
+// CheckBucket returns nil if name is a bucket name the server accepts:
+// 1 to MaxBucketLen characters of [a-zA-Z0-9_-]. Otherwise its error is
+// prefixed with pkg and wraps invalid, the package's sentinel for bad
+// input.
+func CheckBucket(name, pkg string, invalid error) error {
+	if len(name) > MaxBucketLen || !bucketRe.MatchString(name) {
+		return fmt.Errorf("%s: bucket %q: want 1 to %d characters of [a-zA-Z0-9_-]: %w", pkg, name, MaxBucketLen, invalid)
+	}
+	return nil
+}
 
 // Bucket describes a KV bucket with per-key TTLs and a history of 1.
 type Bucket struct {

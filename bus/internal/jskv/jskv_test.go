@@ -1,0 +1,62 @@
+package jskv
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/warpcache/warp/bus/natsbus"
+)
+
+var errInvalid = errors.New("invalid")
+
+// CheckBucket accepts 1 to MaxBucketLen characters of [a-zA-Z0-9_-] and
+// refuses anything else with the package's sentinel.
+func TestCheckBucket(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"a", "warp_locks", "A-z_0-9", strings.Repeat("b", MaxBucketLen)} {
+		if err := CheckBucket(name, "pkg", errInvalid); err != nil {
+			t.Errorf("CheckBucket(%.20q…) = %v; want nil", name, err)
+		}
+	}
+	for _, name := range []string{"", "a.b", "a b", "a*", "ü", strings.Repeat("b", MaxBucketLen+1)} {
+		err := CheckBucket(name, "pkg", errInvalid)
+		if !errors.Is(err, errInvalid) || !strings.HasPrefix(err.Error(), "pkg: bucket ") {
+			t.Errorf("CheckBucket(%.20q…) = %v; want a pkg error wrapping the sentinel", name, err)
+		}
+	}
+}
+
+// MaxBucketLen is the server's own limit: a bucket that long opens, one
+// byte longer the server refuses.
+func TestMaxBucketLenIsTheServers(t *testing.T) {
+	t.Parallel()
+	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{JetStream: true, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("StartEmbedded: %v", err)
+	}
+	t.Cleanup(srv.Shutdown)
+	nc, err := nats.Connect(srv.URL(), nats.MaxReconnects(0))
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	ctx := context.Background()
+	b := Bucket{Name: strings.Repeat("b", MaxBucketLen), Storage: jetstream.MemoryStorage, Replicas: 1, MarkerTTL: time.Second}
+	if _, _, err := Open(ctx, js, b, "pkg", errInvalid); err != nil {
+		t.Fatalf("Open of a %d-byte bucket: %v", MaxBucketLen, err)
+	}
+	long := jetstream.KeyValueConfig{Bucket: strings.Repeat("b", MaxBucketLen+1), Storage: jetstream.MemoryStorage}
+	if _, err := js.CreateKeyValue(ctx, long); err == nil {
+		t.Fatalf("the server accepted a %d-byte bucket; MaxBucketLen is too small", MaxBucketLen+1)
+	}
+}
