@@ -41,6 +41,8 @@ func TestRunClusterJSON(t *testing.T) {
 	}
 	if s := res.Modes[2]; s.Mode != "strong" || s.StaleReads != 0 || s.Quorum != 2 {
 		t.Errorf("strong: mode %q, quorum %d, stale reads %d; want quorum 2 and 0 stale reads", s.Mode, s.Quorum, s.StaleReads)
+	} else if s.LagSamples == 0 || s.BeforeReturn != s.LagSamples {
+		t.Errorf("strong: %d of %d lag samples applied before Set returned; want all, and some", s.BeforeReturn, s.LagSamples)
 	}
 	if e := res.Modes[1]; e.LagSamples == 0 || e.LagSource != "apply" || e.Unseen != 0 {
 		t.Errorf("eventual: %d lag samples from %q, %d unseen; want every probe write applied on both other nodes, timed by their listeners", e.LagSamples, e.LagSource, e.Unseen)

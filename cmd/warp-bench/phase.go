@@ -37,21 +37,25 @@ type modeReport struct {
 	// LagSource says what a lag sample measures: "apply" (publish→apply,
 	// from the reader nodes' invalidation listeners) or "first-read" (until
 	// a polling reader first saw the value; another process's writer).
-	LagSource     string  `json:"lag_source"`
-	LagP50us      float64 `json:"lag_p50_us"`
-	LagP99us      float64 `json:"lag_p99_us"`
-	LagMaxus      float64 `json:"lag_max_us"`
-	Unseen        int64   `json:"unseen"`
-	ProbeReads    int64   `json:"probe_reads"`
-	StaleReads    int64   `json:"stale_reads"`
-	StaleExpected string  `json:"stale_reads_expected"`
-	Errors        int64   `json:"errors"`
-	FirstError    string  `json:"first_error,omitempty"`
-	BusPublished  uint64  `json:"bus_published"`
-	BusApplied    uint64  `json:"bus_applied"`
-	BusRepairs    uint64  `json:"bus_repairs"`
-	BusGaps       uint64  `json:"bus_gaps"`
-	BusOverflows  uint64  `json:"bus_overflows"`
+	LagSource string  `json:"lag_source"`
+	LagP50us  float64 `json:"lag_p50_us"`
+	LagP99us  float64 `json:"lag_p99_us"`
+	LagMaxus  float64 `json:"lag_max_us"`
+	// BeforeReturn counts the lag samples whose write was applied on the
+	// reader node before its Set returned (their lag counts as 0): all of
+	// them in strong mode, whose Set waits for the peers.
+	BeforeReturn  int64  `json:"applied_before_return"`
+	Unseen        int64  `json:"unseen"`
+	ProbeReads    int64  `json:"probe_reads"`
+	StaleReads    int64  `json:"stale_reads"`
+	StaleExpected string `json:"stale_reads_expected"`
+	Errors        int64  `json:"errors"`
+	FirstError    string `json:"first_error,omitempty"`
+	BusPublished  uint64 `json:"bus_published"`
+	BusApplied    uint64 `json:"bus_applied"`
+	BusRepairs    uint64 `json:"bus_repairs"`
+	BusGaps       uint64 `json:"bus_gaps"`
+	BusOverflows  uint64 `json:"bus_overflows"`
 }
 
 // staleExpected says what the staleness checker should find in each mode.

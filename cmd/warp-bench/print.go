@@ -65,11 +65,11 @@ func printCluster(out io.Writer, cfg config, res result) {
 	}
 	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\tops/s\twrites/s\tread p50 µs\tp99\twrite p50 µs\tp99\tlag p50 µs\tp99\tmax\tunseen\tstale reads\terrors\t")
+	fmt.Fprintln(tw, "mode\tops/s\twrites/s\tread p50 µs\tp99\twrite p50 µs\tp99\tlag p50 µs\tp99\tmax\tbefore return\tunseen\tstale reads\terrors\t")
 	for _, m := range res.Modes {
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d/%d\t%d\t\n",
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d/%d\t%d\t%d/%d\t%d\t\n",
 			m.Mode, m.OpsPerSec, m.WritesPerSec, m.ReadP50us, m.ReadP99us, m.WriteP50us, m.WriteP99us,
-			m.LagP50us, m.LagP99us, m.LagMaxus, m.Unseen, m.StaleReads, m.ProbeReads, m.Errors)
+			m.LagP50us, m.LagP99us, m.LagMaxus, m.BeforeReturn, m.LagSamples, m.Unseen, m.StaleReads, m.ProbeReads, m.Errors)
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(out, "\nstale reads expected:")
@@ -108,7 +108,7 @@ func writeCSV(out io.Writer, res result) error {
 	} else {
 		_ = w.Write([]string{"mode", "nodes", "quorum", "target_rate", "ops", "ops_per_sec", "writes_per_sec",
 			"read_p50_us", "read_p99_us", "write_p50_us", "write_p99_us", "lag_p50_us", "lag_p99_us", "lag_max_us",
-			"lag_samples", "unseen", "probe_reads", "stale_reads", "errors", "raw_rtt_p50_us", "raw_rtt_p99_us",
+			"lag_samples", "applied_before_return", "unseen", "probe_reads", "stale_reads", "errors", "raw_rtt_p50_us", "raw_rtt_p99_us",
 			"write_p50_over_raw_rtt_p50"})
 		var b rttReport
 		if res.Baseline != nil {
@@ -121,7 +121,7 @@ func writeCSV(out io.Writer, res result) error {
 			}
 			_ = w.Write([]string{m.Mode, strconv.Itoa(m.Nodes), strconv.Itoa(m.Quorum), f(m.TargetRate), i(m.Ops),
 				f(m.OpsPerSec), f(m.WritesPerSec), f(m.ReadP50us), f(m.ReadP99us), f(m.WriteP50us), f(m.WriteP99us),
-				f(m.LagP50us), f(m.LagP99us), f(m.LagMaxus), i(m.LagSamples), i(m.Unseen), i(m.ProbeReads),
+				f(m.LagP50us), f(m.LagP99us), f(m.LagMaxus), i(m.LagSamples), i(m.BeforeReturn), i(m.Unseen), i(m.ProbeReads),
 				i(m.StaleReads), i(m.Errors), f(b.P50us), f(b.P99us), f(ratio)})
 		}
 	}

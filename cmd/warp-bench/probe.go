@@ -202,6 +202,7 @@ type probeResult struct {
 	reads      int64
 	stale      int64
 	writesSeen int64 // probe writes whose return is known
+	early      int64 // samples applied (or seen) before their Set returned
 	applied    bool  // lags are publish→apply (else first seen by a poll)
 	flushes    int64 // repair flushes the reader nodes applied
 }
@@ -314,6 +315,9 @@ func (p *probe) applyLags(res *probeResult, node int, n int64) {
 // sample records a write that returned at rt and was seen (or applied) at
 // at.
 func (p *probe) sample(res *probeResult, at, rt int64) {
+	if at <= rt {
+		res.early++
+	}
 	lag := max(at-rt, 0)
 	record(res.lag, lag)
 	res.samples = append(res.samples, lagSample{at: at - p.base, lag: lag})
