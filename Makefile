@@ -35,7 +35,7 @@ race: ## all tests with the race detector
 	$(GO) test -race -timeout $(TEST_TIMEOUT) $(PKGS)
 
 allocs: ## the allocation tests, without the race detector (whose own allocations they would count)
-	$(GO) test -run 'Allocates' -count 1 ./api
+	$(GO) test -run 'Allocates' -count 1 ./api ./shard
 
 test: lint race allocs ## what CI runs: lint, every test with the race detector, the allocation tests
 

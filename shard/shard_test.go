@@ -255,3 +255,31 @@ func TestWriteClearsHotSlot(t *testing.T) {
 		t.Fatal("hot slot still holds a after an invalidation")
 	}
 }
+
+// TestEvictionsAreCounted: entries pushed out by the memory bound count in
+// Stats.Evicted; deletions do not.
+func TestEvictionsAreCounted(t *testing.T) {
+	v, err := NewView(Config{Seed: maphash.MakeSeed(), MaxBytes: 1 << 20, Now: func() int64 { return 0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	entry := make([]byte, HeaderSize+100)
+	const n = 20_000 // about 2.6 MB of entries into a 1 MiB bound
+	for i := range n {
+		if err := v.cache.Set(fmt.Sprintf("k%05d", i), entry); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live := int64(v.cache.Len())
+	if ev := int64(v.stats.Evicted.Load()); ev == 0 || ev+live != n {
+		t.Fatalf("%d evicted + %d live; want every one of the %d keys in one or the other", ev, live, n)
+	}
+	before := v.stats.Evicted.Load()
+	if err := v.cache.Delete(fmt.Sprintf("k%05d", n-1)); err != nil {
+		t.Fatal(err)
+	}
+	if v.stats.Evicted.Load() != before {
+		t.Fatal("a deletion counted as an eviction")
+	}
+}
