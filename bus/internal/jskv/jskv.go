@@ -1,9 +1,8 @@
 // Package jskv holds what Warp's JetStream KV users (bus/natslock and
 // bus/natslease) share: the bucket-name rule, opening a bucket with
-// per-key TTLs, telling a
-// failed compare-and-set from other errors, wrapping errors with the
-// context's, rounding TTLs to the server's whole seconds, and the Gate
-// that admits calls until Close.
+// per-key TTLs, telling a failed compare-and-set from other errors,
+// wrapping errors with the context's, rounding TTLs to the server's whole
+// seconds, and the Gate that admits calls until Close.
 package jskv
 
 import (
