@@ -5,21 +5,14 @@
 
 package shard
 
-import (
-	"hash/maphash"
-	"testing"
-)
+import "testing"
 
 // TestDeleteAllocatesNothing: dropping an entry (every invalidation does)
 // allocates nothing. bigcache hands its removal callback copies of the key
 // and the entry, so the View asks it only for the removals it counts
 // (evictions and expiries), not for deletions.
 func TestDeleteAllocatesNothing(t *testing.T) {
-	v, err := NewView(Config{Seed: maphash.MakeSeed(), MaxBytes: 8 << 20, Now: func() int64 { return 0 }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	v := newView(t, 8<<20)
 	entry := make([]byte, HeaderSize+64)
 	if err := v.cache.Set("k", entry); err != nil { // the queue's first growth
 		t.Fatal(err)

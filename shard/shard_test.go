@@ -259,11 +259,7 @@ func TestWriteClearsHotSlot(t *testing.T) {
 // TestEvictionsAreCounted: entries pushed out by the memory bound count in
 // Stats.Evicted; deletions do not.
 func TestEvictionsAreCounted(t *testing.T) {
-	v, err := NewView(Config{Seed: maphash.MakeSeed(), MaxBytes: 1 << 20, Now: func() int64 { return 0 }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	v := newView(t, 1<<20)
 	entry := make([]byte, HeaderSize+100)
 	const n = 20_000 // about 2.6 MB of entries into a 1 MiB bound
 	for i := range n {
@@ -282,4 +278,16 @@ func TestEvictionsAreCounted(t *testing.T) {
 	if v.stats.Evicted.Load() != before {
 		t.Fatal("a deletion counted as an eviction")
 	}
+}
+
+// newView returns a View without an actor, bounded to maxBytes, closed
+// when the test ends.
+func newView(t *testing.T, maxBytes int) *View {
+	t.Helper()
+	v, err := NewView(Config{Seed: maphash.MakeSeed(), MaxBytes: maxBytes, Now: func() int64 { return 0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = v.Close() })
+	return v
 }
