@@ -2,5 +2,5 @@
 
 package api
 
-// raceEnabled: the tests run under the race detector.
+// raceEnabled reports whether the tests run under the race detector.
 const raceEnabled = false
