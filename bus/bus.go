@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/warpcache/warp/internal/mailbox"
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/messages/wire"

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/bus/inproc"
 	"github.com/warpcache/warp/merge"

@@ -2,8 +2,6 @@ package bus_test
 
 import (
 	"fmt"
-	"github.com/warpcache/warp/bus/bustest"
-	"github.com/warpcache/warp/internal/leakcheck"
 	"io"
 	"log/slog"
 	"strings"
@@ -11,7 +9,10 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/warpcache/warp/bus"
+	"github.com/warpcache/warp/bus/bustest"
+	"github.com/warpcache/warp/internal/leakcheck"
 	"github.com/warpcache/warp/merge"
 )
 

@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/warpcache/warp/bus/bustest"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/warpcache/warp/bus"
+	"github.com/warpcache/warp/bus/bustest"
 	"github.com/warpcache/warp/bus/kafkabus"
 	"github.com/warpcache/warp/merge"
 )

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/bus/kafkabus"
 )

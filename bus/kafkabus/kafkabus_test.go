@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/bus/bustest"
 	"github.com/warpcache/warp/bus/kafkabus"

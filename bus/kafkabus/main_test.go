@@ -1,11 +1,12 @@
 package kafkabus_test
 
 import (
-	"github.com/warpcache/warp/internal/leakcheck"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+
 	"github.com/warpcache/warp/bus/kafkabus"
+	"github.com/warpcache/warp/internal/leakcheck"
 )
 
 // TestMain fails the run if goroutines outlive the tests.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/bus/kafkabus"
 )

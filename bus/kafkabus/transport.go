@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/warpcache/warp/bus"
 )
 

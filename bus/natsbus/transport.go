@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
+
 	"github.com/warpcache/warp/bus"
 )
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/warpcache/warp/bus/natsbus"
 	"github.com/warpcache/warp/bus/natslease"
 )

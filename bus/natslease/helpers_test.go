@@ -2,15 +2,16 @@ package natslease_test
 
 import (
 	"context"
-	"github.com/warpcache/warp/internal/leakcheck"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/warpcache/warp/bus/natsbus"
 	"github.com/warpcache/warp/bus/natslease"
+	"github.com/warpcache/warp/internal/leakcheck"
 )
 
 // TestMain fails the run if goroutines outlive the tests.

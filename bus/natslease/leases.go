@@ -3,10 +3,11 @@ package natslease
 import (
 	"context"
 	"fmt"
-	"github.com/warpcache/warp/bus/internal/jskv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/warpcache/warp/bus/internal/jskv"
 )
 
 // RevokeFunc is called with a lease's id and the keys attached to it when

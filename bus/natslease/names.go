@@ -5,10 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"github.com/warpcache/warp/bus/internal/jskv"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/warpcache/warp/bus/internal/jskv"
 )
 
 // MaxKeyLen is the longest key [Leases.Attach] accepts, in bytes; the same

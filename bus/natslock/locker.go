@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/warpcache/warp/bus/internal/jskv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/warpcache/warp/bus/internal/jskv"
 )
 
 // acquireAttempts bounds the create-or-check rounds of one acquisition; a

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+
 	"github.com/warpcache/warp/bus/natslock"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/warpcache/warp/merge"
-
 	"github.com/warpcache/warp/store"
 )
 
