@@ -152,52 +152,58 @@ func BenchmarkGetStruct(b *testing.B) {
 	})
 }
 
+// writerOrders holds each parallel writer's key sequence. Each writer draws
+// its keys from its own random stream. Writers that shared one sequence
+// from random offsets could fall into step, one a key behind the other, so
+// that every write raced another write of the same key: a contended
+// benchmark of its own, and a different one from run to run.
+var writerOrders = func() (o [8][]int) {
+	for g := range o {
+		o[g] = keyOrder(false, uint64(2+g))
+	}
+	return o
+}()
+
+// writeParallel runs set from b.RunParallel's writers, each on its own key
+// sequence.
+func writeParallel(b *testing.B, set func(string)) {
+	var writers atomic.Uint64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		order := writerOrders[(writers.Add(1)-1)%uint64(len(writerOrders))]
+		i := 0
+		for pb.Next() {
+			set(benchKeyNames[order[i&(len(order)-1)]])
+			i++
+		}
+	})
+}
+
 // BenchmarkSet compares a StrongLocal Set with the work it protects: a raw
 // bigcache Set plus an in-memory store Set, in the same run.
 func BenchmarkSet(b *testing.B) {
 	ctx := context.Background()
 	val := make([]byte, 64)
-	// Each writer draws its keys from its own random stream. Writers that
-	// shared one sequence from random offsets could fall into step, one a
-	// key behind the other, so that every write raced another write of
-	// the same key: a contended benchmark of its own, and a different one
-	// from run to run.
-	var orders [8][]int
-	for g := range orders {
-		orders[g] = keyOrder(false, uint64(2+g))
-	}
-	parallel := func(b *testing.B, set func(string)) {
-		var writers atomic.Uint64
-		b.ReportAllocs()
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			order := orders[(writers.Add(1)-1)%uint64(len(orders))]
-			i := 0
-			for pb.Next() {
-				set(benchKeyNames[order[i&(len(order)-1)]])
-				i++
-			}
-		})
-	}
 	b.Run("bigcache", func(b *testing.B) {
 		bc := rawBigcache(b, val)
-		parallel(b, func(k string) { _ = bc.Set(k, val) })
+		writeParallel(b, func(k string) { _ = bc.Set(k, val) })
 	})
 	b.Run("memstore", func(b *testing.B) {
 		st := memory.New[[]byte](memory.Options{})
-		parallel(b, func(k string) { _, _ = st.Set(ctx, k, val, store.Write{}) })
+		writeParallel(b, func(k string) { _, _ = st.Set(ctx, k, val, store.Write{}) })
 	})
 	b.Run("bigcache+memstore", func(b *testing.B) {
 		bc := rawBigcache(b, val)
 		st := memory.New[[]byte](memory.Options{})
-		parallel(b, func(k string) {
+		writeParallel(b, func(k string) {
 			_, _ = st.Set(ctx, k, val, store.Write{})
 			_ = bc.Set(k, val)
 		})
 	})
 	b.Run("warp", func(b *testing.B) {
 		w := benchWarp(b, val)
-		parallel(b, func(k string) { _ = w.Set(ctx, k, val) })
+		writeParallel(b, func(k string) { _ = w.Set(ctx, k, val) })
 	})
 }
 

@@ -1,0 +1,87 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"math/bits"
+	"sync"
+	"testing"
+
+	"github.com/warpcache/warp/actors"
+	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/shard"
+	"github.com/warpcache/warp/store"
+	"github.com/warpcache/warp/store/memory"
+)
+
+// BenchmarkSetFloor takes BenchmarkSet's parallel StrongLocal Set apart,
+// in one run, into what it is made of:
+//
+//   - layout: the store write and the cache write in Warp's own cache
+//     layout (one bigcache slice per shard, entries behind their header),
+//     with nothing serialized;
+//   - layout+lock/N: the same, with each shard's cache writes serialized by
+//     a mutex, one of N (N = the shard count: one writer per shard, the
+//     cheapest way to have it; N = 8× that: the same work with an eighth of
+//     the contention);
+//   - warp: Set, which serializes the cache write through the shard actor.
+//
+// docs/performance.md ("The parallel Set") reads the figures.
+func BenchmarkSetFloor(b *testing.B) {
+	ctx := context.Background()
+	val := make([]byte, 64)
+	shards := actors.DefaultShards()
+	layout := func(b *testing.B, locks int) {
+		views := benchViews(b, shards)
+		shift := 64 - bits.TrailingZeros(uint(shards))
+		mus := make([]struct {
+			sync.Mutex
+			_ [56]byte // a line each, as each shard's state is its own
+		}, locks)
+		entry := shard.AppendHeader(nil, shard.Header{Version: 1, Expiry: 1 << 62})
+		entry = append(entry, val...)
+		for _, k := range benchKeyNames {
+			h := views[0].Hash(k)
+			_ = views[h>>shift].Cache().Set(k, entry)
+		}
+		st := memory.New[[]byte](memory.Options{})
+		writeParallel(b, func(k string) {
+			_, _ = st.Set(ctx, k, val, store.Write{Min: merge.Version(1)})
+			h := views[0].Hash(k)
+			v := views[h>>shift]
+			if locks == 0 {
+				_ = v.Cache().Set(k, entry)
+				return
+			}
+			mu := &mus[h>>(64-bits.TrailingZeros(uint(locks)))]
+			mu.Lock()
+			_ = v.Cache().Set(k, entry)
+			mu.Unlock()
+		})
+	}
+	b.Run("layout", func(b *testing.B) { layout(b, 0) })
+	for _, n := range []int{shards, 8 * shards} {
+		b.Run(fmt.Sprintf("layout+lock/%d", n), func(b *testing.B) { layout(b, n) })
+	}
+	b.Run("warp", func(b *testing.B) {
+		w := benchWarp(b, val)
+		writeParallel(b, func(k string) { _ = w.Set(ctx, k, val) })
+	})
+}
+
+// benchViews returns n shard views as a router with the default memory
+// bound builds them, sharing one hash seed, without their actors.
+func benchViews(b *testing.B, n int) []*shard.View {
+	seed := maphash.MakeSeed()
+	views := make([]*shard.View, n)
+	for i := range views {
+		v, err := shard.NewView(shard.Config{Index: i, Seed: seed, MaxBytes: actors.DefaultMaxBytes / n})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = v.Close() })
+		views[i] = v
+	}
+	return views
+}
