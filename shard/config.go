@@ -13,7 +13,8 @@ import (
 type Config struct {
 	// Index is the shard's position in its router, for logs and names.
 	Index int
-	// Seed is the hash seed the router uses; the shard hashes keys with it.
+	// Seed is the hash seed the router uses; the shard and its bigcache
+	// slice hash keys with it. Zero: a seed of the shard's own.
 	Seed maphash.Seed
 	// MaxBytes bounds the bytes of cached entries (bigcache's hard limit,
 	// rounded up to whole MiB). Default 32 MiB. When full, the oldest
@@ -49,6 +50,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxBytes == 0 {
 		c.MaxBytes = 32 << 20
+	}
+	if c.Seed == (maphash.Seed{}) {
+		c.Seed = maphash.MakeSeed()
 	}
 	if c.HotSlots == 0 {
 		c.HotSlots = 4096

@@ -93,6 +93,7 @@ func NewView(cfg Config) (*View, error) {
 	bc.MaxEntriesInWindow = max(bc.Shards, bc.HardMaxCacheSize<<20/8/bc.MaxEntrySize)
 	bc.Verbose = false
 	bc.Logger = nopLogger{}
+	bc.Hasher = keyHasher(cfg.Seed)
 	// bigcache passes its removal callback copies of the key and the
 	// entry: two allocations per removal. Only the removals counted here
 	// call it, not the deletions every invalidation makes.
@@ -117,6 +118,18 @@ type stripe struct {
 	// anything cached for the stripe's keys.
 	maxVer merge.Version
 }
+
+// keyHasher is bigcache's key hash: maphash with the router's seed, the
+// hash the router and the shard already use, instead of bigcache's default
+// FNV-1a, which reads the key a byte at a time. Every cache read and write
+// hashes its key; against the default, a 13-byte key takes 0.8× the time,
+// 32 bytes 0.36× and 64 bytes 0.2× (BenchmarkKeyHash). bigcache picks its
+// own shard by the low bits and the router by the high ones, so the two
+// choices do not correlate.
+type keyHasher maphash.Seed
+
+// Sum64 implements bigcache.Hasher.
+func (h keyHasher) Sum64(key string) uint64 { return maphash.String(maphash.Seed(h), key) }
 
 type nopLogger struct{}
 
