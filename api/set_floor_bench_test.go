@@ -18,6 +18,8 @@ import (
 // BenchmarkSetFloor takes BenchmarkSet's parallel StrongLocal Set apart,
 // in one run, into what it is made of:
 //
+//   - bigcache+memstore: BenchmarkSet's baseline of both writes in one
+//     operation, raw bigcache's default layout;
 //   - layout: the store write and the cache write in Warp's own cache
 //     layout (one bigcache slice per shard, entries behind their header),
 //     with nothing serialized;
@@ -60,6 +62,14 @@ func BenchmarkSetFloor(b *testing.B) {
 			mu.Unlock()
 		})
 	}
+	b.Run("bigcache+memstore", func(b *testing.B) {
+		bc := rawBigcache(b, val)
+		st := memory.New[[]byte](memory.Options{})
+		writeParallel(b, func(k string) {
+			_, _ = st.Set(ctx, k, val, store.Write{})
+			_ = bc.Set(k, val)
+		})
+	})
 	b.Run("layout", func(b *testing.B) { layout(b, 0) })
 	for _, n := range []int{shards, 8 * shards} {
 		b.Run(fmt.Sprintf("layout+lock/%d", n), func(b *testing.B) { layout(b, n) })
