@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -290,4 +291,33 @@ func newView(t *testing.T, maxBytes int) *View {
 	}
 	t.Cleanup(func() { _ = v.Close() })
 	return v
+}
+
+// TestCacheHashesWithTheRoutersSeed checks that the hash a shard gives its
+// bigcache slice (keyHasher) is the router's and the View's, and that a
+// Config without a seed gets one of its own instead of a View whose Hash
+// panics.
+func TestCacheHashesWithTheRoutersSeed(t *testing.T) {
+	seed := maphash.MakeSeed()
+	v, err := NewView(Config{Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	for _, k := range []string{"a", "user:00000042", strings.Repeat("k", 300)} {
+		if got, want := keyHasher(seed).Sum64(k), maphash.String(seed, k); got != want || v.Hash(k) != want {
+			t.Fatalf("%q: keyHasher %x, View.Hash %x, maphash %x", k, got, v.Hash(k), want)
+		}
+	}
+	unseeded, err := NewView(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unseeded.Close()
+	if err := unseeded.cache.Set("k", AppendHeader(nil, Header{Version: 1, Expiry: 1})); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := unseeded.Load("k"); !ok || unseeded.Hash("k") == 0 && unseeded.Hash("j") == 0 {
+		t.Fatal("a View built without a seed does not hash or find its keys")
+	}
 }
