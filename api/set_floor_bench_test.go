@@ -62,14 +62,7 @@ func BenchmarkSetFloor(b *testing.B) {
 			mu.Unlock()
 		})
 	}
-	b.Run("bigcache+memstore", func(b *testing.B) {
-		bc := rawBigcache(b, val)
-		st := memory.New[[]byte](memory.Options{})
-		writeParallel(b, func(k string) {
-			_, _ = st.Set(ctx, k, val, store.Write{})
-			_ = bc.Set(k, val)
-		})
-	})
+	b.Run("bigcache+memstore", func(b *testing.B) { writeBoth(b, val) })
 	b.Run("layout", func(b *testing.B) { layout(b, 0) })
 	for _, n := range []int{shards, 8 * shards} {
 		b.Run(fmt.Sprintf("layout+lock/%d", n), func(b *testing.B) { layout(b, n) })
