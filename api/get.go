@@ -27,8 +27,9 @@ func (w *Warp[T]) Get(ctx context.Context, key string) (T, error) {
 	v := w.router.Shard(h)
 	now := w.node.Now()
 	epoch := w.table.Load().epoch
-	// The hit path: one atomic load of the hot slot, no actor round trip.
-	if e := v.Hot(h); e != nil && e.Key == key && e.Live(now) && e.Epoch == epoch && w.servable(e.Flags) {
+	// The hit path: the hot tier's set (one cache line) and the entry, no
+	// actor round trip.
+	if e := v.Hot(key, h); e != nil && e.Live(now) && e.Epoch == epoch && w.servable(e.Flags) {
 		if e.Flags&flagCounted != 0 {
 			w.stats.read(key)
 		}
@@ -234,11 +235,11 @@ func (w *Warp[T]) appendEntry(dst []byte, key string, reg *registration, epoch u
 }
 
 // promote asks the shard to put key in its hot tier: always when the key's
-// slot is empty, else for one read in promoteEvery, so that two cold keys
-// sharing a slot do not keep replacing each other while a key read often
-// still takes the slot soon.
+// set has an empty way, else for one read in promoteEvery, so that cold
+// keys sharing a set do not keep replacing each other while a key read
+// often still gets in soon.
 func (w *Warp[T]) promote(key string, h uint64, v *shard.View) {
-	if !v.HotEnabled() || (v.Hot(h) != nil && rand.Uint32()%promoteEvery != 0) {
+	if !v.HotEnabled() || (v.HotFull(h) && rand.Uint32()%promoteEvery != 0) {
 		return
 	}
 	if v.Enter() {

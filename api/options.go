@@ -105,7 +105,8 @@ func WithMaxBytes[T any](n int) Option[T] {
 }
 
 // WithHotSlots sets the size of each shard's decoded hot tier, a power of
-// two; a negative n disables it. Default 4096.
+// two (in sets of 4 slots, a key in any slot of its set); a negative n
+// disables it. Default 4096.
 func WithHotSlots[T any](n int) Option[T] {
 	return func(o *options[T]) error { o.router.Shard.HotSlots = n; return nil }
 }

@@ -23,7 +23,8 @@ type Config struct {
 	// the bound until they reach the head.
 	MaxBytes int
 	// HotSlots is the number of slots of the decoded hot tier, a power of
-	// two. Default 4096; a negative value disables the hot tier.
+	// two, in sets of 4 (fewer than 4 make one set). Default 4096; a
+	// negative value disables the hot tier.
 	HotSlots int
 	// Stripes is the number of fill-generation stripes, a power of two.
 	// Default 512 (docs/cache.md, "Fill generations").

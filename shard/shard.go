@@ -220,21 +220,44 @@ func (s *shard) install(key string, entry []byte, gen uint64, write bool) messag
 	return messages.Result{Version: hdr.Version, Applied: true}
 }
 
-// publishHot decodes key's value (hash h) into its hot slot; the only
+// publishHot decodes key's value (hash h) into the hot tier: into the way
+// that holds key, else an empty one, else the set's next victim. The only
 // place an entry enters the hot tier (see unhot).
 func (s *shard) publishHot(key string, h uint64, hdr Header, val []byte) {
-	i := h & s.v.hotMask
-	if s.v.cfg.Decode == nil || hdr.Flags&FlagNegative != 0 {
-		s.v.hot[i].Store(nil)
+	if !s.v.hotOn || hdr.Flags&FlagNegative != 0 {
+		s.unhot(key, h)
 		return
 	}
 	dec, err := s.v.cfg.Decode(val)
 	if err != nil {
-		s.v.hot[i].Store(nil)
+		s.unhot(key, h)
 		return
 	}
-	s.v.hotHash[i] = h
-	s.v.hot[i].Store(&HotEntry{Key: key, Value: dec, Header: hdr})
+	si := h & s.v.hotMask
+	set, t := &s.v.hot[si], hotTag(h)
+	way, empty := -1, -1
+	for i := range set.slot {
+		switch tag := set.slot[i].tag.Load(); {
+		case tag == t && way < 0:
+			if e := set.slot[i].e.Load(); e != nil && e.Key == key {
+				way = i
+			}
+		case tag == 0 && empty < 0:
+			empty = i
+		}
+	}
+	switch {
+	case way >= 0:
+	case empty >= 0:
+		way = empty
+	default:
+		way = int(s.v.hotNext[si]) % hotWays
+		s.v.hotNext[si] = uint8(way+1) % hotWays
+	}
+	// Entry first, then tag: a reader that sees the new tag sees this
+	// entry or a later one, and checks its key either way.
+	set.slot[way].e.Store(&HotEntry{Key: key, Value: dec, Header: hdr})
+	set.slot[way].tag.Store(t)
 }
 
 // invalidate drops key's entry unless it is at least version v (v == 0:
@@ -267,12 +290,16 @@ func (s *shard) drop(key string, h, st uint64) {
 // stored in a slot goes through publishHot, which records its key's hash
 // in hotHash, so a slot whose recorded hash is not h cannot hold key.
 func (s *shard) unhot(key string, h uint64) {
-	i := h & s.v.hotMask
-	if s.v.hotHash[i] != h {
-		return
-	}
-	if e := s.v.hot[i].Load(); e != nil && e.Key == key {
-		s.v.hot[i].Store(nil)
+	set, t := &s.v.hot[h&s.v.hotMask], hotTag(h)
+	for i := range set.slot {
+		if set.slot[i].tag.Load() != t {
+			continue
+		}
+		if e := set.slot[i].e.Load(); e != nil && e.Key == key {
+			// Entry first: from here on no reader is served it.
+			set.slot[i].e.Store(nil)
+			set.slot[i].tag.Store(0)
+		}
 	}
 }
 
@@ -300,9 +327,13 @@ func (s *shard) keys(match func(string) bool) []string {
 // clearHot empties the hot slots whose entry match accepts (nil: every
 // slot). An empty slot is not stored to.
 func (s *shard) clearHot(match func(*HotEntry) bool) {
-	for i := range s.v.hot {
-		if e := s.v.hot[i].Load(); e != nil && (match == nil || match(e)) {
-			s.v.hot[i].Store(nil)
+	for si := range s.v.hot {
+		set := &s.v.hot[si]
+		for i := range set.slot {
+			if e := set.slot[i].e.Load(); e != nil && (match == nil || match(e)) {
+				set.slot[i].e.Store(nil)
+				set.slot[i].tag.Store(0)
+			}
 		}
 	}
 }
@@ -381,7 +412,7 @@ func (s *shard) promote(key string) {
 		return
 	}
 	h := s.v.Hash(key)
-	if e := s.v.hot[h&s.v.hotMask].Load(); e != nil && e.Key == key && e.Version == hdr.Version {
+	if e := s.v.Hot(key, h); e != nil && e.Version == hdr.Version {
 		return
 	}
 	s.publishHot(key, h, hdr, val)

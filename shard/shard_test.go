@@ -5,6 +5,8 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -22,11 +24,16 @@ type harness struct {
 	now int64
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessWith(t, func(*Config) {}) }
+
+// newHarnessWith is newHarness with the shard's Config changed by edit.
+func newHarnessWith(t *testing.T, edit func(*Config)) *harness {
 	t.Helper()
 	h := &harness{t: t, now: 1}
-	v, err := NewView(Config{Seed: maphash.MakeSeed(), MaxBytes: 8 << 20, Now: func() int64 { return h.now },
-		Decode: func(b []byte) (any, error) { return string(b), nil }})
+	cfg := Config{Seed: maphash.MakeSeed(), MaxBytes: 8 << 20, Now: func() int64 { return h.now },
+		Decode: func(b []byte) (any, error) { return string(b), nil }}
+	edit(&cfg)
+	v, err := NewView(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +211,7 @@ func TestFlushDropsEverything(t *testing.T) {
 		gen := h.v.Gen(hash)
 		// The mailbox is FIFO: an answered request means the promote ran.
 		h.ask(&messages.Invalidate{Key: "absent", Reply: messages.NewReply()})
-		if h.v.Hot(hash) == nil {
+		if h.v.Hot(keys[0], hash) == nil {
 			t.Fatalf("n=%d: promote did not fill the hot slot", n)
 		}
 		h.ask(&messages.Flush{Reply: messages.NewReply()})
@@ -216,7 +223,7 @@ func TestFlushDropsEverything(t *testing.T) {
 				t.Fatalf("n=%d: %s still cached after a flush", n, k)
 			}
 		}
-		if h.v.Hot(hash) != nil {
+		if h.v.Hot(keys[0], hash) != nil {
 			t.Errorf("n=%d: hot slot kept after a flush", n)
 		}
 		if h.v.Gen(hash) == gen {
@@ -234,7 +241,7 @@ func TestWriteClearsHotSlot(t *testing.T) {
 	promote := func(k string) {
 		h.sys.Root.Send(h.v.PID(), &messages.Promote{Key: k})
 		h.ask(&messages.Invalidate{Key: "absent", Reply: messages.NewReply()}) // FIFO: the promote ran
-		if e := h.v.Hot(h.v.Hash(k)); e == nil || e.Key != k {
+		if e := h.v.Hot(k, h.v.Hash(k)); e == nil || e.Key != k {
 			t.Fatalf("promote %s: slot holds %+v", k, e)
 		}
 	}
@@ -243,17 +250,152 @@ func TestWriteClearsHotSlot(t *testing.T) {
 	}
 	promote("a")
 	h.ask(&messages.Install{Key: "b", Entry: entry(5, "b2"), Gen: h.v.Gen(h.v.Hash("b")), Reply: messages.NewReply()})
-	if e := h.v.Hot(h.v.Hash("a")); e == nil || e.Key != "a" {
+	if e := h.v.Hot("a", h.v.Hash("a")); e == nil || e.Key != "a" {
 		t.Fatal("a write of b emptied a's hot slot")
 	}
 	h.ask(&messages.Install{Key: "a", Entry: entry(6, "a2"), Gen: h.v.Gen(h.v.Hash("a")), Reply: messages.NewReply()})
-	if e := h.v.Hot(h.v.Hash("a")); e != nil && e.Key == "a" {
+	if e := h.v.Hot("a", h.v.Hash("a")); e != nil && e.Key == "a" {
 		t.Fatalf("hot slot still holds a at version %d after a write", e.Version)
 	}
 	promote("a")
 	h.ask(&messages.Invalidate{Key: "a", Reply: messages.NewReply()})
-	if e := h.v.Hot(h.v.Hash("a")); e != nil && e.Key == "a" {
+	if e := h.v.Hot("a", h.v.Hash("a")); e != nil && e.Key == "a" {
 		t.Fatal("hot slot still holds a after an invalidation")
+	}
+}
+
+// TestHotSetWays: keys that share a hot-tier set all stay in it, up to
+// its ways; one more replaces the set's next victim (round robin); a
+// write clears only its own key's way; HotFull follows.
+func TestHotSetWays(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, func(c *Config) { c.HotSlots = hotWays }) // one set
+	keys := []string{"a", "b", "c", "d", "e"}
+	for i, k := range keys {
+		h.ask(&messages.Install{Key: k, Entry: entry(merge.Version(i+1), k), Gen: h.v.Gen(h.v.Hash(k)), Reply: messages.NewReply()})
+	}
+	promote := func(k string) {
+		h.sys.Root.Send(h.v.PID(), &messages.Promote{Key: k})
+		h.ask(&messages.Invalidate{Key: "absent", Reply: messages.NewReply()}) // FIFO: the promote ran
+	}
+	hot := func(k string) bool {
+		e := h.v.Hot(k, h.v.Hash(k))
+		if e != nil && (e.Key != k || e.Value != any(k)) {
+			t.Fatalf("Hot(%s) returned the entry of %s (%v)", k, e.Key, e.Value)
+		}
+		return e != nil
+	}
+	for i, k := range keys[:hotWays] {
+		if h.v.HotFull(h.v.Hash(k)) {
+			t.Fatalf("set full with %d keys in it", i)
+		}
+		promote(k)
+	}
+	for _, k := range keys[:hotWays] {
+		if !hot(k) {
+			t.Fatalf("%s not in the hot tier with %d keys in its set of %d ways", k, hotWays, hotWays)
+		}
+	}
+	if !h.v.HotFull(h.v.Hash("e")) {
+		t.Fatal("set not full with 4 keys in it")
+	}
+	promote("e") // replaces way 0, a's
+	if !hot("e") || hot("a") {
+		t.Fatalf("after a fifth promote: e hot %v, a hot %v; want e in, a (way 0) out", hot("e"), hot("a"))
+	}
+	for _, k := range []string{"b", "c", "d"} {
+		if !hot(k) {
+			t.Fatalf("%s left the hot tier when e took a's way", k)
+		}
+	}
+	h.ask(&messages.Install{Key: "c", Entry: entry(9, "c2"), Gen: h.v.Gen(h.v.Hash("c")), Reply: messages.NewReply()})
+	if hot("c") {
+		t.Fatal("c still hot after a write of c")
+	}
+	for _, k := range []string{"b", "d", "e"} {
+		if !hot(k) {
+			t.Fatalf("a write of c cleared %s", k)
+		}
+	}
+	if h.v.HotFull(h.v.Hash("c")) {
+		t.Fatal("set full after a write emptied c's way")
+	}
+	promote("a") // takes the empty way, not the next victim
+	for _, k := range []string{"a", "b", "d", "e"} {
+		if !hot(k) {
+			t.Fatalf("%s not hot after a took the empty way", k)
+		}
+	}
+}
+
+// TestHotSetReadersSeeNoOldValue: readers of a key whose set other keys
+// keep churning never get another key's entry, and once a write of the key
+// returned, never a version older than it.
+func TestHotSetReadersSeeNoOldValue(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, func(c *Config) { c.HotSlots = hotWays })
+	others := []string{"o1", "o2", "o3", "o4", "o5", "o6"}
+	for _, k := range append([]string{"a"}, others...) {
+		h.ask(&messages.Install{Key: k, Entry: entry(1, k), Gen: h.v.Gen(h.v.Hash(k)), Reply: messages.NewReply()})
+	}
+	var written atomic.Uint64 // the newest version of a whose write returned
+	written.Store(1)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // churn the set
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			h.sys.Root.Send(h.v.PID(), &messages.Promote{Key: others[i%len(others)]})
+			h.sys.Root.Send(h.v.PID(), &messages.Promote{Key: "a"})
+			h.ask(&messages.Invalidate{Key: "absent", Reply: messages.NewReply()})
+		}
+	}()
+	bad := make(chan string, 1)
+	go func() {
+		defer wg.Done()
+		ha := h.v.Hash("a")
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			floor := written.Load()
+			if e := h.v.Hot("a", ha); e != nil {
+				if e.Key != "a" {
+					bad <- "entry of " + e.Key
+					return
+				}
+				if uint64(e.Version) < floor {
+					bad <- fmt.Sprintf("version %d after the write of %d returned", e.Version, floor)
+					return
+				}
+			}
+		}
+	}()
+	stale := 0
+	for v := uint64(2); v <= 2000; v++ {
+		h.ask(&messages.Install{Key: "a", Entry: entry(merge.Version(v), "a"), Gen: h.v.Gen(h.v.Hash("a")), Reply: messages.NewReply()})
+		written.Store(v)
+		if e := h.v.Hot("a", h.v.Hash("a")); e != nil && uint64(e.Version) < v {
+			stale++
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if stale > 0 {
+		t.Errorf("%d of 1999 reads right after a returned write of a got an older version", stale)
+	}
+	select {
+	case m := <-bad:
+		t.Fatalf("a reader of a got %s", m)
+	default:
 	}
 }
 

@@ -29,14 +29,14 @@ type HotEntry struct {
 type View struct {
 	cfg   Config
 	cache *bigcache.BigCache
-	// hot is the decoded hot tier: a direct-mapped table indexed by hash.
-	hot     []atomic.Pointer[HotEntry]
+	// hot is the decoded hot tier: sets of hotWays slots, one cache line
+	// each, indexed by hash (see hotSet).
+	hot     []hotSet
 	hotMask uint64
-	// hotHash is the actor's own record of the hash of the key it last
-	// stored in each hot slot (readers never use it). A write whose slot
-	// was last given another key, the common case, checks 8 bytes of a
-	// dense array instead of chasing the slot's entry and its key.
-	hotHash []uint64
+	hotOn   bool
+	// hotNext is each set's next victim when all its ways are taken
+	// (round robin); touched only by the actor.
+	hotNext []uint8
 	// gens are the fill generations, striped by hash: a write or an
 	// invalidation bumps its key's stripe.
 	gens       []stripe
@@ -72,9 +72,10 @@ func NewView(cfg Config) (*View, error) {
 	}
 	v := &View{
 		cfg:        cfg,
-		hot:        make([]atomic.Pointer[HotEntry], cfg.HotSlots),
-		hotHash:    make([]uint64, cfg.HotSlots),
-		hotMask:    uint64(cfg.HotSlots - 1),
+		hot:        make([]hotSet, hotSets(cfg.HotSlots)),
+		hotNext:    make([]uint8, hotSets(cfg.HotSlots)),
+		hotMask:    uint64(hotSets(cfg.HotSlots) - 1),
+		hotOn:      cfg.HotSlots > 1,
 		gens:       make([]stripe, cfg.Stripes),
 		stripeMask: uint64(cfg.Stripes - 1),
 		fences:     map[string][]fence{},
@@ -108,6 +109,32 @@ func NewView(cfg Config) (*View, error) {
 	return v, nil
 }
 
+// hotWays is the number of slots of a hot-tier set.
+const hotWays = 4
+
+// hotSets returns the number of sets that hold slots slots (rounded up to
+// whole sets).
+func hotSets(slots int) int { return max(1, slots/hotWays) }
+
+// hotSet is one set of the hot tier: a key may sit in any of its ways.
+// Each slot pairs the entry with a tag, the hash of the entry's key (0:
+// empty), so a reader and the actor find a key's way by comparing the tags
+// of one cache line, without loading the entries of other keys. The tag
+// is only a hint: a reader checks the entry's own key, so a slot caught
+// between its tag and its entry being replaced is a miss, never another
+// key's value.
+type hotSet struct {
+	slot [hotWays]hotSlot
+}
+
+type hotSlot struct {
+	tag atomic.Uint64
+	e   atomic.Pointer[HotEntry]
+}
+
+// hotTag is the tag of a key whose hash is h; never 0.
+func hotTag(h uint64) uint64 { return h | 1 }
+
 // stripe is one fill-generation stripe. Loaders read gen; maxVer belongs
 // to the shard actor. They share a cache line, so a write that reads and
 // bumps both misses the cache once, not twice.
@@ -138,15 +165,37 @@ func (nopLogger) Printf(string, ...any) {}
 // Hash returns the hash of key the router and the shard agree on.
 func (v *View) Hash(key string) uint64 { return maphash.String(v.cfg.Seed, key) }
 
-// Hot returns the hot-tier slot for hash h; the caller checks the key.
-func (v *View) Hot(h uint64) *HotEntry { return v.hot[h&v.hotMask].Load() }
+// Hot returns key's entry in the hot tier (h is key's hash), or nil.
+func (v *View) Hot(key string, h uint64) *HotEntry {
+	set, t := &v.hot[h&v.hotMask], hotTag(h)
+	for i := range set.slot {
+		if set.slot[i].tag.Load() == t {
+			if e := set.slot[i].e.Load(); e != nil && e.Key == key {
+				return e
+			}
+		}
+	}
+	return nil
+}
+
+// HotFull reports whether every way of the hot-tier set of hash h holds
+// an entry.
+func (v *View) HotFull(h uint64) bool {
+	set := &v.hot[h&v.hotMask]
+	for i := range set.slot {
+		if set.slot[i].tag.Load() == 0 {
+			return false
+		}
+	}
+	return true
+}
 
 // Cache returns the shard's bigcache slice, for read-only scans (the
 // validator); only the actor writes it.
 func (v *View) Cache() *bigcache.BigCache { return v.cache }
 
 // HotEnabled reports whether the shard keeps a decoded hot tier.
-func (v *View) HotEnabled() bool { return len(v.hot) > 1 }
+func (v *View) HotEnabled() bool { return v.hotOn }
 
 // Load returns a copy of key's entry, header included, from the cache.
 func (v *View) Load(key string) ([]byte, bool) {
