@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -462,5 +463,13 @@ func TestCacheHashesWithTheRoutersSeed(t *testing.T) {
 	_ = unseeded.Hash("k") // panics on a zero seed
 	if _, ok := unseeded.Load("k"); !ok {
 		t.Fatal("a View built without a seed does not find its keys")
+	}
+}
+
+// TestHotSetIsOneCacheLine: a hot-tier set is one 64-byte line, so a
+// reader's tag scan and a write's way check touch one line.
+func TestHotSetIsOneCacheLine(t *testing.T) {
+	if n := unsafe.Sizeof(hotSet{}); n != 64 {
+		t.Fatalf("hotSet is %d bytes; want 64", n)
 	}
 }
