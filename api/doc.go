@@ -14,7 +14,7 @@
 // # Reads and writes
 //
 // [Warp.Get] serves a hit from the key's shard without an actor round trip:
-// first the shard's decoded hot tier (one atomic load), then its bigcache
+// first the shard's decoded hot tier (one cache line of tags), then its bigcache
 // slice. A miss loads from the store once for all concurrent callers and
 // installs the value only if no write or invalidation of the key happened
 // since the load began. [Warp.Set] writes the store first, then installs the

@@ -12,10 +12,11 @@
 //
 // # Hot tier
 //
-// A direct-mapped table of decoded entries sits in front of bigcache, whose
-// reads copy the entry out and cost several hundred nanoseconds: a hit in
-// the hot tier is one atomic load and a key comparison. Reads promote keys
-// into it; writes and invalidations clear the key's slot.
+// A 4-way set-associative table of decoded entries sits in front of
+// bigcache, whose reads copy the entry out and cost several hundred
+// nanoseconds: a hit in the hot tier reads one cache line of tags, the
+// entry, and compares the key. Reads promote keys into it; writes and
+// invalidations clear the key's way.
 //
 // # Generations
 //

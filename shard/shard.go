@@ -214,7 +214,7 @@ func (s *shard) install(key string, entry []byte, gen uint64, write bool) messag
 		return messages.Result{Err: fmt.Errorf("%w: %d bytes: %w", ErrTooLarge, len(entry), err)}
 	}
 	s.v.gens[st].maxVer = max(s.v.gens[st].maxVer, hdr.Version)
-	// A write clears the key's hot slot rather than decoding into it: the
+	// A write clears the key's hot way rather than decoding into it: the
 	// next read promotes the new value, so writes pay no decode.
 	s.unhot(key, h)
 	return messages.Result{Version: hdr.Version, Applied: true}
@@ -286,9 +286,10 @@ func (s *shard) drop(key string, h, st uint64) {
 	s.unhot(key, h)
 }
 
-// unhot empties the hot slot of key (hash h) if it holds key. Every entry
-// stored in a slot goes through publishHot, which records its key's hash
-// in hotHash, so a slot whose recorded hash is not h cannot hold key.
+// unhot empties key's way (hash h) of its hot-tier set, if it holds key.
+// Every entry enters through publishHot, which tags its slot with its key's
+// hash, so a slot whose tag is not h's cannot hold key: a write reads its
+// set's line of tags and no other key's entry.
 func (s *shard) unhot(key string, h uint64) {
 	set, t := &s.v.hot[h&s.v.hotMask], hotTag(h)
 	for i := range set.slot {
