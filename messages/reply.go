@@ -59,29 +59,50 @@ func (r *Reply) Send(res Result) {
 //
 // Shards run on their callers' goroutines, so a request that finds its
 // shard busy with another caller's message is answered by that caller a
-// few microseconds later. Wait polls for that answer (yielding the
-// processor between polls) for up to waitSpinTime before it parks:
+// few microseconds later. With more than one processor, Wait first polls
+// for that answer without yielding, for up to waitBusyTime: the caller
+// running the shard is on another processor, and a goroutine that yields
+// when more goroutines are runnable than there are processors waits for
+// one of them to yield in turn, tens of microseconds when they are busy
+// (docs/cache.md, "Waiting for an answer"). Then it polls yielding the
+// processor between polls, for up to waitSpinTime, and then parks:
 // parking would hand the answer to the scheduler, and a woken goroutine
 // can sit in the other processor's run queue for tens of microseconds.
 func (r *Reply) Wait() Result {
-	var start time.Time
-	for i := range waitSpins {
-		if r.state.Load() == replyAnswered {
-			return r.res
-		}
-		if i&15 == 15 {
-			if start.IsZero() {
-				start = time.Now()
-			} else if time.Since(start) > waitSpinTime {
-				break
-			}
-		}
-		runtime.Gosched()
+	if r.state.Load() == replyAnswered { // the shard ran on this goroutine: the common case
+		return r.res
+	}
+	if multicore && r.poll(waitBusySpins, 63, waitBusyTime, false) ||
+		r.poll(waitSpins, 15, waitSpinTime, true) {
+		return r.res
 	}
 	if r.state.CompareAndSwap(replyEmpty, replyParked) {
 		<-r.wake
 	}
 	return r.res
+}
+
+// poll polls for the answer at most spins times and for at most limit
+// (reading the clock every mask+1 polls), yielding the processor between
+// polls if yield. It reports whether the answer came.
+func (r *Reply) poll(spins, mask int, limit time.Duration, yield bool) bool {
+	var start time.Time
+	for i := range spins {
+		if r.state.Load() == replyAnswered {
+			return true
+		}
+		if i&mask == mask {
+			if start.IsZero() {
+				start = time.Now()
+			} else if time.Since(start) > limit {
+				return false
+			}
+		}
+		if yield {
+			runtime.Gosched()
+		}
+	}
+	return false
 }
 
 // reset empties an answered slot for reuse.
@@ -90,13 +111,21 @@ func (r *Reply) reset() {
 	r.state.Store(replyEmpty)
 }
 
-// waitSpins and waitSpinTime bound the polling of [Reply.Wait]: whichever
-// ends first (the count also ends it in a testing/synctest bubble, where
+// waitBusySpins and waitBusyTime bound [Reply.Wait]'s polling without
+// yielding, waitSpins and waitSpinTime its polling with yields: whichever
+// ends first (the counts also end them in a testing/synctest bubble, where
 // the clock stands still while the caller polls).
 const (
-	waitSpins    = 1024
-	waitSpinTime = 50 * time.Microsecond
+	waitBusySpins = 1 << 14
+	waitBusyTime  = 5 * time.Microsecond
+	waitSpins     = 1024
+	waitSpinTime  = 50 * time.Microsecond
 )
+
+// multicore reports whether the program started with more than one
+// processor: on one, the goroutine that would answer cannot run while the
+// waiter polls without yielding, so Wait does not.
+var multicore = runtime.GOMAXPROCS(0) > 1
 
 // ReplyPool recycles reply slots. Each router owns one, so slots never
 // travel between independent instances (nor between testing/synctest
