@@ -182,13 +182,17 @@ func writeParallel(b *testing.B, set func(string)) {
 
 // writeBoth is BenchmarkSet's baseline: the two writes a Set protects, a
 // memory store Set and a raw bigcache Set, in one operation.
-func writeBoth(b *testing.B, val []byte) {
+func writeBoth(b *testing.B, val []byte) { writeParallel(b, bothWrites(b, val)) }
+
+// bothWrites returns the two writes a Set protects as one operation, on a
+// raw bigcache and a memory store of its own.
+func bothWrites(b *testing.B, val []byte) func(string) {
 	bc := rawBigcache(b, val)
 	st := memory.New[[]byte](memory.Options{})
-	writeParallel(b, func(k string) {
+	return func(k string) {
 		_, _ = st.Set(context.Background(), k, val, store.Write{})
 		_ = bc.Set(k, val)
-	})
+	}
 }
 
 // BenchmarkSet compares a StrongLocal Set with the work it protects: a raw
