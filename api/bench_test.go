@@ -69,7 +69,7 @@ func BenchmarkGetHit(b *testing.B) {
 	val := make([]byte, 64)
 	for _, dist := range []string{"uniform", "zipf"} {
 		order := keyOrder(dist == "zipf", 2)
-		run := func(name string, get func(string)) {
+		run := func(name string, get func(string), metrics ...func(*testing.B)) {
 			b.Run(dist+"/"+name, func(b *testing.B) {
 				b.ReportAllocs()
 				b.ResetTimer()
@@ -80,6 +80,9 @@ func BenchmarkGetHit(b *testing.B) {
 						i++
 					}
 				})
+				for _, m := range metrics {
+					m(b)
+				}
 			})
 		}
 		bc := rawBigcache(b, val)
@@ -90,10 +93,24 @@ func BenchmarkGetHit(b *testing.B) {
 		}
 		run("otter", func(k string) { _, _ = oc.GetIfPresent(k) })
 		w := benchWarp(b, val, WithHotSlots[[]byte](16384))
-		run("warp", func(k string) { _, _ = w.Get(context.Background(), k) })
+		run("warp", func(k string) { _, _ = w.Get(context.Background(), k) }, func(b *testing.B) {
+			b.ReportMetric(hotShare(w), "hot-share")
+		})
 		cold := benchWarp(b, val, WithHotSlots[[]byte](-1))
 		run("warp-nohot", func(k string) { _, _ = cold.Get(context.Background(), k) })
 	}
+}
+
+// hotShare returns the share of benchKeyNames that w's hot tier holds.
+func hotShare(w *Warp[[]byte]) float64 {
+	n := 0
+	for _, k := range benchKeyNames {
+		h := w.router.Hash(k)
+		if w.router.Shard(h).Hot(k, h) != nil {
+			n++
+		}
+	}
+	return float64(n) / float64(len(benchKeyNames))
 }
 
 func benchWarp(b *testing.B, val []byte, opts ...Option[[]byte]) *Warp[[]byte] {
