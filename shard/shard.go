@@ -235,29 +235,17 @@ func (s *shard) publishHot(key string, h uint64, hdr Header, val []byte) {
 	}
 	si := h & s.v.hotMask
 	set, t := &s.v.hot[si], hotTag(h)
-	way, empty := -1, -1
-	for i := range set.slot {
-		switch tag := set.slot[i].tag.Load(); {
-		case tag == t && way < 0:
-			if e := set.slot[i].e.Load(); e != nil && e.Key == key {
-				way = i
-			}
-		case tag == 0 && empty < 0:
-			empty = i
+	way, _ := set.find(key, t)
+	for i := 0; way < 0 && i < hotWays; i++ {
+		if set.slot[i].tag.Load() == 0 {
+			way = i
 		}
 	}
-	switch {
-	case way >= 0:
-	case empty >= 0:
-		way = empty
-	default:
-		way = int(s.v.hotNext[si]) % hotWays
+	if way < 0 {
+		way = int(s.v.hotNext[si])
 		s.v.hotNext[si] = uint8(way+1) % hotWays
 	}
-	// Entry first, then tag: a reader that sees the new tag sees this
-	// entry or a later one, and checks its key either way.
-	set.slot[way].e.Store(&HotEntry{Key: key, Value: dec, Header: hdr})
-	set.slot[way].tag.Store(t)
+	set.slot[way].put(&HotEntry{Key: key, Value: dec, Header: hdr}, t)
 }
 
 // invalidate drops key's entry unless it is at least version v (v == 0:
@@ -291,16 +279,9 @@ func (s *shard) drop(key string, h, st uint64) {
 // hash, so a slot whose tag is not h's cannot hold key: a write reads its
 // set's line of tags and no other key's entry.
 func (s *shard) unhot(key string, h uint64) {
-	set, t := &s.v.hot[h&s.v.hotMask], hotTag(h)
-	for i := range set.slot {
-		if set.slot[i].tag.Load() != t {
-			continue
-		}
-		if e := set.slot[i].e.Load(); e != nil && e.Key == key {
-			// Entry first: from here on no reader is served it.
-			set.slot[i].e.Store(nil)
-			set.slot[i].tag.Store(0)
-		}
+	set := &s.v.hot[h&s.v.hotMask]
+	if i, _ := set.find(key, hotTag(h)); i >= 0 {
+		set.slot[i].clear()
 	}
 }
 
@@ -332,8 +313,7 @@ func (s *shard) clearHot(match func(*HotEntry) bool) {
 		set := &s.v.hot[si]
 		for i := range set.slot {
 			if e := set.slot[i].e.Load(); e != nil && (match == nil || match(e)) {
-				set.slot[i].e.Store(nil)
-				set.slot[i].tag.Store(0)
+				set.slot[i].clear()
 			}
 		}
 	}

@@ -70,11 +70,12 @@ func NewView(cfg Config) (*View, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	sets := hotSets(cfg.HotSlots)
 	v := &View{
 		cfg:        cfg,
-		hot:        make([]hotSet, hotSets(cfg.HotSlots)),
-		hotNext:    make([]uint8, hotSets(cfg.HotSlots)),
-		hotMask:    uint64(hotSets(cfg.HotSlots) - 1),
+		hot:        make([]hotSet, sets),
+		hotNext:    make([]uint8, sets),
+		hotMask:    uint64(sets - 1),
 		hotOn:      cfg.HotSlots > 1,
 		gens:       make([]stripe, cfg.Stripes),
 		stripeMask: uint64(cfg.Stripes - 1),
@@ -135,6 +136,34 @@ type hotSlot struct {
 // hotTag is the tag of a key whose hash is h; never 0.
 func hotTag(h uint64) uint64 { return h | 1 }
 
+// find returns the way that holds key (tag t) and its entry, or -1. Only
+// ways tagged t are loaded: a key is in at most one way of its set.
+func (set *hotSet) find(key string, t uint64) (int, *HotEntry) {
+	for i := range set.slot {
+		if set.slot[i].tag.Load() == t {
+			if e := set.slot[i].e.Load(); e != nil && e.Key == key {
+				return i, e
+			}
+		}
+	}
+	return -1, nil
+}
+
+// put publishes e in the slot (tag t). Entry first, then tag: a reader
+// that sees the new tag sees this entry or a later one, and checks its key
+// either way.
+func (sl *hotSlot) put(e *HotEntry, t uint64) {
+	sl.e.Store(e)
+	sl.tag.Store(t)
+}
+
+// clear empties the slot. Entry first: from then on no reader is served
+// it.
+func (sl *hotSlot) clear() {
+	sl.e.Store(nil)
+	sl.tag.Store(0)
+}
+
 // stripe is one fill-generation stripe. Loaders read gen; maxVer belongs
 // to the shard actor. They share a cache line, so a write that reads and
 // bumps both misses the cache once, not twice.
@@ -167,15 +196,8 @@ func (v *View) Hash(key string) uint64 { return maphash.String(v.cfg.Seed, key) 
 
 // Hot returns key's entry in the hot tier (h is key's hash), or nil.
 func (v *View) Hot(key string, h uint64) *HotEntry {
-	set, t := &v.hot[h&v.hotMask], hotTag(h)
-	for i := range set.slot {
-		if set.slot[i].tag.Load() == t {
-			if e := set.slot[i].e.Load(); e != nil && e.Key == key {
-				return e
-			}
-		}
-	}
-	return nil
+	_, e := v.hot[h&v.hotMask].find(key, hotTag(h))
+	return e
 }
 
 // HotFull reports whether every way of the hot-tier set of hash h holds
