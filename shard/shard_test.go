@@ -329,6 +329,20 @@ func TestHotSetWays(t *testing.T) {
 	}
 }
 
+// TestNegativeEntriesAreNotPromoted: a cached "not found" stays out of the
+// hot tier, which holds decoded values only.
+func TestNegativeEntriesAreNotPromoted(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	neg := AppendHeader(nil, Header{Version: 1, Expiry: 1 << 62, Flags: FlagNegative})
+	h.ask(&messages.Install{Key: "gone", Entry: neg, Gen: h.v.Gen(h.v.Hash("gone")), Reply: messages.NewReply()})
+	h.sys.Root.Send(h.v.PID(), &messages.Promote{Key: "gone"})
+	h.ask(&messages.Invalidate{Key: "absent", Reply: messages.NewReply()}) // FIFO: the promote ran
+	if e := h.v.Hot("gone", h.v.Hash("gone")); e != nil {
+		t.Fatalf("negative entry promoted: %+v", e)
+	}
+}
+
 // TestHotSetReadersSeeNoOldValue: readers of a key whose set other keys
 // keep churning never get another key's entry, and once a write of the key
 // returned, never a version older than it.
