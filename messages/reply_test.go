@@ -1,6 +1,11 @@
 package messages
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -81,4 +86,28 @@ func BenchmarkReply(b *testing.B) {
 			pool.Put(r)
 		}
 	})
+}
+
+// TestWaitPollsWithoutYieldingOnlyOnManyProcessors: the choice is made
+// once, from GOMAXPROCS when the program starts. A child process started
+// with GOMAXPROCS=1 must not poll without yielding (the goroutine that
+// would answer could not run meanwhile); this process, on more than one
+// processor, must.
+func TestWaitPollsWithoutYieldingOnlyOnManyProcessors(t *testing.T) {
+	if os.Getenv("WARP_TEST_MULTICORE_CHILD") == "1" {
+		fmt.Printf("multicore=%v\n", multicore)
+		return
+	}
+	if runtime.GOMAXPROCS(0) > 1 && !multicore {
+		t.Fatalf("GOMAXPROCS %d: multicore = false; want true", runtime.GOMAXPROCS(0))
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestWaitPollsWithoutYieldingOnlyOnManyProcessors$")
+	cmd.Env = append(os.Environ(), "WARP_TEST_MULTICORE_CHILD=1", "GOMAXPROCS=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "multicore=false") {
+		t.Fatalf("child with GOMAXPROCS=1 printed %q; want multicore=false", out)
+	}
 }
