@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -263,5 +264,33 @@ func TestQuantile(t *testing.T) {
 	}
 	if got := quantile(nil, 0.5); got != 0 {
 		t.Errorf("quantile of nothing = %d; want 0", got)
+	}
+}
+
+// TestClosedLoopLagNote: the cluster report says when its lag includes
+// waiting for a processor (a closed loop holding every processor), and
+// only then.
+func TestClosedLoopLagNote(t *testing.T) {
+	t.Parallel()
+	procs := runtime.GOMAXPROCS(0)
+	res := result{Baseline: &rttReport{P50us: 100}, Modes: []modeReport{{Mode: "eventual", LagSamples: 10}}}
+	for _, tc := range []struct {
+		name string
+		cfg  config
+		res  result
+		want bool
+	}{
+		{"closed loop, every processor", config{Concurrency: procs}, res, true},
+		{"fixed rate", config{Concurrency: procs, Rate: 1000}, res, false},
+		{"no lag measured", config{Concurrency: procs}, result{Modes: []modeReport{{Mode: "strong-local"}}}, false},
+		{"a processor to spare", config{Concurrency: procs - 1}, res, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			printCluster(&b, tc.cfg, tc.res)
+			if got := strings.Contains(b.String(), "lag under a closed loop"); got != tc.want {
+				t.Errorf("note printed = %v; want %v\n%s", got, tc.want, b.String())
+			}
+		})
 	}
 }

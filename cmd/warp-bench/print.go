@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strconv"
 	"text/tabwriter"
@@ -72,6 +73,12 @@ func printCluster(out io.Writer, cfg config, res result) {
 			m.LagP50us, m.LagP99us, m.LagMaxus, m.BeforeReturn, m.LagSamples, m.Unseen, m.StaleReads, m.ProbeReads, m.Errors)
 	}
 	_ = tw.Flush()
+	if starved(cfg, res) {
+		fmt.Fprintf(out, "\nlag under a closed loop: %d workers that never block hold all %d processors, so the goroutines that\n"+
+			"carry an invalidation (the publish pump, nats.go's flusher, the server's and the peers' read loops) wait\n"+
+			"for one; the lag is mostly that wait. -rate N measures propagation (docs/performance.md).\n",
+			cfg.Concurrency, runtime.GOMAXPROCS(0))
+	}
 	fmt.Fprintln(out, "\nstale reads expected:")
 	for _, m := range res.Modes {
 		fmt.Fprintf(out, "  %-12s %s; observed %d\n", m.Mode, m.StaleExpected, m.StaleReads)
@@ -127,4 +134,19 @@ func writeCSV(out io.Writer, res result) error {
 	}
 	w.Flush()
 	return w.Error()
+}
+
+// starved reports whether a cluster run's lag includes waiting for a
+// processor: a closed loop with at least as many workers as processors,
+// and a mode whose lag was measured.
+func starved(cfg config, res result) bool {
+	if cfg.Rate > 0 || cfg.Concurrency < runtime.GOMAXPROCS(0) {
+		return false
+	}
+	for _, m := range res.Modes {
+		if m.LagSamples > 0 {
+			return true
+		}
+	}
+	return false
 }
