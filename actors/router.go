@@ -30,7 +30,10 @@ const DefaultMaxBytes = 256 << 20
 // Router maps keys to shard actors by hash and owns those actors.
 type Router struct {
 	// Replies recycles the reply slots of requests to this router's shards.
-	Replies messages.ReplyPool
+	// It is an allocation of its own: the runtime keeps a used pool until
+	// the second collection after its last Put, and an embedded one would
+	// keep the closed router and its caches that long too.
+	Replies *messages.ReplyPool
 
 	node  *Node
 	seed  maphash.Seed
@@ -47,7 +50,7 @@ func (n *Node) NewRouter(cfg RouterConfig) (*Router, error) {
 	if cfg.Shards < 1 || bits.OnesCount(uint(cfg.Shards)) != 1 {
 		return nil, fmt.Errorf("actors: %d shards is not a power of two: %w", cfg.Shards, ErrConfig)
 	}
-	r := &Router{node: n, seed: maphash.MakeSeed(), shift: uint(64 - bits.TrailingZeros(uint(cfg.Shards)))}
+	r := &Router{Replies: new(messages.ReplyPool), node: n, seed: maphash.MakeSeed(), shift: uint(64 - bits.TrailingZeros(uint(cfg.Shards)))}
 	var d actor.Dispatcher = actor.NewSynchronizedDispatcher(300)
 	mb := mailbox.New()
 	if n.cfg.Dispatcher == DispatchGoroutine {

@@ -51,7 +51,7 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 	if err != nil {
 		return err
 	}
-	bp, _ := w.entryBufs.Get().(*[]byte)
+	bp, _ := w.pools.entryBufs.Get().(*[]byte)
 	if bp == nil {
 		bp = new([]byte)
 	}
@@ -91,7 +91,7 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 func (w *Warp[T]) recycleEntry(bp *[]byte, entry []byte) {
 	if cap(entry) <= maxRecycledEntry {
 		*bp = entry[:0]
-		w.entryBufs.Put(bp)
+		w.pools.entryBufs.Put(bp)
 	}
 }
 
@@ -118,7 +118,7 @@ func (w *Warp[T]) installed(key string, reg *registration, v *shard.View, entry 
 		w.stats.wrote(key, w.node.Now())
 	}
 	rep := w.router.Replies.Get()
-	msg, _ := w.installs.Get().(*messages.Install)
+	msg, _ := w.pools.installs.Get().(*messages.Install)
 	if msg == nil {
 		msg = new(messages.Install)
 	}
@@ -131,7 +131,7 @@ func (w *Warp[T]) installed(key string, reg *registration, v *shard.View, entry 
 		w.report(fmt.Errorf("warp: set %q: install: %w", key, err))
 	} else {
 		*msg = messages.Install{}
-		w.installs.Put(msg)
+		w.pools.installs.Put(msg)
 	}
 	// Peers of an eventual key drop their copies; for a strong key they are
 	// fenced already, and this tells them the version that was written.

@@ -40,12 +40,8 @@ type Warp[T any] struct {
 	table atomic.Pointer[table]
 
 	loads singleflight.Group
-	// entryBufs and installs recycle a write's entry buffer and Install
-	// message once the shard has answered (bigcache copies the entry; the
-	// shard keeps neither): a Set allocates neither.
-	entryBufs sync.Pool // *[]byte
-	installs  sync.Pool // *messages.Install
-	stats     keyStats
+	pools *writePools
+	stats keyStats
 
 	bus      *bus.Bus
 	busDone  chan struct{}
@@ -75,6 +71,17 @@ type Warp[T any] struct {
 	closeOnce sync.Once
 }
 
+// writePools recycle a write's entry buffer and Install message once the
+// shard has answered (bigcache copies the entry; the shard keeps neither):
+// a Set allocates neither. They are an allocation of their own: the
+// runtime keeps a used pool until the second collection after its last
+// Put, and a pool embedded in Warp would keep the closed Warp, and its
+// caches, that long too (TestClosedWarpIsFreedByOneGC).
+type writePools struct {
+	entryBufs sync.Pool // *[]byte
+	installs  sync.Pool // *messages.Install
+}
+
 // New returns a Warp instance in front of s. The instance starts its own
 // node (actor system and shards) unless WithNode is given.
 func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
@@ -90,7 +97,7 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 	if o.engine == nil {
 		o.engine = merge.NewEngine[T]()
 	}
-	w := &Warp[T]{store: s, codec: o.codec, engine: o.engine, maxValue: o.maxValueSize, fenceTTL: o.fenceTTL, graceTTL: 4 * time.Second, errs: make(chan error, 64)}
+	w := &Warp[T]{store: s, codec: o.codec, engine: o.engine, maxValue: o.maxValueSize, fenceTTL: o.fenceTTL, graceTTL: 4 * time.Second, errs: make(chan error, 64), pools: new(writePools)}
 	w.table.Store(&table{t: pattern.NewTable[*registration]()})
 	w.node, w.ownsNode = o.node, o.node == nil
 	if w.ownsNode {
