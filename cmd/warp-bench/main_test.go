@@ -267,9 +267,9 @@ func TestQuantile(t *testing.T) {
 	}
 }
 
-// TestClosedLoopLagNote: the cluster report says when its lag includes
-// waiting for a processor (a closed loop holding every processor), and
-// only then.
+// TestClosedLoopLagNote: the cluster report says when its eventual lag
+// includes waiting for a processor (a closed loop holding every
+// processor), and only then.
 func TestClosedLoopLagNote(t *testing.T) {
 	t.Parallel()
 	procs := runtime.GOMAXPROCS(0)
@@ -283,6 +283,7 @@ func TestClosedLoopLagNote(t *testing.T) {
 		{"closed loop, every processor", config{Concurrency: procs}, res, true},
 		{"fixed rate", config{Concurrency: procs, Rate: 1000}, res, false},
 		{"no lag measured", config{Concurrency: procs}, result{Modes: []modeReport{{Mode: "strong-local"}}}, false},
+		{"strong only", config{Concurrency: procs}, result{Modes: []modeReport{{Mode: "strong", LagSamples: 10}}}, false},
 		{"a processor to spare", config{Concurrency: procs - 1}, res, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
