@@ -26,6 +26,9 @@
 //
 // Every error wraps one of the sentinels in errors.go: [ErrNotFound],
 // [ErrUnregistered], [ErrClosed], [ErrInvalidKey], [ErrTooLarge],
-// [ErrInvalidTTL], [ErrConflict], [ErrPattern], [ErrLoader], [ErrQuorum],
-// [ErrConfig]. A panic in the store or a merge function becomes an error.
+// [ErrInvalidTTL], [ErrConflict], [ErrPattern], [ErrLoader], [ErrCodec],
+// [ErrQuorum], [ErrConfig]; or, for transactions, versioned reads and
+// coordination, [ErrCompareFailed], [ErrTxnDone], [ErrHistory] and
+// [ErrNoCoordination]. A panic in the store or a merge function becomes an
+// error.
 package api

@@ -24,6 +24,9 @@ var (
 	// ErrLoader: the store or the codec failed or panicked while loading a
 	// key.
 	ErrLoader = errors.New("warp: loader failed")
+	// ErrCodec: the codec could not encode or decode a value. During a
+	// load the error wraps ErrLoader too.
+	ErrCodec = errors.New("warp: codec failed")
 	// ErrQuorum: a StrongDistributed write was not acknowledged by enough
 	// peers in time.
 	ErrQuorum = errors.New("warp: quorum not reached")

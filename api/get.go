@@ -151,7 +151,7 @@ func (w *Warp[T]) hit(key string, h uint64, hdr shard.Header, val []byte, v *sha
 	}
 	out, err := w.codec.Decode(val)
 	if err != nil {
-		return zero, fmt.Errorf("%w: decode %q: %w", ErrLoader, key, err)
+		return zero, fmt.Errorf("%w: %w: decode %q: %w", ErrLoader, ErrCodec, key, err)
 	}
 	if hdr.Flags&flagCounted != 0 {
 		w.stats.read(key)
@@ -189,8 +189,11 @@ func (w *Warp[T]) load(key string, v *shard.View, reg *registration, epoch uint3
 		return it.Value, nil // not cached: see applier.Flush
 	}
 	entry, err := w.entry(key, reg, epoch, it.Value)
+	if errors.Is(err, ErrTooLarge) {
+		return it.Value, nil // too large to cache: served from the store every time
+	}
 	if err != nil {
-		return out, err
+		return out, fmt.Errorf("%w: %w", ErrLoader, err)
 	}
 	shard.PatchVersion(entry, it.Version)
 	w.fill(key, v, entry, gen)
@@ -220,7 +223,7 @@ func (w *Warp[T]) appendEntry(dst []byte, key string, reg *registration, epoch u
 	// The header's room; AppendHeader below fills it.
 	buf, err := w.codec.Append(dst[:shard.HeaderSize], value)
 	if err != nil {
-		return nil, fmt.Errorf("warp: encode %q: %w", key, err)
+		return nil, fmt.Errorf("%w: encode %q: %w", ErrCodec, key, err)
 	}
 	if n := len(buf) - shard.HeaderSize; n > w.maxValue {
 		return nil, fmt.Errorf("%w: %q: %d bytes > %d", ErrTooLarge, key, n, w.maxValue)

@@ -40,7 +40,7 @@ func (w *Warp[T]) GetAt(ctx context.Context, key string, at time.Time) (T, error
 			w.servable(hdr.Flags) && hdr.Flags&shard.FlagNegative == 0 && hdr.Version <= ver {
 			out, err := w.codec.Decode(val)
 			if err != nil {
-				return zero, fmt.Errorf("%w: decode %q: %w", ErrLoader, key, err)
+				return zero, fmt.Errorf("%w: %w: decode %q: %w", ErrLoader, ErrCodec, key, err)
 			}
 			return out, nil
 		}

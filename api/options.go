@@ -134,7 +134,9 @@ func WithMergeEngine[T any](e *merge.Engine[T]) Option[T] {
 	}
 }
 
-// WithMaxValueSize sets the largest encoded value accepted, in bytes.
+// WithMaxValueSize sets the largest encoded value accepted, in bytes. A
+// Set of a larger value fails with [ErrTooLarge]; a larger value another
+// writer put in the store is served from the store, uncached.
 func WithMaxValueSize[T any](n int) Option[T] {
 	return func(o *options[T]) error {
 		if n <= 0 {

@@ -133,6 +133,9 @@ func (w *Warp[T]) register(key string, mode Mode, r *registration, opts []Regist
 // Unregister removes a key or pattern registration. Keys it covered (and no
 // other registration covers) fail with ErrUnregistered from then on.
 func (w *Warp[T]) Unregister(key string) error {
+	if w.closed.Load() {
+		return fmt.Errorf("warp: unregister %q: %w", key, ErrClosed)
+	}
 	p, err := pattern.Parse(key)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrPattern, err)
@@ -152,6 +155,9 @@ func (w *Warp[T]) Unregister(key string) error {
 // peers (never the writer itself), besides every live peer having applied
 // it or lost its coherence lease.
 func (w *Warp[T]) SetQuorum(key string, replicas int) error {
+	if w.closed.Load() {
+		return fmt.Errorf("warp: set quorum %q: %w", key, ErrClosed)
+	}
 	if replicas < 0 {
 		return fmt.Errorf("%w: quorum %d", ErrConfig, replicas)
 	}

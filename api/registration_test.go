@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/warpcache/warp/shard"
 	"github.com/warpcache/warp/store/memory"
 )
 
@@ -18,17 +20,62 @@ func TestJitterBounds(t *testing.T) {
 	if err := w.Register("x", ModeStrongLocal, time.Second, WithJitter(1)); !errors.Is(err, ErrConfig) {
 		t.Fatalf("jitter 1: err = %v; want ErrConfig", err)
 	}
-	r, _, _ := w.lookup("j")
+	checkJitter(t, w, "j")
+}
+
+// checkJitter checks that key's TTLs, registered as 1 s with a jitter of
+// 0.25, stay within [0.75 s, 1.25 s] and spread over that range.
+func checkJitter(t *testing.T, w *Warp[string], key string) {
+	t.Helper()
+	r, _, _ := w.lookup(key)
 	seen := map[time.Duration]bool{}
 	for range 1000 {
-		d := w.ttlFor(r, "j")
+		d := w.ttlFor(r, key)
 		if d < 750*time.Millisecond || d > 1250*time.Millisecond {
-			t.Fatalf("jittered TTL %v outside [750ms, 1.25s]", d)
+			t.Fatalf("%s: jittered TTL %v outside [750ms, 1.25s]", key, d)
 		}
 		seen[d] = true
 	}
 	if len(seen) < 100 {
-		t.Fatalf("%d distinct TTLs in 1000; want them spread", len(seen))
+		t.Fatalf("%s: %d distinct TTLs in 1000; want them spread", key, len(seen))
+	}
+}
+
+// TestJitterAppliesToDynamicTTLsNotNegativeEntries: WithJitter spreads a
+// dynamic TTL as it does a fixed one, and leaves a negative entry's TTL
+// exact.
+func TestJitterAppliesToDynamicTTLsNotNegativeEntries(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWarp(t, memory.New[string](memory.Options{}))
+	second := TTLFunc(func(KeyStats) time.Duration { return time.Second })
+	if err := w.RegisterDynamicTTL("d", ModeStrongLocal, second, WithJitter(0.25)); err != nil {
+		t.Fatal(err)
+	}
+	checkJitter(t, w, "d")
+
+	const negTTL = time.Minute
+	if err := w.Register("n:*", ModeStrongLocal, time.Minute, WithJitter(0.5), WithNegativeTTL(negTTL)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		key := fmt.Sprintf("n:%d", i)
+		before := w.node.Now()
+		if _, err := w.Get(ctx, key); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("err = %v; want ErrNotFound", err)
+		}
+		after := w.node.Now()
+		b, ok := w.router.Shard(w.router.Hash(key)).Load(key)
+		if !ok {
+			t.Fatalf("%s: no negative entry", key)
+		}
+		hdr, _, err := shard.ParseHeader(b)
+		if err != nil || hdr.Flags&shard.FlagNegative == 0 {
+			t.Fatalf("%s: entry %+v, %v; want a negative entry", key, hdr, err)
+		}
+		if at := hdr.Expiry - int64(negTTL); at < before || at > after {
+			t.Fatalf("%s: negative entry expires %v after its load; want exactly %v", key, time.Duration(hdr.Expiry-before), negTTL)
+		}
 	}
 }
 

@@ -19,6 +19,9 @@ import (
 // none of the transaction's writes was applied.
 var ErrCompareFailed = errors.New("warp: compare-and-swap failed")
 
+// ErrTxnDone: the transaction was committed already; a Txn commits once.
+var ErrTxnDone = errors.New("warp: transaction already committed")
+
 // fenceBit marks a bus envelope's version as a transaction's fence token
 // (for keys of any mode); with releaseBit, its release.
 const fenceBit merge.Version = 1 << 62
@@ -65,7 +68,7 @@ func (t *Txn[T]) CompareAndSwap(key string, old, new T) {
 
 func (t *Txn[T]) add(op txnOp[T]) {
 	if t.done {
-		t.err = cmp.Or(t.err, fmt.Errorf("warp: transaction already committed"))
+		t.err = cmp.Or(t.err, fmt.Errorf("%w: an operation on %q after Commit", ErrTxnDone, op.key))
 		return
 	}
 	t.ops = append(t.ops, op)
@@ -87,7 +90,7 @@ func (t *Txn[T]) Commit() (err error) {
 		}
 	}()
 	if t.done {
-		return fmt.Errorf("warp: transaction already committed")
+		return fmt.Errorf("warp: commit: %w", ErrTxnDone)
 	}
 	t.done = true
 	if t.err != nil {
@@ -181,7 +184,7 @@ func (t *Txn[T]) compare() error {
 		want, err1 := t.w.codec.Append(nil, op.old)
 		got, err2 := t.w.codec.Append(nil, it.Value)
 		if err := errors.Join(err1, err2); err != nil {
-			return fmt.Errorf("warp: compare %q: %w", op.key, err)
+			return fmt.Errorf("%w: compare %q: %w", ErrCodec, op.key, err)
 		}
 		if !bytes.Equal(want, got) {
 			return fmt.Errorf("%w: %q holds another value", ErrCompareFailed, op.key)

@@ -54,6 +54,35 @@ func TestTxnCommit(t *testing.T) {
 
 // TestTxnFailedCASAppliesNothing: 200 transactions whose compare-and-swap
 // fails; a concurrent reader never sees any of their other writes, and
+
+// TestTxnCommitsOnce: a second Commit, and an operation added after the
+// first, fail with ErrTxnDone and write nothing.
+func TestTxnCommitsOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWarp(t, memory.New[string](memory.Options{}))
+	_ = w.Register("k:*", ModeStrongLocal, time.Minute)
+	txn := w.Txn(ctx)
+	txn.Set("k:a", "A")
+	if err := txn.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Commit(); !errors.Is(err, ErrTxnDone) {
+		t.Fatalf("second Commit: err = %v; want ErrTxnDone", err)
+	}
+	late := w.Txn(ctx)
+	if err := late.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	late.Set("k:b", "B")
+	if err := late.Commit(); !errors.Is(err, ErrTxnDone) {
+		t.Fatalf("Commit after a late Set: err = %v; want ErrTxnDone", err)
+	}
+	if _, err := w.Get(ctx, "k:b"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get of the late Set's key: err = %v; want ErrNotFound (nothing written)", err)
+	}
+}
+
 // neither does the store.
 func TestTxnFailedCASAppliesNothing(t *testing.T) {
 	t.Parallel()

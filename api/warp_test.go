@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/warpcache/warp/actors"
+	"github.com/warpcache/warp/api/codec"
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/messages"
 	"github.com/warpcache/warp/shard"
@@ -163,11 +164,76 @@ func TestBadInput(t *testing.T) {
 		"set":        w.Set(ctx, "k:1", []byte("x")),
 		"invalidate": w.Invalidate(ctx, "k:1"),
 		"register":   w.Register("b", ModeStrongLocal, time.Second),
+		"unregister": w.Unregister("k:*"),
+		"set quorum": w.SetQuorum("k:*", 1),
 		"warmup":     w.Warmup(ctx),
 	} {
 		if !errors.Is(err, ErrClosed) {
 			t.Errorf("%s after Close: err = %v; want ErrClosed", name, err)
 		}
+	}
+}
+
+// gatedStore holds every load and every write at a gate: it signals in,
+// then waits until out is closed.
+type gatedStore[T any] struct {
+	store.Store[T]
+	getIn, setIn   chan struct{}
+	getOut, setOut chan struct{}
+}
+
+func (s *gatedStore[T]) Get(ctx context.Context, key string) (store.Item[T], error) {
+	s.getIn <- struct{}{}
+	<-s.getOut
+	return s.Store.Get(ctx, key)
+}
+
+func (s *gatedStore[T]) Set(ctx context.Context, key string, v T, wr store.Write) (merge.Version, error) {
+	s.setIn <- struct{}{}
+	<-s.setOut
+	return s.Store.Set(ctx, key, v, wr)
+}
+
+// TestCallsInFlightFinishAcrossClose: a Get and a Set that were in the
+// store when Close returned still finish: the Get returns the value, the
+// Set succeeds with the store written. Later calls fail with ErrClosed.
+func TestCallsInFlightFinishAcrossClose(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mem := memory.New[string](memory.Options{})
+	if _, err := mem.Set(ctx, "k:read", "v", store.Write{}); err != nil {
+		t.Fatal(err)
+	}
+	st := &gatedStore[string]{Store: mem,
+		getIn: make(chan struct{}, 1), setIn: make(chan struct{}, 1),
+		getOut: make(chan struct{}), setOut: make(chan struct{})}
+	w := newWarp[string](t, st)
+	_ = w.Register("k:*", ModeStrongLocal, time.Minute)
+	type result struct {
+		v   string
+		err error
+	}
+	got, set := make(chan result, 1), make(chan error, 1)
+	go func() { v, err := w.Get(ctx, "k:read"); got <- result{v, err} }()
+	go func() { set <- w.Set(ctx, "k:write", "new") }()
+	<-st.getIn
+	<-st.setIn
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	close(st.getOut)
+	close(st.setOut)
+	if r := <-got; r.err != nil || r.v != "v" {
+		t.Fatalf("Get in flight across Close = %q, %v; want v", r.v, r.err)
+	}
+	if err := <-set; err != nil {
+		t.Fatalf("Set in flight across Close = %v; want nil", err)
+	}
+	if it, err := mem.Get(ctx, "k:write"); err != nil || it.Value != "new" {
+		t.Fatalf("store after the Set in flight = %q, %v; want new", it.Value, err)
+	}
+	if _, err := w.Get(ctx, "k:read"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Get after Close: err = %v; want ErrClosed", err)
 	}
 }
 
@@ -403,6 +469,194 @@ func TestNegativeCaching(t *testing.T) {
 	}
 }
 
+// TestInvalidateDropsNegativeEntry: a cached "not found" hides a row
+// created outside Warp until an invalidation of the key drops it, local
+// (Invalidate) or remote (another node's write, applied with its version).
+func TestInvalidateDropsNegativeEntry(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
+	w := newWarp[string](t, spy)
+	_ = w.Register("k:*", ModeEventualDistributed, time.Minute, WithNegativeTTL(time.Minute))
+	remote := func(key string) error {
+		ver, err := spy.Store.Set(ctx, key, "written elsewhere", store.Write{})
+		if err != nil {
+			return err
+		}
+		return applier[string]{w}.Invalidate(ctx, key, ver)
+	}
+	for name, invalidate := range map[string]func(string) error{
+		"local":  func(key string) error { return w.Invalidate(ctx, key) },
+		"remote": remote,
+	} {
+		key := "k:" + name
+		for range 2 {
+			if _, err := w.Get(ctx, key); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("%s: Get of a missing key: err = %v; want ErrNotFound", name, err)
+			}
+		}
+		loads := spy.gets.Load()
+		if name == "local" { // created outside Warp: the negative entry hides it
+			if _, err := spy.Store.Set(ctx, key, "written elsewhere", store.Write{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Get(ctx, key); !errors.Is(err, ErrNotFound) || spy.gets.Load() != loads {
+				t.Fatalf("%s: Get before the invalidation = %v after %d loads; want the cached ErrNotFound", name, err, spy.gets.Load()-loads)
+			}
+		}
+		if err := invalidate(key); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := w.Get(ctx, key); err != nil || v != "written elsewhere" {
+			t.Fatalf("%s: Get after the invalidation = %q, %v; want the store's value", name, v, err)
+		}
+		if g := spy.gets.Load() - loads; g != 1 {
+			t.Fatalf("%s: store loads after the invalidation = %d; want 1", name, g)
+		}
+	}
+}
+
+// failingGets is a store whose loads fail with err.
+type failingGets[T any] struct {
+	store.Store[T]
+	err error
+}
+
+func (s failingGets[T]) Get(context.Context, string) (store.Item[T], error) {
+	return store.Item[T]{}, s.err
+}
+
+// undecodable is a string codec that cannot decode what it encoded.
+type undecodable struct{ codec.String }
+
+func (undecodable) Decode([]byte) (string, error) { return "", errors.New("corrupt value") }
+
+// TestLoadFailureIsALoaderError: a store that fails a load, or a codec
+// that cannot decode a cached value, is an ErrLoader error that still
+// wraps the cause.
+func TestLoadFailureIsALoaderError(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cause := errors.New("connection refused")
+	w := newWarp[string](t, failingGets[string]{memory.New[string](memory.Options{}), cause})
+	_ = w.Register("k", ModeStrongLocal, time.Minute)
+	if _, err := w.Get(ctx, "k"); !errors.Is(err, ErrLoader) || !errors.Is(err, cause) {
+		t.Fatalf("Get over a failing store: err = %v; want ErrLoader wrapping %v", err, cause)
+	}
+	w = newWarp(t, memory.New[string](memory.Options{}), WithCodec[string](undecodable{}))
+	_ = w.Register("k", ModeStrongLocal, time.Minute)
+	if err := w.Set(ctx, "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Get(ctx, "k"); !errors.Is(err, ErrLoader) || !errors.Is(err, ErrCodec) {
+		t.Fatalf("Get of an undecodable cached value: err = %v; want ErrLoader and ErrCodec", err)
+	}
+}
+
+// unencodable is a string codec that cannot encode "bad".
+type unencodable struct{ codec.String }
+
+func (c unencodable) Append(dst []byte, v string) ([]byte, error) {
+	if v == "bad" {
+		return nil, errors.New("unsupported value")
+	}
+	return c.String.Append(dst, v)
+}
+
+// TestCodecFailuresWrapErrCodec: a value the codec cannot encode is an
+// ErrCodec error on Set, which writes nothing, and on a load, where it is
+// an ErrLoader error too; a transaction's comparison that cannot encode
+// its values is an ErrCodec error too, and commits nothing.
+func TestCodecFailuresWrapErrCodec(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mem := memory.New[string](memory.Options{})
+	w := newWarp(t, mem, WithCodec[string](unencodable{}))
+	_ = w.Register("k:*", ModeStrongLocal, time.Minute)
+	if err := w.Set(ctx, "k:set", "bad"); !errors.Is(err, ErrCodec) {
+		t.Fatalf("Set of an unencodable value: err = %v; want ErrCodec", err)
+	}
+	if _, err := mem.Get(ctx, "k:set"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("store after the failed Set: err = %v; want nothing written", err)
+	}
+	if _, err := mem.Set(ctx, "k:load", "bad", store.Write{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Get(ctx, "k:load"); !errors.Is(err, ErrLoader) || !errors.Is(err, ErrCodec) {
+		t.Fatalf("Get of an unencodable stored value: err = %v; want ErrLoader and ErrCodec", err)
+	}
+	txn := w.Txn(ctx)
+	txn.CompareAndSwap("k:load", "old", "new")
+	if err := txn.Commit(); !errors.Is(err, ErrCodec) {
+		t.Fatalf("Commit comparing an unencodable value: err = %v; want ErrCodec", err)
+	}
+	if it, err := mem.Get(ctx, "k:load"); err != nil || it.Value != "bad" {
+		t.Fatalf("store after the failed Commit = %q, %v; want it unchanged", it.Value, err)
+	}
+}
+
+// TestValueTooLargeToCacheIsServed: a stored value over MaxValueSize,
+// written by someone else, is served from the store on every read, never
+// cached and never refused.
+func TestValueTooLargeToCacheIsServed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	spy := &spyStore[[]byte]{Store: memory.New[[]byte](memory.Options{})}
+	w := newWarp[[]byte](t, spy, WithMaxValueSize[[]byte](16))
+	_ = w.Register("k", ModeStrongLocal, time.Minute)
+	big := make([]byte, 17)
+	if _, err := spy.Store.Set(ctx, "k", big, store.Write{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		got, err := w.Get(ctx, "k")
+		if err != nil || len(got) != len(big) {
+			t.Fatalf("Get %d of a value over the limit = %d bytes, %v; want the store's %d", i, len(got), err, len(big))
+		}
+	}
+	if n := spy.gets.Load(); n != 2 {
+		t.Fatalf("%d store loads for 2 reads; want 2 (the value is not cached)", n)
+	}
+}
+
+// hungGets is a store whose loads return only when their context ends.
+type hungGets[T any] struct{ store.Store[T] }
+
+func (hungGets[T]) Get(ctx context.Context, _ string) (store.Item[T], error) {
+	<-ctx.Done()
+	return store.Item[T]{}, ctx.Err()
+}
+
+// TestLoadIsBoundedBy30s: a load runs detached from its callers, so a hung
+// store would hold it for ever; it is cut off after 30 s, and the caller
+// gets an ErrLoader error wrapping the deadline.
+func TestLoadIsBoundedBy30s(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w, err := New[string](hungGets[string]{memory.New[string](memory.Options{})},
+			WithNodeConfig[string](actors.Config{Resolution: 10 * time.Millisecond}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		_ = w.Register("k", ModeStrongLocal, time.Minute)
+		const bound = 30 * time.Second
+		start := time.Now()
+		done := make(chan error, 1)
+		go func() { _, err := w.Get(context.Background(), "k"); done <- err }()
+		select {
+		case err = <-done:
+		case <-time.After(2 * bound):
+			t.Fatalf("Get on a hung store still waits after %v", 2*bound)
+		}
+		if !errors.Is(err, ErrLoader) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Get on a hung store: err = %v; want ErrLoader wrapping DeadlineExceeded", err)
+		}
+		if took := time.Since(start); took != bound {
+			t.Fatalf("the load was cut off after %v; want %v", took, bound)
+		}
+	})
+}
+
 // TestTTLExpiry runs in a synctest bubble: the node's clock and ticker use
 // fake time, so the test advances an hour without waiting.
 func TestTTLExpiry(t *testing.T) {
@@ -461,6 +715,64 @@ func TestMergeSumLosesNoUpdate(t *testing.T) {
 	wg.Wait()
 	if got, err := w.Get(ctx, "counter:hits"); err != nil || got != n {
 		t.Fatalf("counter = %d, %v; want %d", got, err, n)
+	}
+}
+
+// interferingStore runs interfere (another writer) before each
+// conditional write, and counts those writes.
+type interferingStore[T any] struct {
+	store.Store[T]
+	interfere func(attempt int64)
+	casWrites atomic.Int64
+}
+
+func (s *interferingStore[T]) Set(ctx context.Context, key string, v T, wr store.Write) (merge.Version, error) {
+	if wr.Check {
+		s.interfere(s.casWrites.Add(1))
+	}
+	return s.Store.Set(ctx, key, v, wr)
+}
+
+// TestMergeRetriesAtMost64Times: a merged Set whose compare-and-swap finds
+// that another writer wrote in between reads the store again, merges and
+// retries; after 64 retries it gives up with an error wrapping
+// store.ErrConflict and writes nothing.
+func TestMergeRetriesAtMost64Times(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name         string
+		interfered   int64 // attempts that find another write
+		wantAttempts int64
+		wantErr      error
+		want         int
+	}{
+		{"three conflicts", 3, 4, nil, 100 + 1},
+		{"always", 1 << 30, 1 + 64, store.ErrConflict, 100},
+	} {
+		eng := merge.NewEngine[int]()
+		if err := eng.Register("counter:*", merge.Sum[int]); err != nil {
+			t.Fatal(err)
+		}
+		st := &interferingStore[int]{Store: memory.New[int](memory.Options{})}
+		st.interfere = func(attempt int64) {
+			if attempt <= tt.interfered {
+				if _, err := st.Store.Set(ctx, "counter:c", 100, store.Write{}); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+		w := newWarp[int](t, st, WithMergeEngine(eng))
+		_ = w.Register("counter:*", ModeStrongLocal, time.Minute)
+		if err := w.Set(ctx, "counter:c", 1); !errors.Is(err, tt.wantErr) {
+			t.Fatalf("%s: Set err = %v; want %v", tt.name, err, tt.wantErr)
+		}
+		if n := st.casWrites.Load(); n != tt.wantAttempts {
+			t.Fatalf("%s: %d conditional writes; want %d", tt.name, n, tt.wantAttempts)
+		}
+		if got, err := w.Get(ctx, "counter:c"); err != nil || got != tt.want {
+			t.Fatalf("%s: counter = %d, %v; want %d", tt.name, got, err, tt.want)
+		}
 	}
 }
 
