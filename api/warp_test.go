@@ -174,6 +174,36 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// TestKeyLengthLimit: a key of exactly MaxKeyLen bytes is registered,
+// written and read; one byte more is ErrInvalidKey for Register, Set and
+// Get alike.
+func TestKeyLengthLimit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWarp(t, memory.New[string](memory.Options{}))
+	longest := strings.Repeat("k", MaxKeyLen)
+	if err := w.Register(longest, ModeStrongLocal, time.Minute); err != nil {
+		t.Fatalf("Register of a %d-byte key: %v", MaxKeyLen, err)
+	}
+	if err := w.Set(ctx, longest, "v"); err != nil {
+		t.Fatalf("Set of a %d-byte key: %v", MaxKeyLen, err)
+	}
+	if v, err := w.Get(ctx, longest); err != nil || v != "v" {
+		t.Fatalf("Get of a %d-byte key = %q, %v; want v", MaxKeyLen, v, err)
+	}
+	over := longest + "k"
+	_ = w.Register("k*", ModeStrongLocal, time.Minute) // covers over: only its length is wrong
+	for name, err := range map[string]error{
+		"register": w.Register(over, ModeStrongLocal, time.Minute),
+		"set":      w.Set(ctx, over, "v"),
+		"get":      func() error { _, err := w.Get(ctx, over); return err }(),
+	} {
+		if !errors.Is(err, ErrInvalidKey) {
+			t.Errorf("%s of a %d-byte key: err = %v; want ErrInvalidKey", name, len(over), err)
+		}
+	}
+}
+
 // gatedStore holds every load and every write at a gate: it signals in,
 // then waits until out is closed.
 type gatedStore[T any] struct {
