@@ -79,15 +79,29 @@ func TestJitterAppliesToDynamicTTLsNotNegativeEntries(t *testing.T) {
 	}
 }
 
+// TestReregisterSameModeReplaces: registering a pattern again with the
+// same mode replaces its TTL and its options, those not given again
+// included; a quorum set with SetQuorum stays.
 func TestReregisterSameModeReplaces(t *testing.T) {
 	t.Parallel()
 	w := newWarp(t, memory.New[string](memory.Options{}))
-	_ = w.Register("k:*", ModeEventualDistributed, time.Second)
-	if err := w.Register("k:*", ModeEventualDistributed, time.Hour); err != nil {
+	_ = w.Register("k:*", ModeEventualDistributed, time.Second, WithNegativeTTL(time.Minute), WithJitter(0.5))
+	if err := w.Register("k:*", ModeEventualDistributed, time.Hour, WithServeStale(time.Second)); err != nil {
 		t.Fatalf("re-register with the same mode: %v", err)
 	}
-	if r, _, _ := w.lookup("k:1"); r.ttl != time.Hour {
-		t.Fatalf("TTL after re-register = %v; want 1h", r.ttl)
+	r, _, _ := w.lookup("k:1")
+	if r.ttl != time.Hour || r.negTTL != 0 || r.jitter != 0 || r.serveStale != time.Second {
+		t.Fatalf("after re-register: TTL %v, negative TTL %v, jitter %v, serve-stale %v; want 1h, 0, 0, 1s",
+			r.ttl, r.negTTL, r.jitter, r.serveStale)
+	}
+	// A quorum is not a registration option: SetQuorum's floor stays.
+	_ = w.Register("s:*", ModeStrongDistributed, time.Second)
+	if err := w.SetQuorum("s:*", 2); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Register("s:*", ModeStrongDistributed, time.Hour)
+	if r, _, _ := w.lookup("s:1"); r.quorum != 2 || r.ttl != time.Hour {
+		t.Fatalf("strong re-register: quorum %d, TTL %v; want 2 and 1h", r.quorum, r.ttl)
 	}
 }
 
