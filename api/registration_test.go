@@ -137,3 +137,29 @@ func TestPublishErrorsNeverBlock(t *testing.T) {
 		t.Fatalf("first error = %v; want failure 0", err)
 	}
 }
+
+// TestOlderEpochEntryNeedsSameStrength: after a registration change, an
+// entry cached before it is served only while a registration of the same
+// strength still covers its key; one whose key became StrongDistributed is
+// reloaded from the store.
+func TestOlderEpochEntryNeedsSameStrength(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w, spy := spyOnK(t, "v")
+	if _, err := w.Get(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Register("other", ModeStrongLocal, time.Minute) // moves the epoch
+	if v, err := w.Get(ctx, "k"); err != nil || v != "v" || spy.gets.Load() != 1 {
+		t.Fatalf("Get after an unrelated change = %q, %v with %d loads; want v from the cache (1 load)", v, err, spy.gets.Load())
+	}
+	if err := w.Unregister("k"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Register("k", ModeStrongDistributed, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := w.Get(ctx, "k"); err != nil || v != "v" || spy.gets.Load() != 2 {
+		t.Fatalf("Get after k became strong = %q, %v with %d loads; want v reloaded (2 loads)", v, err, spy.gets.Load())
+	}
+}
