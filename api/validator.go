@@ -157,7 +157,9 @@ func (v *Validator[T]) check(key string, cached merge.Version) {
 	defer cancel()
 	v.checked.Add(1)
 	stored, err := w.store.Version(ctx, key)
-	if err == nil && stored != 0 {
+	if err == nil && stored != 0 && stored != cached {
+		// A deletion moves the version too, so only a version that moved
+		// can be a tombstone's: a second read tells.
 		if _, gerr := w.store.Get(ctx, key); errors.Is(gerr, store.ErrNotFound) {
 			stored = 0 // a tombstone: the key is gone
 		}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -98,6 +99,82 @@ func TestValidatorNeverRemovesNewer(t *testing.T) {
 		}
 		if got, _ := w.Get(ctx, "k"); got != "newest" {
 			t.Fatalf("Get = %q; want newest kept", got)
+		}
+	})
+}
+
+// versionCounting counts the store's Version calls per key, and its Gets.
+type versionCounting[T any] struct {
+	store.Store[T]
+	mu    sync.Mutex
+	calls map[string]int
+	total int
+	gets  int
+}
+
+func (s *versionCounting[T]) Get(ctx context.Context, key string) (store.Item[T], error) {
+	s.mu.Lock()
+	s.gets++
+	s.mu.Unlock()
+	return s.Store.Get(ctx, key)
+}
+
+func (s *versionCounting[T]) Version(ctx context.Context, key string) (merge.Version, error) {
+	s.mu.Lock()
+	s.calls[key]++
+	s.total++
+	s.mu.Unlock()
+	return s.Store.Version(ctx, key)
+}
+
+// TestValidatorBatchPerRound: a round checks at most Batch entries, one
+// store read each while nothing drifted, and the next round goes on where
+// it stopped, so a full pass over N entries takes N/Batch intervals.
+func TestValidatorBatchPerRound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		st := &versionCounting[string]{Store: memory.New[string](memory.Options{}), calls: map[string]int{}}
+		w, err := New[string](st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		_ = w.Register("k:*", ModeStrongLocal, time.Hour)
+		const n, batch = 10, 3
+		for i := range n {
+			if err := w.Set(ctx, fmt.Sprintf("k:%d", i), "v"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		v, err := w.StartValidator(ValidatorConfig{Interval: time.Second, Batch: batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer v.Stop()
+		time.Sleep(time.Second / 2) // between ticks
+		rounds := (n + batch - 1) / batch
+		for r := 1; r <= rounds; r++ {
+			time.Sleep(time.Second)
+			synctest.Wait()
+			st.mu.Lock()
+			total := st.total
+			st.mu.Unlock()
+			if total != r*batch {
+				t.Fatalf("after %d rounds: %d entries checked; want %d (Batch %d per round)", r, total, r*batch, batch)
+			}
+		}
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if st.gets != 0 {
+			t.Errorf("%d store Gets for entries that did not drift; want only the version reads", st.gets)
+		}
+		for i := range n {
+			if k := fmt.Sprintf("k:%d", i); st.calls[k] == 0 {
+				t.Errorf("%s not checked in %d rounds of %d over %d entries", k, rounds, batch, n)
+			}
+		}
+		if s := v.Stats(); s.Checked != uint64(rounds*batch) {
+			t.Errorf("Stats.Checked = %d; want %d", s.Checked, rounds*batch)
 		}
 	})
 }

@@ -331,3 +331,36 @@ func TestApplierFailureReportedAndRepaired(t *testing.T) {
 	nodes[1].app.Wait(t, "repair flush", func() bool { return nodes[1].app.Flushes > 0 })
 	eventually(t, "lease back", nodes[1].bus.LeaseValid)
 }
+
+// A gap reaching back past the origin's ring is repaired by the origin: it
+// answers the retransmit request with a repair flush for what the ring no
+// longer holds, then the envelopes it still has. RetransmitTries is set so
+// high that the receiver never gives up and flushes on its own: only the
+// origin's repair flush can close the hole.
+func TestGapBeyondRingGetsRepairFlush(t *testing.T) {
+	t.Parallel()
+	const ring, lost = 8, 40
+	trs, faulty := faultTransports(2, 21)
+	nodes := startNodes(t, trs, func(c *bus.Config) {
+		c.RingSize = ring
+		c.RetransmitTries = 1 << 30
+	})
+	converged(t, nodes)
+	w, r := nodes[0], nodes[1]
+	published := w.bus.Stats().Published
+	faulty[1].Partition(true)
+	publishKeys(w.bus, "lost", lost)
+	eventually(t, "lost envelopes broadcast", func() bool { return w.bus.Stats().Published == published+lost })
+	faulty[1].Partition(false)
+
+	after := publishKeys(w.bus, "after", 3)
+	allApplied(t, r.app, after)
+	r.app.Wait(t, "repair flush", func() bool { return r.app.Flushes > 0 })
+	eventually(t, "hole closed, lease back", r.bus.LeaseValid)
+	if s := r.bus.Stats(); s.Gaps == 0 || s.Repairs == 0 {
+		t.Fatalf("receiver stats %+v; want a gap and a repair", s)
+	}
+	if s := w.bus.Stats(); s.Retransmits == 0 {
+		t.Fatalf("origin stats %+v; want the envelopes its ring still held retransmitted", s)
+	}
+}

@@ -127,3 +127,76 @@ func TestConfigInvalid(t *testing.T) {
 		})
 	}
 }
+
+// muteSends drops every Send while mute is set (acks and heartbeat
+// answers go by Send); broadcasts, Leave among them, still go out.
+type muteSends struct {
+	bus.Transport
+	mute atomic.Bool
+}
+
+func (m *muteSends) Send(node string, msg []byte) error {
+	if m.mute.Load() {
+		return nil
+	}
+	return m.Transport.Send(node, msg)
+}
+
+// A peer that sent Leave counts as resolved: a strong write waiting for
+// its ack returns once the Leave arrives, with the clock standing still,
+// so neither the lapse wait nor the deadline can be what ended it, and the
+// peer leaves the writer's view.
+func TestLeaveResolvesStrongWrite(t *testing.T) {
+	t.Parallel()
+	clk := &fakeClock{}
+	trs, _ := inprocTransports(2)
+	muted := &muteSends{Transport: trs[1]}
+	sys := newSystem(t)
+	buses := make([]*bus.Bus, 2)
+	var cfg bus.Config
+	for i, tr := range []bus.Transport{trs[0], muted} {
+		cfg = bus.Config{
+			Cluster: clusterOf(t), NodeID: []string{"a", "b"}[i], Transport: tr, Applier: bustest.NewApplier(),
+			Now: clk.Now, HeartbeatInterval: 100 * time.Millisecond, LeaseDuration: 500 * time.Millisecond,
+			PeerTimeout: 5 * time.Second, StrongTimeout: 3 * time.Second,
+		}
+		b, err := bus.NewManual(sys, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = b.Close() })
+		buses[i] = b
+	}
+	a, b := buses[0], buses[1]
+	eventually(t, "both leases, each with the other in view", func() bool {
+		clk.Advance(cfg.HeartbeatInterval)
+		bus.Tick(a)
+		bus.Tick(b)
+		return a.LeaseValid() && b.LeaseValid() && len(a.Members()) == 1 && len(b.Members()) == 1
+	})
+
+	muted.mute.Store(true) // b applies the write but its ack never reaches a
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.PublishStrong(context.Background(), "k", 9, 0)
+		done <- err
+	}()
+	eventually(t, "strong publish pending", func() bool { return bus.Pending(a) == 1 })
+	bus.Sync(b)
+	bus.Tick(a) // time stands still: b is neither acked nor lapsed
+	if n := bus.Pending(a); n != 1 {
+		t.Fatalf("%d strong publishes pending before b left; want 1", n)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("PublishStrong after the only peer left: %v; want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("strong publish still waiting after the peer's Leave")
+	}
+	eventually(t, "b out of a's view", func() bool { return len(a.Members()) == 0 })
+}

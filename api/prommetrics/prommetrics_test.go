@@ -122,3 +122,65 @@ func TestSameNodeTwiceCollides(t *testing.T) {
 	}
 	_ = w.Close()
 }
+
+// TestEveryFamilyCarriesNodeAndCache: every family an instance exports,
+// pushed or read at scrape time, carries the const labels node (the node
+// id) and cache (Config.Cache, "default" when unset); every family the
+// docs list for an instance without a bus is there.
+func TestEveryFamilyCarriesNodeAndCache(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	a := newInstance(t, reg, "a")
+	b, err := api.New[string](memory.New[string](memory.Options{}),
+		api.WithNodeConfig[string](actors.Config{ID: "a"}),
+		api.WithRecorder[string](prommetrics.New(reg, prommetrics.Config{Cache: "second"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	_ = b.Register("k:*", api.ModeStrongLocal, time.Minute)
+	for _, w := range []*api.Warp[string]{a, b} {
+		_ = w.Set(ctx, "k:1", "v")
+		_, _ = w.Get(ctx, "k:1")
+		_, _ = w.Get(ctx, "k:missing")
+	}
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]map[string]bool{} // family → cache label values
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				labels[lp.GetName()] = lp.GetValue()
+			}
+			node, hasNode := labels["node"]
+			cache, hasCache := labels["cache"]
+			if !hasNode || node != "a" || !hasCache {
+				t.Errorf("%s%v: want the labels node=\"a\" and cache", f.GetName(), labels)
+				continue
+			}
+			if seen[f.GetName()] == nil {
+				seen[f.GetName()] = map[string]bool{}
+			}
+			seen[f.GetName()][cache] = true
+		}
+	}
+	documented := []string{
+		"warp_l1_reads_total", "warp_ops_total", "warp_op_duration_seconds",
+		"warp_l1_entries", "warp_l1_bytes", "warp_l1_installs_total", "warp_l1_fills_total",
+		"warp_l1_stale_fills_total", "warp_l1_invalidations_total", "warp_l1_expired_total",
+		"warp_l1_evictions_total", "warp_shard_restarts_total", "warp_coherence_lease_valid",
+		"warp_leases_granted_total", "warp_leases_revoked_total", "warp_lease_keys_dropped_total",
+		"warp_locks_acquired_total", "warp_locks_contended_total",
+		"warp_validator_checked_total", "warp_validator_drift_stale_total",
+		"warp_validator_drift_ahead_total", "warp_validator_healed_total",
+	}
+	for _, name := range documented {
+		if c := seen[name]; !c["default"] || !c["second"] {
+			t.Errorf("%s: exported with cache labels %v; want both \"default\" (Config.Cache unset) and \"second\"", name, c)
+		}
+	}
+}

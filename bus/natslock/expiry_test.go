@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/warpcache/warp/bus/natslock"
 )
 
@@ -128,5 +130,80 @@ func TestStaleHolder(t *testing.T) {
 	}
 	if err := ka.Unlock(ctx); !errors.Is(err, natslock.ErrNotHeld) {
 		t.Errorf("stale Unlock of a released lock: got %v; want ErrNotHeld", err)
+	}
+}
+
+// storedTTL returns the TTL the server holds for lock name's entry in the
+// default bucket: the Nats-TTL header it expires the entry by.
+func storedTTL(t *testing.T, ctx context.Context, n *node, name string) time.Duration {
+	t.Helper()
+	s, err := n.js.Stream(ctx, "KV_"+natslock.DefaultBucket)
+	if err != nil {
+		t.Fatalf("Stream: %v", err)
+	}
+	m, err := s.GetLastMsgForSubject(ctx, "$KV."+natslock.DefaultBucket+"."+name)
+	if err != nil {
+		t.Fatalf("GetLastMsgForSubject(%s): %v", name, err)
+	}
+	d, err := time.ParseDuration(m.Header.Get(jetstream.MsgTTLHeader))
+	if err != nil {
+		t.Fatalf("entry of %s: Nats-TTL %q: %v", name, m.Header.Get(jetstream.MsgTTLHeader), err)
+	}
+	return d
+}
+
+// TestTTLRoundedUp: every TTL, of a grant and of a Refresh, reaches the
+// server rounded up to whole seconds, at least 1 s (1.2 s → 2 s, 300 ms →
+// 1 s), and a Refresh with TTL 0 keeps the TTL last used; so a lock
+// never expires earlier than asked: a 1.2 s lock of a vanished holder is
+// not taken over before 2 s.
+func TestTTLRoundedUp(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	a := newNode(t, srv, natslock.Config{Owner: "a"})
+	b := newNode(t, srv, natslock.Config{Owner: "b"})
+	ctx := bounded(t, 20*time.Second)
+	for _, tt := range []struct {
+		name      string
+		ttl, want time.Duration
+	}{
+		{"ms300", 300 * time.Millisecond, time.Second},
+		{"s1", time.Second, time.Second},
+		{"s1_2", 1200 * time.Millisecond, 2 * time.Second},
+	} {
+		k, err := a.l.TryLock(ctx, tt.name, tt.ttl)
+		if err != nil {
+			t.Fatalf("TryLock(%s, %v): %v", tt.name, tt.ttl, err)
+		}
+		if got := storedTTL(t, ctx, a, tt.name); got != tt.want {
+			t.Errorf("TryLock(%v): the server holds TTL %v; want %v", tt.ttl, got, tt.want)
+		}
+		if err := k.Refresh(ctx, 2100*time.Millisecond); err != nil {
+			t.Fatalf("Refresh: %v", err)
+		}
+		if got := storedTTL(t, ctx, a, tt.name); got != 3*time.Second {
+			t.Errorf("Refresh(2.1s): the server holds TTL %v; want 3s", got)
+		}
+		if err := k.Refresh(ctx, 0); err != nil {
+			t.Fatalf("Refresh(0): %v", err)
+		}
+		if got := storedTTL(t, ctx, a, tt.name); got != 3*time.Second {
+			t.Errorf("Refresh(0) after Refresh(2.1s): the server holds TTL %v; want the last used, 3s", got)
+		}
+		if err := k.Unlock(ctx); err != nil {
+			t.Fatalf("Unlock: %v", err)
+		}
+	}
+
+	start := time.Now()
+	if _, err := a.l.TryLock(ctx, "vanish", 1200*time.Millisecond); err != nil {
+		t.Fatalf("TryLock: %v", err)
+	}
+	a.nc.Close() // the holder vanishes
+	if _, err := b.l.Lock(ctx, "vanish", time.Second); err != nil {
+		t.Fatalf("Lock after the holder vanished: %v", err)
+	}
+	if waited := time.Since(start); waited < 2*time.Second-slack {
+		t.Errorf("a 1.2s lock was taken over after %v; want not before 2s", waited)
 	}
 }

@@ -50,6 +50,8 @@ func testCommit(t *testing.T, h Harness) {
 			nil, store.ErrConflict, nil},
 		{"Fenced", []op{opSet("a", "X", store.Write{Fence: 9}), opSet("b", "X", store.Write{Fence: 4})},
 			nil, store.ErrFenced, nil},
+		{"StaleAndFenced", []op{opSet("a", "X", store.Write{}), opSet("b", "X", store.Write{Fence: 4, Check: true, IfVersion: 19})},
+			nil, store.ErrConflict, nil},
 		{"EmptyKey", []op{opSet("a", "X", store.Write{}), opSet("", "X", store.Write{})},
 			nil, store.ErrInvalid, nil},
 		{"UnknownKind", []op{opSet("a", "X", store.Write{}), {Kind: 99, Key: "b"}},

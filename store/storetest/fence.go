@@ -38,6 +38,16 @@ func testFence(t *testing.T, h Harness) {
 			{val: "c", w: store.Write{Fence: 3, Check: true, IfVersion: 1}, err: store.ErrConflict},
 			{val: "c", w: store.Write{Fence: 3, Check: true, IfVersion: 2}, want: 3},
 		},
+		// A write that is both stale and fenced is reported as stale: the
+		// caller must reread before anything else (stores.md, "Fencing").
+		"StaleAndFenced": {
+			{val: "a", w: store.Write{Fence: 5}, want: 1},
+			{val: "b", w: store.Write{Fence: 5}, want: 2},
+			{val: "c", w: store.Write{Fence: 4, Check: true, IfVersion: 1}, err: store.ErrConflict},
+			{del: true, w: store.Write{Fence: 4, Check: true, IfVersion: 1}, err: store.ErrConflict},
+			{val: "c", w: store.Write{Fence: 4, Check: true}, err: store.ErrConflict},
+			{val: "c", w: store.Write{Fence: 4, Check: true, IfVersion: 2}, err: store.ErrFenced},
+		},
 		"LargeTokens": {
 			{val: "a", w: f(1 << 62)},
 			{val: "b", w: f(1<<62 - 1), err: store.ErrFenced},
