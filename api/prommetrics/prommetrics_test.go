@@ -177,10 +177,17 @@ func TestEveryFamilyCarriesNodeAndCache(t *testing.T) {
 		"warp_locks_acquired_total", "warp_locks_contended_total",
 		"warp_validator_checked_total", "warp_validator_drift_stale_total",
 		"warp_validator_drift_ahead_total", "warp_validator_healed_total",
+		// bus families that an instance without a bus exports too
+		"warp_bus_peers", "warp_bus_apply_lag_seconds",
 	}
 	for _, name := range documented {
 		if c := seen[name]; !c["default"] || !c["second"] {
 			t.Errorf("%s: exported with cache labels %v; want both \"default\" (Config.Cache unset) and \"second\"", name, c)
+		}
+	}
+	for _, name := range []string{"warp_bus_published_total", "warp_bus_applied_total", "warp_bus_lag_envelopes"} {
+		if seen[name] != nil {
+			t.Errorf("%s: exported by instances without a bus; want it only with one", name)
 		}
 	}
 }
