@@ -820,6 +820,41 @@ func TestMergePanicIsAnError(t *testing.T) {
 	}
 }
 
+// TestMergeErrorRefusesTheWrite: a merge function that returns an error
+// (or panics) fails the Set with an error wrapping merge.ErrMerge and the
+// cause, and leaves the store and the cache as they were.
+func TestMergeErrorRefusesTheWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	refused := errors.New("over the limit")
+	eng := merge.NewEngine[int]()
+	_ = eng.Register("k", func(cur int, _ bool, in int) (int, error) {
+		if cur+in > 10 {
+			return 0, refused
+		}
+		return cur + in, nil
+	})
+	mem := memory.New[int](memory.Options{})
+	w := newWarp(t, mem, WithMergeEngine(eng))
+	_ = w.Register("k", ModeStrongLocal, time.Minute)
+	if err := w.Set(ctx, "k", 7); err != nil {
+		t.Fatal(err)
+	}
+	before, err := mem.Get(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Set(ctx, "k", 5); !errors.Is(err, merge.ErrMerge) || !errors.Is(err, refused) {
+		t.Fatalf("Set the merge refuses: err = %v; want merge.ErrMerge wrapping %v", err, refused)
+	}
+	if after, err := mem.Get(ctx, "k"); err != nil || after != before {
+		t.Fatalf("store after the refused Set = %+v, %v; want %+v unchanged", after, err, before)
+	}
+	if v, err := w.Get(ctx, "k"); err != nil || v != 7 {
+		t.Fatalf("Get after the refused Set = %d, %v; want 7", v, err)
+	}
+}
+
 // TestShardPanicRestartsEmpty makes a shard panic through its test seam:
 // the caller gets an error at once, the shard restarts empty with a higher
 // generation, and it serves again.
