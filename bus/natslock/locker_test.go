@@ -141,6 +141,7 @@ func TestInvalid(t *testing.T) {
 		{"a>", time.Second},
 		{"ключ", time.Second},
 		{"ok", -time.Second},
+		{strings.Repeat("a", 1025), time.Second}, // one byte over the limit
 	}
 	for _, tt := range tests {
 		if _, err := n.l.TryLock(ctx, tt.name, tt.ttl); !errors.Is(err, natslock.ErrInvalid) {
@@ -149,6 +150,13 @@ func TestInvalid(t *testing.T) {
 		if _, err := n.l.Lock(ctx, tt.name, tt.ttl); !errors.Is(err, natslock.ErrInvalid) {
 			t.Errorf("Lock(%q, %v): got %v; want ErrInvalid", tt.name, tt.ttl, err)
 		}
+	}
+	longest, err := n.l.TryLock(ctx, strings.Repeat("a", 1024), time.Second)
+	if err != nil {
+		t.Fatalf("TryLock of a 1024-byte name: %v; want it granted", err)
+	}
+	if err := longest.Unlock(ctx); err != nil {
+		t.Fatal(err)
 	}
 	k, err := n.l.TryLock(ctx, "a/b.c-d_e=f", 0)
 	if err != nil {
