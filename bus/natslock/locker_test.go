@@ -151,6 +151,9 @@ func TestInvalid(t *testing.T) {
 			t.Errorf("Lock(%q, %v): got %v; want ErrInvalid", tt.name, tt.ttl, err)
 		}
 	}
+	if _, err := n.l.TryLock(ctx, strings.Repeat("a", 1025), time.Second); err == nil || !strings.Contains(err.Error(), "1025 bytes: at most 1024") {
+		t.Errorf("TryLock of a 1025-byte name: %v; want it to say the length and the limit", err)
+	}
 	longest, err := n.l.TryLock(ctx, strings.Repeat("a", 1024), time.Second)
 	if err != nil {
 		t.Fatalf("TryLock of a 1024-byte name: %v; want it granted", err)

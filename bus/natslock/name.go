@@ -19,7 +19,10 @@ const maxNameLen = 1024
 // [-/_=.a-zA-Z0-9], at most 1024 bytes, no leading or trailing dot and no
 // empty token ("..").
 func checkName(name string) error {
-	ok := name != "" && len(name) <= maxNameLen && keyRe.MatchString(name) &&
+	if len(name) > maxNameLen {
+		return fmt.Errorf("natslock: name of %d bytes: at most %d: %w", len(name), maxNameLen, ErrInvalid)
+	}
+	ok := name != "" && keyRe.MatchString(name) &&
 		name[0] != '.' && name[len(name)-1] != '.' && !strings.Contains(name, "..")
 	if !ok {
 		return fmt.Errorf("natslock: name %q: want [-/_=.a-zA-Z0-9]+ without empty dot-separated tokens: %w", name, ErrInvalid)
