@@ -22,6 +22,7 @@ func TestContract(t *testing.T) {
 					return memory.New[[]byte](memory.Options{History: history})
 				},
 				History: history,
+				Prefix:  "memory:",
 			})
 		})
 	}

@@ -30,6 +30,7 @@ func TestContract(t *testing.T) {
 				MaxValueSize: cfg.MaxValueSize,
 				History:      history,
 				Rounds:       10,
+				Prefix:       "postgres:",
 			})
 		})
 	}

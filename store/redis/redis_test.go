@@ -22,6 +22,7 @@ func TestContract(t *testing.T) {
 		New:          func(t *testing.T) store.Store[[]byte] { return newStore(t, c, cfg) },
 		MaxKeyLen:    redis.DefaultMaxKeyLen,
 		MaxValueSize: cfg.MaxValueSize,
+		Prefix:       "redis:",
 	})
 }
 

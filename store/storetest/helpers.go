@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/warpcache/warp/merge"
@@ -104,6 +105,14 @@ func wantIs(t *testing.T, what string, err, target error) {
 	t.Helper()
 	if !errors.Is(err, target) {
 		t.Fatalf("%s: err = %v; want %v", what, err, target)
+	}
+}
+
+// wantPrefix checks that err's text starts with the adapter's Prefix.
+func (h Harness) wantPrefix(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil && !strings.HasPrefix(err.Error(), h.Prefix) {
+		t.Errorf("%s: error %q does not start with %q", what, err, h.Prefix)
 	}
 }
 

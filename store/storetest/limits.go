@@ -68,6 +68,7 @@ func testLimits(t *testing.T, h Harness) {
 		for _, c := range all {
 			if err := c.fn(t.Context(), s, "", []byte("v")); err != errSkip {
 				wantIs(t, c.name, err, store.ErrInvalid)
+				h.wantPrefix(t, c.name, err)
 			}
 		}
 		nothingWritten(t, s)
@@ -85,6 +86,7 @@ func testLimits(t *testing.T, h Harness) {
 		for _, c := range writes {
 			if err := c.fn(t.Context(), s, longest+"k", []byte("v")); err != errSkip {
 				wantIs(t, c.name, err, store.ErrTooLarge)
+				h.wantPrefix(t, c.name, err)
 			}
 		}
 		if n := len(scan(t, s, "")); n != 0 {
@@ -106,6 +108,7 @@ func testLimits(t *testing.T, h Harness) {
 			}
 			if err := c.fn(t.Context(), s, "k", []byte(largest+"v")); err != errSkip {
 				wantIs(t, c.name, err, store.ErrTooLarge)
+				h.wantPrefix(t, c.name, err)
 			}
 		}
 		mustGet(t, s, "k", largest, v)
@@ -119,6 +122,7 @@ func testLimits(t *testing.T, h Harness) {
 		for _, c := range all {
 			if err := c.fn(ctx, s, "k", []byte("w")); err != errSkip {
 				wantIs(t, c.name, err, context.Canceled)
+				h.wantPrefix(t, c.name, err)
 			}
 		}
 		wantIs(t, "Scan", s.Scan(ctx, "", func(string, store.Item[[]byte]) error { return nil }), context.Canceled)

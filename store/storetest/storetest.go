@@ -26,6 +26,9 @@ type Harness struct {
 	// Rounds scales the concurrency tests (rounds of compare-and-swap,
 	// increments per worker); 0 means 20.
 	Rounds int
+	// Prefix starts the text of every error the store returns, the
+	// adapter's package name and a colon ("memory:"); empty: not checked.
+	Prefix string
 }
 
 func (h Harness) workers() int { return cmpOr(h.Workers, 8) }
