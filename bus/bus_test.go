@@ -364,3 +364,31 @@ func TestGapBeyondRingGetsRepairFlush(t *testing.T) {
 		t.Fatalf("origin stats %+v; want the envelopes its ring still held retransmitted", s)
 	}
 }
+
+// A gap whose retransmit requests the origin never hears is repaired by
+// the receiver alone: after RetransmitTries requests without progress it
+// flushes and follows the origin from what it announced.
+func TestUnansweredGapFlushesAfterRetransmitTries(t *testing.T) {
+	t.Parallel()
+	trs, faulty := faultTransports(2, 23)
+	muted := &muteSends{Transport: faulty[1]}
+	nodes := startNodes(t, []bus.Transport{trs[0], muted}, func(c *bus.Config) { c.RetransmitTries = 2 })
+	converged(t, nodes)
+	w, r := nodes[0], nodes[1]
+	muted.mute.Store(true) // r's retransmit requests never reach w
+	published := w.bus.Stats().Published
+	faulty[1].Partition(true)
+	publishKeys(w.bus, "lost", 5)
+	eventually(t, "lost envelopes broadcast", func() bool { return w.bus.Stats().Published == published+5 })
+	faulty[1].Partition(false)
+
+	after := publishKeys(w.bus, "after", 3)
+	allApplied(t, r.app, after)
+	r.app.Wait(t, "the receiver's own flush", func() bool { return r.app.Flushes > 0 })
+	if s := r.bus.Stats(); s.Gaps == 0 || s.Repairs == 0 {
+		t.Fatalf("receiver stats %+v; want a gap and a repair", s)
+	}
+	if s := w.bus.Stats(); s.Retransmits != 0 {
+		t.Fatalf("origin retransmitted %d envelopes; want none: it heard no request", s.Retransmits)
+	}
+}
