@@ -14,21 +14,14 @@ import (
 // gap, and a lost tail still does.
 func TestAnswerWatermarkWaitsATick(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	cfg := Config{Cluster: "c", NodeID: "a", Now: func() time.Time { return now },
-		Applier: ApplierFuncs{}, Transport: nil}.withDefaults()
-	b := &Bus{cfg: cfg, ctx: context.Background(), errs: make(chan error, 64)}
-	b.members.Store(new([]string))
-	a := newBusActor(b)
-	p := newPeer("b", 1, false)
-	p.lastHeard = now
-	a.peers["b"] = p
+	b, a, p := newTestActor(func() time.Time { return now })
 	stream := func(seq uint64) {
 		a.handleStream(p, &wire.Envelope{Origin: "b", Epoch: 1, Seq: seq, Op: wire.OpInvalidate, Key: "k"})
 	}
 	answer := func(w uint64) {
 		a.onHeartbeatAck(p, &wire.Envelope{Origin: "b", Epoch: 1, Op: wire.OpHeartbeatAck, Watermark: w, Ref: 1})
 	}
-	tick := cfg.tick()
+	tick := b.cfg.tick()
 	for s := uint64(1); s <= 3; s++ {
 		stream(s)
 	}
@@ -56,4 +49,17 @@ func TestAnswerWatermarkWaitsATick(t *testing.T) {
 	if !p.gap() || b.stats.gaps.Load() != 1 || p.high != 7 {
 		t.Fatalf("lost tail: gap %v, %d gaps, high %d; want a gap up to 7", p.gap(), b.stats.gaps.Load(), p.high)
 	}
+}
+
+// newTestActor returns node "a"'s bus and actor, without a transport, on
+// the clock now, and its peer "b" (epoch 1), last heard now.
+func newTestActor(now func() time.Time) (*Bus, *busActor, *peer) {
+	cfg := Config{Cluster: "c", NodeID: "a", Now: now, Applier: ApplierFuncs{}}.withDefaults()
+	b := &Bus{cfg: cfg, ctx: context.Background(), errs: make(chan error, 64), epoch: 7}
+	b.members.Store(new([]string))
+	a := newBusActor(b)
+	p := newPeer("b", 1, false)
+	p.lastHeard = now()
+	a.peers["b"] = p
+	return b, a, p
 }

@@ -1,0 +1,34 @@
+package bus
+
+import (
+	"testing"
+	"time"
+
+	"github.com/warpcache/warp/messages/wire"
+)
+
+// An ack names the writer's epoch: one meant for an earlier process of the
+// same node id (a write of the same sequence number before a restart)
+// never counts; the ack that names this process's epoch does.
+func TestAckFromEarlierEpochNeverCounts(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	b, a, p := newTestActor(func() time.Time { return now }) // b's epoch is 7
+	reply := make(chan strongResult, 1)
+	w := &pendingWrite{id: 1, seq: 5, version: 9, quorum: 1, deadline: now.Add(time.Second),
+		needed: map[string]uint64{"b": 1}, acked: map[string]bool{}, reply: reply}
+	a.pending[w.id], a.bySeq[w.seq] = w, w.id
+
+	a.onAck(p, &wire.Envelope{Origin: "b", Epoch: 1, Op: wire.OpAck, Ref: 5, Version: 9, Watermark: 6})
+	if w.acked["b"] || b.stats.acks.Load() != 0 || len(reply) != 0 {
+		t.Fatalf("an ack naming the writer's earlier epoch counted: acked %v, %d acks, %d replies", w.acked["b"], b.stats.acks.Load(), len(reply))
+	}
+	a.onAck(p, &wire.Envelope{Origin: "b", Epoch: 1, Op: wire.OpAck, Ref: 5, Version: 9, Watermark: 7})
+	select {
+	case res := <-reply:
+		if res.err != nil || res.acked != 1 {
+			t.Fatalf("after the ack naming this epoch: %+v; want the write done with 1 ack", res)
+		}
+	default:
+		t.Fatal("the ack naming this process's epoch did not count")
+	}
+}
