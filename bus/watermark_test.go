@@ -54,7 +54,12 @@ func TestAnswerWatermarkWaitsATick(t *testing.T) {
 // newTestActor returns node "a"'s bus and actor, without a transport, on
 // the clock now, and its peer "b" (epoch 1), last heard now.
 func newTestActor(now func() time.Time) (*Bus, *busActor, *peer) {
-	cfg := Config{Cluster: "c", NodeID: "a", Now: now, Applier: ApplierFuncs{}}.withDefaults()
+	return newTestActorWith(now, nil, ApplierFuncs{})
+}
+
+// newTestActorWith is newTestActor over transport tr and applier app.
+func newTestActorWith(now func() time.Time, tr Transport, app Applier) (*Bus, *busActor, *peer) {
+	cfg := Config{Cluster: "c", NodeID: "a", Now: now, Transport: tr, Applier: app}.withDefaults()
 	b := &Bus{cfg: cfg, ctx: context.Background(), errs: make(chan error, 64), epoch: 7}
 	b.members.Store(new([]string))
 	a := newBusActor(b)

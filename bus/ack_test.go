@@ -1,9 +1,11 @@
 package bus
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/messages/wire"
 )
 
@@ -30,5 +32,32 @@ func TestAckFromEarlierEpochNeverCounts(t *testing.T) {
 		}
 	default:
 		t.Fatal("the ack naming this process's epoch did not count")
+	}
+}
+
+// sendCounter is a transport that counts the messages sent to each inbox
+// and drops them.
+type sendCounter struct{ sent map[string]int }
+
+func (c *sendCounter) Open(string, string, Handler) error { return nil }
+func (c *sendCounter) Broadcast([]byte) error             { return nil }
+func (c *sendCounter) Send(node string, _ []byte) error   { c.sent[node]++; return nil }
+func (c *sendCounter) Close() error                       { return nil }
+
+// A strong envelope received twice is applied once and acked both times:
+// the first ack may have been lost, and the writer waits for one.
+func TestDuplicateStrongEnvelopeIsAckedAgain(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	tr := &sendCounter{sent: map[string]int{}}
+	applied := 0
+	app := ApplierFuncs{InvalidateFunc: func(context.Context, string, merge.Version) error { applied++; return nil }}
+	_, a, p := newTestActorWith(func() time.Time { return now }, tr, app)
+	e := wire.Envelope{Origin: "b", Epoch: 1, Seq: 1, Op: wire.OpInvalidate, Key: "k", Version: 3, Strong: true, ReplyTo: "b"}
+	for range 2 {
+		env := e
+		a.handleStream(p, &env)
+	}
+	if applied != 1 || tr.sent["b"] != 2 {
+		t.Fatalf("a strong envelope received twice: applied %d times, %d acks to its writer; want 1 and 2", applied, tr.sent["b"])
 	}
 }
