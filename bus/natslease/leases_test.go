@@ -179,6 +179,8 @@ func TestNotFound(t *testing.T) {
 	for _, id := range []string{lease.ID, "0123456789abcdef"} {
 		if err := n.l.Attach(ctx, id, "k"); !errors.Is(err, natslease.ErrNotFound) {
 			t.Errorf("Attach(%s): got %v; want ErrNotFound", id, err)
+		} else if want := "natslease: attach " + id + ": "; !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("Attach(%s): error %q; want it to start with %q (the operation and the lease)", id, err, want)
 		}
 		if err := n.l.KeepAlive(ctx, id, time.Minute); !errors.Is(err, natslease.ErrNotFound) {
 			t.Errorf("KeepAlive(%s): got %v; want ErrNotFound", id, err)

@@ -27,6 +27,9 @@ func TestTryLockHeld(t *testing.T) {
 	if !errors.Is(err, natslock.ErrLocked) {
 		t.Fatalf("TryLock of a held name: got %v; want ErrLocked", err)
 	}
+	if want := `natslock: lock "t": `; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("TryLock of a held name: error %q; want it to start with %q (the operation and the lock)", err, want)
+	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("TryLock of a held name took %v; want under 1s", d)
 	}
