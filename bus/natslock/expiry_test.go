@@ -21,10 +21,7 @@ const slack = 20 * time.Millisecond
 func TestExpiryWhenHolderVanishes(t *testing.T) {
 	t.Parallel()
 	const ttl = 2 * time.Second
-	srv := startServer(t)
-	a := newNode(t, srv, natslock.Config{Owner: "a"})
-	b := newNode(t, srv, natslock.Config{Owner: "b"})
-	ctx := bounded(t, 20*time.Second)
+	a, b, ctx := twoHolders(t)
 
 	start := time.Now()
 	ka, err := a.l.TryLock(ctx, "v", ttl)
@@ -52,10 +49,7 @@ func TestExpiryWhenHolderVanishes(t *testing.T) {
 func TestRefreshExtends(t *testing.T) {
 	t.Parallel()
 	const ttl, longer = time.Second, 3 * time.Second
-	srv := startServer(t)
-	a := newNode(t, srv, natslock.Config{Owner: "a"})
-	b := newNode(t, srv, natslock.Config{Owner: "b"})
-	ctx := bounded(t, 20*time.Second)
+	a, b, ctx := twoHolders(t)
 
 	start := time.Now()
 	ka, err := a.l.TryLock(ctx, "r", ttl)
@@ -97,10 +91,7 @@ func TestRefreshExtends(t *testing.T) {
 // lock alone; a second Unlock also returns ErrNotHeld.
 func TestStaleHolder(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
-	a := newNode(t, srv, natslock.Config{Owner: "a"})
-	b := newNode(t, srv, natslock.Config{Owner: "b"})
-	ctx := bounded(t, 20*time.Second)
+	a, b, ctx := twoHolders(t)
 
 	ka, err := a.l.TryLock(ctx, "s", time.Second)
 	if err != nil {
@@ -159,10 +150,7 @@ func storedTTL(t *testing.T, ctx context.Context, n *node, name string) time.Dur
 // not taken over before 2 s.
 func TestTTLRoundedUp(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
-	a := newNode(t, srv, natslock.Config{Owner: "a"})
-	b := newNode(t, srv, natslock.Config{Owner: "b"})
-	ctx := bounded(t, 20*time.Second)
+	a, b, ctx := twoHolders(t)
 	for _, tt := range []struct {
 		name      string
 		ttl, want time.Duration

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warpcache/warp/bus/natslock"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"
 )
@@ -15,10 +14,7 @@ import (
 // old holder's write with store.ErrFenced.
 func TestFencedWrite(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
-	a := newNode(t, srv, natslock.Config{Owner: "a"})
-	b := newNode(t, srv, natslock.Config{Owner: "b"})
-	ctx := bounded(t, 20*time.Second)
+	a, b, ctx := twoHolders(t)
 	st := memory.New[string](memory.Options{})
 
 	ka, err := a.l.TryLock(ctx, "f", time.Second)

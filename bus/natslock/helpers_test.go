@@ -60,3 +60,13 @@ func bounded(tb testing.TB, d time.Duration) context.Context {
 	tb.Cleanup(cancel)
 	return ctx
 }
+
+// twoHolders returns nodes "a" and "b" on one new server, and a context
+// bounded to 20 s.
+func twoHolders(t *testing.T) (a, b *node, ctx context.Context) {
+	t.Helper()
+	srv := startServer(t)
+	a = newNode(t, srv, natslock.Config{Owner: "a"})
+	b = newNode(t, srv, natslock.Config{Owner: "b"})
+	return a, b, bounded(t, 20*time.Second)
+}
