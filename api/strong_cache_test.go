@@ -60,8 +60,13 @@ func TestStrongNotCachedAfterRepair(t *testing.T) {
 	}
 }
 
-// hungStore's Set never returns before its context ends.
+// hungStore's Get and Set never return before their context ends.
 type hungStore[T any] struct{ store.Store[T] }
+
+func (s hungStore[T]) Get(ctx context.Context, _ string) (store.Item[T], error) {
+	<-ctx.Done()
+	return store.Item[T]{}, ctx.Err()
+}
 
 func (s hungStore[T]) Set(ctx context.Context, key string, v T, wr store.Write) (merge.Version, error) {
 	<-ctx.Done()

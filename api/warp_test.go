@@ -649,20 +649,12 @@ func TestValueTooLargeToCacheIsServed(t *testing.T) {
 	}
 }
 
-// hungGets is a store whose loads return only when their context ends.
-type hungGets[T any] struct{ store.Store[T] }
-
-func (hungGets[T]) Get(ctx context.Context, _ string) (store.Item[T], error) {
-	<-ctx.Done()
-	return store.Item[T]{}, ctx.Err()
-}
-
 // TestLoadIsBoundedBy30s: a load runs detached from its callers, so a hung
 // store would hold it for ever; it is cut off after 30 s, and the caller
 // gets an ErrLoader error wrapping the deadline.
 func TestLoadIsBoundedBy30s(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w, err := New[string](hungGets[string]{memory.New[string](memory.Options{})},
+		w, err := New[string](hungStore[string]{memory.New[string](memory.Options{})},
 			WithNodeConfig[string](actors.Config{Resolution: 10 * time.Millisecond}))
 		if err != nil {
 			t.Fatal(err)
