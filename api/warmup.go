@@ -53,7 +53,7 @@ func (w *Warp[T]) warm(key string, it store.Item[T], gens [][]uint64) error {
 	}
 	entry, err := w.entry(key, reg, epoch, it.Value)
 	if err != nil {
-		return nil // over the size limit: leave it to Get to report
+		return nil // too large to cache (Get serves it from the store) or not encodable (Get reports it)
 	}
 	h := w.router.Hash(key)
 	i := w.router.ShardIndex(h)
