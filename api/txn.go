@@ -32,7 +32,6 @@ type Txn[T any] struct {
 	w    *Warp[T]
 	ctx  context.Context
 	ops  []txnOp[T]
-	err  error
 	done bool
 }
 
@@ -66,12 +65,12 @@ func (t *Txn[T]) CompareAndSwap(key string, old, new T) {
 	t.add(txnOp[T]{kind: store.OpSet, key: key, value: new, cas: true, old: old})
 }
 
+// add queues op; after Commit it is dropped, and a second Commit reports
+// ErrTxnDone.
 func (t *Txn[T]) add(op txnOp[T]) {
-	if t.done {
-		t.err = cmp.Or(t.err, fmt.Errorf("%w: an operation on %q after Commit", ErrTxnDone, op.key))
-		return
+	if !t.done {
+		t.ops = append(t.ops, op)
 	}
-	t.ops = append(t.ops, op)
 }
 
 // Commit applies the transaction: all writes or none. The store must
@@ -93,9 +92,6 @@ func (t *Txn[T]) Commit() (err error) {
 		return fmt.Errorf("warp: commit: %w", ErrTxnDone)
 	}
 	t.done = true
-	if t.err != nil {
-		return t.err
-	}
 	if len(t.ops) == 0 {
 		return nil
 	}
