@@ -5,7 +5,11 @@
 
 package shard
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/warpcache/warp/internal/allocs"
+)
 
 // TestDeleteAllocatesNothing: dropping an entry (every invalidation does)
 // allocates nothing. bigcache hands its removal callback copies of the key
@@ -17,11 +21,11 @@ func TestDeleteAllocatesNothing(t *testing.T) {
 	if err := v.cache.Set("k", entry); err != nil { // the queue's first growth
 		t.Fatal(err)
 	}
-	allocs := testing.AllocsPerRun(1000, func() {
+	n := allocs.PerRun(1000, func() {
 		_ = v.cache.Set("k", entry)
 		_ = v.cache.Delete("k")
 	})
-	if allocs > 0 {
-		t.Fatalf("Set and Delete allocate %.2f objects; want 0", allocs)
+	if n > 0 {
+		t.Fatalf("Set and Delete allocate %.3f objects per call; want 0", n)
 	}
 }
