@@ -487,6 +487,51 @@ func TestSetAtTheBoundAllocatesOnlyInBigcache(t *testing.T) {
 	t.Logf("allocations per Set at the bound, by package: %v", got)
 }
 
+// TestHotHitAllocatesNothing: a read served by the hot tier (docs/cache.md)
+// allocates nothing, a []byte value and a struct value alike; a read
+// served by bigcache allocates only in bigcache (its copy-out, as raw
+// bigcache's Get does), which the test checks as well, so that it cannot
+// pass by reading from somewhere else.
+func TestHotHitAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts include the race detector's; make allocs runs this without it")
+	}
+	ctx := context.Background()
+	opts := func(hot int) []Option[[]byte] {
+		return []Option[[]byte]{WithNodeConfig[[]byte](actors.Config{SweepInterval: time.Hour}), WithHotSlots[[]byte](hot)}
+	}
+	for _, hot := range []int{4096, -1} {
+		w := newWarp[[]byte](t, memory.New[[]byte](memory.Options{}), opts(hot)...)
+		_ = w.Register("k:*", ModeStrongLocal, time.Minute)
+		if err := w.Set(ctx, "k:1", make([]byte, 64)); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // the first read promotes the key when the tier is on
+			if _, err := w.Get(ctx, "k:1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h := w.router.Hash("k:1")
+		if inHot := w.router.Shard(h).Hot("k:1", h) != nil; inHot != (hot > 0) {
+			t.Fatalf("hot slots %d: key in the hot tier = %v", hot, inHot)
+		}
+		got := allocs.ByPackage(10_000, func() { _, _ = w.Get(ctx, "k:1") })
+		total, inBigcache := 0.0, 0.0
+		for pkg, n := range got {
+			total += n
+			if strings.HasPrefix(pkg, "github.com/allegro/bigcache/") {
+				inBigcache += n
+			}
+		}
+		switch {
+		case hot > 0 && total >= maxStrayAllocs:
+			t.Errorf("a hot-tier hit allocates %.4f objects (%v); want none", total, got)
+		case hot < 0 && (inBigcache < 0.99 || total-inBigcache >= maxStrayAllocs):
+			t.Errorf("a bigcache hit allocates %v per read; want bigcache's copy-out, and only that", got)
+		}
+	}
+}
+
 // maxStrayAllocs bounds the allocations per call that setAllocs' callers
 // forgive: the pools' refills after the profiler's collections (a few
 // objects in all), never one per call.
