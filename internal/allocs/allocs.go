@@ -3,29 +3,13 @@
 //
 // testing.AllocsPerRun divides the allocation count by the number of runs
 // in integers, so a call that allocates on every other run reports 0;
-// PerRun does not round.
+// ByPackage does not round, and names the package of each allocation.
 package allocs
 
 import (
 	"runtime"
 	"strings"
 )
-
-// PerRun calls f once to warm it up, then runs times more, with one
-// processor (as testing.AllocsPerRun does, so that other goroutines
-// allocate as little as possible meanwhile), and returns the mean number
-// of heap allocations per call, unrounded.
-func PerRun(runs int, f func()) float64 {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	f()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range runs {
-		f()
-	}
-	runtime.ReadMemStats(&after)
-	return float64(after.Mallocs-before.Mallocs) / float64(max(runs, 1))
-}
 
 // ByPackage calls f once to warm it up, then runs times more with every
 // allocation sampled by the memory profiler, and returns the allocations
