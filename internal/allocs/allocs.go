@@ -89,8 +89,8 @@ func pkgOf(fn string) string {
 		name = name[:i] // type arguments may hold paths of their own
 	}
 	slash := strings.LastIndexByte(name, '/')
-	if dot := strings.IndexByte(fn[slash+1:], '.'); dot >= 0 {
-		return fn[:slash+1+dot]
+	if dot := strings.IndexByte(name[slash+1:], '.'); dot >= 0 {
+		return name[:slash+1+dot]
 	}
-	return fn
+	return name
 }
