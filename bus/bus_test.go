@@ -357,6 +357,8 @@ func TestGapBeyondRingGetsRepairFlush(t *testing.T) {
 	allApplied(t, r.app, after)
 	r.app.Wait(t, "repair flush", func() bool { return r.app.Flushes > 0 })
 	eventually(t, "hole closed, lease back", r.bus.LeaseValid)
+	// The bus counts the repair once the applier's flush has returned.
+	eventually(t, "the repair counted", func() bool { return r.bus.Stats().Repairs > 0 })
 	if s := r.bus.Stats(); s.Gaps == 0 || s.Repairs == 0 {
 		t.Fatalf("receiver stats %+v; want a gap and a repair", s)
 	}
@@ -385,6 +387,8 @@ func TestUnansweredGapFlushesAfterRetransmitTries(t *testing.T) {
 	after := publishKeys(w.bus, "after", 3)
 	allApplied(t, r.app, after)
 	r.app.Wait(t, "the receiver's own flush", func() bool { return r.app.Flushes > 0 })
+	// The bus counts the repair once the applier's flush has returned.
+	eventually(t, "the repair counted", func() bool { return r.bus.Stats().Repairs > 0 })
 	if s := r.bus.Stats(); s.Gaps == 0 || s.Repairs == 0 {
 		t.Fatalf("receiver stats %+v; want a gap and a repair", s)
 	}
