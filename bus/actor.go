@@ -133,8 +133,8 @@ func (a *busActor) publish(items []pubItem) {
 		a.ring.put(e)
 		envs[i] = e
 	}
-	a.b.stats.published.Add(uint64(len(envs)))
 	a.broadcast(envs)
+	a.b.stats.published.Add(uint64(len(envs))) // once the transport has them
 }
 
 // applyContext returns a context that ends between ApplyTimeout/2 and

@@ -48,13 +48,24 @@ func TestLeaseLapseInjectedClock(t *testing.T) {
 		bus.Tick(a)
 		bus.Tick(b)
 	}
+	// round sends a heartbeat each way and waits, with time standing still,
+	// until each node has answered the other's. Stepping on before that
+	// would let leases lapse on the fake clock while messages are still in
+	// flight in real time.
+	round := func() {
+		step(cfg.HeartbeatInterval)
+		now := clk.Now()
+		eventually(t, "a heartbeat round answered", func() bool {
+			return bus.LastAnswered(a, "b").Equal(now) && bus.LastAnswered(b, "a").Equal(now)
+		})
+	}
 	// Each must have the other in its view: a node alone holds its lease.
 	eventually(t, "both leases, each with the other in view", func() bool {
-		step(cfg.HeartbeatInterval)
+		round()
 		return a.LeaseValid() && b.LeaseValid() && len(a.Members()) == 1 && len(b.Members()) == 1
 	})
 	// Let one more heartbeat round settle with time standing still.
-	step(cfg.HeartbeatInterval)
+	round()
 	eventually(t, "b's lease renewed", b.LeaseValid)
 
 	faulty[1].Partition(true)

@@ -5,7 +5,8 @@ import "sync/atomic"
 // Stats are the bus's counters since New; [Bus.Stats] returns a snapshot.
 type Stats struct {
 	// Published counts envelopes this node broadcast (invalidations,
-	// prefixes, flushes, strong ones).
+	// prefixes, flushes, strong ones), each once the transport's
+	// Broadcast call for it has returned.
 	Published uint64
 	// Overflows counts publishes turned into a flush broadcast because the
 	// queue was full.

@@ -31,8 +31,8 @@ func (a *busActor) startStrong(m strongReq) {
 	e := a.envelope(wire.OpInvalidate)
 	e.Seq, e.Key, e.Version, e.Strong, e.ReplyTo = a.seq, m.key, m.version, true, a.cfg.NodeID
 	a.ring.put(e)
-	a.b.stats.published.Add(1)
 	a.broadcast([]wire.Envelope{e})
+	a.b.stats.published.Add(1)
 	w := &pendingWrite{
 		id: m.id, seq: e.Seq, version: m.version, quorum: m.quorum, deadline: m.deadline,
 		needed: make(map[string]uint64), acked: make(map[string]bool), reply: m.reply,
