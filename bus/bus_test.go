@@ -13,6 +13,7 @@ import (
 	"github.com/warpcache/warp/bus/faultbus"
 	"github.com/warpcache/warp/bus/inproc"
 	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/messages/wire"
 )
 
 // gatedTransport blocks Broadcast while block is set, until open is
@@ -28,6 +29,29 @@ func (g *gatedTransport) Broadcast(msg []byte) error {
 		<-g.open
 	}
 	return g.Transport.Broadcast(msg)
+}
+
+// holdStream, while armed, holds the next Broadcast that carries a stream
+// envelope (Seq != 0): it tells entered, then waits for release (or for
+// done to close).
+type holdStream struct {
+	bus.Transport
+	armed   atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+	done    chan struct{}
+}
+
+func (h *holdStream) Broadcast(msg []byte) error {
+	envs, _ := wire.Decode(msg)
+	if len(envs) > 0 && envs[0].Seq != 0 && h.armed.Swap(false) {
+		h.entered <- struct{}{}
+		select {
+		case <-h.release:
+		case <-h.done:
+		}
+	}
+	return h.Transport.Broadcast(msg)
 }
 
 func inprocTransports(n int) ([]bus.Transport, []*inproc.Transport) {
@@ -261,6 +285,47 @@ func TestRestartIsNoGap(t *testing.T) {
 	allApplied(t, nodes[1].app, publishKeys(again[0].bus, "b", 50))
 	if s := nodes[1].bus.Stats(); s.Gaps != 0 || s.Repairs != 0 {
 		t.Fatalf("restart caused %d gaps, %d repairs; want none", s.Gaps, s.Repairs)
+	}
+}
+
+// Published counts an envelope once the transport's Broadcast call for it
+// has returned, not before (an eventual publish, then a strong one): the
+// gap tests heal a cut once Published counts what was sent during it.
+func TestPublishedCountsAfterBroadcast(t *testing.T) {
+	t.Parallel()
+	hub := inproc.NewHub()
+	hold := &holdStream{Transport: hub.Transport(), entered: make(chan struct{}, 1),
+		release: make(chan struct{}), done: make(chan struct{})}
+	nodes := startNodes(t, []bus.Transport{hold, hub.Transport()}, nil)
+	t.Cleanup(func() { close(hold.done) }) // before the buses close, which waits for their actors
+	w := nodes[0].bus
+	held := func(what string, want uint64) {
+		t.Helper()
+		select {
+		case <-hold.entered:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the %s never reached the transport", what)
+		}
+		if s := w.Stats(); s.Published != want {
+			t.Fatalf("Published = %d while the transport holds the %s; want %d", s.Published, what, want)
+		}
+		hold.release <- struct{}{}
+		eventually(t, "the "+what+" counted", func() bool { return w.Stats().Published == want+1 })
+	}
+	hold.armed.Store(true)
+	w.Publish("k", 1)
+	held("publish", 0)
+	allApplied(t, nodes[1].app, map[string]merge.Version{"k": 1})
+
+	hold.armed.Store(true)
+	strong := make(chan error, 1)
+	go func() {
+		_, err := w.PublishStrong(context.Background(), "s", 2, 0)
+		strong <- err
+	}()
+	held("strong publish", 1)
+	if err := <-strong; err != nil {
+		t.Fatalf("PublishStrong: %v", err)
 	}
 }
 
