@@ -80,7 +80,7 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 		w.dropAfterFailedWrite(key, v)
 		return fmt.Errorf("warp: set %q: %w", key, err)
 	}
-	if w.installed(key, reg, v, entry, ver, gen) {
+	if w.installed(key, reg, v, entry, ver, wr.Min, gen) {
 		w.recycleEntry(bp, entry)
 	}
 	return nil
@@ -110,9 +110,14 @@ func (w *Warp[T]) dropAfterFailedWrite(key string, v *shard.View) {
 // installed finishes a write the store accepted at version ver: it installs
 // entry on this node and propagates the write as key's mode requires. It
 // reports whether the shard answered without failing, after which nothing
-// holds entry any more.
-func (w *Warp[T]) installed(key string, reg *registration, v *shard.View, entry []byte, ver merge.Version, gen uint64) bool {
-	w.node.HLC().Observe(ver)
+// holds entry any more. issued is the version this node's clock gave the
+// write as its minimum: the clock is past it already, so only a larger ver
+// (the store's own count ran ahead) needs observing, and the common write
+// does not read the clock's line, which every writer on every core moves.
+func (w *Warp[T]) installed(key string, reg *registration, v *shard.View, entry []byte, ver, issued merge.Version, gen uint64) bool {
+	if ver > issued {
+		w.node.HLC().Observe(ver)
+	}
 	shard.PatchVersion(entry, ver)
 	if reg.strategy != nil {
 		w.stats.wrote(key, w.node.Now())
@@ -188,7 +193,8 @@ func (w *Warp[T]) mergeLocked(ctx context.Context, key string, reg *registration
 			return err
 		}
 		gen := v.Gen(h)
-		ver, err := w.store.Set(ctx, key, merged, store.Write{Min: max(min, w.node.HLC().Now()), Check: true, IfVersion: cur.Version})
+		issued := w.node.HLC().Now()
+		ver, err := w.store.Set(ctx, key, merged, store.Write{Min: max(min, issued), Check: true, IfVersion: cur.Version})
 		if errors.Is(err, store.ErrConflict) && attempt < maxMergeAttempts {
 			continue // another node wrote in between: merge again
 		}
@@ -199,7 +205,7 @@ func (w *Warp[T]) mergeLocked(ctx context.Context, key string, reg *registration
 		if reg.mode == ModeStrongDistributed {
 			return nil // fenced: the next read loads it
 		}
-		w.installed(key, reg, v, entry, ver, gen)
+		w.installed(key, reg, v, entry, ver, issued, gen)
 		return nil
 	}
 }

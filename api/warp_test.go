@@ -77,6 +77,36 @@ func TestSetGet(t *testing.T) {
 	}
 }
 
+// A write the store versioned past this node's clock (the store's own
+// count ran ahead: another writer, a faster clock) moves the clock past
+// that version, so this node's next write is newer still.
+func TestSetObservesAStoreVersionAheadOfTheClock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := memory.New[string](memory.Options{})
+	ahead := merge.MakeVersion(time.Now().Add(time.Hour))
+	if _, err := st.Set(ctx, "k", "another writer's", store.Write{Min: ahead}); err != nil {
+		t.Fatal(err)
+	}
+	w := newWarp(t, st)
+	if err := w.Register("*", ModeStrongLocal, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Set(ctx, "k", "mine"); err != nil {
+		t.Fatal(err)
+	}
+	k, err := st.Get(ctx, "k")
+	if err != nil || k.Version <= ahead {
+		t.Fatalf("store holds k at %v, %v; want a version above %v", k.Version, err, ahead)
+	}
+	if err := w.Set(ctx, "j", "later"); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := st.Get(ctx, "j"); err != nil || j.Version <= k.Version {
+		t.Fatalf("the next write got version %v (%v); want one above k's %v", j.Version, err, k.Version)
+	}
+}
+
 type user struct {
 	Name string
 	Age  int
