@@ -88,7 +88,11 @@ func (n *Node) sweep() {
 	n.mu.Unlock()
 	now := n.Now()
 	for _, r := range routers {
-		r.each(func(i int) any { return &messages.Sweep{Now: now, Budget: n.cfg.SweepBudget} })
+		budget := n.cfg.SweepBudget
+		if budget == 0 {
+			budget = max(1, DefaultSweepBudget/len(r.views))
+		}
+		r.each(func(i int) any { return &messages.Sweep{Now: now, Budget: budget} })
 	}
 }
 

@@ -2,11 +2,14 @@ package actors
 
 import (
 	"errors"
+	"runtime"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/warpcache/warp/messages"
+	"github.com/warpcache/warp/shard"
 )
 
 func TestConfigValidation(t *testing.T) {
@@ -69,6 +72,51 @@ func TestRouterSpreadsKeysAndCloses(t *testing.T) {
 	}
 }
 
+// A router without a shard count takes DefaultShards, lowered so that each
+// shard's slice of the memory bound is at least 1 MiB, and splits
+// DefaultHotSlots and DefaultStripes among its shards, so neither total
+// depends on the shard count.
+func TestRouterDefaults(t *testing.T) {
+	t.Parallel()
+	n, err := NewNode(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	decode := func(b []byte) (any, error) { return b, nil }
+	for _, tt := range []struct {
+		maxBytes, shards int
+	}{
+		{0, min(DefaultShards(), DefaultMaxBytes>>20)},
+		{4 << 20, min(DefaultShards(), 4)},
+		{6 << 20, min(DefaultShards(), 4)},
+		{1 << 20, 1},
+		{1000, 1},
+	} {
+		r, err := n.NewRouter(RouterConfig{Shard: shard.Config{MaxBytes: tt.maxBytes, Decode: decode}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hot, stripes := 0, 0
+		for _, v := range r.Shards() {
+			hot += v.HotSlots()
+			stripes += len(v.Gens())
+		}
+		if got := len(r.Shards()); got != tt.shards {
+			t.Errorf("max bytes %d: %d shards; want %d", tt.maxBytes, got, tt.shards)
+		}
+		if hot != DefaultHotSlots {
+			t.Errorf("max bytes %d: %d hot slots over %d shards; want %d", tt.maxBytes, hot, len(r.Shards()), DefaultHotSlots)
+		}
+		if stripes != DefaultStripes {
+			t.Errorf("max bytes %d: %d stripes over %d shards; want %d", tt.maxBytes, stripes, len(r.Shards()), DefaultStripes)
+		}
+	}
+	if got := DefaultShards(); got < 8 || got < 16*runtime.GOMAXPROCS(0) || got&(got-1) != 0 {
+		t.Errorf("DefaultShards() = %d; want a power of two, at least 8 and 16 per CPU", got)
+	}
+}
+
 // TestCoarseClock runs in a synctest bubble: the coarse clock advances by
 // the resolution, never goes back, and Close stops its goroutine (synctest
 // fails the test if a goroutine outlives the bubble).
@@ -90,4 +138,43 @@ func TestCoarseClock(t *testing.T) {
 		}
 		_ = n.Close()
 	})
+}
+
+// A sweep inspects DefaultSweepBudget entries over all of a router's
+// shards unless Config.SweepBudget sets a budget per shard. Runs in a
+// synctest bubble: the sweeps come on the bubble's clock.
+func TestSweepBudget(t *testing.T) {
+	for _, tt := range []struct{ budget, shards, want int }{
+		{0, 8, DefaultSweepBudget / 8},
+		{0, 32, DefaultSweepBudget / 32},
+		{0, 4096, 1},
+		{10, 32, 10},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			n, err := NewNode(Config{SweepInterval: time.Second, SweepBudget: tt.budget})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer n.Close()
+			var mu sync.Mutex
+			budgets := map[int]int{} // budget → sweeps seen
+			_, err = n.NewRouter(RouterConfig{Shards: tt.shards, Shard: shard.Config{OnReceive: func(msg any) {
+				if s, ok := msg.(*messages.Sweep); ok {
+					mu.Lock()
+					budgets[s.Budget]++
+					mu.Unlock()
+				}
+			}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(1500 * time.Millisecond)
+			synctest.Wait()
+			mu.Lock()
+			defer mu.Unlock()
+			if len(budgets) != 1 || budgets[tt.want] != tt.shards {
+				t.Fatalf("budget %d, %d shards: sweeps by budget %v; want one each at %d", tt.budget, tt.shards, budgets, tt.want)
+			}
+		})
+	}
 }

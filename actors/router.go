@@ -17,8 +17,15 @@ import (
 // every shard's config is built from (Index and Seed are set per shard;
 // MaxBytes is the bound for the whole router, default [DefaultMaxBytes],
 // and is split evenly).
+//
+// Shard.HotSlots and Shard.Stripes are per shard; left 0, the router
+// splits [DefaultHotSlots] and [DefaultStripes] among its shards, so the
+// hot tier's size and the fill generations' footprint do not depend on the
+// shard count.
 type RouterConfig struct {
-	// Shards is the shard count, a power of two. Default [DefaultShards].
+	// Shards is the shard count, a power of two. Default [DefaultShards],
+	// lowered to a power of two that leaves every shard at least 1 MiB of
+	// the memory bound (bigcache rounds a shard's bound up to whole MiB).
 	Shards int
 	Shard  shard.Config
 }
@@ -26,6 +33,14 @@ type RouterConfig struct {
 // DefaultMaxBytes is a router's memory bound for cached entries when none
 // is given.
 const DefaultMaxBytes = 256 << 20
+
+// DefaultHotSlots is the size of a router's hot tier, over all its shards,
+// when none is given.
+const DefaultHotSlots = 32768
+
+// DefaultStripes is the number of a router's fill-generation stripes, over
+// all its shards, when none is given (docs/cache.md, "Fill generations").
+const DefaultStripes = 4096
 
 // Router maps keys to shard actors by hash and owns those actors.
 type Router struct {
@@ -44,8 +59,19 @@ type Router struct {
 
 // NewRouter spawns a router's shards on the node.
 func (n *Node) NewRouter(cfg RouterConfig) (*Router, error) {
+	maxBytes := cfg.Shard.MaxBytes
+	if maxBytes == 0 {
+		maxBytes = DefaultMaxBytes
+	}
 	if cfg.Shards == 0 {
-		cfg.Shards = DefaultShards()
+		mib := max(1, maxBytes>>20)
+		cfg.Shards = min(DefaultShards(), 1<<(bits.Len(uint(mib))-1))
+	}
+	if cfg.Shard.HotSlots == 0 {
+		cfg.Shard.HotSlots = max(1, DefaultHotSlots/cfg.Shards)
+	}
+	if cfg.Shard.Stripes == 0 {
+		cfg.Shard.Stripes = max(1, DefaultStripes/cfg.Shards)
 	}
 	if cfg.Shards < 1 || bits.OnesCount(uint(cfg.Shards)) != 1 {
 		return nil, fmt.Errorf("actors: %d shards is not a power of two: %w", cfg.Shards, ErrConfig)
@@ -59,10 +85,7 @@ func (n *Node) NewRouter(cfg RouterConfig) (*Router, error) {
 	for i := range cfg.Shards {
 		sc := cfg.Shard
 		sc.Index, sc.Seed = i, r.seed
-		if sc.MaxBytes == 0 {
-			sc.MaxBytes = DefaultMaxBytes
-		}
-		sc.MaxBytes = max(1, sc.MaxBytes/cfg.Shards)
+		sc.MaxBytes = max(1, maxBytes/cfg.Shards)
 		if sc.Logger == nil {
 			sc.Logger = n.cfg.Logger
 		}

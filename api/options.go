@@ -82,7 +82,8 @@ func WithLogger[T any](l *slog.Logger) Option[T] {
 }
 
 // WithShards sets the shard count, a power of two. Default
-// [actors.DefaultShards].
+// [actors.DefaultShards] (32 on 2 cores), fewer if the memory bound would
+// leave a shard less than 1 MiB.
 func WithShards[T any](n int) Option[T] {
 	return func(o *options[T]) error { o.router.Shards = n; return nil }
 }
@@ -106,7 +107,8 @@ func WithMaxBytes[T any](n int) Option[T] {
 
 // WithHotSlots sets the size of each shard's decoded hot tier, a power of
 // two (in sets of 4 slots, a key in any slot of its set); a negative n
-// disables it. Default 4096.
+// disables it. Default: [actors.DefaultHotSlots] (32,768) split among the
+// shards, 1,024 each at 32 shards.
 func WithHotSlots[T any](n int) Option[T] {
 	return func(o *options[T]) error { o.router.Shard.HotSlots = n; return nil }
 }

@@ -216,6 +216,15 @@ func (v *View) HotFull(h uint64) bool {
 // validator); only the actor writes it.
 func (v *View) Cache() *bigcache.BigCache { return v.cache }
 
+// HotSlots returns the number of slots of the shard's hot tier (0 when it
+// has none).
+func (v *View) HotSlots() int {
+	if !v.hotOn {
+		return 0
+	}
+	return len(v.hot) * hotWays
+}
+
 // HotEnabled reports whether the shard keeps a decoded hot tier.
 func (v *View) HotEnabled() bool { return v.hotOn }
 
