@@ -73,8 +73,8 @@ const DefaultSweepBudget = 2048
 // DefaultShards is the shard count used when none is given: sixteen per
 // CPU, at least 8, a power of two. Two writers collide on a shard (one
 // waits while the other runs its message) about once in every shards
-// writes; on 2 cores, 32 shards instead of 8 made a parallel Set 4–9%
-// faster (docs/performance.md). A router lowers it so that every shard's
+// writes; on 2 cores, 32 shards instead of 8 made a parallel Set about 5%
+// faster (ten interleaved pairs, docs/performance.md). A router lowers it so that every shard's
 // slice of the memory bound is at least 1 MiB ([RouterConfig]).
 func DefaultShards() int {
 	n := max(8, 16*runtime.GOMAXPROCS(0))
