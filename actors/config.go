@@ -74,8 +74,9 @@ const DefaultSweepBudget = 2048
 // CPU, at least 8, a power of two. Two writers collide on a shard (one
 // waits while the other runs its message) about once in every shards
 // writes; on 2 cores, 32 shards instead of 8 made a parallel Set about 5%
-// faster (ten interleaved pairs, docs/performance.md). A router lowers it so that every shard's
-// slice of the memory bound is at least 1 MiB ([RouterConfig]).
+// faster (ten interleaved pairs, docs/performance.md). A router lowers it
+// so that every shard's slice of the memory bound is at least 1 MiB
+// ([RouterConfig]).
 func DefaultShards() int {
 	n := max(8, 16*runtime.GOMAXPROCS(0))
 	return 1 << bits.Len(uint(n-1))

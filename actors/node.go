@@ -88,11 +88,7 @@ func (n *Node) sweep() {
 	n.mu.Unlock()
 	now := n.Now()
 	for _, r := range routers {
-		budget := n.cfg.SweepBudget
-		if budget == 0 {
-			budget = max(1, DefaultSweepBudget/len(r.views))
-		}
-		r.each(func(i int) any { return &messages.Sweep{Now: now, Budget: budget} })
+		r.each(func(i int) any { return &messages.Sweep{Now: now, Budget: r.sweepBudget} })
 	}
 }
 

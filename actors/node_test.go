@@ -117,6 +117,19 @@ func TestRouterDefaults(t *testing.T) {
 	}
 }
 
+// A shard's share of a router-wide total is the total divided by the
+// shard count, and never 0.
+func TestPerShard(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ total, shards, want int }{
+		{DefaultHotSlots, 32, 1024}, {DefaultSweepBudget, 4096, 1}, {1000, 1, 1000}, {0, 8, 1},
+	} {
+		if got := perShard(tt.total, tt.shards); got != tt.want {
+			t.Errorf("perShard(%d, %d) = %d; want %d", tt.total, tt.shards, got, tt.want)
+		}
+	}
+}
+
 // TestCoarseClock runs in a synctest bubble: the coarse clock advances by
 // the resolution, never goes back, and Close stops its goroutine (synctest
 // fails the test if a goroutine outlives the bubble).
@@ -147,7 +160,6 @@ func TestSweepBudget(t *testing.T) {
 	for _, tt := range []struct{ budget, shards, want int }{
 		{0, 8, DefaultSweepBudget / 8},
 		{0, 32, DefaultSweepBudget / 32},
-		{0, 4096, 1},
 		{10, 32, 10},
 	} {
 		synctest.Test(t, func(t *testing.T) {

@@ -55,7 +55,13 @@ type Router struct {
 	shift uint
 	views []*shard.View
 	once  sync.Once
+	// sweepBudget is each shard's Sweep budget: the node's SweepBudget, or
+	// its share of DefaultSweepBudget.
+	sweepBudget int
 }
+
+// perShard is one shard's share of a router-wide total: at least 1.
+func perShard(total, shards int) int { return max(1, total/shards) }
 
 // NewRouter spawns a router's shards on the node.
 func (n *Node) NewRouter(cfg RouterConfig) (*Router, error) {
@@ -68,15 +74,19 @@ func (n *Node) NewRouter(cfg RouterConfig) (*Router, error) {
 		cfg.Shards = min(DefaultShards(), 1<<(bits.Len(uint(mib))-1))
 	}
 	if cfg.Shard.HotSlots == 0 {
-		cfg.Shard.HotSlots = max(1, DefaultHotSlots/cfg.Shards)
+		cfg.Shard.HotSlots = perShard(DefaultHotSlots, cfg.Shards)
 	}
 	if cfg.Shard.Stripes == 0 {
-		cfg.Shard.Stripes = max(1, DefaultStripes/cfg.Shards)
+		cfg.Shard.Stripes = perShard(DefaultStripes, cfg.Shards)
 	}
 	if cfg.Shards < 1 || bits.OnesCount(uint(cfg.Shards)) != 1 {
 		return nil, fmt.Errorf("actors: %d shards is not a power of two: %w", cfg.Shards, ErrConfig)
 	}
-	r := &Router{Replies: new(messages.ReplyPool), node: n, seed: maphash.MakeSeed(), shift: uint(64 - bits.TrailingZeros(uint(cfg.Shards)))}
+	r := &Router{Replies: new(messages.ReplyPool), node: n, seed: maphash.MakeSeed(), shift: uint(64 - bits.TrailingZeros(uint(cfg.Shards))),
+		sweepBudget: n.cfg.SweepBudget}
+	if r.sweepBudget == 0 {
+		r.sweepBudget = perShard(DefaultSweepBudget, cfg.Shards)
+	}
 	var d actor.Dispatcher = actor.NewSynchronizedDispatcher(300)
 	mb := mailbox.New()
 	if n.cfg.Dispatcher == DispatchGoroutine {
@@ -85,7 +95,7 @@ func (n *Node) NewRouter(cfg RouterConfig) (*Router, error) {
 	for i := range cfg.Shards {
 		sc := cfg.Shard
 		sc.Index, sc.Seed = i, r.seed
-		sc.MaxBytes = max(1, maxBytes/cfg.Shards)
+		sc.MaxBytes = perShard(maxBytes, cfg.Shards)
 		if sc.Logger == nil {
 			sc.Logger = n.cfg.Logger
 		}
