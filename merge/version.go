@@ -14,6 +14,15 @@ const logicalBits = 16
 // of one key only ever grow; the zero Version means "never written".
 type Version uint64
 
+// MaxVersion is the largest valid Version: 2^62-1, about the year 4199 at
+// one write per millisecond. Every boundary that accepts a version from
+// outside the process (the bus, a store, [Clock.Observe]) rejects a larger
+// one, so versions fit a signed 64-bit integer with room to spare.
+const MaxVersion Version = 1<<62 - 1
+
+// Valid reports whether v is at most [MaxVersion].
+func (v Version) Valid() bool { return v <= MaxVersion }
+
 // MakeVersion returns the smallest Version at wall time t.
 func MakeVersion(t time.Time) Version {
 	return Version(uint64(t.UnixMilli()) << logicalBits)

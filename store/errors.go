@@ -19,4 +19,7 @@ var (
 	ErrNotAtomic = errors.New("store: multi-key commit is not atomic on this store")
 	// ErrHistory: the version asked for is older than the retained history.
 	ErrHistory = errors.New("store: version older than retained history")
+	// ErrNotMember: a guarded write's writer, or a renewing node, holds no
+	// membership record under its incarnation (see [Guard]).
+	ErrNotMember = errors.New("store: not a member")
 )

@@ -21,12 +21,17 @@ type Item[T any] struct {
 // IfVersion (0: the key was never written or has no version); otherwise it
 // fails with [ErrConflict]. With Fence > 0, the write is rejected with
 // [ErrFenced] if the store has already accepted a larger fencing token for
-// the key; an accepted token becomes the key's new floor.
+// the key; an accepted token becomes the key's new floor. With Guard set,
+// the write applies only while its writer is a member (see [Guard]); a
+// store that does not implement [Membership] rejects a guarded write with
+// [ErrInvalid]. Min and IfVersion above [merge.MaxVersion] are rejected
+// with [ErrInvalid].
 type Write struct {
 	Min       merge.Version
 	Check     bool
 	IfVersion merge.Version
 	Fence     uint64
+	Guard     Guard
 }
 
 // Store is the primary store (L2) behind a Warp cache. Implementations are

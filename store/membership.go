@@ -1,0 +1,70 @@
+package store
+
+import "context"
+
+// Member is one node's record in a cluster's membership.
+type Member struct {
+	// Node is the node's id.
+	Node string
+	// Incarnation tells the node's processes apart: every process of a
+	// node id joins with a larger one (Warp uses the bus epoch).
+	Incarnation uint64
+	// Counter is bumped by every renewal, so that a reader can tell that
+	// a member renewed since it last looked.
+	Counter uint64
+}
+
+// MaxMembers bounds the members one cluster may hold: a Join beyond it
+// fails with [ErrTooLarge], and Renew never returns more.
+const MaxMembers = 1024
+
+// Guard makes a write conditional on its writer's membership: with Node
+// set, a write (or every op of a commit) applies only if the record of
+// Node in Cluster exists and holds Incarnation, checked atomically with the
+// write; otherwise it fails with [ErrNotMember] and writes nothing. The
+// zero Guard checks nothing.
+type Guard struct {
+	Cluster     string
+	Node        string
+	Incarnation uint64
+}
+
+// Membership is implemented by stores that keep a cluster's membership
+// beside the data, so that the store itself can refuse the write of a node
+// that is no longer a member ([Write].Guard). Warp's bus anchors its
+// coherence leases in it: a node serves linearizable keys from its cache
+// only while it is a member, and a writer stops waiting for a member only
+// once that member has acked, or is provably no longer serving.
+//
+// The protocol a caller follows: Join once, then Renew often (each
+// renewal bumps the member's counter and returns every member). A member
+// whose counter has not moved for longer than its lease, as seen by some
+// other member on that member's own monotonic clock, is Expelled with a
+// compare-and-swap on the counter it saw: a renewal that lands after the
+// expulsion fails with ErrNotMember, so the member learns it is out.
+//
+// Every method is linearizable: its effect happens at one instant between
+// its call and its return, in one order that every caller sees.
+type Membership interface {
+	// Join makes node a member of cluster under incarnation: it creates
+	// node's record with counter 0, or replaces a record of an older
+	// incarnation. Joining again under the incarnation the record holds
+	// leaves the record unchanged. If the record holds a newer
+	// incarnation, Join fails with ErrNotMember and changes nothing.
+	Join(ctx context.Context, cluster, node string, incarnation uint64) error
+	// Renew adds 1 to the counter of node's record if the record holds
+	// incarnation, and returns every member of cluster (node's renewed
+	// record included), at most MaxMembers, in no particular order. If
+	// node has no record under incarnation, it returns the members and an
+	// error wrapping ErrNotMember.
+	Renew(ctx context.Context, cluster, node string, incarnation uint64) ([]Member, error)
+	// Expel removes m's record if it still holds m.Incarnation and
+	// m.Counter, and reports whether it did. It returns only after every
+	// write guarded by m that was in progress has ended: once Expel
+	// returned, a write guarded by m either was applied before or fails
+	// with ErrNotMember.
+	Expel(ctx context.Context, cluster string, m Member) (bool, error)
+	// Leave removes node's record if it holds incarnation; it is Expel
+	// without the counter.
+	Leave(ctx context.Context, cluster, node string, incarnation uint64) error
+}
