@@ -6,8 +6,8 @@ import "context"
 type Member struct {
 	// Node is the node's id.
 	Node string
-	// Incarnation tells the node's processes apart: every process of a
-	// node id joins with a larger one (Warp uses the bus epoch).
+	// Incarnation tells a node's memberships apart: every Join of a node
+	// id gets a larger one.
 	Incarnation uint64
 	// Counter is bumped by every renewal, so that a reader can tell that
 	// a member renewed since it last looked.
@@ -36,7 +36,7 @@ type Guard struct {
 // only while it is a member, and a writer stops waiting for a member only
 // once that member has acked, or is provably no longer serving.
 //
-// The protocol a caller follows: Join once, then Renew often (each
+// The protocol a caller follows: Join, then Renew often (each
 // renewal bumps the member's counter and returns every member). A member
 // whose counter has not moved for longer than its lease, as seen by some
 // other member on that member's own monotonic clock, is Expelled with a
@@ -46,12 +46,14 @@ type Guard struct {
 // Every method is linearizable: its effect happens at one instant between
 // its call and its return, in one order that every caller sees.
 type Membership interface {
-	// Join makes node a member of cluster under incarnation: it creates
-	// node's record with counter 0, or replaces a record of an older
-	// incarnation. Joining again under the incarnation the record holds
-	// leaves the record unchanged. If the record holds a newer
-	// incarnation, Join fails with ErrNotMember and changes nothing.
-	Join(ctx context.Context, cluster, node string, incarnation uint64) error
+	// Join makes node a member of cluster: it replaces node's record, if
+	// any, by one with counter 0 and the incarnation max(min, old+1),
+	// where old is the replaced record's incarnation (min when there was
+	// none), and returns that incarnation. Incarnations of a node id only
+	// grow, whatever the clocks do: a process that restarts, or rejoins
+	// after it was expelled, gets a larger one, and the writes of its
+	// older incarnations are refused from then on.
+	Join(ctx context.Context, cluster, node string, min uint64) (incarnation uint64, err error)
 	// Renew adds 1 to the counter of node's record if the record holds
 	// incarnation, and returns every member of cluster (node's renewed
 	// record included), at most MaxMembers, in no particular order. If
