@@ -15,12 +15,15 @@ type Config struct {
 	// Logger receives the node's and the actor system's logs. Default:
 	// discarded, so an embedded node is quiet.
 	Logger *slog.Logger
-	// Clock is the time source. Default: the system clock.
+	// Clock is the wall clock the node's hybrid logical clock starts from
+	// (see [Clock]). Default: the system clock.
 	Clock Clock
-	// Resolution is how often the node's coarse clock advances; entry
-	// expiry is checked against it, so an entry may be served up to one
-	// Resolution past its TTL. Default 1ms.
-	Resolution time.Duration
+	// MaxClockAhead bounds how far ahead of this node's clock a version
+	// from another node or from the store may be for the node's clock to
+	// observe it (merge.Clock.Observe); a version further ahead is
+	// refused, so one node with a bad clock cannot move every node's.
+	// Default merge.DefaultMaxAhead (10 s).
+	MaxClockAhead time.Duration
 	// SweepInterval is how often each shard inspects up to SweepBudget
 	// entries and drops the expired ones. Default 100ms. SweepBudget
 	// defaults to [DefaultSweepBudget] split among a router's shards (64
@@ -51,11 +54,8 @@ func (c *Config) validate() error {
 	if c.Clock == nil {
 		c.Clock = ClockFunc(time.Now)
 	}
-	if c.Resolution < 0 || c.SweepInterval < 0 || c.SweepBudget < 0 {
-		return fmt.Errorf("actors: negative Resolution, SweepInterval or SweepBudget: %w", ErrConfig)
-	}
-	if c.Resolution == 0 {
-		c.Resolution = time.Millisecond
+	if c.MaxClockAhead < 0 || c.SweepInterval < 0 || c.SweepBudget < 0 {
+		return fmt.Errorf("actors: negative MaxClockAhead, SweepInterval or SweepBudget: %w", ErrConfig)
 	}
 	if c.SweepInterval == 0 {
 		c.SweepInterval = 100 * time.Millisecond

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -15,7 +16,7 @@ import (
 func TestConfigValidation(t *testing.T) {
 	t.Parallel()
 	for name, cfg := range map[string]Config{
-		"negative resolution": {Resolution: -1},
+		"negative clock bound": {MaxClockAhead: -1},
 		"negative sweep":      {SweepInterval: -time.Second},
 		"unknown dispatcher":  {Dispatcher: Dispatch(7)},
 	} {
@@ -130,26 +131,52 @@ func TestPerShard(t *testing.T) {
 	}
 }
 
-// TestCoarseClock runs in a synctest bubble: the coarse clock advances by
-// the resolution, never goes back, and Close stops its goroutine (synctest
-// fails the test if a goroutine outlives the bubble).
-func TestCoarseClock(t *testing.T) {
+// Now reads the monotonic clock afresh: right after time passed without
+// any of the node's goroutines running (here the bubble's clock jumps
+// while every goroutine is blocked), it shows the whole of it, to the
+// nanosecond. A clock advanced by a ticker would show the time the gap
+// began until its ticker ran again. Close stops the node's goroutine
+// (synctest fails the test if one outlives the bubble).
+func TestNowReadsTheClockAfresh(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n, err := NewNode(Config{Resolution: 10 * time.Millisecond})
+		n, err := NewNode(Config{SweepInterval: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
 		start := n.Now()
-		time.Sleep(95 * time.Millisecond)
-		got := n.Now() - start
-		if got < int64(80*time.Millisecond) || got > int64(95*time.Millisecond) {
-			t.Fatalf("coarse clock advanced %v in 95ms at 10ms resolution", time.Duration(got))
+		time.Sleep(95*time.Millisecond + 7)
+		if got := time.Duration(n.Now() - start); got != 95*time.Millisecond+7 {
+			t.Fatalf("Now advanced %v over a 95.000000007ms gap; want all of it", got)
 		}
 		v1 := n.HLC().Now()
 		if v2 := n.HLC().Now(); v2 <= v1 {
 			t.Fatalf("HLC went from %d to %d", v1, v2)
 		}
 		_ = n.Close()
+	})
+}
+
+// The hybrid logical clock starts from the Clock's reading and then
+// follows the monotonic clock: a wall clock stepped an hour either way
+// while the node runs moves no version.
+func TestHLCIgnoresWallClockSteps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var step atomic.Int64
+		wall := ClockFunc(func() time.Time { return time.Now().Add(time.Duration(step.Load())) })
+		n, err := NewNode(Config{Clock: wall, SweepInterval: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close()
+		v0 := n.HLC().Now()
+		for _, d := range []time.Duration{time.Hour, -time.Hour} {
+			step.Store(int64(d))
+			time.Sleep(time.Second)
+			v := n.HLC().Now()
+			if gap := v.Time().Sub(v0.Time()); gap < 0 || gap > 3*time.Second {
+				t.Fatalf("after a wall step of %v, versions moved %v; want only the time elapsed", d, gap)
+			}
+		}
 	})
 }
 

@@ -22,12 +22,12 @@ func TestGetAt(t *testing.T) {
 	clock := actors.ClockFunc(func() time.Time { return now })
 	for _, history := range []int{2, 0} {
 		w := newWarp(t, memory.New[string](memory.Options{History: history}),
-			WithNodeConfig[string](actors.Config{Clock: clock, Resolution: time.Hour}))
+			WithNodeConfig[string](actors.Config{Clock: clock}))
 		_ = w.Register("k", ModeStrongLocal, time.Hour)
 		at := func(d time.Duration) time.Time { return base.Add(d) }
 		for i, v := range []string{"v1", "v2", "v3"} {
 			now = at(time.Duration(i+1) * time.Second)
-			w.node.HLC().Observe(merge.MakeVersion(now)) // the coarse clock ticks hourly here
+			w.node.HLC().Observe(merge.MakeVersion(now)) // versions follow the monotonic clock from the start reading
 			if err := w.Set(ctx, "k", v); err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +73,7 @@ func TestGetAtBeforeRetainedHistory(t *testing.T) {
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := base
 	w := newWarp(t, memory.New[string](memory.Options{History: 1}),
-		WithNodeConfig[string](actors.Config{Clock: actors.ClockFunc(func() time.Time { return now }), Resolution: time.Hour}))
+		WithNodeConfig[string](actors.Config{Clock: actors.ClockFunc(func() time.Time { return now })}))
 	_ = w.Register("k", ModeStrongLocal, time.Hour)
 	for i, v := range []string{"v1", "v2", "v3"} {
 		now = base.Add(time.Duration(i+1) * time.Second)

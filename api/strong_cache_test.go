@@ -81,7 +81,7 @@ func TestStrongWriteBoundedByGrace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
 		w, err := New[string](hungStore[string]{memory.New[string](memory.Options{})},
-			WithNodeConfig[string](actors.Config{Resolution: 10 * time.Millisecond}))
+			WithNodeConfig[string](actors.Config{}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -802,7 +802,7 @@ func TestValueTooLargeToCacheIsServed(t *testing.T) {
 func TestLoadIsBoundedBy30s(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w, err := New[string](hungStore[string]{memory.New[string](memory.Options{})},
-			WithNodeConfig[string](actors.Config{Resolution: 10 * time.Millisecond}))
+			WithNodeConfig[string](actors.Config{}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -832,7 +832,7 @@ func TestTTLExpiry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
 		spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
-		w, err := New[string](spy, WithNodeConfig[string](actors.Config{Resolution: 10 * time.Millisecond}))
+		w, err := New[string](spy, WithNodeConfig[string](actors.Config{}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1161,7 +1161,7 @@ func TestDynamicTTLFollowsReads(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
 		spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
-		w, err := New[string](spy, WithNodeConfig[string](actors.Config{Resolution: 10 * time.Millisecond}))
+		w, err := New[string](spy, WithNodeConfig[string](actors.Config{}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -75,7 +75,7 @@ func ExampleORSet_Remove() {
 // The register keeps the write with the larger version, whatever order
 // writes are merged in.
 func ExampleLWWRegister_Merge() {
-	clock := merge.NewClock(nil)
+	clock := merge.NewClock(nil, 0)
 	older := merge.NewLWWRegister("blue", clock.Now(), "a")
 	newer := merge.NewLWWRegister("green", clock.Now(), "b")
 	fmt.Println(older.Merge(newer).Value, newer.Merge(older).Value)

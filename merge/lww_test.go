@@ -88,7 +88,7 @@ func TestLWWRegisterReplicasConverge(t *testing.T) {
 	for seed := range uint64(5) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			t.Parallel()
-			clock := merge.NewClock(nil) // shared, so every stamp is unique
+			clock := merge.NewClock(nil, 0) // shared, so every stamp is unique
 			var latest merge.Version
 			op := func(r *rand.Rand, i int, x reg) reg {
 				v := clock.Now()
@@ -118,7 +118,7 @@ func TestLWWRegisterThroughWarp(t *testing.T) {
 		max merge.Tag
 	)
 	for _, node := range nodes {
-		clock := merge.NewClock(nil)
+		clock := merge.NewClock(nil, 0)
 		wg.Go(func() {
 			var delayed []reg
 			for i := range 500 {

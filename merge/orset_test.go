@@ -194,7 +194,7 @@ func TestORSetThroughWarp(t *testing.T) {
 				want = append(want, fmt.Sprint(node, "-", i))
 			}
 		}
-		clock := merge.NewClock(nil)
+		clock := merge.NewClock(nil, 0)
 		wg.Go(func() {
 			var snapshot merge.ORSet[string]
 			write := func(v merge.ORSet[string]) bool {
