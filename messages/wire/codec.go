@@ -7,7 +7,7 @@ import (
 	"github.com/warpcache/warp/merge"
 )
 
-// Flag bits of an envelope; a set bit means the field follows.
+// Flag bits of an envelope: either a boolean, or that the field follows.
 const (
 	flagStrong = 1 << iota
 	flagSeq
@@ -16,6 +16,10 @@ const (
 	flagReplyTo
 	flagWatermark
 	flagRef
+	flagFence
+	flagRelease
+	flagMember
+	flagIncarnation
 	flagsKnown = 1<<iota - 1
 )
 
@@ -55,39 +59,58 @@ func check(envs []Envelope) error {
 			return fmt.Errorf("%w: node id over %d bytes", ErrInvalid, MaxNodeIDLen)
 		case len(e.Key) > MaxKeyLen:
 			return fmt.Errorf("%w: key of %d bytes (max %d)", ErrInvalid, len(e.Key), MaxKeyLen)
+		case !e.Version.Valid():
+			return fmt.Errorf("%w: version %d above %d", ErrInvalid, e.Version, merge.MaxVersion)
 		}
 	}
 	return nil
 }
 
 func appendEnvelope(dst []byte, e *Envelope) []byte {
-	flagsAt := len(dst) + 1
-	dst = append(dst, byte(e.Op), 0)
-	var flags byte
-	if e.Strong {
-		flags |= flagStrong
+	var flags uint64
+	for _, b := range [...]struct {
+		set  bool
+		flag uint64
+	}{{e.Strong, flagStrong}, {e.Fence, flagFence}, {e.Release, flagRelease}, {e.Member, flagMember}} {
+		if b.set {
+			flags |= b.flag
+		}
 	}
-	dst, flags = appendUint(dst, flags, flagSeq, e.Seq)
+	for _, f := range [...]struct {
+		v    uint64
+		flag uint64
+	}{{e.Seq, flagSeq}, {uint64(e.Version), flagVersion}, {e.Watermark, flagWatermark}, {e.Ref, flagRef}, {e.Incarnation, flagIncarnation}} {
+		if f.v != 0 {
+			flags |= f.flag
+		}
+	}
 	if e.Key != "" {
 		flags |= flagKey
-		dst = appendString(dst, e.Key)
 	}
-	dst, flags = appendUint(dst, flags, flagVersion, uint64(e.Version))
 	if e.ReplyTo != "" {
 		flags |= flagReplyTo
+	}
+	dst = append(dst, byte(e.Op))
+	dst = binary.AppendUvarint(dst, flags)
+	dst = appendUint(dst, e.Seq)
+	if e.Key != "" {
+		dst = appendString(dst, e.Key)
+	}
+	dst = appendUint(dst, uint64(e.Version))
+	if e.ReplyTo != "" {
 		dst = appendString(dst, e.ReplyTo)
 	}
-	dst, flags = appendUint(dst, flags, flagWatermark, e.Watermark)
-	dst, flags = appendUint(dst, flags, flagRef, e.Ref)
-	dst[flagsAt] = flags
-	return dst
+	dst = appendUint(dst, e.Watermark)
+	dst = appendUint(dst, e.Ref)
+	return appendUint(dst, e.Incarnation)
 }
 
-func appendUint(dst []byte, flags, bit byte, v uint64) ([]byte, byte) {
+// appendUint appends v unless it is 0 (its flag then says it is absent).
+func appendUint(dst []byte, v uint64) []byte {
 	if v == 0 {
-		return dst, flags
+		return dst
 	}
-	return binary.AppendUvarint(dst, v), flags | bit
+	return binary.AppendUvarint(dst, v)
 }
 
 func appendString(dst []byte, s string) []byte {
@@ -185,7 +208,7 @@ func (r *reader) string(max int, what string) string {
 
 func (r *reader) envelope(e *Envelope) {
 	e.Op = Op(r.byte("op"))
-	flags := r.byte("flags")
+	flags := r.uvarint("flags")
 	if r.err == nil && e.Op == 0 {
 		r.fail("op 0")
 	}
@@ -193,21 +216,32 @@ func (r *reader) envelope(e *Envelope) {
 		r.fail("unknown flags %#x", flags)
 	}
 	e.Strong = flags&flagStrong != 0
+	e.Fence = flags&flagFence != 0
+	e.Release = flags&flagRelease != 0
+	e.Member = flags&flagMember != 0
 	e.Seq = r.optUint(flags, flagSeq, "seq")
 	if flags&flagKey != 0 {
 		e.Key = r.string(MaxKeyLen, "key")
 	}
 	e.Version = merge.Version(r.optUint(flags, flagVersion, "version"))
+	if r.err == nil && !e.Version.Valid() {
+		r.fail("version %d above %d", e.Version, merge.MaxVersion)
+	}
 	if flags&flagReplyTo != 0 {
 		e.ReplyTo = r.string(MaxNodeIDLen, "replyTo")
 	}
 	e.Watermark = r.optUint(flags, flagWatermark, "watermark")
 	e.Ref = r.optUint(flags, flagRef, "ref")
+	e.Incarnation = r.optUint(flags, flagIncarnation, "incarnation")
 }
 
-func (r *reader) optUint(flags, bit byte, what string) uint64 {
+func (r *reader) optUint(flags, bit uint64, what string) uint64 {
 	if flags&bit == 0 {
 		return 0
 	}
-	return r.uvarint(what)
+	v := r.uvarint(what)
+	if r.err == nil && v == 0 {
+		r.fail("%s present but 0", what)
+	}
+	return v
 }

@@ -21,13 +21,20 @@ func TestRoundTrip(t *testing.T) {
 		{"strong", []Envelope{with(func(e *Envelope) {
 			e.Op, e.Seq, e.Key, e.Version, e.Strong, e.ReplyTo = OpInvalidate, 7, "k", 1<<40, true, "node-a"
 		})}},
+		{"fence", []Envelope{with(func(e *Envelope) {
+			e.Op, e.Seq, e.Key, e.Version, e.Strong, e.Fence, e.ReplyTo = OpInvalidate, 7, "k", 1<<40, true, true, "node-a"
+		})}},
+		{"release", []Envelope{with(func(e *Envelope) { e.Op, e.Seq, e.Key, e.Version, e.Release = OpInvalidate, 8, "k", 1<<40, true })}},
+		{"member answer", []Envelope{with(func(e *Envelope) { e.Op, e.Ref, e.Watermark, e.Member = OpHeartbeatAck, 3, 9, true })}},
+		{"heartbeat with incarnation", []Envelope{with(func(e *Envelope) { e.Op, e.Ref, e.Incarnation = OpHeartbeat, 3, 1 << 60 })}},
 		{"prefix", []Envelope{with(func(e *Envelope) { e.Op, e.Seq, e.Key = OpInvalidatePrefix, 2, "user:" })}},
 		{"heartbeat", []Envelope{with(func(e *Envelope) { e.Op, e.Watermark, e.Ref = OpHeartbeat, 99, 3 })}},
 		{"nack", []Envelope{with(func(e *Envelope) { e.Op, e.Watermark, e.Ref = OpNack, 5, 9 })}},
 		{"zero epoch and empty origin", []Envelope{{Op: OpLeave}}},
 		{"unknown op", []Envelope{with(func(e *Envelope) { e.Op = 200 })}},
 		{"max values", []Envelope{with(func(e *Envelope) {
-			e.Op, e.Seq, e.Version, e.Watermark, e.Ref = OpAck, ^uint64(0), ^merge.Version(0), ^uint64(0), ^uint64(0)
+			e.Op, e.Seq, e.Version, e.Watermark, e.Ref, e.Incarnation = OpAck, ^uint64(0), merge.MaxVersion, ^uint64(0), ^uint64(0), ^uint64(0)
+			e.Strong, e.Fence, e.Release, e.Member = true, true, true, true
 			e.Key = strings.Repeat("x", MaxKeyLen)
 		})}},
 		{"batch", []Envelope{
@@ -68,6 +75,8 @@ func TestAppendInvalid(t *testing.T) {
 		{"long origin", []Envelope{{Origin: long, Op: OpFlush}}},
 		{"long replyTo", []Envelope{{Origin: "a", Op: OpFlush, ReplyTo: long}}},
 		{"long key", []Envelope{{Origin: "a", Op: OpFlush, Key: strings.Repeat("k", MaxKeyLen+1)}}},
+		{"version above MaxVersion", []Envelope{{Origin: "a", Op: OpInvalidate, Version: merge.MaxVersion + 1}}},
+		{"version 2^63+1", []Envelope{{Origin: "a", Op: OpInvalidate, Version: 1<<63 + 1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,14 +106,18 @@ func TestDecodeMalformed(t *testing.T) {
 	}{
 		{"empty", nil, ErrMalformed},
 		{"version 0", []byte{0}, ErrVersion},
-		{"version 2", append([]byte{2}, good[1:]...), ErrVersion},
+		{"version 1", append([]byte{1}, good[1:]...), ErrVersion},
+		{"version 3", append([]byte{3}, good[1:]...), ErrVersion},
 		{"only version", []byte{FormatVersion}, ErrMalformed},
 		{"zero count", []byte{FormatVersion, 1, 'a', 5, 0}, ErrMalformed},
 		{"huge count", []byte{FormatVersion, 1, 'a', 5, 0xff, 0xff, 0x03, 4, 0}, ErrMalformed},
 		{"origin too long", append([]byte{FormatVersion, 0xff, 0x7f}, make([]byte, 300)...), ErrMalformed},
 		{"overlong uvarint", []byte{FormatVersion, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, ErrMalformed},
 		{"op 0", []byte{FormatVersion, 1, 'a', 5, 1, 0, 0}, ErrMalformed},
-		{"unknown flag", []byte{FormatVersion, 1, 'a', 5, 1, 1, 0x80}, ErrMalformed},
+		{"unknown flag", []byte{FormatVersion, 1, 'a', 5, 1, 1, 0x80, 0x10}, ErrMalformed},
+		{"version above MaxVersion", []byte{FormatVersion, 1, 'a', 5, 1, 1, flagVersion, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40}, ErrMalformed},
+		{"version 2^64-1", []byte{FormatVersion, 1, 'a', 5, 1, 1, flagVersion, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, ErrMalformed},
+		{"field present but 0", []byte{FormatVersion, 1, 'a', 5, 1, 1, flagSeq, 0}, ErrMalformed},
 		{"trailing byte", append(append([]byte{}, good...), 0), ErrMalformed},
 	}
 	for i := 1; i < len(good); i++ {
@@ -131,7 +144,9 @@ func TestDecodeMalformed(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	seed := []Envelope{
 		{Origin: "n1", Epoch: 1, Op: OpInvalidate, Seq: 1, Key: "k", Version: 1, Strong: true, ReplyTo: "n1"},
-		{Origin: "n1", Epoch: 1, Op: OpHeartbeat, Watermark: 1, Ref: 2},
+		{Origin: "n1", Epoch: 1, Op: OpHeartbeat, Watermark: 1, Ref: 2, Incarnation: 3},
+		{Origin: "n1", Epoch: 1, Op: OpInvalidate, Seq: 2, Key: "k", Version: 5, Fence: true, Release: true},
+		{Origin: "n1", Epoch: 1, Op: OpHeartbeatAck, Ref: 2, Member: true},
 	}
 	b, _ := Append(nil, seed...)
 	f.Add(b)

@@ -14,12 +14,14 @@
 //
 // One bus message holds a batch of envelopes from one origin:
 //
-//	message  = format(1 byte) origin(string) epoch(uvarint) count(uvarint) envelope*
-//	envelope = op(1 byte) flags(1 byte) [seq] [key] [version] [replyTo] [watermark] [ref]
+//	message  = format(1 byte = 2) origin(string) epoch(uvarint) count(uvarint) envelope*
+//	envelope = op(1 byte) flags(uvarint) [seq] [key] [version] [replyTo] [watermark] [ref] [incarnation]
 //	string   = length(uvarint) bytes
 //
-// The flags byte says which of the optional fields follow (a zero field is
-// left out) and whether the envelope is strong. Numbers are uvarints.
+// The flags say which of the optional fields follow (a zero field is left
+// out; a field that is present is never 0) and carry the booleans Strong,
+// Fence, Release and Member. Numbers are uvarints; a version above
+// [merge.MaxVersion] is malformed.
 // [Append] encodes a batch and [Decode] decodes one; Decode checks every
 // bound and returns an error wrapping [ErrMalformed] or [ErrVersion] on bad
 // input, never panicking. An op this version does not know decodes fine

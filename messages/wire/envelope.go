@@ -9,8 +9,9 @@ import (
 // Bounds enforced by [Append] and [Decode].
 const (
 	// FormatVersion is the format written by [Append]; the first byte of
-	// every message.
-	FormatVersion = 1
+	// every message. Format 2 made the flags a uvarint and added Fence,
+	// Release, Member and Incarnation; format 1 is no longer accepted.
+	FormatVersion = 2
 	// MaxNodeIDLen bounds [Envelope.Origin] and [Envelope.ReplyTo].
 	MaxNodeIDLen = 128
 	// MaxKeyLen bounds [Envelope.Key].
@@ -22,11 +23,14 @@ const (
 // Op says what an [Envelope] asks for.
 type Op uint8
 
-// The ops of format version 1. Values are part of the wire format: never
+// The ops of the format. Values are part of the wire format: never
 // renumber, only append.
 const (
 	// OpInvalidate: drop the cached copy of Key if it is older than
-	// Version. Strong ones are acked with [OpAck] to ReplyTo.
+	// Version. With Fence set, Version is a write's fence token: stop
+	// caching Key until the token is released (an envelope with Release
+	// set and the same Version) or expires. Strong ones are acked with
+	// [OpAck] to ReplyTo.
 	OpInvalidate Op = 1
 	// OpInvalidatePrefix: drop every cached key that starts with Key.
 	OpInvalidatePrefix Op = 2
@@ -35,10 +39,13 @@ const (
 	// a repair, when the origin no longer holds envelopes up to Watermark.
 	OpFlush Op = 3
 	// OpHeartbeat: broadcast every heartbeat interval; Ref numbers the
-	// heartbeat and Watermark is the last Seq the origin sent.
+	// heartbeat, Watermark is the last Seq the origin sent and Incarnation
+	// its current membership incarnation (0: none).
 	OpHeartbeat Op = 4
 	// OpHeartbeatAck: answer to the heartbeat numbered Ref, sent to its
-	// origin; Watermark is the last Seq the answering node sent.
+	// origin; Watermark is the last Seq the answering node sent, Member
+	// says the answerer holds the origin (at the heartbeat's Incarnation)
+	// as a member of the cluster.
 	OpHeartbeatAck Op = 5
 	// OpAck: the strong invalidation with Seq Ref, from the writer's
 	// epoch Watermark, was applied at Version.
@@ -46,7 +53,8 @@ const (
 	// OpNack: please send again the envelopes with Seq in
 	// [Watermark, Ref].
 	OpNack Op = 7
-	// OpLeave: the origin is closing and no longer serves strong keys.
+	// OpLeave: the origin is closing and no longer serves strong keys;
+	// Watermark is the last Seq it sent.
 	OpLeave Op = 8
 	// OpLeaseRevoke is reserved for revoking leases on every node.
 	OpLeaseRevoke Op = 9
@@ -90,11 +98,20 @@ type Envelope struct {
 	Op Op
 	// Key is the key or prefix, at most [MaxKeyLen] bytes.
 	Key string
-	// Version is the written version (invalidations) or the applied
-	// version (acks).
+	// Version is the written version or fence token (invalidations) or
+	// the applied version (acks); at most [merge.MaxVersion].
 	Version merge.Version
 	// Strong asks every receiver to ack ReplyTo once applied.
 	Strong bool
+	// Fence says Version is a fence token (see [OpInvalidate]).
+	Fence bool
+	// Release says the envelope releases the fence token Version.
+	Release bool
+	// Member, in a heartbeat answer, says the answerer holds the
+	// heartbeat's origin as a member.
+	Member bool
+	// Incarnation is the origin's membership incarnation (heartbeats).
+	Incarnation uint64
 	// ReplyTo is the node id to ack, at most [MaxNodeIDLen] bytes.
 	ReplyTo string
 	// Watermark is a sequence number: the last one sent (heartbeats), the
