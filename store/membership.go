@@ -14,15 +14,28 @@ type Member struct {
 	Counter uint64
 }
 
-// MaxMembers bounds the members one cluster may hold: a Join beyond it
-// fails with [ErrTooLarge], and Renew never returns more.
-const MaxMembers = 1024
+// Limits of a [Membership]'s input; a call beyond them fails with
+// [ErrInvalid].
+const (
+	// MaxMembers bounds the members one cluster may hold: a Join beyond
+	// it fails with [ErrTooLarge], and Renew never returns more.
+	MaxMembers = 1024
+	// MaxIDLen is the longest cluster or node id, in bytes. An id is
+	// non-empty UTF-8 without NUL, so that every adapter can store it
+	// as text.
+	MaxIDLen = 256
+	// MaxIncarnation is the largest incarnation (and Join's largest min):
+	// 2^63-1, so that it fits a signed 64-bit integer.
+	MaxIncarnation = 1<<63 - 1
+)
 
 // Guard makes a write conditional on its writer's membership: with Node
 // set, a write (or every op of a commit) applies only if the record of
 // Node in Cluster exists and holds Incarnation, checked atomically with the
 // write; otherwise it fails with [ErrNotMember] and writes nothing. The
-// zero Guard checks nothing.
+// zero Guard checks nothing; any other Guard needs a valid Cluster and
+// Node (see [MaxIDLen]) and an Incarnation above 0, else the write fails
+// with [ErrInvalid].
 type Guard struct {
 	Cluster     string
 	Node        string
@@ -47,12 +60,18 @@ type Guard struct {
 // its call and its return, in one order that every caller sees.
 type Membership interface {
 	// Join makes node a member of cluster: it replaces node's record, if
-	// any, by one with counter 0 and the incarnation max(min, old+1),
-	// where old is the replaced record's incarnation (min when there was
-	// none), and returns that incarnation. Incarnations of a node id only
-	// grow, whatever the clocks do: a process that restarts, or rejoins
-	// after it was expelled, gets a larger one, and the writes of its
-	// older incarnations are refused from then on.
+	// any, by one with counter 0 and the incarnation max(min, top+1),
+	// where top is the largest incarnation the store has issued in
+	// cluster (0 for a new cluster), and returns that incarnation. The
+	// store keeps top when records are removed, so incarnations of a node
+	// id only grow, whatever the clocks do: a process that restarts, or
+	// rejoins after it was expelled or left, gets a larger one than the
+	// node ever had (max(min, old+1) at least), and the writes of its
+	// older incarnations are refused from then on: Join, like Expel,
+	// returns only after every write guarded by the replaced record has
+	// ended. It fails with [ErrTooLarge] if node has no record and
+	// cluster already holds MaxMembers, and with [ErrInvalid] if the
+	// incarnation would exceed MaxIncarnation.
 	Join(ctx context.Context, cluster, node string, min uint64) (incarnation uint64, err error)
 	// Renew adds 1 to the counter of node's record if the record holds
 	// incarnation, and returns every member of cluster (node's renewed

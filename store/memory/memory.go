@@ -15,6 +15,7 @@ import (
 
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/store"
+	"github.com/warpcache/warp/store/internal/check"
 )
 
 const stripes = 64
@@ -32,13 +33,14 @@ type Options struct {
 }
 
 // Store is the in-memory store. It implements [store.Store],
-// [store.Committer] and [store.Historian].
+// [store.Committer], [store.Historian] and [store.Membership].
 type Store[T any] struct {
 	seed    maphash.Seed
 	history int
 	age     time.Duration
 	now     func() time.Time
 	stripes [stripes]stripe[T]
+	members members
 }
 
 type stripe[T any] struct {
@@ -81,7 +83,7 @@ func (s *Store[T]) stripe(key string) *stripe[T] {
 	return &s.stripes[maphash.String(s.seed, key)%stripes]
 }
 
-func check(ctx context.Context, key string) error {
+func checkKey(ctx context.Context, key string) error {
 	if key == "" {
 		return fmt.Errorf("memory: empty key: %w", store.ErrInvalid)
 	}
@@ -91,9 +93,20 @@ func check(ctx context.Context, key string) error {
 	return nil
 }
 
+// checkOp validates an op's key, versions and guard.
+func checkOp[T any](ctx context.Context, op store.Op[T]) error {
+	if err := checkKey(ctx, op.Key); err != nil {
+		return err
+	}
+	if err := check.Write(op.Write); err != nil {
+		return fmt.Errorf("memory: %s %q: %w", check.OpName(op.Kind), op.Key, err)
+	}
+	return nil
+}
+
 // Get implements [store.Store].
 func (s *Store[T]) Get(ctx context.Context, key string) (store.Item[T], error) {
-	if err := check(ctx, key); err != nil {
+	if err := checkKey(ctx, key); err != nil {
 		return store.Item[T]{}, err
 	}
 	st := s.stripe(key)
@@ -113,7 +126,7 @@ func (s *Store[T]) Get(ctx context.Context, key string) (store.Item[T], error) {
 
 // Version implements [store.Store].
 func (s *Store[T]) Version(ctx context.Context, key string) (merge.Version, error) {
-	if err := check(ctx, key); err != nil {
+	if err := checkKey(ctx, key); err != nil {
 		return 0, err
 	}
 	st := s.stripe(key)
@@ -136,8 +149,15 @@ func (s *Store[T]) Delete(ctx context.Context, key string, w store.Write) (merge
 }
 
 func (s *Store[T]) one(ctx context.Context, op store.Op[T]) (merge.Version, error) {
-	if err := check(ctx, op.Key); err != nil {
+	if err := checkOp(ctx, op); err != nil {
 		return 0, err
+	}
+	if op.Write.Guard != (store.Guard{}) {
+		held, err := s.enter(check.OpName(op.Kind), []store.Op[T]{op})
+		if err != nil {
+			return 0, err
+		}
+		defer leave(held)
 	}
 	st := s.stripe(op.Key)
 	st.mu.Lock()
@@ -163,7 +183,12 @@ func admit[T any](r *record[T], op store.Op[T]) error {
 		return fmt.Errorf("memory: %q: token %d < %d: %w", op.Key, op.Write.Fence, fence, store.ErrFenced)
 	}
 	switch op.Kind {
-	case store.OpSet, store.OpDelete, store.OpCheck:
+	case store.OpCheck:
+		return nil
+	case store.OpSet, store.OpDelete:
+		if version >= merge.MaxVersion {
+			return fmt.Errorf("memory: %q: version space exhausted at %d: %w", op.Key, version, store.ErrInvalid)
+		}
 		return nil
 	default:
 		return fmt.Errorf("memory: op kind %d: %w", op.Kind, store.ErrInvalid)
@@ -206,14 +231,20 @@ func (s *Store[T]) apply(st *stripe[T], r *record[T], op store.Op[T]) merge.Vers
 	return r.version
 }
 
-// Commit implements [store.Committer]: it locks the stripes of every key in
-// a fixed order, checks every op, then applies them all.
+// Commit implements [store.Committer]: it checks the ops' guards and holds
+// their clusters' read locks, locks the stripes of every key in a fixed
+// order, checks every op, then applies them all.
 func (s *Store[T]) Commit(ctx context.Context, ops []store.Op[T]) ([]merge.Version, error) {
 	for _, op := range ops {
-		if err := check(ctx, op.Key); err != nil {
+		if err := checkOp(ctx, op); err != nil {
 			return nil, err
 		}
 	}
+	held, err := s.enter("commit", ops)
+	if err != nil {
+		return nil, err
+	}
+	defer leave(held)
 	idx := make([]int, 0, len(ops))
 	for _, op := range ops {
 		idx = append(idx, int(maphash.String(s.seed, op.Key)%stripes))
@@ -291,7 +322,7 @@ func (s *Store[T]) Scan(ctx context.Context, prefix string, fn func(string, stor
 
 // GetAt implements [store.Historian].
 func (s *Store[T]) GetAt(ctx context.Context, key string, at merge.Version) (store.Item[T], error) {
-	if err := check(ctx, key); err != nil {
+	if err := checkKey(ctx, key); err != nil {
 		return store.Item[T]{}, err
 	}
 	st := s.stripe(key)

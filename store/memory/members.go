@@ -1,0 +1,185 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/warpcache/warp/store"
+	"github.com/warpcache/warp/store/internal/check"
+)
+
+// members is the membership of every cluster of a Store.
+type members struct {
+	mu       sync.Mutex // guards clusters
+	clusters map[string]*cluster
+}
+
+// cluster is one cluster's membership. A guarded write holds mu's read
+// side from its membership check to the end of its write; Join, Renew,
+// Expel and Leave hold the write side, so they wait for the guarded writes
+// in flight, and once Expel returns no write of the removed record is.
+// A cluster is never dropped, so that top survives its members.
+type cluster struct {
+	mu    sync.RWMutex // guards nodes and top
+	nodes map[string]*store.Member
+	top   uint64 // the largest incarnation issued
+}
+
+// get returns the named cluster, creating it if create is set (nil if not
+// and there is none).
+func (ms *members) get(name string, create bool) *cluster {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	c := ms.clusters[name]
+	if c == nil && create {
+		if ms.clusters == nil {
+			ms.clusters = map[string]*cluster{}
+		}
+		c = &cluster{nodes: map[string]*store.Member{}}
+		ms.clusters[name] = c
+	}
+	return c
+}
+
+// Join implements [store.Membership].
+func (s *Store[T]) Join(ctx context.Context, cluster, node string, min uint64) (uint64, error) {
+	if err := begin(ctx, "join", check.IDs(cluster, node), check.Min(min)); err != nil {
+		return 0, err
+	}
+	c := s.members.get(cluster, true)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nodes[node] == nil && len(c.nodes) >= store.MaxMembers {
+		return 0, fmt.Errorf("memory: join %q: cluster %q has %d members: %w", node, cluster, len(c.nodes), store.ErrTooLarge)
+	}
+	inc, err := check.Next(min, c.top)
+	if err != nil {
+		return 0, fmt.Errorf("memory: join %q: %w", node, err)
+	}
+	c.top = inc
+	c.nodes[node] = &store.Member{Node: node, Incarnation: inc}
+	return inc, nil
+}
+
+// Renew implements [store.Membership].
+func (s *Store[T]) Renew(ctx context.Context, cluster, node string, incarnation uint64) ([]store.Member, error) {
+	if err := begin(ctx, "renew", check.Member(cluster, node, incarnation)); err != nil {
+		return nil, err
+	}
+	c := s.members.get(cluster, false)
+	if c == nil {
+		return nil, notMember("renew", cluster, node, incarnation)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var err error
+	if m := c.nodes[node]; m != nil && m.Incarnation == incarnation {
+		m.Counter++
+	} else {
+		err = notMember("renew", cluster, node, incarnation)
+	}
+	out := make([]store.Member, 0, len(c.nodes))
+	for _, m := range c.nodes {
+		out = append(out, *m)
+	}
+	return out, err
+}
+
+// Expel implements [store.Membership].
+func (s *Store[T]) Expel(ctx context.Context, cluster string, m store.Member) (bool, error) {
+	if err := begin(ctx, "expel", check.Member(cluster, m.Node, m.Incarnation)); err != nil {
+		return false, err
+	}
+	return s.remove(cluster, m, true), nil
+}
+
+// Leave implements [store.Membership].
+func (s *Store[T]) Leave(ctx context.Context, cluster, node string, incarnation uint64) error {
+	if err := begin(ctx, "leave", check.Member(cluster, node, incarnation)); err != nil {
+		return err
+	}
+	s.remove(cluster, store.Member{Node: node, Incarnation: incarnation}, false)
+	return nil
+}
+
+// remove deletes m's record if it holds m.Incarnation (and m.Counter if
+// counter is set), once the guarded writes in flight have ended.
+func (s *Store[T]) remove(cluster string, m store.Member, counter bool) bool {
+	c := s.members.get(cluster, false)
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur := c.nodes[m.Node]
+	if cur == nil || cur.Incarnation != m.Incarnation || counter && cur.Counter != m.Counter {
+		return false
+	}
+	delete(c.nodes, m.Node)
+	return true
+}
+
+// enter checks the guards of ops and holds the read side of their
+// clusters' locks (each once, in name order) until the returned clusters
+// are passed to leave. With no guard it returns nil and holds nothing.
+func (s *Store[T]) enter(op string, ops []store.Op[T]) ([]*cluster, error) {
+	var guards []store.Guard
+	for _, o := range ops {
+		if o.Write.Guard != (store.Guard{}) {
+			guards = append(guards, o.Write.Guard)
+		}
+	}
+	if len(guards) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(guards, func(a, b store.Guard) int { return cmp.Compare(a.Cluster, b.Cluster) })
+	var held []*cluster
+	for i, g := range guards {
+		c := s.members.get(g.Cluster, false)
+		if c != nil && (i == 0 || g.Cluster != guards[i-1].Cluster) {
+			c.mu.RLock()
+			held = append(held, c)
+		}
+		if c == nil || !c.holds(g) {
+			leave(held)
+			return nil, notMember(op, g.Cluster, g.Node, g.Incarnation)
+		}
+	}
+	return held, nil
+}
+
+// holds reports whether g's node has a record under g's incarnation; the
+// caller holds c.mu.
+func (c *cluster) holds(g store.Guard) bool {
+	m := c.nodes[g.Node]
+	return m != nil && m.Incarnation == g.Incarnation
+}
+
+// leave releases what enter holds.
+func leave(held []*cluster) {
+	for _, c := range held {
+		c.mu.RUnlock()
+	}
+}
+
+// begin returns the first of errs, prefixed with op, or ctx's error.
+func begin(ctx context.Context, op string, errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return fmt.Errorf("memory: %s: %w", op, err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory: %s: %w", op, err)
+	}
+	return nil
+}
+
+func notMember(op, cluster, node string, incarnation uint64) error {
+	return fmt.Errorf("memory: %s: node %q of cluster %q has no record under incarnation %d: %w", op, node, cluster, incarnation, store.ErrNotMember)
+}
+
+var _ store.Membership = (*Store[int])(nil)
