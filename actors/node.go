@@ -104,6 +104,10 @@ func (n *Node) Epoch() uint64 { return n.epoch }
 // first reads after it.
 func (n *Node) Now() int64 { return int64(time.Since(n.start)) }
 
+// Start returns the origin of Now: the monotonic clock's reading when the
+// node started.
+func (n *Node) Start() time.Time { return n.start }
+
 // HLC returns the node's hybrid logical clock.
 func (n *Node) HLC() *merge.Clock { return n.hlc }
 

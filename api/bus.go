@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,13 +11,19 @@ import (
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/messages"
 	"github.com/warpcache/warp/shard"
+	"github.com/warpcache/warp/store"
 )
 
 // WithBus joins the instance to a cluster over a bus: cfg.Cluster and
 // cfg.Transport (for example natsbus.Dial or natsbus.FromConn) are
 // required; NodeID defaults to the node's id and Logger to the node's;
-// Warp sets the Applier. Without a bus, the instance is a single node and
-// the distributed modes behave like ModeStrongLocal.
+// Warp sets the Applier. The cluster's membership is anchored in the store
+// when it implements store.Membership (every adapter of this module does)
+// and cfg.Membership is nil: New then joins it, which needs the store. A
+// bus without a membership serves only eventual keys: registering a
+// ModeStrongDistributed key fails with ErrConfig. Without a bus, the
+// instance is a single node and the distributed modes behave like
+// ModeStrongLocal.
 func WithBus[T any](cfg bus.Config) Option[T] {
 	return func(o *options[T]) error {
 		if cfg.Transport == nil || cfg.Cluster == "" {
@@ -52,6 +59,22 @@ func graceFor(cfg bus.Config) time.Duration {
 	return 2 * st
 }
 
+// writeBound is how long after it started a strong write's store write
+// may end, on this node's clock: within the grace period a peer keeps on
+// its own clock after missing the write's fence, whatever the clocks'
+// rates (within MaxClockDrift) and with LeaseMargin to spare.
+func writeBound(cfg bus.Config, grace time.Duration) time.Duration {
+	d := cfg.MaxClockDrift
+	if d == 0 {
+		d = 0.01
+	}
+	margin := cfg.LeaseMargin
+	if margin == 0 {
+		margin = 10 * time.Millisecond
+	}
+	return time.Duration(float64(grace)*(1-d)/(1+d)) - margin
+}
+
 // startBus starts the bus and the goroutine that forwards its errors.
 func (w *Warp[T]) startBus(cfg bus.Config) error {
 	if cfg.NodeID == "" {
@@ -60,13 +83,20 @@ func (w *Warp[T]) startBus(cfg bus.Config) error {
 	if cfg.Logger == nil {
 		cfg.Logger = w.node.Logger()
 	}
+	if m, ok := w.store.(store.Membership); ok && cfg.Membership == nil {
+		cfg.Membership = storeMembership{m: m, cluster: cfg.Cluster}
+	}
 	cfg.Applier = applier[T]{w}
 	w.graceTTL = graceFor(cfg)
+	w.writeBound = writeBound(cfg, w.graceTTL)
+	w.cluster = cfg.Cluster
+	w.anchored = cfg.Membership != nil
 	b, err := bus.New(w.node.System(), cfg)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	w.bus = b
+	w.leaseOffset = int64(b.Base().Sub(w.node.Start()))
 	w.busDone = make(chan struct{})
 	go func() {
 		defer close(w.busDone)
@@ -83,37 +113,66 @@ func (w *Warp[T]) Bus() *bus.Bus { return w.bus }
 // applier applies other nodes' events to this node's shards.
 type applier[T any] struct{ w *Warp[T] }
 
-// Invalidate drops key's copy if older than v. For a StrongDistributed key,
-// v is a write's fence token: it fences the key (no caching) until the
-// token comes back with releaseBit set, or expires (see setStrong).
+// Invalidate drops key's copy if older than v. A version further ahead of
+// this node's clock than it accepts (see actors.Config.MaxClockAhead) is
+// not observed: the copy is dropped whatever its version, and the bus is
+// told (bus.ErrAhead).
 func (a applier[T]) Invalidate(_ context.Context, key string, v merge.Version) error {
 	w := a.w
 	if checkKey(key) != nil {
 		return nil // no key Warp accepts: nothing of it is cached
 	}
-	h := w.router.Hash(key)
-	sh := w.router.Shard(h)
-	rep := w.router.Replies.Get()
-	var msg any = &messages.Invalidate{Key: key, Version: v, Reply: rep}
-	r, _, err := w.lookup(key)
-	release := false
-	if v&fenceBit != 0 || err == nil && r.mode == ModeStrongDistributed && v != 0 {
-		release = v&releaseBit != 0
-		v &^= releaseBit | fenceBit
-		msg = w.fenceMsg(key, v, release, rep)
-	} else {
-		w.node.HLC().Observe(v)
-		if w.rec != nil && v != 0 {
-			w.rec.ApplyLag(time.Since(v.Time()))
-		}
+	ahead := !w.node.HLC().Observe(v)
+	if ahead {
+		v = 0
 	}
-	if _, err = w.request(sh, msg, rep); err != nil {
+	if w.rec != nil && v != 0 {
+		w.rec.ApplyLag(time.Since(v.Time()))
+	}
+	v0 := w.router.Shard(w.router.Hash(key))
+	rep := w.router.Replies.Get()
+	if _, err := w.request(v0, &messages.Invalidate{Key: key, Version: v, Reply: rep}, rep); err != nil {
 		return err
 	}
-	if !release {
-		w.invalidated(Invalidation{Key: key, Version: v})
+	w.invalidated(Invalidation{Key: key, Version: v})
+	if ahead {
+		return fmt.Errorf("warp: invalidate %q: %w", key, bus.ErrAhead)
 	}
 	return nil
+}
+
+// Fence drops key and keeps it out of the cache until token is released
+// or the fence expires (WithFenceTTL): the first step of another node's
+// strong write or transaction. A token further ahead of this node's clock
+// than it accepts is refused (the key is dropped, not fenced, and the
+// writer gets no ack).
+func (a applier[T]) Fence(ctx context.Context, key string, token merge.Version) error {
+	w := a.w
+	if checkKey(key) != nil {
+		return nil
+	}
+	if !w.node.HLC().Acceptable(token) {
+		return a.Invalidate(ctx, key, token)
+	}
+	v := w.router.Shard(w.router.Hash(key))
+	rep := w.router.Replies.Get()
+	if _, err := w.request(v, w.fenceMsg(key, token, false, rep), rep); err != nil {
+		return err
+	}
+	w.invalidated(Invalidation{Key: key, Version: token})
+	return nil
+}
+
+// Release gives another node's fence token back.
+func (a applier[T]) Release(_ context.Context, key string, token merge.Version) error {
+	w := a.w
+	if checkKey(key) != nil {
+		return nil
+	}
+	v := w.router.Shard(w.router.Hash(key))
+	rep := w.router.Replies.Get()
+	_, err := w.request(v, w.fenceMsg(key, token, true, rep), rep)
+	return err
 }
 
 // InvalidatePrefix drops every cached key with the prefix.
@@ -167,52 +226,83 @@ func (w *Warp[T]) propagate(key string, reg *registration, ver merge.Version) {
 	}
 }
 
-// releaseBit marks the second broadcast of a strong write: the release of
-// its fence token.
-const releaseBit merge.Version = 1 << 63
-
 func (w *Warp[T]) fenceMsg(key string, token merge.Version, release bool, rep *messages.Reply) *messages.Fence {
 	return &messages.Fence{Key: key, Token: token, Until: w.node.Now() + int64(w.fenceTTL), Release: release, Reply: rep}
 }
 
 // setStrong writes a StrongDistributed key in three steps:
 //
-//  1. fence: this node and every live peer (the bus waits for each to ack
-//     or provably lose its coherence lease, and for the quorum) drop the
+//  1. fence: this node and every member of the cluster (the bus waits for
+//     each to ack or provably stop serving, and for the quorum) drop the
 //     key and stop caching it while the write's token v0 is held;
-//  2. write the store at a version ≥ v0;
+//  2. write the store at a version ≥ v0, guarded by this node's
+//     membership: once this node is out of the membership, the store
+//     refuses the write, so a write held up by a pause or a partition
+//     cannot land after the others stopped waiting for this node;
 //  3. release the token everywhere, asynchronously.
 //
 // Between 1 and 3 every read of the key on every node goes to the store, so
 // from the moment the new value can be read anywhere, no node can serve the
-// old one: reads stay linearizable, which the porcupine check in
-// cluster_test.go verifies. A fence that is not acknowledged in time fails
-// Set with ErrQuorum and the store is not written. The writer does not
-// install its own value; its next read loads it.
-func (w *Warp[T]) setStrong(ctx context.Context, key string, reg *registration, write func(ctx context.Context, min merge.Version) error) error {
+// old one: reads stay linearizable, which the porcupine checks in
+// cluster_test.go and the chaos suite verify. A fence that is not
+// acknowledged in time, or a node that is not a member, fails Set with
+// ErrQuorum and the store is not written. The writer does not install its
+// own value; its next read loads it.
+func (w *Warp[T]) setStrong(ctx context.Context, key string, reg *registration, write func(ctx context.Context, min merge.Version, g store.Guard) error) error {
 	h := w.router.Hash(key)
 	v := w.router.Shard(h)
+	guard, err := w.guard(key)
+	if err != nil {
+		return err
+	}
+	start := w.node.Now()
 	cur, err := w.store.Version(ctx, key)
 	if err != nil {
 		return fmt.Errorf("warp: set %q: %w", key, err)
 	}
-	v0 := max(w.node.HLC().Now(), cur+1) &^ releaseBit
-	start := w.node.Now()
+	v0 := max(w.node.HLC().Now(), cur+1)
+	if !v0.Valid() {
+		return fmt.Errorf("%w: set %q: version %d above %d", ErrConflict, key, v0, merge.MaxVersion)
+	}
 	defer w.release(key, v, v0)
 	if err := w.fence(ctx, key, reg, v, v0); err != nil {
 		return err
 	}
 	// The store write must end while a peer that regained its lease after
-	// missing the fence still refuses to cache the key (the grace period).
-	wctx, cancel := context.WithDeadline(ctx, time.Now().Add(w.graceTTL-time.Duration(w.node.Now()-start)))
+	// missing the fence still refuses to cache the key (its grace period),
+	// measured from before the fence.
+	wctx, cancel := context.WithDeadline(ctx, time.Now().Add(w.writeBound-time.Duration(w.node.Now()-start)))
 	defer cancel()
-	if err := write(wctx, v0); err != nil {
-		return err
+	if err := write(wctx, v0, guard); err != nil {
+		return strongStoreErr(key, err)
 	}
 	return nil
 }
 
-// fence holds token v0 on key on this node, then on every peer.
+// guard returns the membership guard of a strong write of key: this node's
+// record, or ErrQuorum if it holds none now.
+func (w *Warp[T]) guard(key string) (store.Guard, error) {
+	if w.bus == nil || !w.anchored {
+		return store.Guard{}, nil
+	}
+	epoch, ok := w.bus.Member()
+	if !ok {
+		return store.Guard{}, fmt.Errorf("%w: set %q: this node is not a member of the cluster now; the store was not written", ErrQuorum, key)
+	}
+	return store.Guard{Cluster: w.cluster, Node: w.bus.NodeID(), Incarnation: epoch}, nil
+}
+
+// strongStoreErr wraps the error of a strong write's store write: a store
+// that refused it for the membership guard wrote nothing, which ErrQuorum
+// says.
+func strongStoreErr(key string, err error) error {
+	if errors.Is(err, store.ErrNotMember) {
+		return fmt.Errorf("%w: set %q: the store refused the write, this node is no longer a member of the cluster: %w", ErrQuorum, key, err)
+	}
+	return err
+}
+
+// fence holds token v0 on key on this node, then on every member.
 func (w *Warp[T]) fence(ctx context.Context, key string, reg *registration, v *shard.View, v0 merge.Version) error {
 	rep := w.router.Replies.Get()
 	if _, err := w.request(v, w.fenceMsg(key, v0, false, rep), rep); err != nil {
@@ -221,7 +311,7 @@ func (w *Warp[T]) fence(ctx context.Context, key string, reg *registration, v *s
 	if w.bus == nil {
 		return nil
 	}
-	acked, err := w.bus.PublishStrong(ctx, key, v0, reg.quorum)
+	acked, err := w.bus.PublishFence(ctx, key, v0, reg.quorum)
 	if err != nil {
 		return fmt.Errorf("%w: %q: %d peers acked (quorum %d); the store was not written: %w", ErrQuorum, key, acked, reg.quorum, err)
 	}
@@ -234,7 +324,7 @@ func (w *Warp[T]) release(key string, v *shard.View, v0 merge.Version) {
 	rep := w.router.Replies.Get()
 	_, _ = w.request(v, w.fenceMsg(key, v0, true, rep), rep)
 	if w.bus != nil {
-		w.bus.Publish(key, v0|releaseBit)
+		w.bus.PublishRelease(key, v0)
 	}
 }
 

@@ -29,7 +29,7 @@ func (w *Warp[T]) Get(ctx context.Context, key string) (T, error) {
 	epoch := w.table.Load().epoch
 	// The hit path: the hot tier's set (one cache line) and the entry, no
 	// actor round trip.
-	if e := v.Hot(key, h); e != nil && e.Live(now) && e.Epoch == epoch && w.servable(e.Flags) {
+	if e := v.Hot(key, h); e != nil && e.Live(now) && e.Epoch == epoch && w.servable(e.Flags, now) {
 		if e.Flags&flagCounted != 0 {
 			w.stats.read(key)
 		}
@@ -54,11 +54,12 @@ func (w *Warp[T]) Get(ctx context.Context, key string) (T, error) {
 	return out, err
 }
 
-// servable reports whether an entry with these flags may be served: a
-// StrongDistributed or (flush-policy) EventualDistributed entry only while
-// the node's coherence lease holds.
-func (w *Warp[T]) servable(flags uint8) bool {
-	return flags&(shard.FlagStrong|shard.FlagLeased) == 0 || w.leaseValid()
+// servable reports whether an entry with these flags may be served at now
+// (the node clock's reading the caller took): a StrongDistributed or
+// (flush-policy) EventualDistributed entry only while the node's coherence
+// lease holds.
+func (w *Warp[T]) servable(flags uint8, now int64) bool {
+	return flags&(shard.FlagStrong|shard.FlagLeased) == 0 || w.leaseValidAt(now)
 }
 
 // leaseFlags returns the entry flags that tie reg's entries to the
@@ -76,7 +77,13 @@ func leaseFlags(reg *registration) uint8 {
 // leaseValid reports whether this node may serve StrongDistributed (and
 // flush-policy EventualDistributed) keys from L1. Without a bus, the node
 // is alone and always may.
-func (w *Warp[T]) leaseValid() bool { return w.bus == nil || w.bus.LeaseValid() }
+func (w *Warp[T]) leaseValid() bool { return w.leaseValidAt(w.node.Now()) }
+
+// leaseValidAt is leaseValid at now, a reading of the node clock: an
+// atomic load, no second clock read.
+func (w *Warp[T]) leaseValidAt(now int64) bool {
+	return w.bus == nil || now-w.leaseOffset < w.bus.LeaseUntil()
+}
 
 // cached serves key from the shard's bigcache slice, if it holds a live,
 // servable entry: hit reports whether it did (out and err are then the
@@ -87,7 +94,7 @@ func (w *Warp[T]) cached(key string, h uint64, v *shard.View, now int64, epoch u
 		return out, false, nil
 	}
 	hdr, val, err := shard.ParseHeader(b)
-	if err != nil || !hdr.Live(now) || !w.servable(hdr.Flags) || hdr.Epoch != epoch && !w.stillRegistered(key, hdr) {
+	if err != nil || !hdr.Live(now) || !w.servable(hdr.Flags, now) || hdr.Epoch != epoch && !w.stillRegistered(key, hdr) {
 		return out, false, nil
 	}
 	out, err = w.hit(key, h, hdr, val, v)
@@ -257,5 +264,9 @@ const promoteEvery = 8
 // StrongDistributed key not while the node's lease is invalid, nor during
 // the grace period after a repair flush (see applier.Flush).
 func (w *Warp[T]) cacheable(reg *registration) bool {
-	return reg.mode != ModeStrongDistributed || w.leaseValid() && w.node.Now() >= w.strongGrace.Load()
+	if reg.mode != ModeStrongDistributed {
+		return true
+	}
+	now := w.node.Now()
+	return w.leaseValidAt(now) && now >= w.strongGrace.Load()
 }

@@ -36,8 +36,9 @@ func (w *Warp[T]) GetAt(ctx context.Context, key string, at time.Time) (T, error
 	ver := merge.MakeVersion(at) | (1<<16 - 1) // every version issued in at's millisecond
 	h := w.router.Hash(key)
 	if b, ok := w.router.Shard(h).Load(key); ok {
-		if hdr, val, err := shard.ParseHeader(b); err == nil && hdr.Live(w.node.Now()) &&
-			w.servable(hdr.Flags) && hdr.Flags&shard.FlagNegative == 0 && hdr.Version <= ver {
+		now := w.node.Now()
+		if hdr, val, err := shard.ParseHeader(b); err == nil && hdr.Live(now) &&
+			w.servable(hdr.Flags, now) && hdr.Flags&shard.FlagNegative == 0 && hdr.Version <= ver {
 			out, err := w.codec.Decode(val)
 			if err != nil {
 				return zero, fmt.Errorf("%w: %w: decode %q: %w", ErrLoader, ErrCodec, key, err)

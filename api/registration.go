@@ -117,6 +117,11 @@ func (w *Warp[T]) register(key string, mode Mode, r *registration, opts []Regist
 	if r.serveStale > 0 && mode == ModeStrongDistributed {
 		return fmt.Errorf("%w: %q: serve-stale cannot apply to %v", ErrConflict, key, mode)
 	}
+	if mode == ModeStrongDistributed && w.bus != nil && !w.anchored {
+		return fmt.Errorf("%w: %q: %v needs the cluster's membership anchored in a linearizable service, and this bus has none "+
+			"(the store does not implement store.Membership and bus.Config.Membership is nil): without it, a partitioned node "+
+			"would count itself alone and write unacknowledged", ErrConfig, key, mode)
+	}
 	w.regMu.Lock()
 	defer w.regMu.Unlock()
 	cur := w.table.Load()

@@ -63,8 +63,8 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 	v := w.router.Shard(h)
 	if reg.mode == ModeStrongDistributed {
 		w.recycleEntry(bp, entry) // built to check the value's size only
-		return w.setStrong(ctx, key, reg, func(ctx context.Context, min merge.Version) error {
-			wr.Min = min
+		return w.setStrong(ctx, key, reg, func(ctx context.Context, min merge.Version, g store.Guard) error {
+			wr.Min, wr.Guard = min, g
 			_, err := w.store.Set(ctx, key, value, wr)
 			if err != nil {
 				return fmt.Errorf("warp: set %q: %w", key, err)
@@ -150,15 +150,16 @@ func (w *Warp[T]) installed(key string, reg *registration, v *shard.View, entry 
 // another node wrote in between: no update is lost.
 func (w *Warp[T]) setMerged(ctx context.Context, key string, reg *registration, epoch uint32, value T) error {
 	if reg.mode == ModeStrongDistributed {
-		return w.setStrong(ctx, key, reg, func(ctx context.Context, min merge.Version) error {
-			return w.mergeLocked(ctx, key, reg, epoch, value, min)
+		return w.setStrong(ctx, key, reg, func(ctx context.Context, min merge.Version, g store.Guard) error {
+			return w.mergeLocked(ctx, key, reg, epoch, value, min, g)
 		})
 	}
-	return w.mergeLocked(ctx, key, reg, epoch, value, 0)
+	return w.mergeLocked(ctx, key, reg, epoch, value, 0, store.Guard{})
 }
 
-// mergeLocked is setMerged under the key's lock; versions are at least min.
-func (w *Warp[T]) mergeLocked(ctx context.Context, key string, reg *registration, epoch uint32, value T, min merge.Version) error {
+// mergeLocked is setMerged under the key's lock; versions are at least min,
+// and the store writes are guarded by g.
+func (w *Warp[T]) mergeLocked(ctx context.Context, key string, reg *registration, epoch uint32, value T, min merge.Version, g store.Guard) error {
 	h := w.router.Hash(key)
 	v := w.router.Shard(h)
 	rep := w.router.Replies.Get()
@@ -194,7 +195,7 @@ func (w *Warp[T]) mergeLocked(ctx context.Context, key string, reg *registration
 		}
 		gen := v.Gen(h)
 		issued := w.node.HLC().Now()
-		ver, err := w.store.Set(ctx, key, merged, store.Write{Min: max(min, issued), Check: true, IfVersion: cur.Version})
+		ver, err := w.store.Set(ctx, key, merged, store.Write{Min: max(min, issued), Check: true, IfVersion: cur.Version, Guard: g})
 		if errors.Is(err, store.ErrConflict) && attempt < maxMergeAttempts {
 			continue // another node wrote in between: merge again
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/messages"
@@ -22,9 +23,11 @@ var ErrCompareFailed = errors.New("warp: compare-and-swap failed")
 // ErrTxnDone: the transaction was committed already; a Txn commits once.
 var ErrTxnDone = errors.New("warp: transaction already committed")
 
-// fenceBit marks a bus envelope's version as a transaction's fence token
-// (for keys of any mode); with releaseBit, its release.
-const fenceBit merge.Version = 1 << 62
+// MaxTxnOps bounds the operations of one transaction (a CompareAndSwap
+// counts as one); Commit fails with ErrTooLarge above it and writes
+// nothing. Every key of a transaction is fenced on every member, one bus
+// round trip each, so a larger batch belongs in several transactions.
+const MaxTxnOps = 1024
 
 // Txn is a transaction: writes to several keys applied all together or not
 // at all. Build one with [Warp.Txn]; it is not safe for concurrent use.
@@ -95,6 +98,9 @@ func (t *Txn[T]) Commit() (err error) {
 	if len(t.ops) == 0 {
 		return nil
 	}
+	if len(t.ops) > MaxTxnOps {
+		return fmt.Errorf("%w: commit: %d operations > MaxTxnOps %d", ErrTooLarge, len(t.ops), MaxTxnOps)
+	}
 	w, ctx := t.w, t.ctx
 	committer, ok := w.store.(store.Committer[T])
 	if !ok {
@@ -107,7 +113,15 @@ func (t *Txn[T]) Commit() (err error) {
 		return err
 	}
 	keys, distributed, strong := t.keys()
-	token := w.node.HLC().Now() &^ (fenceBit | releaseBit)
+	var guard store.Guard
+	if strong {
+		var err error
+		if guard, err = w.guard(keys[0]); err != nil {
+			return err
+		}
+	}
+	begun := w.node.Now()
+	token := w.node.HLC().Now()
 	if strong {
 		for _, k := range keys {
 			cur, err := w.store.Version(ctx, k)
@@ -123,7 +137,17 @@ func (t *Txn[T]) Commit() (err error) {
 	}
 	versions, err := t.fencePeers(distributed, token)
 	if err == nil {
-		versions, err = committer.Commit(ctx, t.storeOps(token))
+		cctx, cancel := ctx, context.CancelFunc(func() {})
+		if strong {
+			// As a strong Set's store write: within the grace period of a
+			// peer that missed a fence, guarded by this node's membership.
+			cctx, cancel = context.WithDeadline(ctx, time.Now().Add(w.writeBound-time.Duration(w.node.Now()-begun)))
+		}
+		versions, err = committer.Commit(cctx, t.storeOps(token, guard))
+		cancel()
+		if err != nil && errors.Is(err, store.ErrNotMember) {
+			err = fmt.Errorf("%w: commit: the store refused it, this node is no longer a member of the cluster: %w", ErrQuorum, err)
+		}
 	}
 	var entries [][]byte
 	if err == nil {
@@ -135,7 +159,7 @@ func (t *Txn[T]) Commit() (err error) {
 	}
 	w.txnRelease(byShard, keys, entries, token)
 	for _, k := range distributed {
-		w.bus.Publish(k, token|fenceBit|releaseBit)
+		w.bus.PublishRelease(k, token)
 	}
 	return err
 }
@@ -206,13 +230,13 @@ func (t *Txn[T]) keys() (all, distributed []string, strong bool) {
 	return slices.Compact(all), slices.Compact(distributed), strong
 }
 
-func (t *Txn[T]) storeOps(token merge.Version) []store.Op[T] {
+func (t *Txn[T]) storeOps(token merge.Version, g store.Guard) []store.Op[T] {
 	ops := make([]store.Op[T], 0, len(t.ops))
 	for _, op := range t.ops {
 		if op.cas {
-			ops = append(ops, store.Op[T]{Kind: store.OpCheck, Key: op.key, Write: store.Write{Check: true, IfVersion: op.expected}})
+			ops = append(ops, store.Op[T]{Kind: store.OpCheck, Key: op.key, Write: store.Write{Check: true, IfVersion: op.expected, Guard: g}})
 		}
-		ops = append(ops, store.Op[T]{Kind: op.kind, Key: op.key, Value: op.value, Write: store.Write{Min: token}})
+		ops = append(ops, store.Op[T]{Kind: op.kind, Key: op.key, Value: op.value, Write: store.Write{Min: token, Guard: g}})
 	}
 	return ops
 }
@@ -310,7 +334,7 @@ func (t *Txn[T]) fencePeers(keys []string, token merge.Version) ([]merge.Version
 	var wg sync.WaitGroup
 	for i, k := range keys {
 		wg.Go(func() {
-			acked, err := t.w.bus.PublishStrong(t.ctx, k, token|fenceBit, quorum)
+			acked, err := t.w.bus.PublishFence(t.ctx, k, token, quorum)
 			if err != nil {
 				errs[i] = fmt.Errorf("%w: commit: fence %q: %d peers acked: %w", ErrQuorum, k, acked, err)
 			}

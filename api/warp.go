@@ -45,10 +45,17 @@ type Warp[T any] struct {
 
 	bus      *bus.Bus
 	busDone  chan struct{}
-	fenceTTL time.Duration
+	cluster  string
+	anchored bool // the bus's membership is anchored (strong keys allowed)
+	// leaseOffset converts the node clock to the bus's: the bus lease
+	// deadline is in ns since the bus's base.
+	leaseOffset int64
+	fenceTTL    time.Duration
 	// graceTTL and strongGrace: after a repair flush, strong keys are not
-	// cached until strongGrace (node-clock nanoseconds).
+	// cached until strongGrace (node-clock nanoseconds). writeBound: how
+	// long a strong write's store write may end after it started.
 	graceTTL    time.Duration
+	writeBound  time.Duration
 	strongGrace atomic.Int64
 
 	rec Recorder // nil: no measurements
@@ -97,7 +104,7 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 	if o.engine == nil {
 		o.engine = merge.NewEngine[T]()
 	}
-	w := &Warp[T]{store: s, codec: o.codec, engine: o.engine, maxValue: o.maxValueSize, fenceTTL: o.fenceTTL, graceTTL: 4 * time.Second, errs: make(chan error, 64), pools: new(writePools)}
+	w := &Warp[T]{store: s, codec: o.codec, engine: o.engine, maxValue: o.maxValueSize, fenceTTL: o.fenceTTL, graceTTL: graceFor(bus.Config{}), writeBound: writeBound(bus.Config{}, graceFor(bus.Config{})), errs: make(chan error, 64), pools: new(writePools)}
 	w.table.Store(&table{t: pattern.NewTable[*registration]()})
 	w.node, w.ownsNode = o.node, o.node == nil
 	if w.ownsNode {

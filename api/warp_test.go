@@ -79,31 +79,44 @@ func TestSetGet(t *testing.T) {
 
 // A write the store versioned past this node's clock (the store's own
 // count ran ahead: another writer, a faster clock) moves the clock past
-// that version, so this node's next write is newer still.
+// that version, so this node's next write is newer still; unless the
+// version is further ahead than the node accepts (MaxClockAhead), which
+// then moves nothing. The key's own next version follows the store's
+// either way.
 func TestSetObservesAStoreVersionAheadOfTheClock(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := memory.New[string](memory.Options{})
-	ahead := merge.MakeVersion(time.Now().Add(time.Hour))
-	if _, err := st.Set(ctx, "k", "another writer's", store.Write{Min: ahead}); err != nil {
-		t.Fatal(err)
-	}
-	w := newWarp(t, st)
-	if err := w.Register("*", ModeStrongLocal, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Set(ctx, "k", "mine"); err != nil {
-		t.Fatal(err)
-	}
-	k, err := st.Get(ctx, "k")
-	if err != nil || k.Version <= ahead {
-		t.Fatalf("store holds k at %v, %v; want a version above %v", k.Version, err, ahead)
-	}
-	if err := w.Set(ctx, "j", "later"); err != nil {
-		t.Fatal(err)
-	}
-	if j, err := st.Get(ctx, "j"); err != nil || j.Version <= k.Version {
-		t.Fatalf("the next write got version %v (%v); want one above k's %v", j.Version, err, k.Version)
+	for _, tc := range []struct {
+		name     string
+		ahead    time.Duration
+		observed bool
+	}{{"5 s ahead", 5 * time.Second, true}, {"an hour ahead", time.Hour, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			st := memory.New[string](memory.Options{})
+			ahead := merge.MakeVersion(time.Now().Add(tc.ahead))
+			if _, err := st.Set(ctx, "k", "another writer's", store.Write{Min: ahead}); err != nil {
+				t.Fatal(err)
+			}
+			w := newWarp(t, st)
+			if err := w.Register("*", ModeStrongLocal, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Set(ctx, "k", "mine"); err != nil {
+				t.Fatal(err)
+			}
+			k, err := st.Get(ctx, "k")
+			if err != nil || k.Version <= ahead {
+				t.Fatalf("store holds k at %v, %v; want a version above %v", k.Version, err, ahead)
+			}
+			if err := w.Set(ctx, "j", "later"); err != nil {
+				t.Fatal(err)
+			}
+			j, err := st.Get(ctx, "j")
+			if err != nil || (j.Version > k.Version) != tc.observed {
+				t.Fatalf("the next write got version %v (%v), k's is %v; want it above k's: %v", j.Version, err, k.Version, tc.observed)
+			}
+		})
 	}
 }
 

@@ -17,12 +17,12 @@ func TestAckFromEarlierEpochNeverCounts(t *testing.T) {
 	b, a, p := newTestActor(func() time.Time { return now }) // b's epoch is 7
 	reply := make(chan strongResult, 1)
 	w := &pendingWrite{id: 1, seq: 5, version: 9, quorum: 1, deadline: now.Add(time.Second),
-		needed: map[string]uint64{"b": 1}, acked: map[string]bool{}, reply: reply}
+		needed: map[memberKey]struct{}{{"b", 1}: {}}, acked: map[string]uint64{}, reply: reply}
 	a.pending[w.id], a.bySeq[w.seq] = w, w.id
 
 	a.onAck(p, &wire.Envelope{Origin: "b", Epoch: 1, Op: wire.OpAck, Ref: 5, Version: 9, Watermark: 6})
-	if w.acked["b"] || b.stats.acks.Load() != 0 || len(reply) != 0 {
-		t.Fatalf("an ack naming the writer's earlier epoch counted: acked %v, %d acks, %d replies", w.acked["b"], b.stats.acks.Load(), len(reply))
+	if _, ok := w.acked["b"]; ok || b.stats.acks.Load() != 0 || len(reply) != 0 {
+		t.Fatalf("an ack naming the writer's earlier epoch counted: acked %v, %d acks, %d replies", ok, b.stats.acks.Load(), len(reply))
 	}
 	a.onAck(p, &wire.Envelope{Origin: "b", Epoch: 1, Op: wire.OpAck, Ref: 5, Version: 9, Watermark: 7})
 	select {

@@ -11,43 +11,63 @@ import (
 )
 
 // busActor owns the bus's state: sequence numbers, the retransmit ring,
-// what it knows of each peer, pending strong writes and the lease. Its
-// fields are touched only inside Receive, except through the shared
-// pointers to Bus (atomics and channels).
+// what it knows of each peer and member, pending strong writes and the
+// lease. Its fields are touched only inside Receive, except through the
+// shared pointers to Bus (atomics and channels).
 type busActor struct {
-	b     *Bus
-	cfg   Config
-	seq   uint64 // last Seq broadcast
-	ring  *ring
-	peers map[string]*peer
+	b        *Bus
+	cfg      Config
+	anchored bool   // cfg.Membership is set
+	epoch    uint64 // this node's epoch; a.b.epoch mirrors it
+	seq      uint64 // last Seq broadcast
+	ring     *ring
+	peers    map[string]*peer // by node id: the newest epoch heard
+
+	// Membership (anchored).
+	memberUntil time.Time               // this node's own membership lease
+	synced      bool                    // a renewal has told the members
+	members     map[string]*memberState // the latest renewal's, this node excluded
+	ghosts      map[memberKey]*ghost    // departed members not yet provably gone
+	rejoining   bool
+	joinedAt    time.Time // when this node (re)joined, on its clock
 
 	hbNum    uint64               // last heartbeat number sent
 	hbSent   map[uint64]time.Time // heartbeat number → send time, recent ones only
 	lastHB   time.Time
-	startup  time.Time                // lease stays off until then, while peers are discovered
+	startup  time.Time                // peers met before this are followed from the first seq seen
 	down     bool                     // transport disconnected
 	repair   bool                     // a flush is due before the lease may be valid again
+	joined   bool                     // the first flush, on joining, is done
 	pending  map[uint64]*pendingWrite // by request id
 	bySeq    map[uint64]uint64        // Seq of a strong envelope → request id
 	leaving  bool
 	encodeTo []byte
+	limits   limiter
 
 	applyCtx    context.Context // see applyContext
 	applyCancel context.CancelFunc
 	applyRenew  time.Time
 }
 
-func newBusActor(b *Bus) *busActor {
+func newBusActor(b *Bus, epoch uint64) *busActor {
 	now := b.cfg.Now()
-	return &busActor{
-		b: b, cfg: b.cfg, ring: newRing(b.cfg.RingSize),
-		// Heartbeat numbers start at the epoch, so an answer to a
-		// heartbeat of an earlier process of this node id never matches.
-		hbNum: b.epoch,
+	a := &busActor{
+		b: b, cfg: b.cfg, anchored: b.cfg.Membership != nil, ring: newRing(b.cfg.RingSize),
 		peers: make(map[string]*peer), hbSent: make(map[uint64]time.Time),
+		members: make(map[string]*memberState), ghosts: make(map[memberKey]*ghost),
 		startup: now.Add(2 * b.cfg.HeartbeatInterval),
 		pending: make(map[uint64]*pendingWrite), bySeq: make(map[uint64]uint64),
+		// The cache is empty, but a write that started before this node
+		// joined may still land: the first lease begins with a flush,
+		// which starts the strong keys' grace period.
+		repair: true,
+		limits: newLimiter(b.cfg),
 	}
+	// Heartbeat numbers start at the epoch, so an answer to a heartbeat
+	// of an earlier process of this node id never matches.
+	a.setEpoch(epoch)
+	a.joinedAt = now
+	return a
 }
 
 // Receive implements actor.Actor. A panic in a step is recovered into an
@@ -74,6 +94,12 @@ func (a *busActor) Receive(ctx actor.Context) {
 		a.tick()
 	case stateChange:
 		a.stateChanged(m.state)
+	case renewed:
+		a.onRenewed(m)
+	case rejoined:
+		a.onRejoined(m)
+	case expelled:
+		a.onExpelled(m)
 	case leave:
 		a.leave()
 		close(m.done)
@@ -90,7 +116,7 @@ func (a *busActor) now() time.Time { return a.cfg.Now() }
 
 // envelope returns an envelope from this node with the given op.
 func (a *busActor) envelope(op wire.Op) wire.Envelope {
-	return wire.Envelope{Origin: a.cfg.NodeID, Epoch: a.b.epoch, Op: op}
+	return wire.Envelope{Origin: a.cfg.NodeID, Epoch: a.epoch, Op: op}
 }
 
 // broadcast encodes envs, in messages of at most MaxBatch envelopes and
@@ -111,7 +137,7 @@ func (a *busActor) transmit(envs []wire.Envelope, send func([]byte) error) {
 			size += len(envs[n].Key) + 32
 			n++
 		}
-		msg, err := wire.Append(a.encodeTo[:0], envs[:n]...)
+		msg, err := a.b.seal(a.encodeTo[:0], envs[:n])
 		if err == nil {
 			a.encodeTo = msg
 			err = send(msg)
@@ -129,7 +155,7 @@ func (a *busActor) publish(items []pubItem) {
 	for i, it := range items {
 		a.seq++
 		e := a.envelope(it.op)
-		e.Seq, e.Key, e.Version = a.seq, it.key, it.version
+		e.Seq, e.Key, e.Version, e.Release = a.seq, it.key, it.version, it.release
 		a.ring.put(e)
 		envs[i] = e
 	}
@@ -168,4 +194,12 @@ func (a *busActor) apply(what string, fn func(ctx context.Context) error) (err e
 		}
 	}()
 	return fn(ctx)
+}
+
+// repairBecause schedules a repair flush, logging why.
+func (a *busActor) repairBecause(why string) {
+	if !a.repair {
+		a.cfg.Logger.Info("bus: repair flush due: "+why, "node", a.cfg.NodeID)
+	}
+	a.repair = true
 }

@@ -15,6 +15,13 @@ type Applier interface {
 	// Invalidate drops key's cached copy if it is older than v, and
 	// returns once applied.
 	Invalidate(ctx context.Context, key string, v merge.Version) error
+	// Fence drops key's cached copy and stops caching key until the
+	// token is released (Release with the same token) or the fence
+	// expires: a strong write's or a transaction's first step.
+	Fence(ctx context.Context, key string, token merge.Version) error
+	// Release gives token back: key may be cached again (at a version ≥
+	// token) once no other fence holds it.
+	Release(ctx context.Context, key string, token merge.Version) error
 	// InvalidatePrefix drops every cached key that starts with prefix.
 	InvalidatePrefix(ctx context.Context, prefix string) error
 	// Flush drops every entry that might be stale (repair of an unbounded
@@ -27,6 +34,8 @@ type Applier interface {
 // a no-op that returns nil.
 type ApplierFuncs struct {
 	InvalidateFunc       func(ctx context.Context, key string, v merge.Version) error
+	FenceFunc            func(ctx context.Context, key string, token merge.Version) error
+	ReleaseFunc          func(ctx context.Context, key string, token merge.Version) error
 	InvalidatePrefixFunc func(ctx context.Context, prefix string) error
 	FlushFunc            func(ctx context.Context) error
 }
@@ -37,6 +46,22 @@ func (f ApplierFuncs) Invalidate(ctx context.Context, key string, v merge.Versio
 		return nil
 	}
 	return f.InvalidateFunc(ctx, key, v)
+}
+
+// Fence implements [Applier].
+func (f ApplierFuncs) Fence(ctx context.Context, key string, token merge.Version) error {
+	if f.FenceFunc == nil {
+		return nil
+	}
+	return f.FenceFunc(ctx, key, token)
+}
+
+// Release implements [Applier].
+func (f ApplierFuncs) Release(ctx context.Context, key string, token merge.Version) error {
+	if f.ReleaseFunc == nil {
+		return nil
+	}
+	return f.ReleaseFunc(ctx, key, token)
 }
 
 // InvalidatePrefix implements [Applier].

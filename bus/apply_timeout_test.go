@@ -12,6 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/warpcache/warp/bus"
+	"github.com/warpcache/warp/bus/bustest"
 	"github.com/warpcache/warp/bus/inproc"
 	"github.com/warpcache/warp/merge"
 )
@@ -25,6 +26,7 @@ func TestApplyTimeoutBoundsApplierCalls(t *testing.T) {
 		sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return discard }))
 		defer sys.Shutdown()
 		hub := inproc.NewHub()
+		members := bustest.NewMembership()
 		const timeout = 4 * time.Second
 		started := make(chan time.Time, 8)
 		ended := make(chan time.Time, 8)
@@ -39,7 +41,7 @@ func TestApplyTimeoutBoundsApplierCalls(t *testing.T) {
 		}}
 		var buses []*bus.Bus
 		for i, app := range []bus.Applier{bus.ApplierFuncs{}, stuck} {
-			c := fastConfig("apply-timeout", []string{"w", "r"}[i], hub.Transport(), app)
+			c := fastConfig("apply-timeout", []string{"w", "r"}[i], hub.Transport(), app, members)
 			c.ApplyTimeout = timeout
 			b, err := bus.New(sys, c)
 			if err != nil {

@@ -19,7 +19,7 @@ import (
 // use.
 type Bus struct {
 	cfg    Config
-	epoch  uint64
+	epoch  atomic.Uint64 // the actor's current epoch, for the transport handler
 	root   *actor.RootContext
 	pid    *actor.PID
 	ctx    context.Context // canceled by Close; bounds Applier calls
@@ -30,13 +30,16 @@ type Bus struct {
 	kick     chan struct{} // wakes pump after an overflow
 	credits  chan struct{} // bounds batches in the actor's mailbox
 
-	base      time.Time    // origin of lease
-	monotonic bool         // cfg.Now is time.Now: LeaseValid may use time.Since
-	lease     atomic.Int64 // lease deadline in ns since base; 0 = no lease
-	members   atomic.Pointer[[]string]
-	stats     counters
-	errs      chan error
-	nextID    atomic.Uint64
+	base       time.Time    // origin of lease
+	monotonic  bool         // cfg.Now is time.Now: LeaseValid may use time.Since
+	lease      atomic.Int64 // lease deadline in ns since base; 0 = no lease
+	members    atomic.Pointer[[]string]
+	memberReqs chan memberReq // actor → membership goroutine
+	renewOK    atomic.Bool    // the actor's mayRenew, for the membership goroutine
+	lastRenew  atomic.Int64   // when the last renewal was sent, ns on the bus clock
+	stats      counters
+	errs       chan error
+	nextID     atomic.Uint64
 
 	closed    atomic.Bool
 	stop      chan struct{} // closed by Close: stops pump and ticker
@@ -49,8 +52,10 @@ type Bus struct {
 // move between two New calls.
 var epochs atomic.Uint64
 
-// New starts the bus actor for cfg on system and joins the cluster. Close
-// the Bus to leave; it owns cfg.Transport.
+// New starts the bus actor for cfg on system and joins the cluster: with a
+// Membership, New joins it first (bounded by JoinTimeout) and takes the
+// epoch it assigns; the node holds no lease until its first renewal.
+// Close the Bus to leave; it owns cfg.Transport.
 func New(system *actor.ActorSystem, cfg Config) (*Bus, error) {
 	monotonic := cfg.Now == nil
 	cfg = cfg.withDefaults()
@@ -64,12 +69,19 @@ func New(system *actor.ActorSystem, cfg Config) (*Bus, error) {
 		cfg: cfg, root: system.Root, base: cfg.Now(), monotonic: monotonic,
 		queue: make(chan pubItem, cfg.QueueSize), kick: make(chan struct{}, 1),
 		credits: make(chan struct{}, 2), errs: make(chan error, 64),
-		stop: make(chan struct{}), stopped: make(chan struct{}),
+		memberReqs: make(chan memberReq, 16),
+		stop:       make(chan struct{}), stopped: make(chan struct{}),
 	}
-	b.epoch = newEpoch(time.Now())
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.members.Store(new([]string))
-	a := newBusActor(b)
+	epoch, err := b.join()
+	if err != nil {
+		b.cancel()
+		return nil, err
+	}
+	b.epoch.Store(epoch)
+	b.renewOK.Store(true)
+	a := newBusActor(b, epoch)
 	// The inline dispatcher runs the mailbox on the goroutine that finds it
 	// idle (a transport callback, a publisher, the ticker): no goroutine per
 	// mailbox run, which costs several microseconds on every hop of a
@@ -78,6 +90,7 @@ func New(system *actor.ActorSystem, cfg Config) (*Bus, error) {
 		actor.WithDispatcher(actor.NewSynchronizedDispatcher(300)), actor.WithMailbox(mailbox.New())))
 	if err := cfg.Transport.Open(cfg.Cluster, cfg.NodeID, HandlerFuncs{Message: b.receive, State: b.state}); err != nil {
 		b.root.Stop(b.pid)
+		b.leaveMembership()
 		b.cancel()
 		return nil, err
 	}
@@ -87,7 +100,44 @@ func New(system *actor.ActorSystem, cfg Config) (*Bus, error) {
 		b.wg.Add(1)
 		go b.ticker()
 	}
+	if cfg.Membership != nil {
+		b.renew() // the first renewal tells the members at once
+		if !cfg.manualTick {
+			b.wg.Add(1)
+			go b.membership()
+		}
+	}
 	return b, nil
+}
+
+// join joins the Membership, if any, and returns the epoch to use.
+func (b *Bus) join() (uint64, error) {
+	epoch := newEpoch(time.Now())
+	if b.cfg.Membership == nil {
+		return epoch, nil
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, b.cfg.JoinTimeout)
+	defer cancel()
+	got, err := b.cfg.Membership.Join(ctx, b.cfg.NodeID, epoch)
+	if err != nil {
+		return 0, fmt.Errorf("%w: join the cluster's membership: %w", ErrTransport, err)
+	}
+	if got == 0 {
+		return 0, fmt.Errorf("%w: join: the membership assigned epoch 0", ErrInvalid)
+	}
+	return got, nil
+}
+
+// leaveMembership removes this node's record, bounded by MemberLease.
+func (b *Bus) leaveMembership() {
+	if b.cfg.Membership == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.MemberLease)
+	defer cancel()
+	if err := b.cfg.Membership.Leave(ctx, b.cfg.NodeID, b.epoch.Load()); err != nil {
+		b.cfg.Logger.Warn("bus: leave the membership (others will expel this node)", "err", err, "node", b.cfg.NodeID)
+	}
 }
 
 // newEpoch returns a number larger than any earlier epoch of this node id:
@@ -114,6 +164,12 @@ func (b *Bus) PublishPrefix(prefix string) {
 	b.enqueue(pubItem{op: wire.OpInvalidatePrefix, key: prefix})
 }
 
+// PublishRelease announces that the fence token of a write of key is
+// released: nodes may cache key again. It never blocks, as Publish.
+func (b *Bus) PublishRelease(key string, token merge.Version) {
+	b.enqueue(pubItem{op: wire.OpInvalidate, key: key, version: token, release: true})
+}
+
 // PublishFlush asks every node to drop its whole cache.
 func (b *Bus) PublishFlush() { b.enqueue(pubItem{op: wire.OpFlush}) }
 
@@ -133,19 +189,31 @@ func (b *Bus) enqueue(it pubItem) {
 	}
 }
 
-// PublishStrong broadcasts that key was written at version v and waits
-// until every peer of the current view has acked "applied version ≥ v" or
-// provably lost its coherence lease, and at least quorum distinct peers
-// (never this node) acked. It returns the number of peers that acked. Too
-// few live peers, or not enough in time (ctx's deadline, or
-// Config.StrongTimeout if earlier), return an error wrapping [ErrQuorum];
-// the write is broadcast either way.
+// PublishStrong broadcasts that key was written at version v (0: an
+// invalidation with no version) and waits until every member of the view
+// has acked "applied version ≥ v" or provably stopped serving, and at
+// least quorum distinct peers (never this node) acked. It returns the
+// number of peers that acked. This node must itself be a member. Too few
+// live peers, not a member, or not enough acks in time (ctx's deadline, or
+// Config.StrongTimeout if earlier) return an error wrapping [ErrQuorum];
+// the envelope is broadcast either way, unless this node is not a member.
 func (b *Bus) PublishStrong(ctx context.Context, key string, v merge.Version, quorum int) (int, error) {
+	return b.publishStrong(ctx, key, v, false, quorum)
+}
+
+// PublishFence is PublishStrong for a fence token: every node that applies
+// it stops caching key until the token is released ([Bus.PublishRelease])
+// or its fence expires, then acks.
+func (b *Bus) PublishFence(ctx context.Context, key string, token merge.Version, quorum int) (int, error) {
+	return b.publishStrong(ctx, key, token, true, quorum)
+}
+
+func (b *Bus) publishStrong(ctx context.Context, key string, v merge.Version, fence bool, quorum int) (int, error) {
 	if b.closed.Load() {
 		return 0, fmt.Errorf("%w: strong publish", ErrClosed)
 	}
-	if len(key) > wire.MaxKeyLen {
-		return 0, fmt.Errorf("%w: key of %d bytes", ErrInvalid, len(key))
+	if len(key) > wire.MaxKeyLen || !v.Valid() {
+		return 0, fmt.Errorf("%w: key of %d bytes or version %d above %d", ErrInvalid, len(key), v, merge.MaxVersion)
 	}
 	now := b.cfg.Now()
 	deadline := now.Add(b.cfg.StrongTimeout)
@@ -153,7 +221,7 @@ func (b *Bus) PublishStrong(ctx context.Context, key string, v merge.Version, qu
 		deadline = d
 	}
 	req := strongReq{
-		id: b.nextID.Add(1), key: key, version: v, quorum: max(quorum, 0),
+		id: b.nextID.Add(1), key: key, version: v, fence: fence, quorum: max(quorum, 0),
 		deadline: deadline, reply: make(chan strongResult, 1),
 	}
 	b.root.Send(b.pid, req)
@@ -181,10 +249,11 @@ func (b *Bus) PublishStrong(ctx context.Context, key string, v merge.Version, qu
 	}
 }
 
-// LeaseValid reports whether this node holds its coherence lease: it
-// heard every peer of its view recently enough, has no unrepaired gap and
-// is connected. While false, strong keys must not be served from L1. It
-// costs an atomic load and a clock read.
+// LeaseValid reports whether this node holds its coherence lease: it is a
+// member, heard every member of its view recently enough and holds all they
+// sent then, has no unrepaired gap and is connected. While false, strong
+// keys must not be served from L1. It costs an atomic load and a clock
+// read; a caller that has read the clock already uses [Bus.LeaseUntil].
 func (b *Bus) LeaseValid() bool {
 	d := b.lease.Load()
 	if d <= 0 {
@@ -196,8 +265,40 @@ func (b *Bus) LeaseValid() bool {
 	return int64(b.cfg.Now().Sub(b.base)) < d
 }
 
-// Members returns the ids of the peers in this node's view, sorted; this
-// node is not among them.
+// LeaseUntil returns when this node's lease ends, in nanoseconds since
+// [Bus.Base] on the bus's clock: 0 for no lease, math.MaxInt64 for one
+// without end (a bus without a Membership and without peers). One atomic
+// load: a reader compares it with its own reading of the clock.
+func (b *Bus) LeaseUntil() int64 { return b.lease.Load() }
+
+// Base returns the origin of [Bus.LeaseUntil]: the bus clock's reading
+// when New ran.
+func (b *Bus) Base() time.Time { return b.base }
+
+// Member returns this node's current epoch, under which it is a member of
+// the cluster, and whether its own membership lease holds now (always true
+// without a Membership). A write guarded by the membership (store.Guard)
+// names this epoch.
+func (b *Bus) Member() (epoch uint64, ok bool) {
+	if b.cfg.Membership == nil {
+		return b.epoch.Load(), true
+	}
+	var until time.Time
+	done := make(chan struct{})
+	b.root.Send(b.pid, inspect{fn: func(a *busActor) { epoch, until = a.epoch, a.memberUntil; close(done) }})
+	select {
+	case <-done:
+	case <-b.stopped:
+		return b.epoch.Load(), false
+	}
+	return epoch, b.cfg.Now().Before(until)
+}
+
+// NodeID returns this node's id.
+func (b *Bus) NodeID() string { return b.cfg.NodeID }
+
+// Members returns the ids of the members of this node's view, sorted;
+// this node is not among them.
 func (b *Bus) Members() []string { return append([]string(nil), *b.members.Load()...) }
 
 // Errors returns the channel of asynchronous failures (sends that failed,
@@ -208,8 +309,9 @@ func (b *Bus) Errors() <-chan error { return b.errs }
 // Stats returns a snapshot of the counters.
 func (b *Bus) Stats() Stats { return b.stats.snapshot() }
 
-// Epoch returns this node's epoch, new for every Bus.
-func (b *Bus) Epoch() uint64 { return b.epoch }
+// Epoch returns this node's epoch: new for every Bus, and again whenever
+// the node rejoins the membership after losing it.
+func (b *Bus) Epoch() uint64 { return b.epoch.Load() }
 
 // Close broadcasts Leave, fails pending strong publishes with ErrClosed,
 // stops the actor and its goroutines, closes the transport, and waits for
@@ -225,6 +327,7 @@ func (b *Bus) Close() error {
 		b.root.Send(b.pid, leave{done: done})
 		<-done
 		err = b.cfg.Transport.Close()
+		b.leaveMembership()
 		b.cancel()
 		_ = b.root.PoisonFuture(b.pid).Wait()
 		close(b.stopped)
@@ -249,14 +352,15 @@ func (b *Bus) report(err error) {
 // receive is the transport handler: it decodes, drops this node's own
 // messages and hands the rest to the actor.
 func (b *Bus) receive(msg []byte) {
-	envs, err := wire.Decode(msg)
+	envs, err := b.open(msg)
 	if err != nil {
 		b.stats.malformed.Add(1)
+		b.reject(RejectMalformed, "")
 		b.cfg.Logger.Debug("bus: dropped message", "err", err, "node", b.cfg.NodeID)
 		return
 	}
 	if envs[0].Origin == b.cfg.NodeID {
-		if envs[0].Epoch != b.epoch {
+		if envs[0].Epoch != b.epoch.Load() {
 			b.report(fmt.Errorf("%w: another process uses node id %q", ErrInvalid, b.cfg.NodeID))
 		}
 		return
@@ -274,4 +378,14 @@ func (b *Bus) sync() {
 	case <-done:
 	case <-b.stopped:
 	}
+}
+
+// seal encodes envs as one bus message, appended to dst.
+func (b *Bus) seal(dst []byte, envs []wire.Envelope) ([]byte, error) {
+	return wire.Append(dst, envs...)
+}
+
+// open decodes one bus message.
+func (b *Bus) open(msg []byte) ([]wire.Envelope, error) {
+	return wire.Decode(msg)
 }

@@ -21,6 +21,15 @@ type Config struct {
 	Transport Transport
 	// Applier applies remote events.
 	Applier Applier
+	// Membership anchors the cluster's membership in a linearizable
+	// service (Warp uses its primary store: store.Membership). With it
+	// the node joins in [New], renews every MemberLease/4, holds its
+	// coherence lease only while it is a member and has heard every
+	// member, and a strong publish waits for every member: see
+	// docs/syncbus.md. Without it (nil) the view is the peers heard
+	// within PeerTimeout, which a partition splits: only eventual keys
+	// should run on such a bus.
+	Membership Membership
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now. Every time the bus computes
@@ -42,9 +51,18 @@ type Config struct {
 	// LeaseMargin is added to the lapse wait to cover scheduling; default
 	// 10ms.
 	LeaseMargin time.Duration
-	// PeerTimeout drops a silent peer from the membership view; default
-	// 3s, at least the lapse wait plus one heartbeat interval.
+	// PeerTimeout drops a silent peer from the view of a bus without a
+	// Membership; default 3s, at least the lapse wait plus one heartbeat
+	// interval. A bus with a Membership never drops a member for silence.
 	PeerTimeout time.Duration
+	// MemberLease is how long one renewal keeps this node a member, from
+	// the renewal's send on its own clock; the node renews every
+	// MemberLease/4, and other members expel it once its record has not
+	// changed for MemberLease·(1+ρ)/(1−ρ) + LeaseMargin on their clocks.
+	// Default 2s.
+	MemberLease time.Duration
+	// JoinTimeout bounds the Join that [New] makes; default 10s.
+	JoinTimeout time.Duration
 	// StrongTimeout bounds PublishStrong when its context has no earlier
 	// deadline; default 2s.
 	StrongTimeout time.Duration
@@ -65,6 +83,23 @@ type Config struct {
 	// RetransmitTries is how many retransmit requests a gap gets before
 	// the node repairs it with a flush; default 3.
 	RetransmitTries int
+
+	// MaxPeers bounds the nodes this node keeps state for (peers heard,
+	// members of its view); a new node beyond it is ignored and counted
+	// (warp_bus_rejected_total{reason="peers"}). Default 256, at most
+	// 65536.
+	MaxPeers int
+	// MaxPending bounds the strong publishes waiting for acks; one more
+	// fails at once with ErrQuorum. Default 65536.
+	MaxPending int
+	// RetransmitRate bounds the envelopes this node retransmits per
+	// second, to all requesters together; default 4×RingSize.
+	RetransmitRate int
+	// FlushInterval bounds the flushes this node applies for other
+	// nodes' flush broadcasts: at most one per interval; the flushes
+	// asked for within it become one repair flush at its end, with the
+	// lease off until then. Default 1s.
+	FlushInterval time.Duration
 
 	// manualTick turns the ticker off; tests tick by hand.
 	manualTick bool
@@ -95,12 +130,18 @@ func (c Config) withDefaults() Config {
 	dur(&c.LeaseMargin, 10*time.Millisecond)
 	dur(&c.PeerTimeout, max(3*time.Second, c.lapseWait()+c.HeartbeatInterval))
 	dur(&c.StrongTimeout, 2*time.Second)
+	dur(&c.MemberLease, 2*time.Second)
+	dur(&c.JoinTimeout, 10*time.Second)
 	dur(&c.ApplyTimeout, 5*time.Second)
 	num(&c.QueueSize, 8192)
 	num(&c.MaxBatch, 256)
 	num(&c.MaxBatchBytes, 64<<10)
 	num(&c.RingSize, 8192)
 	num(&c.RetransmitTries, 3)
+	num(&c.MaxPeers, 256)
+	num(&c.MaxPending, 1<<16)
+	num(&c.RetransmitRate, 4*c.RingSize)
+	dur(&c.FlushInterval, time.Second)
 	return c
 }
 
@@ -121,8 +162,12 @@ func (c Config) validate() error {
 		return bad("MaxClockDrift %v out of [0, 0.5]", c.MaxClockDrift)
 	case c.PeerTimeout < c.lapseWait()+c.HeartbeatInterval:
 		return bad("PeerTimeout %v below lapse wait %v plus a heartbeat", c.PeerTimeout, c.lapseWait())
+	case c.MemberLease <= 4*c.tick():
+		return bad("MemberLease %v must exceed four ticks (%v)", c.MemberLease, 4*c.tick())
 	case c.QueueSize < 0 || c.MaxBatch < 1 || c.MaxBatch > wire.MaxBatch || c.MaxBatchBytes < 1 || c.RingSize < 1:
 		return bad("queue, batch and ring sizes must be positive")
+	case c.MaxPeers < 1 || c.MaxPeers > 1<<16 || c.MaxPending < 1 || c.RetransmitRate < 1 || c.FlushInterval < 0:
+		return bad("MaxPeers must be in [1, 65536]; MaxPending and RetransmitRate positive; FlushInterval not negative")
 	}
 	return nil
 }
@@ -135,6 +180,17 @@ func (c Config) lapseWait() time.Duration {
 	d := c.MaxClockDrift
 	return time.Duration(float64(c.LeaseDuration)*(1+d)/(1-d)) + c.LeaseMargin
 }
+
+// expelAfter is how long a member's record must stay unchanged, on the
+// observer's clock from the renewal reply that first showed it, before the
+// member's own membership lease has provably ended (see docs/syncbus.md).
+func (c Config) expelAfter() time.Duration {
+	d := c.MaxClockDrift
+	return time.Duration(float64(c.MemberLease)*(1+d)/(1-d)) + c.LeaseMargin
+}
+
+// renewEvery is the period of membership renewals.
+func (c Config) renewEvery() time.Duration { return c.MemberLease / 4 }
 
 // tick is the period of the bus's internal timer.
 func (c Config) tick() time.Duration { return max(c.HeartbeatInterval/4, time.Millisecond) }

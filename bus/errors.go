@@ -18,4 +18,13 @@ var (
 	ErrApply = errors.New("bus: apply failed")
 	// ErrTransport: the transport failed to send.
 	ErrTransport = errors.New("bus: transport failed")
+	// ErrNotMember: this node holds no membership record under its epoch
+	// (it was expelled, or a newer process of its id joined); a
+	// [Membership] returns it from Renew.
+	ErrNotMember = errors.New("bus: not a member")
+	// ErrAhead: an Applier refused the version of a remote event because
+	// it is further ahead of this node's clock than the node accepts; the
+	// Applier still dropped the key's cached copy. The bus counts it
+	// (reason "clock"), does not ack the event, and does not repair.
+	ErrAhead = errors.New("bus: version ahead of this node's clock")
 )

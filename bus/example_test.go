@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/warpcache/warp/bus"
+	"github.com/warpcache/warp/bus/bustest"
 	"github.com/warpcache/warp/bus/inproc"
 	"github.com/warpcache/warp/merge"
 )
@@ -26,6 +27,16 @@ func (p printApplier) InvalidatePrefix(_ context.Context, prefix string) error {
 	return nil
 }
 
+func (p printApplier) Fence(_ context.Context, key string, token merge.Version) error {
+	p.applied <- fmt.Sprintf("fence %s with token %d", key, token)
+	return nil
+}
+
+func (p printApplier) Release(_ context.Context, key string, token merge.Version) error {
+	p.applied <- fmt.Sprintf("release %s token %d", key, token)
+	return nil
+}
+
 func (p printApplier) Flush(context.Context) error { return nil }
 
 func Example() {
@@ -33,13 +44,16 @@ func Example() {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return discard }))
 	defer system.Shutdown()
 	hub := inproc.NewHub() // natsbus.Dial(url, natsbus.Options{}) in production
+	// The membership every node renews; Warp's api adapts its primary
+	// store's (store.Membership) in production.
+	members := bustest.NewMembership()
 
 	applied := make(chan string, 16)
 	var nodes []*bus.Bus
 	for _, id := range []string{"a", "b"} {
 		b, err := bus.New(system, bus.Config{
 			Cluster: "shop", NodeID: id, Transport: hub.Transport(),
-			Applier: printApplier{applied: applied}, Logger: discard,
+			Applier: printApplier{applied: applied}, Membership: members, Logger: discard,
 		})
 		if err != nil {
 			panic(err)

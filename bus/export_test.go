@@ -37,12 +37,52 @@ func Pending(b *Bus) int {
 // LastAnswered returns when b last answered the heartbeat of peer id (zero
 // if it never did).
 func LastAnswered(b *Bus, id string) time.Time {
+	return peerTime(b, id, func(p *peer) time.Time { return p.lastAnswered })
+}
+
+// peerTime returns field(peer id) read inside b's actor (zero for an
+// unknown peer).
+func peerTime(b *Bus, id string, field func(*peer) time.Time) time.Time {
 	var at time.Time
 	b.root.Send(b.pid, inspect{fn: func(a *busActor) {
 		if p := a.peers[id]; p != nil {
-			at = p.lastAnswered
+			at = field(p)
 		}
 	}})
 	b.sync()
 	return at
 }
+
+// PeerLease returns b's lease with respect to peer id (zero if none).
+func PeerLease(b *Bus, id string) time.Time {
+	return peerTime(b, id, func(p *peer) time.Time { return p.leaseUntil })
+}
+
+// Renew makes one membership renewal of a manual bus and waits until its
+// actor took the result.
+func Renew(b *Bus) {
+	b.renew()
+	b.sync()
+}
+
+// ServeMembership runs the Expels and Joins b's actor asked for (a manual
+// bus has no membership goroutine) and waits until the actor took the
+// results.
+func ServeMembership(b *Bus) {
+	for {
+		select {
+		case r := <-b.memberReqs:
+			if r.rejoin {
+				b.rejoin()
+			} else {
+				b.expel(r.m)
+			}
+			b.sync()
+		default:
+			return
+		}
+	}
+}
+
+// ExpelAfter exposes the expulsion wait of cfg after defaults.
+func ExpelAfter(cfg Config) time.Duration { return cfg.withDefaults().expelAfter() }

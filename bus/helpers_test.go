@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,13 +39,24 @@ type node struct {
 	app *bustest.Applier
 }
 
-// fastConfig is a Config with short timers, for tests on real time.
-func fastConfig(cluster, id string, tr bus.Transport, app bus.Applier) bus.Config {
+// fastConfig is a Config with short timers, for tests on real time, on
+// membership m (nil: a bus without a Membership).
+func fastConfig(cluster, id string, tr bus.Transport, app bus.Applier, m bus.Membership) bus.Config {
 	return bus.Config{
-		Cluster: cluster, NodeID: id, Transport: tr, Applier: app,
+		Cluster: cluster, NodeID: id, Transport: tr, Applier: app, Membership: m,
 		HeartbeatInterval: 20 * time.Millisecond, LeaseDuration: 100 * time.Millisecond,
-		PeerTimeout: time.Second, StrongTimeout: 3 * time.Second,
+		PeerTimeout: time.Second, StrongTimeout: 3 * time.Second, MemberLease: 400 * time.Millisecond,
 	}
+}
+
+// memberships holds each test cluster's shared membership, so that nodes
+// started by several startNodes calls of one test share it.
+var memberships sync.Map // cluster name → *bustest.Membership
+
+// membershipOf returns the membership of t's cluster.
+func membershipOf(t testing.TB) *bustest.Membership {
+	m, _ := memberships.LoadOrStore(clusterOf(t), bustest.NewMembership())
+	return m.(*bustest.Membership)
 }
 
 func newSystem(t testing.TB) *actor.ActorSystem {
@@ -64,7 +76,7 @@ func startNodes(t testing.TB, trs []bus.Transport, cfg func(*bus.Config)) []node
 	nodes := make([]node, len(trs))
 	for i, tr := range trs {
 		app := bustest.NewApplier()
-		c := fastConfig(cluster, fmt.Sprintf("n%d", i), tr, app)
+		c := fastConfig(cluster, fmt.Sprintf("n%d", i), tr, app, membershipOf(t))
 		if cfg != nil {
 			cfg(&c)
 		}

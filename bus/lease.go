@@ -2,7 +2,6 @@ package bus
 
 import (
 	"math"
-	"slices"
 	"time"
 
 	"github.com/warpcache/warp/messages/wire"
@@ -12,7 +11,8 @@ import (
 const hbKeep = 256
 
 // tick runs the timed duties: heartbeat, gap repair, lapse detection,
-// peer expiry, repair flush and strong-write deadlines.
+// expulsion of stalled members, peer expiry (without a Membership), repair
+// flush and strong-write deadlines.
 func (a *busActor) tick() {
 	if a.leaving {
 		return
@@ -24,14 +24,20 @@ func (a *busActor) tick() {
 	var lag uint64
 	for id, p := range a.peers {
 		a.tickPeer(p, now)
-		if p.inView() {
+		if a.inView(id, p.epoch) {
 			lag = max(lag, p.high-p.have)
 		}
-		if p.removed && now.Sub(p.lastHeard) > 2*a.cfg.PeerTimeout && len(a.pending) == 0 {
+		if !a.inView(id, p.epoch) && now.Sub(p.lastHeard) > 2*a.cfg.PeerTimeout && len(a.pending) == 0 {
 			delete(a.peers, id)
 		}
 	}
+	if a.anchored {
+		a.expelStalled(now)
+		a.b.renewOK.Store(a.mayRenew(now))
+	}
+	a.dropGhosts(now)
 	a.b.stats.lag.Store(lag)
+	a.limits.refill(now)
 	a.tryRepair()
 	a.settleAll()
 }
@@ -49,21 +55,17 @@ func (a *busActor) heartbeat(now time.Time) {
 }
 
 // tickPeer asks p again for what is missing, falls back to a flush when
-// asking does not help, notices a lapsed lease and drops p after
+// asking does not help, and (without a Membership) drops p after
 // PeerTimeout of silence.
 func (a *busActor) tickPeer(p *peer, now time.Time) {
-	if !p.inView() {
-		return
-	}
-	if now.Sub(p.lastHeard) > a.cfg.PeerTimeout {
+	if !a.anchored && p.inView() && now.Sub(p.lastHeard) > a.cfg.PeerTimeout {
 		p.removed = true
+		a.departed(Member{Node: p.id, Epoch: p.epoch}, time.Time{})
 		a.publishMembers()
 		return
 	}
 	a.announceDue(p, now)
-	if !p.leaseUntil.IsZero() && !now.Before(p.leaseUntil) {
-		a.repair = true
-	}
+	p.dropStaleRenewal(now)
 	// A gap gets one tick of grace (a reordered envelope may fill it),
 	// then a retransmit request every heartbeat interval; progress resets
 	// the count.
@@ -89,53 +91,67 @@ func (a *busActor) tickPeer(p *peer, now time.Time) {
 	}
 }
 
-// tryRepair makes the due repair flush once the node is connected and
-// holds a fresh lease with every peer and no gap: entries filled after the
-// flush are newer than any write that counted this node as lapsed.
+// tryRepair makes the due repair flush once the node could otherwise hold
+// its lease: connected, a member, and with a fresh lease from every member
+// of its view and no gap. Entries filled after the flush are newer than
+// any write that did not wait for this node.
 func (a *busActor) tryRepair() {
-	now := a.now()
-	if !a.repair || a.down || now.Before(a.startup) {
-		return
-	}
-	for _, p := range a.peers {
-		if p.inView() && (p.gap() || !now.Before(p.leaseUntil)) {
-			return
+	if a.repair && !a.leaseBase().IsZero() && a.apply("repair flush", a.cfg.Applier.Flush) == nil {
+		if a.joined {
+			a.b.stats.repairs.Add(1) // the first flush, on joining, repairs nothing
 		}
-	}
-	if a.apply("repair flush", a.cfg.Applier.Flush) == nil {
-		a.b.stats.repairs.Add(1)
-		a.repair = false
+		a.repair, a.joined = false, true
 	}
 }
 
 // refreshLease publishes the lease deadline that LeaseValid reads: the
-// earliest lease of the view, or none while starting up, disconnected,
-// repairing, or with a gap.
+// earliest of the leases it depends on, or none.
 func (a *busActor) refreshLease() {
 	until := a.leaseUntil()
-	if until.IsZero() {
+	switch {
+	case until.IsZero():
 		a.b.lease.Store(0)
-		return
-	}
-	if until.Equal(maxTime) {
+	case until.Equal(maxTime):
 		a.b.lease.Store(math.MaxInt64)
-		return
+	default:
+		a.b.lease.Store(max(int64(until.Sub(a.b.base)), 1))
 	}
-	a.b.lease.Store(max(int64(until.Sub(a.b.base)), 1))
 }
 
 var maxTime = time.Unix(1<<62, 0)
 
+// leaseUntil is when this node's coherence lease ends: the earliest of its
+// own membership lease and its lease with respect to every member of its
+// view; zero (no lease) while it is starting, disconnected, repairing,
+// leaving, not a member, or behind some member's stream.
 func (a *busActor) leaseUntil() time.Time {
-	if a.down || a.repair || a.leaving || a.now().Before(a.startup) {
+	if a.repair {
 		return time.Time{}
 	}
+	return a.leaseBase()
+}
+
+// leaseBase is leaseUntil without the due repair flush.
+func (a *busActor) leaseBase() time.Time {
+	now := a.now()
+	switch {
+	case a.down || a.leaving:
+		return time.Time{}
+	case a.anchored && !a.synced:
+		return time.Time{}
+	case !a.anchored && now.Before(a.startup):
+		return time.Time{} // peers are still being discovered
+	}
 	until := maxTime
-	for _, p := range a.peers {
-		if !p.inView() {
-			continue
+	if a.anchored {
+		if !now.Before(a.memberUntil) {
+			return time.Time{}
 		}
-		if p.gap() || p.leaseUntil.IsZero() {
+		until = a.memberUntil
+	}
+	for id, epoch := range a.view() {
+		p := a.peers[id]
+		if p == nil || p.epoch != epoch || p.gap() || !now.Before(p.leaseUntil) {
 			return time.Time{}
 		}
 		if p.leaseUntil.Before(until) {
@@ -143,16 +159,4 @@ func (a *busActor) leaseUntil() time.Time {
 		}
 	}
 	return until
-}
-
-// publishMembers stores the sorted view for Members.
-func (a *busActor) publishMembers() {
-	var ids []string
-	for id, p := range a.peers {
-		if p.inView() {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	a.b.members.Store(&ids)
 }

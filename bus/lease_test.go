@@ -114,7 +114,7 @@ func TestLeaseLapseInjectedClock(t *testing.T) {
 func TestConfigInvalid(t *testing.T) {
 	t.Parallel()
 	trs, _ := inprocTransports(1)
-	ok := fastConfig("c", "n", trs[0], bustest.NewApplier())
+	ok := fastConfig("c", "n", trs[0], bustest.NewApplier(), nil)
 	tests := []struct {
 		name string
 		edit func(*bus.Config)

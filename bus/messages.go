@@ -22,6 +22,7 @@ type (
 		id       uint64
 		key      string
 		version  merge.Version
+		fence    bool
 		quorum   int
 		deadline time.Time
 		reply    chan strongResult
@@ -45,6 +46,7 @@ type pubItem struct {
 	op      wire.Op
 	key     string
 	version merge.Version
+	release bool
 }
 
 // strongResult answers a strongReq.

@@ -58,7 +58,9 @@ func TestNATSEventualAndStrong(t *testing.T) {
 	}
 }
 
-func TestNATSServerRestartRepairs(t *testing.T) {
+// A NATS server restart loses what was in flight; the nodes catch up from
+// each other's rings once the heartbeat answers reveal it, with no flush.
+func TestNATSServerRestartCatchesUp(t *testing.T) {
 	t.Parallel()
 	srv, trs := natsNodes(t, 2)
 	nodes := startNodes(t, trs, nil)
@@ -66,13 +68,10 @@ func TestNATSServerRestartRepairs(t *testing.T) {
 	if err := srv.Restart(); err != nil {
 		t.Fatalf("Restart: %v", err)
 	}
-	for _, n := range nodes {
-		n.app.Wait(t, "repair flush after reconnect", func() bool { return n.app.Flushes > 0 })
-	}
 	converged(t, nodes)
 	keys := publishKeys(nodes[0].bus, "k", 50)
 	allApplied(t, nodes[1].app, keys)
-	if s := nodes[1].bus.Stats(); s.Repairs == 0 {
-		t.Fatalf("got no repairs after the restart: %+v", s)
+	if s := nodes[1].bus.Stats(); s.Repairs != 0 {
+		t.Fatalf("%d repair flushes after the restart; want none: %+v", s.Repairs, s)
 	}
 }

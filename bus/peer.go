@@ -31,17 +31,33 @@ type peer struct {
 	nackedAt uint64 // have when nacks was last reset
 
 	lastHeard time.Time // last message of any kind
-	// lastAnswered is when this node last answered the peer's heartbeat:
-	// the reference for proving the peer's lease lapsed.
+	// lastAnswered is when this node last answered the peer's heartbeat
+	// as a member of its view: the reference for proving the peer's lease
+	// lapsed.
 	lastAnswered time.Time
-	// answeredUs: the peer answered a heartbeat of this node, so it has
-	// this node in its view and its lease depends on this node's answers.
+	// answeredUs: the peer answered a heartbeat of this node as a member
+	// of its view, so its lease depends on this node's answers (until
+	// this node leaves the membership, which ends this node's writes).
 	answeredUs bool
+	answerAt   time.Time // when its latest member answer arrived
 	// leaseUntil is this node's lease with respect to the peer: the send
-	// time of the latest heartbeat it answered, plus LeaseDuration.
+	// time of the latest heartbeat it answered as a member, plus
+	// LeaseDuration, counted only once this node has received everything
+	// the peer had sent when it answered.
 	leaseUntil time.Time
+	// renewal is an answer's lease waiting for the stream to catch up
+	// with the answer's watermark.
+	renewal struct {
+		until time.Time
+		need  uint64
+	}
 
-	removed bool // timed out of the view; kept while strong writes may need it
+	// noAck: a Seq at or below it may have been covered without being
+	// applied (a flush, the start of the stream, a version refused), so a
+	// duplicate of it is not acked again.
+	noAck uint64
+
+	removed bool // timed out of the view (without a Membership)
 	left    bool // sent Leave
 }
 
@@ -55,7 +71,7 @@ func newPeer(id string, epoch uint64, syncFirst bool) *peer {
 func (p *peer) sync(seq uint64) {
 	if p.syncFirst {
 		p.syncFirst = false
-		p.have, p.high = seq, seq
+		p.have, p.high, p.noAck = seq, seq, seq
 	}
 }
 
@@ -82,6 +98,7 @@ func (p *peer) announce(w uint64) {
 // skipTo records that everything through seq is covered by a flush.
 func (p *peer) skipTo(seq uint64) {
 	p.syncFirst = false
+	p.noAck = max(p.noAck, seq)
 	p.have = max(p.have, seq)
 	p.high = max(p.high, seq)
 	for s := range p.above {
@@ -103,18 +120,59 @@ func (p *peer) advance() {
 	if !p.gap() {
 		p.gapSince, p.nacks = time.Time{}, 0
 	}
+	p.applyRenewal()
 }
+
+// renew takes a member answer's lease, until, which counts once this node
+// has every Seq ≤ need: the answer vouches only for what the peer had sent
+// when it answered.
+func (p *peer) renew(until time.Time, need uint64) {
+	if !until.After(p.leaseUntil) {
+		return
+	}
+	if p.have >= need && !p.syncFirst {
+		p.leaseUntil = until
+		return
+	}
+	if until.After(p.renewal.until) {
+		p.renewal.until = until
+	}
+	p.renewal.need = max(p.renewal.need, need)
+}
+
+// applyRenewal counts the waiting renewal once the stream caught up.
+func (p *peer) applyRenewal() {
+	if !p.renewal.until.IsZero() && p.have >= p.renewal.need && !p.syncFirst {
+		p.leaseUntil = later(p.leaseUntil, p.renewal.until)
+		p.renewal.until, p.renewal.need = time.Time{}, 0
+	}
+}
+
+// dropStaleRenewal forgets a waiting renewal that has expired anyway.
+func (p *peer) dropStaleRenewal(now time.Time) {
+	if !p.renewal.until.IsZero() && !now.Before(p.renewal.until) {
+		p.renewal.until, p.renewal.need = time.Time{}, 0
+	}
+}
+
+// applied reports whether the envelope with seq, received before, was
+// applied (so a duplicate of it may be acked again).
+func (p *peer) applied(seq uint64) bool { return seq <= p.have && seq > p.noAck }
+
+// refused records that the envelope with seq was not applied in full.
+func (p *peer) refused(seq uint64) { p.noAck = max(p.noAck, seq) }
 
 // gap reports whether some sequence number this node knows exists has not
 // arrived.
 func (p *peer) gap() bool { return p.high > p.have }
 
-// inView reports whether the peer is a member of this node's view.
+// inView reports whether the peer is in the view of a bus without a
+// Membership (with one, the membership decides: see busActor.inView).
 func (p *peer) inView() bool { return !p.removed && !p.left }
 
 // lapsed reports whether a writer may count the peer as having lost its
-// lease at now: the peer depends on this node's answers and none went out
-// for lapseWait.
+// lease at now: the peer left, or depends on this node's answers and none
+// went out for lapseWait.
 func (p *peer) lapsed(now time.Time, lapseWait time.Duration) bool {
 	return p.left || (p.answeredUs && now.Sub(p.lastAnswered) >= lapseWait)
 }

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/warpcache/warp/messages/wire"
@@ -25,38 +26,52 @@ func (a *busActor) handle(e *wire.Envelope) {
 	case wire.OpAck:
 		a.onAck(p, e)
 	case wire.OpNack:
-		a.retransmit(p, e.Watermark, e.Ref)
+		if a.mayReply(p) {
+			a.retransmit(p, e.Watermark, e.Ref)
+		}
 	case wire.OpFlush:
 		a.onRepairFlush(p, e.Watermark)
 	case wire.OpLeave:
-		p.left = true
-		a.publishMembers()
-		a.settleAll()
+		a.onLeave(p, e.Watermark)
 	}
 }
 
 // peerOf returns the state of e's origin, creating or resetting it for a
-// new epoch; nil for an envelope from an older epoch of a known peer.
+// new epoch; nil for an envelope from an older epoch of a known peer, or
+// from a new node once the peer table is full.
 func (a *busActor) peerOf(e *wire.Envelope) *peer {
 	p := a.peers[e.Origin]
 	switch {
 	case p != nil && e.Epoch < p.epoch:
 		return nil
 	case p == nil || e.Epoch > p.epoch:
+		if p == nil && len(a.peers) >= a.cfg.MaxPeers {
+			a.b.reject(RejectPeers, e.Origin)
+			return nil
+		}
+		if p != nil {
+			a.replaced(p)
+		}
 		// A node met while this one is starting up is followed from
 		// now on; one met later may have sent things this node's cache
 		// missed, so it is followed from its first envelope.
 		p = newPeer(e.Origin, e.Epoch, a.now().Before(a.startup))
 		a.peers[e.Origin] = p
-		a.restarted(e.Origin)
 		a.publishMembers()
 	case p.removed || p.left:
-		p.removed, p.left = false, false
-		a.publishMembers()
+		if e.Op != wire.OpLeave {
+			p.removed, p.left = false, false
+			a.publishMembers()
+		}
 	}
 	p.lastHeard = a.now()
 	return p
 }
+
+// mayReply reports whether this node answers p: with a Membership, only
+// members of its view are answered, so a sender that is not one cannot
+// make it send anything.
+func (a *busActor) mayReply(p *peer) bool { return a.inView(p.id, p.epoch) }
 
 // handleStream processes an envelope of p's broadcast stream (possibly a
 // retransmission): apply it if new, ack it if strong.
@@ -64,44 +79,63 @@ func (a *busActor) handleStream(p *peer, e *wire.Envelope) {
 	hadGap := p.gap()
 	if !p.receive(e.Seq) {
 		a.b.stats.duplicates.Add(1)
-		if e.Strong && e.Op == wire.OpInvalidate {
-			a.ack(e) // the first ack may have been lost
+		if e.Strong && p.applied(e.Seq) {
+			a.ack(p, e) // the first ack may have been lost
 		}
 		return
 	}
 	a.noteGap(p, hadGap)
 	var err error
-	switch e.Op {
-	case wire.OpInvalidate:
+	switch {
+	case e.Op == wire.OpInvalidate && e.Release:
+		err = a.apply("release", func(ctx context.Context) error {
+			return a.cfg.Applier.Release(ctx, e.Key, e.Version)
+		})
+	case e.Op == wire.OpInvalidate && e.Fence:
+		err = a.apply("fence", func(ctx context.Context) error {
+			return a.cfg.Applier.Fence(ctx, e.Key, e.Version)
+		})
+	case e.Op == wire.OpInvalidate:
 		err = a.apply("invalidate", func(ctx context.Context) error {
 			return a.cfg.Applier.Invalidate(ctx, e.Key, e.Version)
 		})
-	case wire.OpInvalidatePrefix:
+	case e.Op == wire.OpInvalidatePrefix:
 		err = a.apply("invalidate prefix", func(ctx context.Context) error {
 			return a.cfg.Applier.InvalidatePrefix(ctx, e.Key)
 		})
-	case wire.OpFlush:
+	case e.Op == wire.OpFlush:
+		if !a.limits.flush(a.now()) {
+			// A flush storm: one flush per FlushInterval; the one this
+			// envelope asks for is made when the interval ends, and the
+			// lease stays off until then.
+			a.repairBecause("flushes beyond one per FlushInterval")
+			return
+		}
 		err = a.apply("flush", a.cfg.Applier.Flush)
 	default:
 		return // an op of a later version: its Seq is counted, nothing else
 	}
+	if errors.Is(err, ErrAhead) {
+		a.b.reject(RejectClock, p.id)
+		p.refused(e.Seq)
+		return // applied without its version; a strong one is not acked
+	}
 	if err != nil {
+		p.refused(e.Seq)
 		return
 	}
 	a.b.stats.applied.Add(1)
-	if e.Strong && e.Op == wire.OpInvalidate {
-		a.ack(e)
+	if e.Strong {
+		a.ack(p, e)
 	}
 }
 
-// ack tells the writer of strong envelope e that it is applied.
-func (a *busActor) ack(e *wire.Envelope) {
-	if e.ReplyTo == "" {
-		return
-	}
+// ack tells the writer of strong envelope e, p, that it is applied. The
+// ack goes to the origin, never to an address the envelope names.
+func (a *busActor) ack(p *peer, e *wire.Envelope) {
 	r := a.envelope(wire.OpAck)
 	r.Ref, r.Version, r.Watermark = e.Seq, e.Version, e.Epoch
-	a.sendTo(e.ReplyTo, r)
+	a.sendTo(p.id, r)
 }
 
 // announce takes watermark w as known to exist from p, counting the gap
@@ -120,12 +154,16 @@ func (a *busActor) noteGap(p *peer, hadGap bool) {
 	}
 }
 
-// onHeartbeat answers p's heartbeat, which renews p's lease, and notes the
-// watermark it announces.
+// onHeartbeat answers p's heartbeat and notes the watermark it announces.
+// An answer as a member (p is in this node's view) renews p's lease and
+// makes p's lease depend on this node.
 func (a *busActor) onHeartbeat(p *peer, e *wire.Envelope) {
 	a.announce(p, e.Watermark)
+	if !a.mayReply(p) {
+		return
+	}
 	r := a.envelope(wire.OpHeartbeatAck)
-	r.Ref, r.Watermark = e.Ref, a.seq
+	r.Ref, r.Watermark, r.Member = e.Ref, a.seq, true
 	p.lastAnswered = a.now() // taken before the answer leaves
 	a.sendTo(p.id, r)
 }
@@ -159,25 +197,21 @@ func (a *busActor) announceDue(p *peer, now time.Time) {
 	}
 }
 
-// onHeartbeatAck renews this node's lease with respect to p: valid until
-// the answered heartbeat's send time plus LeaseDuration.
+// onHeartbeatAck renews this node's lease with respect to p, if p answered
+// as a member: valid until the answered heartbeat's send time plus
+// LeaseDuration, once this node holds everything p had sent.
 func (a *busActor) onHeartbeatAck(p *peer, e *wire.Envelope) {
 	a.announceLater(p, e.Watermark)
-	p.answeredUs = true
 	sent, ok := a.hbSent[e.Ref]
-	if !ok {
+	if !ok || !e.Member {
 		return
 	}
-	now := a.now()
-	if !p.leaseUntil.IsZero() && !now.Before(p.leaseUntil) {
-		a.repair = true // the lease lapsed before this renewal
-	}
-	if until := sent.Add(a.cfg.LeaseDuration); until.After(p.leaseUntil) {
-		p.leaseUntil = until
-	}
+	p.answeredUs, p.answerAt = true, a.now()
+	p.renew(sent.Add(a.cfg.LeaseDuration), e.Watermark)
 }
 
-// retransmit sends p the envelopes [from, to] again. Those the ring no
+// retransmit sends p the envelopes [from, to] again, as many as the
+// retransmit budget allows (p asks again for the rest). Those the ring no
 // longer has (always the oldest ones) are replaced by a repair flush, sent
 // first on the same route.
 func (a *busActor) retransmit(p *peer, from, to uint64) {
@@ -185,33 +219,35 @@ func (a *busActor) retransmit(p *peer, from, to uint64) {
 	if from == 0 || from > to {
 		return
 	}
-	first := from
-	for ; first <= to; first++ {
-		if _, ok := a.ring.get(first); ok {
-			break
-		}
-	}
+	first := max(from, a.ring.oldest(a.seq))
 	if first > from {
 		f := a.envelope(wire.OpFlush)
 		f.Watermark = first - 1
 		a.sendTo(p.id, f)
 	}
-	var envs []wire.Envelope
-	for s := first; s <= to; s++ {
-		e, _ := a.ring.get(s)
-		envs = append(envs, e)
+	if first > to {
+		return
 	}
-	if len(envs) > 0 {
-		a.b.stats.retransmits.Add(uint64(len(envs)))
-		a.sendTo(p.id, envs...)
+	n := a.limits.retransmit(to - first + 1)
+	if n == 0 {
+		a.b.reject(RejectRate, p.id)
+		return
 	}
+	envs := make([]wire.Envelope, 0, n)
+	for s := first; s < first+n; s++ {
+		if e, ok := a.ring.get(s); ok {
+			envs = append(envs, e)
+		}
+	}
+	a.b.stats.retransmits.Add(uint64(len(envs)))
+	a.sendTo(p.id, envs...)
 }
 
 // onRepairFlush handles p's answer that it no longer has the envelopes
 // through watermark: flush, then follow p from there.
 func (a *busActor) onRepairFlush(p *peer, watermark uint64) {
-	if watermark <= p.have {
-		return
+	if watermark <= p.have || watermark > p.high {
+		return // nothing this node is missing; or more than p announced
 	}
 	if a.apply("repair flush", a.cfg.Applier.Flush) == nil {
 		a.b.stats.repairs.Add(1)
@@ -219,10 +255,20 @@ func (a *busActor) onRepairFlush(p *peer, watermark uint64) {
 	}
 }
 
-// stateChanged turns off the lease while disconnected and schedules a
-// repair flush for after the reconnect.
+// onLeave records that p stopped serving and how far its stream went: a
+// pending write stops waiting for it, and once this node holds that much
+// of p's stream, p's departure needs no flush.
+func (a *busActor) onLeave(p *peer, last uint64) {
+	a.announce(p, last)
+	p.left = true
+	a.publishMembers()
+	a.settleAll()
+}
+
+// stateChanged turns off the lease while disconnected. After the
+// reconnect the heartbeat answers' watermarks reveal what was lost, and
+// the node catches up from the origins' rings before its lease returns.
 func (a *busActor) stateChanged(s State) {
 	a.down = s == Disconnected
-	a.repair = true
 	a.cfg.Logger.Info("bus: transport "+s.String(), "cluster", a.cfg.Cluster, "node", a.cfg.NodeID)
 }

@@ -18,3 +18,9 @@ func (r *ring) get(seq uint64) (wire.Envelope, bool) {
 	e := r.buf[seq%uint64(len(r.buf))]
 	return e, seq != 0 && e.Seq == seq
 }
+
+// oldest is the smallest sequence number the ring can still hold when last
+// is the newest one put.
+func (r *ring) oldest(last uint64) uint64 {
+	return last - min(last, uint64(len(r.buf))) + 1
+}

@@ -1,6 +1,10 @@
 package bus
 
-import "sync/atomic"
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
 // Stats are the bus's counters since New; [Bus.Stats] returns a snapshot.
 type Stats struct {
@@ -24,7 +28,7 @@ type Stats struct {
 	// Retransmits counts envelopes this node sent again on request.
 	Retransmits uint64
 	// Repairs counts flushes made to repair (an unrecoverable gap, a
-	// reconnect, a lapsed lease).
+	// member gone without a clean Leave, a failed apply, a flush storm).
 	Repairs uint64
 	// Acks counts strong acks received.
 	Acks uint64
@@ -33,20 +37,81 @@ type Stats struct {
 	// Lag is the largest number of envelopes this node knows a peer sent
 	// that it has not received yet.
 	Lag uint64
+	// Rejected counts what the bus refused, by reason (see the reason
+	// constants: RejectClock, RejectPeers, RejectRate, ...).
+	Rejected map[string]uint64
 }
+
+// Reasons for Stats.Rejected and warp_bus_rejected_total.
+const (
+	// RejectClock: an event's version was further ahead of this node's
+	// clock than it accepts.
+	RejectClock = "clock"
+	// RejectPeers: a message from a new node while MaxPeers nodes are
+	// known.
+	RejectPeers = "peers"
+	// RejectRate: a retransmit request beyond RetransmitRate.
+	RejectRate = "rate"
+	// RejectMalformed: a message that did not decode.
+	RejectMalformed = "malformed"
+)
 
 // counters are the live counters behind Stats.
 type counters struct {
 	published, overflows, applied, duplicates, malformed, gaps atomic.Uint64
 	retransmits, repairs, acks, errorsDropped, lag             atomic.Uint64
+
+	mu       sync.Mutex // guards rejected and logged
+	rejected map[string]uint64
+	logged   map[[2]string]time.Time // (reason, origin) → last log line
 }
 
 func (c *counters) snapshot() Stats {
-	return Stats{
+	s := Stats{
 		Published: c.published.Load(), Overflows: c.overflows.Load(),
 		Applied: c.applied.Load(), Duplicates: c.duplicates.Load(),
 		Malformed: c.malformed.Load(), Gaps: c.gaps.Load(),
 		Retransmits: c.retransmits.Load(), Repairs: c.repairs.Load(),
 		Acks: c.acks.Load(), ErrorsDropped: c.errorsDropped.Load(), Lag: c.lag.Load(),
+	}
+	c.mu.Lock()
+	if len(c.rejected) > 0 {
+		s.Rejected = make(map[string]uint64, len(c.rejected))
+		for k, v := range c.rejected {
+			s.Rejected[k] = v
+		}
+	}
+	c.mu.Unlock()
+	return s
+}
+
+// logEvery is how often one (reason, origin) is logged at most.
+const logEvery = time.Minute
+
+// maxLogged bounds the (reason, origin) pairs remembered for logging.
+const maxLogged = 1024
+
+// reject counts something refused for reason, from origin, and logs it at
+// most once per origin and reason per minute.
+func (b *Bus) reject(reason, origin string) {
+	c := &b.stats
+	now := time.Now()
+	c.mu.Lock()
+	if c.rejected == nil {
+		c.rejected, c.logged = map[string]uint64{}, map[[2]string]time.Time{}
+	}
+	c.rejected[reason]++
+	k := [2]string{reason, origin}
+	last, seen := c.logged[k]
+	log := !seen || now.Sub(last) >= logEvery
+	if log {
+		if len(c.logged) >= maxLogged {
+			clear(c.logged)
+		}
+		c.logged[k] = now
+	}
+	c.mu.Unlock()
+	if log {
+		b.cfg.Logger.Warn("bus: rejected a message (logged once a minute per origin)", "reason", reason, "origin", origin, "node", b.cfg.NodeID)
 	}
 }

@@ -15,35 +15,46 @@ type pendingWrite struct {
 	version  merge.Version
 	quorum   int
 	deadline time.Time
-	needed   map[string]uint64 // peer id → epoch it had when needed
-	acked    map[string]bool
+	needed   map[memberKey]struct{} // the view and the ghosts when it started
+	acked    map[string]uint64      // node id → the epoch it acked from
 	reply    chan strongResult
 }
 
 // startStrong broadcasts a strong invalidation and starts waiting for the
-// view's acks.
+// acks of every member of the view (and every ghost not yet provably gone).
 func (a *busActor) startStrong(m strongReq) {
-	if a.leaving {
+	now := a.now()
+	switch {
+	case a.leaving:
 		m.reply <- strongResult{err: fmt.Errorf("%w: strong publish", ErrClosed)}
+		return
+	case !a.isMember(now):
+		m.reply <- strongResult{err: fmt.Errorf("%w: this node is not a member of the cluster now (its membership lease expired or it was expelled)", ErrQuorum)}
+		return
+	case len(a.pending) >= a.cfg.MaxPending:
+		m.reply <- strongResult{err: fmt.Errorf("%w: %d strong publishes already waiting (MaxPending)", ErrQuorum, len(a.pending))}
 		return
 	}
 	a.seq++
 	e := a.envelope(wire.OpInvalidate)
-	e.Seq, e.Key, e.Version, e.Strong, e.ReplyTo = a.seq, m.key, m.version, true, a.cfg.NodeID
+	e.Seq, e.Key, e.Version, e.Strong, e.Fence = a.seq, m.key, m.version, true, m.fence
 	a.ring.put(e)
 	a.broadcast([]wire.Envelope{e})
 	a.b.stats.published.Add(1)
 	w := &pendingWrite{
 		id: m.id, seq: e.Seq, version: m.version, quorum: m.quorum, deadline: m.deadline,
-		needed: make(map[string]uint64), acked: make(map[string]bool), reply: m.reply,
+		needed: make(map[memberKey]struct{}), acked: make(map[string]uint64), reply: m.reply,
 	}
-	for id, p := range a.peers {
-		if p.inView() {
-			w.needed[id] = p.epoch
+	for id, epoch := range a.view() {
+		w.needed[memberKey{id, epoch}] = struct{}{}
+	}
+	for k, g := range a.ghosts {
+		if !a.ghostGone(g, now) {
+			w.needed[k] = struct{}{}
 		}
 	}
-	if m.quorum > len(w.needed) {
-		a.finish(w, fmt.Errorf("%w: 0 acked of %d needed: only %d live peers", ErrQuorum, m.quorum, len(w.needed)))
+	if live := len(a.view()); m.quorum > live {
+		a.finish(w, fmt.Errorf("%w: 0 acked of %d needed: only %d live peers", ErrQuorum, m.quorum, live))
 		return
 	}
 	a.pending[w.id] = w
@@ -54,25 +65,15 @@ func (a *busActor) startStrong(m strongReq) {
 // onAck records p's ack of a strong write.
 func (a *busActor) onAck(p *peer, e *wire.Envelope) {
 	w := a.pending[a.bySeq[e.Ref]]
-	if w == nil || e.Version < w.version || e.Watermark != a.b.epoch {
+	if w == nil || e.Version < w.version || e.Watermark != a.epoch {
 		return
 	}
-	if epoch, ok := w.needed[p.id]; ok && epoch != p.epoch {
-		w.needed[p.id] = p.epoch // the ack of a restarted peer counts for its new epoch
+	if _, ok := w.needed[memberKey{p.id, p.epoch}]; !ok && !a.inView(p.id, p.epoch) {
+		return // neither needed nor a member: it does not count for the quorum
 	}
 	a.b.stats.acks.Add(1)
-	w.acked[p.id] = true
+	w.acked[p.id] = p.epoch
 	a.settle(w)
-}
-
-// restarted makes pending writes wait for the new epoch of node id.
-func (a *busActor) restarted(id string) {
-	for _, w := range a.pending {
-		if _, ok := w.needed[id]; ok {
-			w.needed[id] = a.peers[id].epoch
-			delete(w.acked, id)
-		}
-	}
 }
 
 // settleAll re-examines every pending write.
@@ -82,7 +83,7 @@ func (a *busActor) settleAll() {
 	}
 }
 
-// settle answers w once every needed peer acked or provably lost its
+// settle answers w once every needed member acked or provably lost its
 // lease and at least quorum acked, or with ErrQuorum at its deadline.
 func (a *busActor) settle(w *pendingWrite) {
 	switch {
@@ -93,25 +94,41 @@ func (a *busActor) settle(w *pendingWrite) {
 	}
 }
 
-// unresolved counts the needed peers that neither acked nor provably lost
-// their lease.
+// unresolved counts the needed members that neither acked nor provably
+// lost their lease. A member is provably not serving once: it acked, it
+// left, its lease depends on this node's answers and none went out for the
+// lapse wait, or it is out of the membership (expelled or replaced, which
+// the membership only allows once its own lease ended; see ghostGone).
 func (a *busActor) unresolved(w *pendingWrite) int {
 	now, n := a.now(), 0
-	for id, epoch := range w.needed {
-		p := a.peers[id]
-		switch {
-		case w.acked[id]:
-		case p == nil || p.epoch != epoch:
-			n++ // a newer epoch's ack is awaited; see restarted
-		case !p.lapsed(now, a.cfg.lapseWait()):
-			n++
+	for k := range w.needed {
+		if a.resolved(w, k, now) {
+			continue
 		}
+		n++
 	}
 	return n
 }
 
+func (a *busActor) resolved(w *pendingWrite, k memberKey, now time.Time) bool {
+	if e, ok := w.acked[k.node]; ok && e == k.epoch {
+		return true
+	}
+	if g := a.ghosts[k]; g != nil {
+		return a.ghostGone(g, now)
+	}
+	if a.anchored && !a.inView(k.node, k.epoch) {
+		return true // gone from the membership, and no ghost left: provably gone
+	}
+	p := a.peers[k.node]
+	if p == nil || p.epoch != k.epoch {
+		return !a.anchored // never heard (or replaced) without a Membership: not in any view
+	}
+	return p.lapsed(now, a.cfg.lapseWait())
+}
+
 func (a *busActor) quorumErr(w *pendingWrite, why string) error {
-	return fmt.Errorf("%w: %s: %d acked of %d needed (%d peers in view, %d neither acked nor lost their lease)",
+	return fmt.Errorf("%w: %s: %d acked of %d needed (%d members waited for, %d neither acked nor provably stopped serving)",
 		ErrQuorum, why, len(w.acked), w.quorum, len(w.needed), a.unresolved(w))
 }
 
@@ -129,13 +146,16 @@ func (a *busActor) finish(w *pendingWrite, err error) {
 	w.reply <- strongResult{acked: len(w.acked), err: err}
 }
 
-// leave broadcasts Leave and fails every pending write: the node stops.
+// leave broadcasts Leave, with the last sequence number sent, and fails
+// every pending write: the node stops.
 func (a *busActor) leave() {
 	if a.leaving {
 		return
 	}
 	a.leaving = true
-	a.broadcast([]wire.Envelope{a.envelope(wire.OpLeave)})
+	l := a.envelope(wire.OpLeave)
+	l.Watermark = a.seq
+	a.broadcast([]wire.Envelope{l})
 	for _, w := range a.pending {
 		a.finish(w, fmt.Errorf("%w: strong publish", ErrClosed))
 	}

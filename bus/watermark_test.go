@@ -60,9 +60,11 @@ func newTestActor(now func() time.Time) (*Bus, *busActor, *peer) {
 // newTestActorWith is newTestActor over transport tr and applier app.
 func newTestActorWith(now func() time.Time, tr Transport, app Applier) (*Bus, *busActor, *peer) {
 	cfg := Config{Cluster: "c", NodeID: "a", Now: now, Transport: tr, Applier: app}.withDefaults()
-	b := &Bus{cfg: cfg, ctx: context.Background(), errs: make(chan error, 64), epoch: 7}
+	b := &Bus{cfg: cfg, ctx: context.Background(), errs: make(chan error, 64), memberReqs: make(chan memberReq, 16)}
+	b.epoch.Store(7)
 	b.members.Store(new([]string))
-	a := newBusActor(b)
+	a := newBusActor(b, 7)
+	a.repair = false
 	p := newPeer("b", 1, false)
 	p.lastHeard = now()
 	a.peers["b"] = p

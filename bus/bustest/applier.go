@@ -18,6 +18,8 @@ import (
 type Applier struct {
 	mu       sync.Mutex // guards the fields below
 	Versions map[string]merge.Version
+	Fences   map[string]merge.Version // key → newest fence token held (released ones removed)
+	Releases int
 	Prefixes []string
 	Flushes  int
 	Calls    int
@@ -29,7 +31,7 @@ type Applier struct {
 
 // NewApplier returns an empty Applier.
 func NewApplier() *Applier {
-	return &Applier{Versions: map[string]merge.Version{}, changed: make(chan struct{}, 1)}
+	return &Applier{Versions: map[string]merge.Version{}, Fences: map[string]merge.Version{}, changed: make(chan struct{}, 1)}
 }
 
 func (a *Applier) record(fn func()) error {
@@ -50,6 +52,25 @@ func (a *Applier) record(fn func()) error {
 // Invalidate implements bus.Applier: it keeps the newest version per key.
 func (a *Applier) Invalidate(_ context.Context, key string, v merge.Version) error {
 	return a.record(func() { a.Versions[key] = max(a.Versions[key], v) })
+}
+
+// Fence implements bus.Applier: the key counts as invalidated at token,
+// and fenced until Release.
+func (a *Applier) Fence(_ context.Context, key string, token merge.Version) error {
+	return a.record(func() {
+		a.Versions[key] = max(a.Versions[key], token)
+		a.Fences[key] = max(a.Fences[key], token)
+	})
+}
+
+// Release implements bus.Applier.
+func (a *Applier) Release(_ context.Context, key string, token merge.Version) error {
+	return a.record(func() {
+		if a.Fences[key] == token {
+			delete(a.Fences, key)
+		}
+		a.Releases++
+	})
 }
 
 // InvalidatePrefix implements bus.Applier.

@@ -19,7 +19,6 @@ const (
 	flagFence
 	flagRelease
 	flagMember
-	flagIncarnation
 	flagsKnown = 1<<iota - 1
 )
 
@@ -79,7 +78,7 @@ func appendEnvelope(dst []byte, e *Envelope) []byte {
 	for _, f := range [...]struct {
 		v    uint64
 		flag uint64
-	}{{e.Seq, flagSeq}, {uint64(e.Version), flagVersion}, {e.Watermark, flagWatermark}, {e.Ref, flagRef}, {e.Incarnation, flagIncarnation}} {
+	}{{e.Seq, flagSeq}, {uint64(e.Version), flagVersion}, {e.Watermark, flagWatermark}, {e.Ref, flagRef}} {
 		if f.v != 0 {
 			flags |= f.flag
 		}
@@ -101,8 +100,7 @@ func appendEnvelope(dst []byte, e *Envelope) []byte {
 		dst = appendString(dst, e.ReplyTo)
 	}
 	dst = appendUint(dst, e.Watermark)
-	dst = appendUint(dst, e.Ref)
-	return appendUint(dst, e.Incarnation)
+	return appendUint(dst, e.Ref)
 }
 
 // appendUint appends v unless it is 0 (its flag then says it is absent).
@@ -232,7 +230,6 @@ func (r *reader) envelope(e *Envelope) {
 	}
 	e.Watermark = r.optUint(flags, flagWatermark, "watermark")
 	e.Ref = r.optUint(flags, flagRef, "ref")
-	e.Incarnation = r.optUint(flags, flagIncarnation, "incarnation")
 }
 
 func (r *reader) optUint(flags, bit uint64, what string) uint64 {

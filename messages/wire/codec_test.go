@@ -26,14 +26,13 @@ func TestRoundTrip(t *testing.T) {
 		})}},
 		{"release", []Envelope{with(func(e *Envelope) { e.Op, e.Seq, e.Key, e.Version, e.Release = OpInvalidate, 8, "k", 1<<40, true })}},
 		{"member answer", []Envelope{with(func(e *Envelope) { e.Op, e.Ref, e.Watermark, e.Member = OpHeartbeatAck, 3, 9, true })}},
-		{"heartbeat with incarnation", []Envelope{with(func(e *Envelope) { e.Op, e.Ref, e.Incarnation = OpHeartbeat, 3, 1 << 60 })}},
 		{"prefix", []Envelope{with(func(e *Envelope) { e.Op, e.Seq, e.Key = OpInvalidatePrefix, 2, "user:" })}},
 		{"heartbeat", []Envelope{with(func(e *Envelope) { e.Op, e.Watermark, e.Ref = OpHeartbeat, 99, 3 })}},
 		{"nack", []Envelope{with(func(e *Envelope) { e.Op, e.Watermark, e.Ref = OpNack, 5, 9 })}},
 		{"zero epoch and empty origin", []Envelope{{Op: OpLeave}}},
 		{"unknown op", []Envelope{with(func(e *Envelope) { e.Op = 200 })}},
 		{"max values", []Envelope{with(func(e *Envelope) {
-			e.Op, e.Seq, e.Version, e.Watermark, e.Ref, e.Incarnation = OpAck, ^uint64(0), merge.MaxVersion, ^uint64(0), ^uint64(0), ^uint64(0)
+			e.Op, e.Seq, e.Version, e.Watermark, e.Ref = OpAck, ^uint64(0), merge.MaxVersion, ^uint64(0), ^uint64(0)
 			e.Strong, e.Fence, e.Release, e.Member = true, true, true, true
 			e.Key = strings.Repeat("x", MaxKeyLen)
 		})}},
@@ -114,7 +113,7 @@ func TestDecodeMalformed(t *testing.T) {
 		{"origin too long", append([]byte{FormatVersion, 0xff, 0x7f}, make([]byte, 300)...), ErrMalformed},
 		{"overlong uvarint", []byte{FormatVersion, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, ErrMalformed},
 		{"op 0", []byte{FormatVersion, 1, 'a', 5, 1, 0, 0}, ErrMalformed},
-		{"unknown flag", []byte{FormatVersion, 1, 'a', 5, 1, 1, 0x80, 0x10}, ErrMalformed},
+		{"unknown flag", []byte{FormatVersion, 1, 'a', 5, 1, 1, 0x80, 0x08}, ErrMalformed},
 		{"version above MaxVersion", []byte{FormatVersion, 1, 'a', 5, 1, 1, flagVersion, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40}, ErrMalformed},
 		{"version 2^64-1", []byte{FormatVersion, 1, 'a', 5, 1, 1, flagVersion, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, ErrMalformed},
 		{"field present but 0", []byte{FormatVersion, 1, 'a', 5, 1, 1, flagSeq, 0}, ErrMalformed},
@@ -144,7 +143,7 @@ func TestDecodeMalformed(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	seed := []Envelope{
 		{Origin: "n1", Epoch: 1, Op: OpInvalidate, Seq: 1, Key: "k", Version: 1, Strong: true, ReplyTo: "n1"},
-		{Origin: "n1", Epoch: 1, Op: OpHeartbeat, Watermark: 1, Ref: 2, Incarnation: 3},
+		{Origin: "n1", Epoch: 1, Op: OpHeartbeat, Watermark: 1, Ref: 2},
 		{Origin: "n1", Epoch: 1, Op: OpInvalidate, Seq: 2, Key: "k", Version: 5, Fence: true, Release: true},
 		{Origin: "n1", Epoch: 1, Op: OpHeartbeatAck, Ref: 2, Member: true},
 	}

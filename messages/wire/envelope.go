@@ -10,7 +10,7 @@ import (
 const (
 	// FormatVersion is the format written by [Append]; the first byte of
 	// every message. Format 2 made the flags a uvarint and added Fence,
-	// Release, Member and Incarnation; format 1 is no longer accepted.
+	// Release and Member; format 1 is no longer accepted.
 	FormatVersion = 2
 	// MaxNodeIDLen bounds [Envelope.Origin] and [Envelope.ReplyTo].
 	MaxNodeIDLen = 128
@@ -39,13 +39,12 @@ const (
 	// a repair, when the origin no longer holds envelopes up to Watermark.
 	OpFlush Op = 3
 	// OpHeartbeat: broadcast every heartbeat interval; Ref numbers the
-	// heartbeat, Watermark is the last Seq the origin sent and Incarnation
-	// its current membership incarnation (0: none).
+	// heartbeat and Watermark is the last Seq the origin sent.
 	OpHeartbeat Op = 4
 	// OpHeartbeatAck: answer to the heartbeat numbered Ref, sent to its
 	// origin; Watermark is the last Seq the answering node sent, Member
-	// says the answerer holds the origin (at the heartbeat's Incarnation)
-	// as a member of the cluster.
+	// says the answerer holds the origin (at the heartbeat's Epoch) as a
+	// member of the cluster.
 	OpHeartbeatAck Op = 5
 	// OpAck: the strong invalidation with Seq Ref, from the writer's
 	// epoch Watermark, was applied at Version.
@@ -110,8 +109,6 @@ type Envelope struct {
 	// Member, in a heartbeat answer, says the answerer holds the
 	// heartbeat's origin as a member.
 	Member bool
-	// Incarnation is the origin's membership incarnation (heartbeats).
-	Incarnation uint64
 	// ReplyTo is the node id to ack, at most [MaxNodeIDLen] bytes.
 	ReplyTo string
 	// Watermark is a sequence number: the last one sent (heartbeats), the

@@ -1,0 +1,41 @@
+package bus
+
+import "time"
+
+// limiter bounds the work other nodes can make this node do: envelopes
+// retransmitted per second, and flushes applied per FlushInterval. Owned by
+// the actor.
+type limiter struct {
+	rate       uint64 // retransmitted envelopes allowed per second
+	budget     uint64 // left in the current second
+	refilledAt time.Time
+	flushEvery time.Duration
+	lastFlush  time.Time
+}
+
+func newLimiter(cfg Config) limiter {
+	return limiter{rate: uint64(cfg.RetransmitRate), budget: uint64(cfg.RetransmitRate), flushEvery: cfg.FlushInterval}
+}
+
+// refill restores the retransmit budget once a second.
+func (l *limiter) refill(now time.Time) {
+	if now.Sub(l.refilledAt) >= time.Second {
+		l.budget, l.refilledAt = l.rate, now
+	}
+}
+
+// retransmit takes up to n envelopes from the budget and returns how many.
+func (l *limiter) retransmit(n uint64) uint64 {
+	n = min(n, l.budget)
+	l.budget -= n
+	return n
+}
+
+// flush reports whether a flush may be applied now, and if so counts it.
+func (l *limiter) flush(now time.Time) bool {
+	if !l.lastFlush.IsZero() && now.Sub(l.lastFlush) < l.flushEvery {
+		return false
+	}
+	l.lastFlush = now
+	return true
+}

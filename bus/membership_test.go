@@ -1,0 +1,185 @@
+package bus_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/warpcache/warp/bus"
+)
+
+// A node paused for longer than PeerTimeout (and than its membership
+// lease) holds no lease when it resumes, not even after its first tick,
+// before it has heard anyone: its view is the membership, which a silence
+// never empties. Meanwhile the others expel it and hold their leases again
+// without it; once resumed, it rejoins under a new epoch and gets its lease
+// back only after every member answered it. Before the membership, the
+// first tick after the pause dropped the silent peers and left the node
+// alone in its view, with a lease without end.
+func TestPauseLongerThanPeerTimeout(t *testing.T) {
+	t.Parallel()
+	c := newMCluster(t, true, "a", "b", "c")
+	stalled := c.nodes["c"]
+	epoch := stalled.b.Epoch()
+	c.pause("c", true)
+	steps := int((c.cfg.PeerTimeout + time.Second) / c.cfg.HeartbeatInterval)
+	for range steps {
+		c.step(c.cfg.HeartbeatInterval)
+	}
+	for _, id := range []string{"a", "b"} {
+		if !c.nodes[id].b.LeaseValid() || len(c.nodes[id].b.Members()) != 1 {
+			c.t.Fatalf("%s after c's pause: want its lease back, c expelled; state: %s", id, c.state())
+		}
+	}
+	c.pause("c", false)
+	bus.Tick(stalled.b) // the first tick after the pause, before any message
+	if stalled.b.LeaseValid() {
+		t.Fatalf("c holds its lease right after a %v pause; state: %s", c.cfg.PeerTimeout+time.Second, c.state())
+	}
+	if _, err := stalled.b.PublishStrong(t.Context(), "k", 5, 0); !errors.Is(err, bus.ErrQuorum) {
+		t.Fatalf("c's strong publish right after the pause: got %v; want ErrQuorum (not a member)", err)
+	}
+	c.until("c back, under a new epoch, with its lease", 60, func() bool {
+		return stalled.b.LeaseValid() && stalled.b.Epoch() > epoch
+	})
+}
+
+// A node cut off from the bus both ways stops renewing its membership
+// (most of the cluster no longer answers it), so the others expel it and
+// serve again; its own strong publishes then fail with ErrQuorum, and its
+// lease is off from the moment its last lease ran out.
+func TestCutOffNodeIsExpelled(t *testing.T) {
+	t.Parallel()
+	c := newMCluster(t, true, "a", "b", "c")
+	cut := c.nodes["c"].b
+	c.cut("c", true, true)
+	c.until("c's lease off", 10, func() bool { return !cut.LeaseValid() })
+	for _, id := range []string{"a", "b"} {
+		if c.nodes[id].b.LeaseValid() {
+			t.Fatalf("%s holds its lease while c, a member, is silent; state: %s", id, c.state())
+		}
+	}
+	c.until("c expelled, a and b serving again", 60, func() bool {
+		return c.nodes["a"].b.LeaseValid() && c.nodes["b"].b.LeaseValid() && len(c.m.Members()) == 2
+	})
+	if cut.LeaseValid() {
+		t.Fatal("c regained a lease while cut off")
+	}
+	done := c.strong("c", "k", 7)
+	if err := <-done; !errors.Is(err, bus.ErrQuorum) {
+		t.Fatalf("c's strong publish once expelled: got %v; want ErrQuorum", err)
+	}
+	// a writes without c: nobody waits for an expelled member.
+	if err := <-c.strong("a", "k", 8); err != nil {
+		t.Fatalf("a's strong publish with c expelled: %v", err)
+	}
+	c.cut("c", false, false)
+	c.until("c rejoined with its lease", 60, func() bool { return cut.LeaseValid() && len(c.m.Members()) == 3 })
+}
+
+// A node whose outgoing messages are lost still hears everybody, but none
+// of its heartbeats is answered: it stops renewing and is expelled, rather
+// than the two nodes that can no longer hear it.
+func TestOneWayCutExpelsTheMuteNode(t *testing.T) {
+	t.Parallel()
+	c := newMCluster(t, true, "a", "b", "c")
+	c.cut("c", false, true)
+	c.until("c expelled, a and b serving again", 80, func() bool {
+		_, ok := c.m.Members()["c"]
+		return !ok && c.nodes["a"].b.LeaseValid() && c.nodes["b"].b.LeaseValid()
+	})
+	if c.nodes["c"].b.LeaseValid() {
+		t.Fatal("the mute node holds a lease")
+	}
+}
+
+// A node cut off from the membership service (but not from the bus)
+// cannot renew: its lease ends with its membership lease, its strong
+// publishes fail with ErrQuorum, and the others expel it.
+func TestMembershipUnreachable(t *testing.T) {
+	t.Parallel()
+	c := newMCluster(t, true, "a", "b")
+	c.m.Hold("b", true)
+	b := c.nodes["b"].b
+	c.until("b's lease off", 30, func() bool { return !b.LeaseValid() })
+	if _, ok := b.Member(); ok {
+		t.Fatal("b still a member with its renewals failing past its membership lease")
+	}
+	if err := <-c.strong("b", "k", 3); !errors.Is(err, bus.ErrQuorum) {
+		t.Fatalf("b's strong publish without membership: got %v; want ErrQuorum", err)
+	}
+	c.until("b expelled, a serving", 40, func() bool { return len(c.m.Members()) == 1 && c.nodes["a"].b.LeaseValid() })
+	c.m.Hold("b", false)
+	c.until("b back", 60, func() bool { return b.LeaseValid() })
+}
+
+// A joining node holds no lease until every member answered it as a
+// member, which each does only once its own renewal shows the new record.
+func TestJoinWaitsForEveryMemberToKnowIt(t *testing.T) {
+	t.Parallel()
+	c := newMCluster(t, true, "a", "b")
+	d := c.start("d")
+	// Deliver heartbeats and answers without any renewal of a or b.
+	for range 5 {
+		c.clk.Advance(c.cfg.HeartbeatInterval)
+		for _, id := range []string{"a", "b", "d"} {
+			bus.Tick(c.nodes[id].b)
+		}
+		bus.Renew(d.b)
+		c.hub.drain(c.sync)
+		bus.Tick(d.b)
+		if d.b.LeaseValid() {
+			t.Fatalf("d holds a lease before a and b know it as a member; state: %s", c.state())
+		}
+	}
+	c.until("d's lease once a and b renewed", 20, d.b.LeaseValid)
+}
+
+// A member that vanishes without a Leave (a crash) makes every other node
+// flush once it is out of the view: it may have completed writes whose
+// fences they never saw. A member that closes cleanly, with a Leave they
+// caught up with, does not.
+func TestDepartureFlushes(t *testing.T) {
+	t.Parallel()
+	c := newMCluster(t, true, "a", "b", "c")
+	repairs := c.nodes["a"].b.Stats().Repairs
+	if err := c.nodes["c"].b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.until("c out of a's view", 20, func() bool { return len(c.nodes["a"].b.Members()) == 1 })
+	if got := c.nodes["a"].b.Stats().Repairs; got != repairs {
+		t.Fatalf("a clean Leave cost %d repair flushes; want none", got-repairs)
+	}
+	// b crashes: its bus is abandoned, silent, never closed.
+	c.pause("b", true)
+	c.until("b expelled", 60, func() bool { _, ok := c.m.Members()["b"]; return !ok })
+	c.until("a's lease back", 20, c.nodes["a"].b.LeaseValid)
+	if got := c.nodes["a"].b.Stats().Repairs; got != repairs+1 {
+		t.Fatalf("a crash cost %d repair flushes; want 1", got-repairs)
+	}
+}
+
+// A strong publish waits for a member that restarted (a new epoch replaced
+// its record) until its old epoch provably stopped serving: the old
+// process may still be alive.
+func TestRestartedMemberIsWaitedFor(t *testing.T) {
+	t.Parallel()
+	c := newMCluster(t, true, "a", "b")
+	c.pause("b", true) // the old b is stopped, not dead: it never sends Leave
+	c.start("b")       // a new process of b joins, replacing the record
+	c.until("a knows the new b", 20, func() bool { return c.nodes["a"].b.LeaseValid() })
+	done := c.strong("a", "k", 9)
+	start := c.clk.Now()
+	for bus.Pending(c.nodes["a"].b) > 0 {
+		if c.clk.Now().Sub(start) > c.cfg.StrongTimeout {
+			t.Fatalf("strong publish still pending at its deadline; state: %s", c.state())
+		}
+		c.step(c.cfg.HeartbeatInterval)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("strong publish with b restarted: %v", err)
+	}
+	if waited := c.clk.Now().Sub(start); waited < bus.LapseWait(c.cfg) {
+		t.Fatalf("a stopped waiting for the old b after %v; want at least the lapse wait %v", waited, bus.LapseWait(c.cfg))
+	}
+}
