@@ -17,8 +17,8 @@ func TestConfigValidation(t *testing.T) {
 	t.Parallel()
 	for name, cfg := range map[string]Config{
 		"negative clock bound": {MaxClockAhead: -1},
-		"negative sweep":      {SweepInterval: -time.Second},
-		"unknown dispatcher":  {Dispatcher: Dispatch(7)},
+		"negative sweep":       {SweepInterval: -time.Second},
+		"unknown dispatcher":   {Dispatcher: Dispatch(7)},
 	} {
 		if _, err := NewNode(cfg); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: err = %v; want ErrConfig", name, err)
