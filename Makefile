@@ -31,13 +31,19 @@ vet: ## go vet
 lint: fmt-check vet $(GOBIN)/staticcheck ## gofmt check, go vet and staticcheck
 	$(GOBIN)/staticcheck $(PKGS)
 
+tidy-check: ## fail if go.mod or go.sum is not tidy (go mod tidy -diff)
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum not tidy: run go mod tidy"; exit 1; }
+
+docs: ## check README.md and docs/*.md: links, anchors, and that every go block compiles (internal/docscheck)
+	$(GO) test -count 1 -run 'TestDocs' ./internal/docscheck/
+
 race: ## all tests with the race detector
 	$(GO) test -race -timeout $(TEST_TIMEOUT) $(PKGS)
 
 allocs: ## the allocation tests, without the race detector (whose own allocations they would count)
 	$(GO) test -run 'Allocates' -count 1 ./api ./shard
 
-test: lint race allocs ## what CI runs: lint, every test with the race detector, the allocation tests
+test: lint tidy-check docs race allocs ## what CI runs: lint, go.mod tidiness, the docs check, every test with the race detector, the allocation tests
 
 bench: ## benchmarks (BENCH=regexp COUNT=n); compare runs with benchstat
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) $(PKGS)
@@ -51,4 +57,4 @@ fuzz: ## run every fuzz target for FUZZTIME each
 demo: ## run warp-bench on its embedded default (3 nodes, in-process NATS, memory store)
 	$(GO) run ./cmd/warp-bench
 
-.PHONY: help tools fmt-check vet lint race allocs test bench fuzz demo
+.PHONY: help tools fmt-check vet lint tidy-check docs race allocs test bench fuzz demo
