@@ -98,7 +98,7 @@ func TestDynamicTTLForgetsOldReads(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
 		spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
-		w, err := New[string](spy, WithNodeConfig[string](actors.Config{Resolution: 100 * time.Millisecond}))
+		w, err := New[string](spy, WithNodeConfig[string](actors.Config{}))
 		if err != nil {
 			t.Fatal(err)
 		}
