@@ -1,0 +1,104 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/warpcache/warp/actors"
+	"github.com/warpcache/warp/bus"
+	"github.com/warpcache/warp/bus/inproc"
+	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/store"
+	"github.com/warpcache/warp/store/memory"
+)
+
+// gateStore holds a Set that the test armed until it is let through.
+type gateStore[T any] struct {
+	*memory.Store[T]
+	armed   chan struct{} // a token arms the next Set
+	entered chan struct{} // the armed Set is waiting
+	open    chan struct{} // lets it through
+}
+
+func (s gateStore[T]) Set(ctx context.Context, key string, v T, wr store.Write) (merge.Version, error) {
+	select {
+	case <-s.armed:
+		s.entered <- struct{}{}
+		<-s.open
+	default:
+	}
+	return s.Store.Set(ctx, key, v, wr)
+}
+
+// A strong write held up between its fence and its store write (a pause,
+// a slow link) while its node falls out of the membership never lands:
+// the store checks the writer's membership with the write, refuses it,
+// and Set fails with ErrQuorum, the store untouched. Without the guard,
+// the write would land after the others stopped waiting for this node.
+func TestZombieStrongWriteRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mem := memory.New[string](memory.Options{})
+	gate := gateStore[string]{Store: mem, armed: make(chan struct{}, 1), entered: make(chan struct{}), open: make(chan struct{})}
+	hub := inproc.NewHub()
+	var nodes []*Warp[string]
+	for i, s := range []store.Store[string]{gate, mem} {
+		w, err := New[string](s,
+			WithNodeConfig[string](actors.Config{ID: []string{"z0", "z1"}[i]}),
+			WithBus[string](bus.Config{Cluster: "zombie", Transport: hub.Transport(),
+				HeartbeatInterval: 20 * time.Millisecond, LeaseDuration: 100 * time.Millisecond,
+				MemberLease: 400 * time.Millisecond, StrongTimeout: 3 * time.Second}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = w.Close() })
+		if err := w.Register("s:*", ModeStrongDistributed, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, w)
+	}
+	waitFor(t, 10*time.Second, "both leases", func() bool { return nodes[0].Bus().LeaseValid() && nodes[1].Bus().LeaseValid() })
+	if err := nodes[0].Set(ctx, "s:1", "old"); err != nil {
+		t.Fatal(err)
+	}
+	gate.armed <- struct{}{}
+	done := make(chan error, 1)
+	go func() { done <- nodes[0].Set(ctx, "s:1", "zombie") }()
+	<-gate.entered // fenced everywhere; the store write waits
+	epoch, _ := nodes[0].Bus().Member()
+	if err := mem.Leave(ctx, "zombie", "z0", epoch); err != nil { // z0 is out, as an expulsion would put it
+		t.Fatal(err)
+	}
+	close(gate.open)
+	err := <-done
+	if !errors.Is(err, ErrQuorum) || !errors.Is(err, store.ErrNotMember) {
+		t.Fatalf("the held-up write: got %v; want ErrQuorum wrapping store.ErrNotMember", err)
+	}
+	if it, err := mem.Get(ctx, "s:1"); err != nil || it.Value != "old" {
+		t.Fatalf("store holds %q, %v after the refused write; want old", it.Value, err)
+	}
+}
+
+// bareStore hides its store's optional capabilities, Membership among
+// them: a store of someone else's that keeps no membership.
+type bareStore[T any] struct{ store.Store[T] }
+
+// On a bus without a membership service, StrongDistributed registrations
+// fail with ErrConfig saying why; eventual ones work.
+func TestStrongNeedsMembership(t *testing.T) {
+	t.Parallel()
+	w, err := New[string](bareStore[string]{memory.New[string](memory.Options{})},
+		WithBus[string](bus.Config{Cluster: "bare", Transport: inproc.NewHub().Transport()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.Register("s:*", ModeStrongDistributed, time.Hour); !errors.Is(err, ErrConfig) {
+		t.Fatalf("strong registration without membership: got %v; want ErrConfig", err)
+	}
+	if err := w.Register("e:*", ModeEventualDistributed, time.Hour); err != nil {
+		t.Fatalf("eventual registration without membership: %v", err)
+	}
+}
