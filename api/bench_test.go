@@ -13,6 +13,8 @@ import (
 
 	"github.com/warpcache/warp/actors"
 	"github.com/warpcache/warp/api/codec"
+	"github.com/warpcache/warp/bus"
+	"github.com/warpcache/warp/bus/inproc"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"
 )
@@ -101,6 +103,36 @@ func BenchmarkGetHit(b *testing.B) {
 	}
 }
 
+// BenchmarkGetHitBus compares, in the same run, a hit on a key served under
+// the coherence lease (EventualDistributed, with a bus attached: one clock
+// read shared with the TTL check, plus an atomic load of the lease) with a
+// StrongLocal hit without a bus.
+func BenchmarkGetHitBus(b *testing.B) {
+	val := make([]byte, 64)
+	for _, dist := range []string{"uniform", "zipf"} {
+		order := keyOrder(dist == "zipf", 2)
+		run := func(name string, w *Warp[[]byte]) {
+			b.Run(dist+"/"+name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					i := rand.IntN(len(order))
+					for pb.Next() {
+						_, _ = w.Get(context.Background(), benchKeyNames[order[i&(len(order)-1)]])
+						i++
+					}
+				})
+				if w.bus != nil && !w.bus.LeaseValid() {
+					b.Fatal("the lease lapsed during the benchmark: hits went to the store")
+				}
+			})
+		}
+		run("strong-local", benchWarp(b, val))
+		run("eventual+bus", benchWarpMode(b, val, ModeEventualDistributed,
+			WithBus[[]byte](bus.Config{Cluster: "bench", Transport: inproc.NewHub().Transport()})))
+	}
+}
+
 // hotShare returns the share of benchKeyNames that w's hot tier holds.
 func hotShare(w *Warp[[]byte]) float64 {
 	n := 0
@@ -114,13 +146,24 @@ func hotShare(w *Warp[[]byte]) float64 {
 }
 
 func benchWarp(b *testing.B, val []byte, opts ...Option[[]byte]) *Warp[[]byte] {
+	return benchWarpMode(b, val, ModeStrongLocal, opts...)
+}
+
+// benchWarpMode is benchWarp with the keys registered in mode.
+func benchWarpMode(b *testing.B, val []byte, mode Mode, opts ...Option[[]byte]) *Warp[[]byte] {
 	ctx := context.Background()
 	w, err := New[[]byte](memory.New[[]byte](memory.Options{}), opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = w.Close() })
-	_ = w.Register("user:*", ModeStrongLocal, time.Hour)
+	_ = w.Register("user:*", mode, time.Hour)
+	if w.bus != nil {
+		deadline := time.Now().Add(10 * time.Second)
+		for !w.bus.LeaseValid() && time.Now().Before(deadline) {
+			<-time.After(time.Millisecond)
+		}
+	}
 	for _, k := range benchKeyNames {
 		if err := w.Set(ctx, k, val); err != nil {
 			b.Fatal(err)
