@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/warpcache/warp/actors"
@@ -14,8 +15,12 @@ import (
 // TestGetAt writes three versions at known times (an injected clock) and
 // asks for the value before, at, between and after them, and before the
 // retained history.
-func TestGetAt(t *testing.T) {
-	t.Parallel()
+//
+// It runs in a synctest bubble: versions follow the wall clock's start
+// reading plus the time elapsed since, which the bubble keeps still.
+func TestGetAt(t *testing.T) { synctest.Test(t, testGetAt) }
+
+func testGetAt(t *testing.T) {
 	ctx := context.Background()
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := base
@@ -68,7 +73,10 @@ func TestGetAt(t *testing.T) {
 // TestGetAtBeforeRetainedHistory: with one old version kept, asking for
 // the oldest value gives ErrHistory.
 func TestGetAtBeforeRetainedHistory(t *testing.T) {
-	t.Parallel()
+	synctest.Test(t, testGetAtBeforeRetainedHistory)
+}
+
+func testGetAtBeforeRetainedHistory(t *testing.T) {
 	ctx := context.Background()
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := base
