@@ -46,6 +46,13 @@ type Options struct {
 	PendingMsgs  int
 	PendingBytes int
 
+	// InboxPrefix replaces "_INBOX" as the prefix of the connection's
+	// reply subjects (JetStream API replies, for a lock or lease manager
+	// sharing the connection), so that permissions can keep other users
+	// of a shared account from reading or answering them; see
+	// docs/security.md. Dial only.
+	InboxPrefix string
+
 	// Logger receives the connection's events (disconnects, reconnects,
 	// asynchronous errors such as a permissions violation or a slow
 	// consumer), with every credential redacted; nil discards them. Dial
@@ -128,6 +135,9 @@ func (o Options) natsOptions() []nats.Option {
 	}
 	if o.Name != "" {
 		opts = append(opts, nats.Name(o.Name))
+	}
+	if o.InboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(o.InboxPrefix))
 	}
 	return opts
 }

@@ -14,7 +14,7 @@ import (
 // as one kind of credentials. Errors wrap [bus.ErrInvalid] and name
 // fields, never their values.
 func (o Options) securityOptions(urlCreds bool) ([]nats.Option, error) {
-	if err := o.checkSecurity(urlCreds); err != nil {
+	if err := o.checkDialOptions(urlCreds); err != nil {
 		return nil, err
 	}
 	var opts []nats.Option
@@ -45,7 +45,7 @@ func (o Options) securityOptions(urlCreds bool) ([]nats.Option, error) {
 	return opts, nil
 }
 
-func (o Options) checkSecurity(urlCreds bool) error {
+func (o Options) checkDialOptions(urlCreds bool) error {
 	var kinds []string
 	for _, k := range []struct {
 		set  bool
@@ -68,6 +68,9 @@ func (o Options) checkSecurity(urlCreds bool) error {
 		return fmt.Errorf("%w: natsbus: User and Password go together", bus.ErrInvalid)
 	case (o.CertFile == "") != (o.KeyFile == ""):
 		return fmt.Errorf("%w: natsbus: CertFile and KeyFile go together", bus.ErrInvalid)
+	case o.InboxPrefix != "" && (strings.ContainsAny(o.InboxPrefix, "*> \t\r\n") ||
+		strings.HasPrefix(o.InboxPrefix, ".") || strings.HasSuffix(o.InboxPrefix, ".")):
+		return fmt.Errorf("%w: natsbus: InboxPrefix %q is not a subject without wildcards", bus.ErrInvalid, o.InboxPrefix)
 	}
 	return nil
 }

@@ -136,3 +136,21 @@ func TestCredentialsInvalid(t *testing.T) {
 		})
 	}
 }
+
+func TestInboxPrefix(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	tr, err := natsbus.Dial(srv.URL(), natsbus.Options{InboxPrefix: "_INBOX_warp"})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer tr.Close()
+	if got := tr.Conn().NewRespInbox(); !strings.HasPrefix(got, "_INBOX_warp.") {
+		t.Fatalf("got reply inbox %q; want the prefix _INBOX_warp.", got)
+	}
+	for _, bad := range []string{"bad.>", "a.*.b", "trailing.", "with space"} {
+		if _, err := natsbus.Dial(srv.URL(), natsbus.Options{InboxPrefix: bad}); !errors.Is(err, bus.ErrInvalid) {
+			t.Errorf("Dial with inbox prefix %q: got %v; want ErrInvalid", bad, err)
+		}
+	}
+}
