@@ -154,3 +154,23 @@ func TestInboxPrefix(t *testing.T) {
 		}
 	}
 }
+
+// The caller's TLSConfig is cloned: CAFile, CertFile and KeyFile go into
+// the clone, and the connection still uses the base's settings.
+func TestTLSConfigNotModified(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	srv := startConfigured(t, func(o *server.Options) { o.TLSConfig, o.TLSVerify = p.serverTLS(), true })
+	base := &tls.Config{MaxVersion: tls.VersionTLS12}
+	tr, err := natsbus.Dial(srv.URL(), natsbus.Options{TLSConfig: base, CAFile: p.caFile, CertFile: p.clientCertFile, KeyFile: p.clientKeyFile})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer tr.Close()
+	if base.RootCAs != nil || base.Certificates != nil || base.GetClientCertificate != nil {
+		t.Fatal("Dial changed the caller's TLSConfig")
+	}
+	if st, err := tr.Conn().TLSConnectionState(); err != nil || st.Version != tls.VersionTLS12 {
+		t.Fatalf("got TLS version %#x, %v; want TLS 1.2, the base config's maximum", st.Version, err)
+	}
+}
