@@ -52,6 +52,8 @@ const keyLabel = "warp bus message MAC v1; cluster "
 // use TLS for that) and does not make it fresh: a captured message opens
 // again when it is replayed, so receivers must discard replays by their
 // content (origin, epoch and sequence).
+//
+// Build one with [NewKeyring]; the zero value holds no key.
 type Keyring struct {
 	cluster string
 	keys    []ringKey // the first seals
