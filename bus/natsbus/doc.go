@@ -21,9 +21,22 @@
 // store messages). A slow consumer (a subscription over its pending limits)
 // also loses messages; the bus's gap detection repairs that.
 //
+// # Security
+//
+// [Options] carries the nats.go credentials (User and Password, Token, an
+// nkey seed file, a .creds file) and TLS settings (a CA file, a client
+// certificate and key, a base *tls.Config); [Dial] applies them and
+// rejects two kinds of credentials at once. Its errors and the lines it
+// logs to [Options.Logger] never show a credential: user info in a URL is
+// replaced by REDACTED, and a password or token found in a server's or
+// the client's error message is taken out. Which subjects Warp's NATS user
+// needs, and how to keep other clients off them, is in docs/security.md.
+//
 // # Embedded server
 //
 // [StartEmbedded] runs a nats-server inside the process on 127.0.0.1 and a
 // random port, for warp-bench, the examples and the tests; [Server.Restart]
 // brings it back on the same port, to test reconnects.
+// [EmbeddedOptions.Configure] adjusts the server's options (users,
+// permissions, TLS, an operator), so tests can require credentials.
 package natsbus

@@ -27,6 +27,12 @@ type EmbeddedOptions struct {
 	// test's t.TempDir(); the caller owns it. [Server.Restart] reuses it,
 	// so streams survive a restart. Required when JetStream is set.
 	StoreDir string
+	// Configure, if set, adjusts the server's options after the fields
+	// above are applied and before the server starts (at every start,
+	// Restart included): users, permissions, accounts, TLS, an operator
+	// for JWT authentication. The server still listens on 127.0.0.1 and
+	// Port whatever it sets.
+	Configure func(*server.Options)
 }
 
 // Server is an in-process nats-server listening on 127.0.0.1.
@@ -58,11 +64,16 @@ func (s *Server) start(port int) error {
 	if port == 0 {
 		port = server.RANDOM_PORT
 	}
-	srv, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true,
+	o := &server.Options{
+		NoLog: true, NoSigs: true,
 		MaxPayload: 8 << 20,
 		JetStream:  s.opts.JetStream, StoreDir: s.opts.StoreDir,
-	})
+	}
+	if s.opts.Configure != nil {
+		s.opts.Configure(o)
+	}
+	o.Host, o.Port = "127.0.0.1", port
+	srv, err := server.NewServer(o)
 	if err != nil {
 		return fmt.Errorf("%w: natsbus: embedded server: %w", bus.ErrTransport, err)
 	}

@@ -1,7 +1,10 @@
 package natsbus
 
 import (
+	"crypto/tls"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -42,6 +45,49 @@ type Options struct {
 	// by the bus). Defaults 65536 and 64 MiB.
 	PendingMsgs  int
 	PendingBytes int
+
+	// InboxPrefix replaces "_INBOX" as the prefix of the connection's
+	// reply subjects (JetStream API replies, for a lock or lease manager
+	// sharing the connection), so that permissions can keep other users
+	// of a shared account from reading or answering them; see
+	// docs/security.md. Dial only.
+	InboxPrefix string
+
+	// Logger receives the connection's events (disconnects, reconnects,
+	// asynchronous errors such as a permissions violation or a slow
+	// consumer), with every credential redacted; nil discards them. Dial
+	// only.
+	Logger *slog.Logger
+
+	// Credentials, Dial only; at most one kind may be set (a URL's
+	// user:password@ or token@ counts as one). See docs/security.md.
+	//
+	// User and Password authenticate with a user name and password.
+	User, Password string
+	// Token authenticates with a token.
+	Token string
+	// NKeySeedFile is the path of a file holding a user nkey seed
+	// (SU...); the seed signs the server's challenge and never leaves
+	// the process.
+	NKeySeedFile string
+	// CredsFile is the path of a .creds file (a user JWT and its nkey
+	// seed), for servers in operator (decentralized JWT) mode.
+	CredsFile string
+
+	// TLS, Dial only. Setting any of these turns TLS on.
+	//
+	// CAFile is a PEM file of the CAs that sign the server's certificate;
+	// default the system's roots.
+	CAFile string
+	// CertFile and KeyFile are the client's certificate and private key
+	// (PEM), for servers that verify clients (tls { verify: true } or
+	// verify_and_map); both or neither.
+	CertFile, KeyFile string
+	// TLSConfig is the base TLS configuration, for what the fields above
+	// do not cover (minimum version, in-memory certificates, a server
+	// name). It is cloned, never modified; CAFile, CertFile and KeyFile
+	// are applied to the clone.
+	TLSConfig *tls.Config
 }
 
 func (o Options) withDefaults() Options {
@@ -67,6 +113,9 @@ func (o Options) withDefaults() Options {
 	def(&o.MaxPingsOutstanding, 2)
 	def(&o.PendingMsgs, 65536)
 	def(&o.PendingBytes, 64<<20)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	return o
 }
 
@@ -86,6 +135,9 @@ func (o Options) natsOptions() []nats.Option {
 	}
 	if o.Name != "" {
 		opts = append(opts, nats.Name(o.Name))
+	}
+	if o.InboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(o.InboxPrefix))
 	}
 	return opts
 }

@@ -32,17 +32,50 @@ type Transport struct {
 var _ bus.Transport = (*Transport)(nil)
 
 // Dial connects to the NATS server at url (a comma-separated list is
-// fine) with opts' reconnect settings; the transport owns the connection.
+// fine) with opts' reconnect, credential and TLS settings; the transport
+// owns the connection. Neither its errors nor its log lines show a
+// credential: user info in a URL, a password, a token, or the content of a
+// seed or creds file.
 func Dial(url string, opts Options) (*Transport, error) {
 	t := &Transport{owned: true, opts: opts.withDefaults()}
-	nopts := append(t.opts.natsOptions(),
-		nats.DisconnectErrHandler(func(*nats.Conn, error) { t.state(bus.Disconnected) }),
-		nats.ReconnectHandler(func(*nats.Conn) { t.state(bus.Reconnected) }),
+	red, shown := newRedactor(url, t.opts), redactURLs(url)
+	sec, err := t.opts.securityOptions(hasUserInfo(url))
+	if err != nil {
+		return nil, err // names fields, never their values
+	}
+	log := t.opts.Logger
+	nopts := append(append(t.opts.natsOptions(), sec...),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("natsbus: disconnected", "err", red.String(err.Error()))
+			}
+			t.state(bus.Disconnected)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("natsbus: reconnected", "url", red.String(redactURLs(nc.ConnectedUrl())))
+			t.state(bus.Reconnected)
+		}),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Debug("natsbus: reconnect failed", "err", red.String(err.Error()))
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			log.Warn("natsbus: asynchronous error", "subject", subject, "err", red.String(err.Error()))
+		}),
+		nats.ClosedHandler(func(nc *nats.Conn) {
+			if err := nc.LastError(); err != nil {
+				log.Warn("natsbus: connection closed", "err", red.String(err.Error()))
+			}
+		}),
 	)
 	nc, err := nats.Connect(url, nopts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: natsbus: connect %s: %w", bus.ErrTransport, url, err)
+		return nil, fmt.Errorf("%w: natsbus: connect %s: %w", bus.ErrTransport, red.String(shown), red.Err(err))
 	}
+	log.Info("natsbus: connected", "url", red.String(redactURLs(nc.ConnectedUrl())))
 	t.nc = nc
 	return t, nil
 }
