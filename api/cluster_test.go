@@ -20,6 +20,7 @@ import (
 	"github.com/warpcache/warp/bus/inproc"
 	"github.com/warpcache/warp/bus/natsbus"
 	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/messages/wire"
 	"github.com/warpcache/warp/shard"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"
@@ -78,7 +79,7 @@ func newTestCluster[T any](t testing.TB, n int, o clusterOpts) *testCluster[T] {
 		opts := []Option[T]{
 			WithNodeConfig[T](actors.Config{ID: fmt.Sprintf("n%d", i)}),
 			WithBus[T](bus.Config{
-				Cluster: "test", Transport: tr,
+				Cluster: "test", Transport: tr, Keys: testKeys,
 				HeartbeatInterval: 20 * time.Millisecond, LeaseDuration: 100 * time.Millisecond,
 				PeerTimeout: time.Second, StrongTimeout: 3 * time.Second, MemberLease: 400 * time.Millisecond,
 			}),
@@ -101,6 +102,9 @@ func newTestCluster[T any](t testing.TB, n int, o clusterOpts) *testCluster[T] {
 	c.converge(t)
 	return c
 }
+
+// testKeys seal the test clusters' bus messages.
+var testKeys = []wire.Key{wire.GenerateKey(1)}
 
 // flushes returns how many flushes node i applied.
 func (c *testCluster[T]) flushes(i int) int64 { return c.flushN[i].Load() }

@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +39,7 @@ type Bus struct {
 	renewOK    atomic.Bool    // the actor's mayRenew, for the membership goroutine
 	lastRenew  atomic.Int64   // when the last renewal was sent, ns on the bus clock
 	stats      counters
+	keyring    *wire.Keyring // nil: messages are not sealed
 	errs       chan error
 	nextID     atomic.Uint64
 
@@ -71,6 +73,13 @@ func New(system *actor.ActorSystem, cfg Config) (*Bus, error) {
 		credits: make(chan struct{}, 2), errs: make(chan error, 64),
 		memberReqs: make(chan memberReq, 16),
 		stop:       make(chan struct{}), stopped: make(chan struct{}),
+	}
+	if len(cfg.Keys) > 0 {
+		kr, err := wire.NewKeyring(cfg.Cluster, cfg.Keys...)
+		if err != nil {
+			return nil, fmt.Errorf("%w: cluster keys: %w", ErrInvalid, err)
+		}
+		b.keyring = kr
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.members.Store(new([]string))
@@ -355,8 +364,7 @@ func (b *Bus) receive(msg []byte) {
 	envs, err := b.open(msg)
 	if err != nil {
 		b.stats.malformed.Add(1)
-		b.reject(RejectMalformed, "")
-		b.cfg.Logger.Debug("bus: dropped message", "err", err, "node", b.cfg.NodeID)
+		b.reject(wire.RejectReason(err), "")
 		return
 	}
 	if envs[0].Origin == b.cfg.NodeID {
@@ -380,12 +388,29 @@ func (b *Bus) sync() {
 	}
 }
 
-// seal encodes envs as one bus message, appended to dst.
+// seal encodes envs as one bus message, appended to dst, sealed under the
+// cluster key if there is one (built in place, behind the seal's header).
 func (b *Bus) seal(dst []byte, envs []wire.Envelope) ([]byte, error) {
-	return wire.Append(dst, envs...)
+	if b.keyring == nil {
+		return wire.Append(dst, envs...)
+	}
+	n := len(dst)
+	body, err := wire.Append(slices.Grow(dst, wire.SealHeaderLen)[:n+wire.SealHeaderLen], envs...)
+	if err != nil {
+		return dst, err
+	}
+	return b.keyring.Seal(body[:n], body[n+wire.SealHeaderLen:]), nil
 }
 
-// open decodes one bus message.
+// open checks a bus message's seal, if the cluster has a key, before
+// decoding anything in it.
 func (b *Bus) open(msg []byte) ([]wire.Envelope, error) {
+	if b.keyring != nil {
+		body, err := b.keyring.Open(msg)
+		if err != nil {
+			return nil, err
+		}
+		msg = body
+	}
 	return wire.Decode(msg)
 }

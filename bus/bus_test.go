@@ -36,6 +36,7 @@ func (g *gatedTransport) Broadcast(msg []byte) error {
 // done to close).
 type holdStream struct {
 	bus.Transport
+	kr      *wire.Keyring // opens the sealed messages
 	armed   atomic.Bool
 	entered chan struct{}
 	release chan struct{}
@@ -43,7 +44,8 @@ type holdStream struct {
 }
 
 func (h *holdStream) Broadcast(msg []byte) error {
-	envs, _ := wire.Decode(msg)
+	body, _ := h.kr.Open(msg)
+	envs, _ := wire.Decode(body)
 	if len(envs) > 0 && envs[0].Seq != 0 && h.armed.Swap(false) {
 		h.entered <- struct{}{}
 		select {
@@ -309,7 +311,11 @@ func TestRestartIsNoGap(t *testing.T) {
 func TestPublishedCountsAfterBroadcast(t *testing.T) {
 	t.Parallel()
 	hub := inproc.NewHub()
-	hold := &holdStream{Transport: hub.Transport(), entered: make(chan struct{}, 1),
+	kr, err := wire.NewKeyring(clusterOf(t), testKeys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold := &holdStream{Transport: hub.Transport(), kr: kr, entered: make(chan struct{}, 1),
 		release: make(chan struct{}), done: make(chan struct{})}
 	nodes := startNodes(t, []bus.Transport{hold, hub.Transport()}, nil)
 	t.Cleanup(func() { close(hold.done) }) // before the buses close, which waits for their actors

@@ -30,6 +30,18 @@ type Config struct {
 	// within PeerTimeout, which a partition splits: only eventual keys
 	// should run on such a bus.
 	Membership Membership
+	// Keys are the cluster's keys (see wire.Keyring): every bus message is
+	// sealed with Keys[0] and a received one is accepted only if it opens
+	// under one of them (two during a rotation), before anything in it is
+	// decoded. A bus over a network transport (NATS, Kafka) without Keys
+	// refuses to start, unless Insecure is set.
+	Keys []wire.Key
+	// Insecure runs a network transport without Keys: any client that can
+	// publish on the cluster's subjects is then a full member (it can
+	// forge acks, heartbeats, fences and flushes; docs/security.md lists
+	// the effects). For tests and trusted networks only. Transports that
+	// stay in the process (inproc) need neither.
+	Insecure bool
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now. Every time the bus computes
@@ -156,6 +168,8 @@ func (c Config) validate() error {
 		return bad("NodeID over %d bytes", wire.MaxNodeIDLen)
 	case c.Transport == nil || c.Applier == nil:
 		return bad("nil Transport or Applier")
+	case len(c.Keys) == 0 && !c.Insecure && !inProcess(c.Transport):
+		return bad("a bus over the network needs the cluster's Keys (wire.GenerateKey, wire.LoadKeys), or Insecure set knowingly")
 	case c.HeartbeatInterval < 0 || c.LeaseDuration <= c.HeartbeatInterval:
 		return bad("LeaseDuration %v must exceed HeartbeatInterval %v", c.LeaseDuration, c.HeartbeatInterval)
 	case c.MaxClockDrift < 0 || c.MaxClockDrift > 0.5:
@@ -170,6 +184,17 @@ func (c Config) validate() error {
 		return bad("MaxPeers must be in [1, 65536]; MaxPending and RetransmitRate positive; FlushInterval not negative")
 	}
 	return nil
+}
+
+// InProcess is implemented by transports that never leave the process
+// (inproc, and wrappers of it): they need no cluster key.
+type InProcess interface {
+	InProcess() bool
+}
+
+func inProcess(t Transport) bool {
+	ip, ok := t.(InProcess)
+	return ok && ip.InProcess()
 }
 
 // lapseWait is how long after it last answered a peer's heartbeat a writer

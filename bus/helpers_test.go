@@ -15,6 +15,7 @@ import (
 	"github.com/warpcache/warp/bus/bustest"
 	"github.com/warpcache/warp/internal/leakcheck"
 	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/messages/wire"
 )
 
 // TestMain fails the run if goroutines outlive the tests.
@@ -43,11 +44,14 @@ type node struct {
 // membership m (nil: a bus without a Membership).
 func fastConfig(cluster, id string, tr bus.Transport, app bus.Applier, m bus.Membership) bus.Config {
 	return bus.Config{
-		Cluster: cluster, NodeID: id, Transport: tr, Applier: app, Membership: m,
+		Cluster: cluster, NodeID: id, Transport: tr, Applier: app, Membership: m, Keys: testKeys,
 		HeartbeatInterval: 20 * time.Millisecond, LeaseDuration: 100 * time.Millisecond,
 		PeerTimeout: time.Second, StrongTimeout: 3 * time.Second, MemberLease: 400 * time.Millisecond,
 	}
 }
+
+// testKeys seal the test clusters' messages.
+var testKeys = []wire.Key{wire.GenerateKey(1)}
 
 // memberships holds each test cluster's shared membership, so that nodes
 // started by several startNodes calls of one test share it.

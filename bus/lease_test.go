@@ -30,7 +30,7 @@ func TestLeaseLapseInjectedClock(t *testing.T) {
 	for i := range nodes {
 		app := bustest.NewApplier()
 		cfg = bus.Config{
-			Cluster: clusterOf(t), NodeID: []string{"a", "b"}[i], Transport: trs[i], Applier: app,
+			Cluster: clusterOf(t), NodeID: []string{"a", "b"}[i], Transport: trs[i], Applier: app, Keys: testKeys,
 			Now: clk.Now, HeartbeatInterval: 100 * time.Millisecond, LeaseDuration: 500 * time.Millisecond,
 			MaxClockDrift: 0.01, LeaseMargin: 10 * time.Millisecond, PeerTimeout: 5 * time.Second,
 			StrongTimeout: 3 * time.Second,
@@ -167,7 +167,7 @@ func TestLeaveResolvesStrongWrite(t *testing.T) {
 	var cfg bus.Config
 	for i, tr := range []bus.Transport{trs[0], muted} {
 		cfg = bus.Config{
-			Cluster: clusterOf(t), NodeID: []string{"a", "b"}[i], Transport: tr, Applier: bustest.NewApplier(),
+			Cluster: clusterOf(t), NodeID: []string{"a", "b"}[i], Transport: tr, Applier: bustest.NewApplier(), Keys: testKeys,
 			Now: clk.Now, HeartbeatInterval: 100 * time.Millisecond, LeaseDuration: 500 * time.Millisecond,
 			PeerTimeout: 5 * time.Second, StrongTimeout: 3 * time.Second,
 		}

@@ -130,7 +130,7 @@ func newMCluster(t testing.TB, anchored bool, ids ...string) *mcluster {
 	t.Helper()
 	c := &mcluster{t: t, clk: &fakeClock{}, hub: newManualHub(), m: bustest.NewMembership(), nodes: map[string]*mnode{}}
 	c.cfg = bus.Config{
-		Cluster: clusterOf(t), Now: c.clk.Now,
+		Cluster: clusterOf(t), Now: c.clk.Now, Keys: testKeys,
 		HeartbeatInterval: 100 * time.Millisecond, LeaseDuration: 500 * time.Millisecond,
 		MaxClockDrift: 0.01, LeaseMargin: 10 * time.Millisecond, PeerTimeout: 3 * time.Second,
 		StrongTimeout: 2 * time.Second, MemberLease: 2 * time.Second,

@@ -20,8 +20,8 @@ type Stats struct {
 	// Duplicates counts remote envelopes received twice and not applied
 	// again.
 	Duplicates uint64
-	// Malformed counts inbound messages dropped because they did not
-	// decode.
+	// Malformed counts inbound messages dropped on arrival: not sealed
+	// under a cluster key, or not decoding (Rejected says why).
 	Malformed uint64
 	// Gaps counts holes detected in a peer's sequence.
 	Gaps uint64
@@ -37,8 +37,10 @@ type Stats struct {
 	// Lag is the largest number of envelopes this node knows a peer sent
 	// that it has not received yet.
 	Lag uint64
-	// Rejected counts what the bus refused, by reason (see the reason
-	// constants: RejectClock, RejectPeers, RejectRate, ...).
+	// Rejected counts what the bus refused, by reason: RejectClock,
+	// RejectPeers, RejectRate, and for a message dropped on arrival the
+	// reason wire.RejectReason gives ("bad_mac", "unknown_key",
+	// "truncated", "format", "malformed", "version").
 	Rejected map[string]uint64
 }
 
@@ -52,8 +54,6 @@ const (
 	RejectPeers = "peers"
 	// RejectRate: a retransmit request beyond RetransmitRate.
 	RejectRate = "rate"
-	// RejectMalformed: a message that did not decode.
-	RejectMalformed = "malformed"
 )
 
 // counters are the live counters behind Stats.

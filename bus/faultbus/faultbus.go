@@ -99,6 +99,13 @@ func (t *Transport) Stats() Stats {
 }
 
 // Open implements [bus.Transport].
+// InProcess implements [bus.InProcess] for the transport it wraps.
+func (t *Transport) InProcess() bool {
+	ip, ok := t.inner.(bus.InProcess)
+	return ok && ip.InProcess()
+}
+
+// Open implements [bus.Transport].
 func (t *Transport) Open(cluster, node string, h bus.Handler) error {
 	t.h = h
 	err := t.inner.Open(cluster, node, bus.HandlerFuncs{Message: t.arrive, State: h.HandleState})

@@ -62,6 +62,10 @@ func (t *Transport) Send(node string, msg []byte) error {
 	return nil
 }
 
+// InProcess implements [bus.InProcess]: the hub never leaves the process,
+// so a bus on it needs no cluster key.
+func (t *Transport) InProcess() bool { return true }
+
 // Disconnect simulates a lost connection: the handler gets
 // [bus.Disconnected] and the node neither sends nor receives until
 // [Transport.Reconnect].

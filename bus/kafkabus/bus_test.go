@@ -15,6 +15,7 @@ import (
 	"github.com/warpcache/warp/bus/bustest"
 	"github.com/warpcache/warp/bus/kafkabus"
 	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/messages/wire"
 )
 
 // The bus actor runs over Kafka as it does over NATS: eventual
@@ -70,10 +71,12 @@ func startNodes(t testing.TB, trs []bus.Transport) []node {
 	t.Cleanup(sys.Shutdown)
 	cluster := strings.NewReplacer("/", "_", ".", "_", " ", "_").Replace(t.Name())
 	nodes := make([]node, len(trs))
+	members, keys := bustest.NewMembership(), []wire.Key{wire.GenerateKey(1)}
 	for i, tr := range trs {
 		app := bustest.NewApplier()
 		b, err := bus.New(sys, bus.Config{
 			Cluster: cluster, NodeID: fmt.Sprintf("n%d", i), Transport: tr, Applier: app,
+			Membership: members, Keys: keys,
 			HeartbeatInterval: 20 * time.Millisecond, LeaseDuration: 100 * time.Millisecond,
 			PeerTimeout: time.Second, StrongTimeout: 3 * time.Second,
 		})
