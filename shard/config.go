@@ -35,9 +35,16 @@ type Config struct {
 	// Decode decodes an entry's value for the hot tier. Nil disables the
 	// hot tier.
 	Decode func([]byte) (any, error)
-	// Now reads the node's coarse clock, in nanoseconds; it times fences.
-	// Nil means fences never expire before a sweep at a later Now.
+	// Now reads the node's clock, in nanoseconds; it times fences. Nil
+	// means fences never expire before a sweep at a later Now.
 	Now func() int64
+	// MaxFences bounds the keys with a fence held (strong writes and
+	// transactions in flight), and MaxFenceTokens the tokens held on one
+	// key; defaults 1024 and 64. A fence beyond either bound is not
+	// recorded: the shard then caches no key at all until that fence would
+	// have expired (its Until), which keeps the memory bounded whatever
+	// peers send, at the price of L1 for that time.
+	MaxFences, MaxFenceTokens int
 	// Logger receives the shard's logs. Nil discards them.
 	Logger *slog.Logger
 	// OnReceive, if set, sees every user message before the shard handles
@@ -68,6 +75,12 @@ func (c *Config) validate() error {
 		if bits.OnesCount(uint(n)) != 1 {
 			return fmt.Errorf("shard: %s %d is not a power of two", name, n)
 		}
+	}
+	if c.MaxFences <= 0 {
+		c.MaxFences = 1024
+	}
+	if c.MaxFenceTokens <= 0 {
+		c.MaxFenceTokens = 64
 	}
 	if c.LifeWindow <= 0 {
 		c.LifeWindow = 24 * time.Hour

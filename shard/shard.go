@@ -485,10 +485,17 @@ func (s *shard) fence(m *messages.Fence) messages.Result {
 			found = true
 		}
 	}
-	if !found {
-		tokens = append(tokens, fence{token: m.Token, count: 1, until: m.Until})
+	switch {
+	case found:
+		s.fences[m.Key] = tokens
+	case len(tokens) >= s.v.cfg.MaxFenceTokens || len(tokens) == 0 && len(s.fences) >= s.v.cfg.MaxFences:
+		// Beyond the bound: not recorded, so nothing is cached until the
+		// fence would have expired.
+		s.v.fenceAll = max(s.v.fenceAll, m.Until)
+		s.v.stats.FenceOverflows.Add(1)
+	default:
+		s.fences[m.Key] = append(tokens, fence{token: m.Token, count: 1, until: m.Until})
 	}
-	s.fences[m.Key] = tokens
 	s.drop(m.Key, h, s.stripe(h))
 	s.v.stats.Invalidations.Add(1)
 	return messages.Result{Applied: true}
@@ -496,11 +503,14 @@ func (s *shard) fence(m *messages.Fence) messages.Result {
 
 // fenced reports whether a live fence forbids caching key.
 func (s *shard) fenced(key string) bool {
+	now := s.now()
+	if now < s.v.fenceAll {
+		return true
+	}
 	tokens, ok := s.fences[key]
 	if !ok {
 		return false
 	}
-	now := s.now()
 	live := tokens[:0]
 	for _, t := range tokens {
 		if now < t.until {

@@ -163,6 +163,48 @@ func TestFenceBlocksCachingUntilReleased(t *testing.T) {
 	}
 }
 
+// Fences beyond MaxFences keys (or MaxFenceTokens tokens on one key) are
+// not recorded, so the fence table stays bounded whatever peers send; the
+// shard then caches nothing, no key at all, until the unrecorded fence
+// would have expired.
+func TestFenceBound(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		fence func(h *harness, i int) *messages.Fence
+	}{
+		{"keys", func(h *harness, i int) *messages.Fence {
+			return &messages.Fence{Key: fmt.Sprintf("k%d", i), Token: 7, Until: 1000, Reply: messages.NewReply()}
+		}},
+		{"tokens on one key", func(h *harness, i int) *messages.Fence {
+			return &messages.Fence{Key: "k", Token: merge.Version(i + 1), Until: 1000, Reply: messages.NewReply()}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarnessWith(t, func(c *Config) { c.MaxFences, c.MaxFenceTokens = 8, 8 })
+			for i := range 20 {
+				h.ask(tc.fence(h, i))
+			}
+			if n := len(h.v.fences); n > 8 || len(h.v.fences["k"]) > 8 {
+				t.Fatalf("%d fenced keys, %d tokens on k; want at most 8 of each", n, len(h.v.fences["k"]))
+			}
+			if n := h.v.stats.FenceOverflows.Load(); n != 12 {
+				t.Fatalf("%d overflows; want 12", n)
+			}
+			fill := func(key string) bool {
+				return h.ask(&messages.Fill{Key: key, Entry: entry(1, "x"), Gen: h.v.Gen(h.v.Hash(key)), Reply: messages.NewReply()}).Applied
+			}
+			if fill("unrelated") {
+				t.Fatal("a fill was cached while an unrecorded fence may hold")
+			}
+			h.now = 1000
+			if !fill("unrelated") {
+				t.Fatal("no fill cached after the unrecorded fences expired")
+			}
+		})
+	}
+}
+
 func TestTxnCommitInstallsAndReleases(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)

@@ -56,13 +56,18 @@ type View struct {
 
 	// started is set by the first actor instance; touched only by the actor.
 	started bool
-	// fences belong to the actor (see shard.fences); touched only by it.
-	fences map[string][]fence
+	// fences and fenceAll belong to the actor (see shard.fences); touched
+	// only by it. Until fenceAll, no key may be cached: a fence beyond
+	// MaxFences or MaxFenceTokens was not recorded.
+	fences   map[string][]fence
+	fenceAll int64
 }
 
 // Stats are a shard's counters, safe to read at any time.
 type Stats struct {
 	Installs, Fills, StaleFills, Invalidations, Expired, Evicted, Promotions atomic.Uint64
+	// FenceOverflows counts fences beyond MaxFences or MaxFenceTokens.
+	FenceOverflows atomic.Uint64
 }
 
 // NewView allocates a shard's state.
