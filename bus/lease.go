@@ -69,7 +69,7 @@ func (a *busActor) tickPeer(p *peer, now time.Time) {
 	// A gap gets one tick of grace (a reordered envelope may fill it),
 	// then a retransmit request every heartbeat interval; progress resets
 	// the count.
-	if !p.gap() || now.Sub(p.gapSince) < a.cfg.tick() || now.Sub(p.lastNack) < a.cfg.HeartbeatInterval {
+	if !p.gap() || !a.mayReply(p) || now.Sub(p.gapSince) < a.cfg.tick() || now.Sub(p.lastNack) < a.cfg.HeartbeatInterval {
 		return
 	}
 	if p.have > p.nackedAt {
@@ -85,7 +85,7 @@ func (a *busActor) tickPeer(p *peer, now time.Time) {
 	}
 	// The origin does not answer: flush and follow it from what it
 	// announced.
-	if a.apply("gap flush", a.cfg.Applier.Flush) == nil {
+	if a.flush("gap flush") {
 		a.b.stats.repairs.Add(1)
 		p.skipTo(p.high)
 	}
@@ -96,12 +96,24 @@ func (a *busActor) tickPeer(p *peer, now time.Time) {
 // of its view and no gap. Entries filled after the flush are newer than
 // any write that did not wait for this node.
 func (a *busActor) tryRepair() {
-	if a.repair && !a.leaseBase().IsZero() && a.apply("repair flush", a.cfg.Applier.Flush) == nil {
+	if a.repair && !a.leaseBase().IsZero() && a.flush("repair flush") {
 		if a.joined {
 			a.b.stats.repairs.Add(1) // the first flush, on joining, repairs nothing
 		}
 		a.repair, a.joined = false, true
 	}
+}
+
+// flush drops this node's cache through the Applier, at most once a
+// FlushInterval: a flush asked for sooner is deferred (the lease stays off
+// until tryRepair makes it), so no sender can make this node flush more
+// often. It reports whether the flush was made.
+func (a *busActor) flush(what string) bool {
+	if !a.limits.flush(a.now()) {
+		a.repairBecause(what + " deferred: one flush per FlushInterval")
+		return false
+	}
+	return a.apply(what, a.cfg.Applier.Flush) == nil
 }
 
 // refreshLease publishes the lease deadline that LeaseValid reads: the

@@ -104,14 +104,11 @@ func (a *busActor) handleStream(p *peer, e *wire.Envelope) {
 			return a.cfg.Applier.InvalidatePrefix(ctx, e.Key)
 		})
 	case e.Op == wire.OpFlush:
-		if !a.limits.flush(a.now()) {
-			// A flush storm: one flush per FlushInterval; the one this
-			// envelope asks for is made when the interval ends, and the
-			// lease stays off until then.
-			a.repairBecause("flushes beyond one per FlushInterval")
+		// In a flush storm the flush this envelope asks for is deferred
+		// to the end of the FlushInterval, with the lease off until then.
+		if !a.flush("flush") {
 			return
 		}
-		err = a.apply("flush", a.cfg.Applier.Flush)
 	default:
 		return // an op of a later version: its Seq is counted, nothing else
 	}
@@ -249,7 +246,7 @@ func (a *busActor) onRepairFlush(p *peer, watermark uint64) {
 	if watermark <= p.have || watermark > p.high {
 		return // nothing this node is missing; or more than p announced
 	}
-	if a.apply("repair flush", a.cfg.Applier.Flush) == nil {
+	if a.flush("repair flush") {
 		a.b.stats.repairs.Add(1)
 		p.skipTo(watermark)
 	}

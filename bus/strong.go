@@ -121,8 +121,14 @@ func (a *busActor) resolved(w *pendingWrite, k memberKey, now time.Time) bool {
 		return true // gone from the membership, and no ghost left: provably gone
 	}
 	p := a.peers[k.node]
-	if p == nil || p.epoch != k.epoch {
-		return !a.anchored // never heard (or replaced) without a Membership: not in any view
+	switch {
+	case p != nil && p.epoch > k.epoch:
+		// A newer epoch of the node replaced k, whose ghost is gone
+		// (provably not serving), or which left cleanly; this node ignores
+		// k from then on, so k cannot regain a lease that depends on it.
+		return true
+	case p == nil || p.epoch != k.epoch:
+		return !a.anchored // never heard without a Membership: not in any view
 	}
 	return p.lapsed(now, a.cfg.lapseWait())
 }

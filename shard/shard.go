@@ -474,6 +474,7 @@ func (s *shard) fence(m *messages.Fence) messages.Result {
 		} else {
 			s.fences[m.Key] = tokens
 		}
+		s.v.fenced.Store(int64(len(s.fences)))
 		s.v.gens[s.stripe(h)].gen.Add(1)
 		return messages.Result{Applied: true}
 	}
@@ -495,6 +496,7 @@ func (s *shard) fence(m *messages.Fence) messages.Result {
 		s.v.stats.FenceOverflows.Add(1)
 	default:
 		s.fences[m.Key] = append(tokens, fence{token: m.Token, count: 1, until: m.Until})
+		s.v.fenced.Store(int64(len(s.fences)))
 	}
 	s.drop(m.Key, h, s.stripe(h))
 	s.v.stats.Invalidations.Add(1)
@@ -519,6 +521,7 @@ func (s *shard) fenced(key string) bool {
 	}
 	if len(live) == 0 {
 		delete(s.fences, key)
+		s.v.fenced.Store(int64(len(s.fences)))
 		return false
 	}
 	s.fences[key] = live
@@ -547,4 +550,5 @@ func (s *shard) dropExpiredFences(now int64) {
 			s.fences[k] = live
 		}
 	}
+	s.v.fenced.Store(int64(len(s.fences)))
 }

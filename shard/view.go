@@ -61,6 +61,7 @@ type View struct {
 	// MaxFences or MaxFenceTokens was not recorded.
 	fences   map[string][]fence
 	fenceAll int64
+	fenced   atomic.Int64 // len(fences), for readers
 }
 
 // Stats are a shard's counters, safe to read at any time.
@@ -273,6 +274,9 @@ func (v *View) MaxEntry() int { return v.maxEntry }
 
 // Bytes returns the bytes the cache has allocated.
 func (v *View) Bytes() int { return v.cache.Capacity() }
+
+// Fences returns how many keys hold a fence on this shard.
+func (v *View) Fences() int { return int(v.fenced.Load()) }
 
 // Stats returns the shard's counters.
 func (v *View) Stats() *Stats { return &v.stats }
