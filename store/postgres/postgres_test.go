@@ -70,7 +70,7 @@ func TestSchemaQualifiedTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		pool.Exec(context.Background(), `DROP TABLE IF EXISTS public.warp_test_qualified, public.warp_test_qualified_history;
+		pool.Exec(context.Background(), `DROP TABLE IF EXISTS public.warp_test_qualified, public.warp_test_qualified_history, public.warp_test_qualified_members;
 DROP FUNCTION IF EXISTS public.warp_test_qualified_history_keep()`)
 	})
 	v1, err := s.Set(t.Context(), "k", "one", store.Write{})
