@@ -147,6 +147,21 @@ func (s *Store[T]) enter(op string, ops []store.Op[T]) ([]*cluster, error) {
 	return held, nil
 }
 
+// enterOne checks guard g and holds the read side of its cluster's lock,
+// which the caller releases.
+func (s *Store[T]) enterOne(op string, g store.Guard) (*cluster, error) {
+	c := s.members.get(g.Cluster, false)
+	if c == nil {
+		return nil, notMember(op, g.Cluster, g.Node, g.Incarnation)
+	}
+	c.mu.RLock()
+	if !c.holds(g) {
+		c.mu.RUnlock()
+		return nil, notMember(op, g.Cluster, g.Node, g.Incarnation)
+	}
+	return c, nil
+}
+
 // holds reports whether g's node has a record under g's incarnation; the
 // caller holds c.mu.
 func (c *cluster) holds(g store.Guard) bool {

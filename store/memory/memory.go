@@ -152,12 +152,12 @@ func (s *Store[T]) one(ctx context.Context, op store.Op[T]) (merge.Version, erro
 	if err := checkOp(ctx, op); err != nil {
 		return 0, err
 	}
-	if op.Write.Guard != (store.Guard{}) {
-		held, err := s.enter(check.OpName(op.Kind), []store.Op[T]{op})
+	if g := op.Write.Guard; g != (store.Guard{}) {
+		c, err := s.enterOne(check.OpName(op.Kind), g)
 		if err != nil {
 			return 0, err
 		}
-		defer leave(held)
+		defer c.mu.RUnlock()
 	}
 	st := s.stripe(op.Key)
 	st.mu.Lock()

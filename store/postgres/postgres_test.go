@@ -220,6 +220,13 @@ func BenchmarkSet(b *testing.B) {
 	bench(b, storetest.BenchSet)
 }
 
+// BenchmarkMembership: guarded against unguarded Set, serial and parallel
+// (all writers under one member, so every guarded write locks the same
+// member row), and Renew with 3 and 100 members.
+func BenchmarkMembership(b *testing.B) {
+	storetest.BenchMembership(b, newStore(b, testPool(b), postgres.Config{}))
+}
+
 // bench runs body on the memory store (the baseline) and on PostgreSQL.
 func bench(b *testing.B, body func(*testing.B, store.Store[[]byte])) {
 	b.Run("memory", func(b *testing.B) { body(b, memory.New[[]byte](memory.Options{})) })

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/warpcache/warp/store"
@@ -58,4 +59,110 @@ func benchPrepare(b *testing.B, s store.Store[[]byte]) []string {
 		}
 	}
 	return keys
+}
+
+// BenchGuardedSet measures Set of a 128-byte value over existing keys,
+// with a guard of one member if guarded (the baseline is the same call
+// unguarded), serially if parallelism is 0, else from b.RunParallel with
+// that parallelism (goroutines per GOMAXPROCS), every goroutine writing
+// under the same member, as the writers of one node do.
+func BenchGuardedSet(b *testing.B, s store.Store[[]byte], guarded bool, parallelism int) {
+	var w store.Write
+	if guarded {
+		m, ok := s.(store.Membership)
+		if !ok {
+			b.Skip("store is not a store.Membership")
+		}
+		inc, err := m.Join(b.Context(), "bench", "writer", 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w.Guard = store.Guard{Cluster: "bench", Node: "writer", Incarnation: inc}
+	}
+	keys := benchKeysOf(b, s)
+	val := make([]byte, 128)
+	b.ReportAllocs()
+	b.ResetTimer()
+	if parallelism == 0 {
+		for i := range b.N {
+			if _, err := s.Set(b.Context(), keys[i%benchKeys], val, w); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return
+	}
+	b.SetParallelism(parallelism)
+	var next atomic.Uint64
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(next.Add(1)) * 97 // goroutines start on different keys
+		for pb.Next() {
+			if _, err := s.Set(b.Context(), keys[i%benchKeys], val, w); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+	})
+}
+
+// BenchRenew measures Renew of one member in a cluster of members.
+func BenchRenew(b *testing.B, s store.Store[[]byte], members int) {
+	m, ok := s.(store.Membership)
+	if !ok {
+		b.Skip("store is not a store.Membership")
+	}
+	cluster := "renew/" + strconv.Itoa(members)
+	var inc uint64
+	for i := range members {
+		n, err := m.Join(b.Context(), cluster, "node/"+strconv.Itoa(i), 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i == 0 {
+			inc = n
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		ms, err := m.Renew(b.Context(), cluster, "node/0", inc)
+		if err != nil || len(ms) != members {
+			b.Fatalf("Renew = %d members, %v; want %d", len(ms), err, members)
+		}
+	}
+}
+
+// benchKeysOf returns the benchmark keys, writing them first unless an
+// earlier run on s did.
+func benchKeysOf(b *testing.B, s store.Store[[]byte]) []string {
+	b.Helper()
+	if v, err := s.Version(b.Context(), "bench/"+strconv.Itoa(benchKeys-1)); err != nil || v == 0 {
+		return benchPrepare(b, s)
+	}
+	keys := make([]string, benchKeys)
+	for i := range keys {
+		keys[i] = "bench/" + strconv.Itoa(i)
+	}
+	return keys
+}
+
+// BenchMembership runs, on s, BenchGuardedSet unguarded then guarded,
+// serially and with a parallelism of 8, and BenchRenew with 3 and 100
+// members: the sub-benchmarks whose ratios docs/stores.md quotes.
+func BenchMembership(b *testing.B, s store.Store[[]byte]) {
+	for _, mode := range []struct {
+		name        string
+		parallelism int
+	}{{"serial", 0}, {"parallel", 8}} {
+		for _, guarded := range []bool{false, true} {
+			name := "Set/" + mode.name + "/unguarded"
+			if guarded {
+				name = "Set/" + mode.name + "/guarded"
+			}
+			b.Run(name, func(b *testing.B) { BenchGuardedSet(b, s, guarded, mode.parallelism) })
+		}
+	}
+	for _, n := range []int{3, 100} {
+		b.Run("Renew/members="+strconv.Itoa(n), func(b *testing.B) { BenchRenew(b, s, n) })
+	}
 }
