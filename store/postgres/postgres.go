@@ -18,8 +18,8 @@ import (
 )
 
 // Store is a [store.Store] on one PostgreSQL table. It implements
-// [store.Committer] and [store.Historian] too, and is safe for concurrent
-// use. It does not own the pool.
+// [store.Committer], [store.Historian] and [store.Membership] too, and is
+// safe for concurrent use. It does not own the pool.
 type Store[T any] struct {
 	pool  *pgxpool.Pool
 	codec codec.Codec[T]
@@ -27,8 +27,9 @@ type Store[T any] struct {
 	q     queries
 }
 
-// New returns a Store on the table cfg names, creating it unless
-// cfg.SkipSchema is set. A nil codec means codec.Default[T]().
+// New returns a Store on the table cfg names, creating it (and the
+// history and members tables) unless cfg.SkipSchema is set, in which case
+// it checks that they exist. A nil codec means codec.Default[T]().
 func New[T any](ctx context.Context, pool *pgxpool.Pool, c codec.Codec[T], cfg Config) (*Store[T], error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {

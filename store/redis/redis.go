@@ -18,7 +18,8 @@ import (
 
 // Store is a [store.Store] on Redis: one hash per key with the fields v
 // (value), ver (version), f (fencing token), d (deleted) and w (the id of
-// the last write). It implements [store.Committer]; it keeps no history.
+// the last write). It implements [store.Committer] and [store.Membership];
+// it keeps no history.
 // It is safe for concurrent use and does not own the client.
 type Store[T any] struct {
 	client goredis.UniversalClient

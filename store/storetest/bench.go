@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/warpcache/warp/store"
 )
@@ -105,6 +106,68 @@ func BenchGuardedSet(b *testing.B, s store.Store[[]byte], guarded bool, parallel
 	})
 }
 
+// BenchGuardedRatio measures guarded against unguarded Set in one run:
+// the writes alternate between the two in blocks of block writes (counted
+// over all goroutines), each write is timed, and it reports the mean
+// latency of each kind and their ratio (metric guarded/unguarded), so that
+// load that comes and goes during the run weighs on both alike. Serial if
+// parallelism is 0, else from b.RunParallel with that parallelism, every
+// goroutine writing under the same member.
+func BenchGuardedRatio(b *testing.B, s store.Store[[]byte], parallelism, block int) {
+	m, ok := s.(store.Membership)
+	if !ok {
+		b.Skip("store is not a store.Membership")
+	}
+	inc, err := m.Join(b.Context(), "bench", "writer", 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	writes := [2]store.Write{{}, {Guard: store.Guard{Cluster: "bench", Node: "writer", Incarnation: inc}}}
+	keys := benchKeysOf(b, s)
+	val := make([]byte, 128)
+	var next atomic.Uint64
+	var total, count [2]atomic.Int64 // nanoseconds and writes, unguarded then guarded
+	write := func() error {
+		i := next.Add(1)
+		kind := int(i/uint64(block)) % 2
+		start := time.Now()
+		_, err := s.Set(b.Context(), keys[i%benchKeys], val, writes[kind])
+		total[kind].Add(int64(time.Since(start)))
+		count[kind].Add(1)
+		return err
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	if parallelism == 0 {
+		for range b.N {
+			if err := write(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	} else {
+		b.SetParallelism(parallelism)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := write(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	b.StopTimer()
+	if count[0].Load() == 0 || count[1].Load() == 0 {
+		return // too few writes for both kinds
+	}
+	mean := [2]float64{}
+	for k := range mean {
+		mean[k] = float64(total[k].Load()) / float64(count[k].Load())
+	}
+	b.ReportMetric(mean[0], "unguarded-ns/op")
+	b.ReportMetric(mean[1], "guarded-ns/op")
+	b.ReportMetric(mean[1]/mean[0], "guarded/unguarded")
+}
+
 // BenchRenew measures Renew of one member in a cluster of members.
 func BenchRenew(b *testing.B, s store.Store[[]byte], members int) {
 	m, ok := s.(store.Membership)
@@ -147,8 +210,9 @@ func benchKeysOf(b *testing.B, s store.Store[[]byte]) []string {
 }
 
 // BenchMembership runs, on s, BenchGuardedSet unguarded then guarded,
-// serially and with a parallelism of 8, and BenchRenew with 3 and 100
-// members: the sub-benchmarks whose ratios docs/stores.md quotes.
+// serially and with a parallelism of 8, BenchGuardedRatio likewise (its
+// ratios are those docs/stores.md quotes), and BenchRenew with 3 and 100
+// members.
 func BenchMembership(b *testing.B, s store.Store[[]byte]) {
 	for _, mode := range []struct {
 		name        string
@@ -162,6 +226,8 @@ func BenchMembership(b *testing.B, s store.Store[[]byte]) {
 			b.Run(name, func(b *testing.B) { BenchGuardedSet(b, s, guarded, mode.parallelism) })
 		}
 	}
+	b.Run("Set/serial/paired", func(b *testing.B) { BenchGuardedRatio(b, s, 0, 1) })
+	b.Run("Set/parallel/paired", func(b *testing.B) { BenchGuardedRatio(b, s, 8, 256) })
 	for _, n := range []int{3, 100} {
 		b.Run("Renew/members="+strconv.Itoa(n), func(b *testing.B) { BenchRenew(b, s, n) })
 	}
