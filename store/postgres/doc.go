@@ -15,7 +15,8 @@
 //
 // The table <table>_members (cluster, node, incarnation, counter, primary
 // key (cluster, node)) holds one row per member, and per cluster a row
-// with node '' that keeps the largest incarnation issued. A guarded Set or
+// whose node is the empty string, that keeps the largest incarnation
+// issued. A guarded Set or
 // Delete locks its member's row FOR KEY SHARE in a CTE of its own
 // statement, and a guarded Commit in its transaction, so the check and the
 // write commit together. Expel and Leave first mark the row dead (negate

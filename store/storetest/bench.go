@@ -70,15 +70,7 @@ func benchPrepare(b *testing.B, s store.Store[[]byte]) []string {
 func BenchGuardedSet(b *testing.B, s store.Store[[]byte], guarded bool, parallelism int) {
 	var w store.Write
 	if guarded {
-		m, ok := s.(store.Membership)
-		if !ok {
-			b.Skip("store is not a store.Membership")
-		}
-		inc, err := m.Join(b.Context(), "bench", "writer", 1)
-		if err != nil {
-			b.Fatal(err)
-		}
-		w.Guard = store.Guard{Cluster: "bench", Node: "writer", Incarnation: inc}
+		w.Guard = benchGuard(b, s)
 	}
 	keys := benchKeysOf(b, s)
 	val := make([]byte, 128)
@@ -114,15 +106,7 @@ func BenchGuardedSet(b *testing.B, s store.Store[[]byte], guarded bool, parallel
 // parallelism is 0, else from b.RunParallel with that parallelism, every
 // goroutine writing under the same member.
 func BenchGuardedRatio(b *testing.B, s store.Store[[]byte], parallelism, block int) {
-	m, ok := s.(store.Membership)
-	if !ok {
-		b.Skip("store is not a store.Membership")
-	}
-	inc, err := m.Join(b.Context(), "bench", "writer", 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	writes := [2]store.Write{{}, {Guard: store.Guard{Cluster: "bench", Node: "writer", Incarnation: inc}}}
+	writes := [2]store.Write{{}, {Guard: benchGuard(b, s)}}
 	keys := benchKeysOf(b, s)
 	val := make([]byte, 128)
 	var next atomic.Uint64
@@ -166,6 +150,20 @@ func BenchGuardedRatio(b *testing.B, s store.Store[[]byte], parallelism, block i
 	b.ReportMetric(mean[0], "unguarded-ns/op")
 	b.ReportMetric(mean[1], "guarded-ns/op")
 	b.ReportMetric(mean[1]/mean[0], "guarded/unguarded")
+}
+
+// benchGuard joins the member the guarded benchmarks write under, or
+// skips the benchmark if s is no store.Membership.
+func benchGuard(b *testing.B, s store.Store[[]byte]) store.Guard {
+	m, ok := s.(store.Membership)
+	if !ok {
+		b.Skip("store is not a store.Membership")
+	}
+	inc, err := m.Join(b.Context(), "bench", "writer", 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return store.Guard{Cluster: "bench", Node: "writer", Incarnation: inc}
 }
 
 // BenchRenew measures Renew of one member in a cluster of members.
