@@ -13,8 +13,7 @@ import (
 
 // members is the membership of every cluster of a Store.
 type members struct {
-	mu       sync.Mutex // guards clusters
-	clusters map[string]*cluster
+	clusters sync.Map // cluster name → *cluster
 }
 
 // cluster is one cluster's membership. A guarded write holds mu's read
@@ -31,22 +30,19 @@ type cluster struct {
 // get returns the named cluster, creating it if create is set (nil if not
 // and there is none).
 func (ms *members) get(name string, create bool) *cluster {
-	ms.mu.Lock()
-	defer ms.mu.Unlock()
-	c := ms.clusters[name]
-	if c == nil && create {
-		if ms.clusters == nil {
-			ms.clusters = map[string]*cluster{}
-		}
-		c = &cluster{nodes: map[string]*store.Member{}}
-		ms.clusters[name] = c
+	if c, ok := ms.clusters.Load(name); ok {
+		return c.(*cluster)
 	}
-	return c
+	if !create {
+		return nil
+	}
+	c, _ := ms.clusters.LoadOrStore(name, &cluster{nodes: map[string]*store.Member{}})
+	return c.(*cluster)
 }
 
 // Join implements [store.Membership].
 func (s *Store[T]) Join(ctx context.Context, cluster, node string, min uint64) (uint64, error) {
-	if err := begin(ctx, "join", check.IDs(cluster, node), check.Min(min)); err != nil {
+	if err := check.Call(ctx, "memory", "join", check.IDs(cluster, node), check.Min(min)); err != nil {
 		return 0, err
 	}
 	c := s.members.get(cluster, true)
@@ -66,7 +62,7 @@ func (s *Store[T]) Join(ctx context.Context, cluster, node string, min uint64) (
 
 // Renew implements [store.Membership].
 func (s *Store[T]) Renew(ctx context.Context, cluster, node string, incarnation uint64) ([]store.Member, error) {
-	if err := begin(ctx, "renew", check.Member(cluster, node, incarnation)); err != nil {
+	if err := check.Call(ctx, "memory", "renew", check.Member(cluster, node, incarnation)); err != nil {
 		return nil, err
 	}
 	c := s.members.get(cluster, false)
@@ -90,7 +86,7 @@ func (s *Store[T]) Renew(ctx context.Context, cluster, node string, incarnation 
 
 // Expel implements [store.Membership].
 func (s *Store[T]) Expel(ctx context.Context, cluster string, m store.Member) (bool, error) {
-	if err := begin(ctx, "expel", check.Member(cluster, m.Node, m.Incarnation)); err != nil {
+	if err := check.Call(ctx, "memory", "expel", check.Member(cluster, m.Node, m.Incarnation)); err != nil {
 		return false, err
 	}
 	return s.remove(cluster, m, true), nil
@@ -98,7 +94,7 @@ func (s *Store[T]) Expel(ctx context.Context, cluster string, m store.Member) (b
 
 // Leave implements [store.Membership].
 func (s *Store[T]) Leave(ctx context.Context, cluster, node string, incarnation uint64) error {
-	if err := begin(ctx, "leave", check.Member(cluster, node, incarnation)); err != nil {
+	if err := check.Call(ctx, "memory", "leave", check.Member(cluster, node, incarnation)); err != nil {
 		return err
 	}
 	s.remove(cluster, store.Member{Node: node, Incarnation: incarnation}, false)
@@ -151,6 +147,21 @@ func (s *Store[T]) enter(op string, ops []store.Op[T]) ([]*cluster, error) {
 	return held, nil
 }
 
+// enterOne checks guard g and holds the read side of its cluster's lock,
+// which the caller releases.
+func (s *Store[T]) enterOne(op string, g store.Guard) (*cluster, error) {
+	c := s.members.get(g.Cluster, false)
+	if c == nil {
+		return nil, notMember(op, g.Cluster, g.Node, g.Incarnation)
+	}
+	c.mu.RLock()
+	if !c.holds(g) {
+		c.mu.RUnlock()
+		return nil, notMember(op, g.Cluster, g.Node, g.Incarnation)
+	}
+	return c, nil
+}
+
 // holds reports whether g's node has a record under g's incarnation; the
 // caller holds c.mu.
 func (c *cluster) holds(g store.Guard) bool {
@@ -163,19 +174,6 @@ func leave(held []*cluster) {
 	for _, c := range held {
 		c.mu.RUnlock()
 	}
-}
-
-// begin returns the first of errs, prefixed with op, or ctx's error.
-func begin(ctx context.Context, op string, errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return fmt.Errorf("memory: %s: %w", op, err)
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memory: %s: %w", op, err)
-	}
-	return nil
 }
 
 func notMember(op, cluster, node string, incarnation uint64) error {

@@ -1,5 +1,8 @@
 // Package memory is an in-process [store.Store]: a striped map that keeps
-// versions, tombstones, fencing tokens and a bounded history per key. It is
+// versions, tombstones, fencing tokens and a bounded history per key, and
+// the membership of clusters ([store.Membership]; a guarded write holds
+// its cluster's read lock from its check to the end of its write, which
+// Join, Renew, Expel and Leave take for writing). It is
 // the store for tests, benchmarks and single-process use; values are kept as
 // given, so callers must not modify a value after writing it.
 package memory
@@ -152,12 +155,12 @@ func (s *Store[T]) one(ctx context.Context, op store.Op[T]) (merge.Version, erro
 	if err := checkOp(ctx, op); err != nil {
 		return 0, err
 	}
-	if op.Write.Guard != (store.Guard{}) {
-		held, err := s.enter(check.OpName(op.Kind), []store.Op[T]{op})
+	if g := op.Write.Guard; g != (store.Guard{}) {
+		c, err := s.enterOne(check.OpName(op.Kind), g)
 		if err != nil {
 			return 0, err
 		}
-		defer leave(held)
+		defer c.mu.RUnlock()
 	}
 	st := s.stripe(op.Key)
 	st.mu.Lock()

@@ -30,6 +30,9 @@ func TestContract(t *testing.T) {
 
 func BenchmarkGet(b *testing.B) { storetest.BenchGet(b, memory.New[[]byte](memory.Options{})) }
 func BenchmarkSet(b *testing.B) { storetest.BenchSet(b, memory.New[[]byte](memory.Options{})) }
+func BenchmarkMembership(b *testing.B) {
+	storetest.BenchMembership(b, memory.New[[]byte](memory.Options{}))
+}
 
 // TestHistoryAge: a time older than the history age is refused even when
 // the version is still kept, unless the current version answers it.

@@ -6,10 +6,12 @@ package nop
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/store"
+	"github.com/warpcache/warp/store/internal/check"
 )
 
 // Store keeps nothing. The zero value is ready to use.
@@ -26,14 +28,16 @@ func (s *Store[T]) Get(context.Context, string) (store.Item[T], error) {
 func (s *Store[T]) Version(context.Context, string) (merge.Version, error) { return 0, nil }
 
 // Set implements [store.Store]: it returns a version above w.Min and
-// every version it returned before, and keeps nothing.
+// every version it returned before, and keeps nothing. A guarded write
+// fails with store.ErrInvalid, since the store keeps no membership, and
+// so do versions above merge.MaxVersion.
 func (s *Store[T]) Set(_ context.Context, _ string, _ T, w store.Write) (merge.Version, error) {
-	return s.next(w), nil
+	return s.next("set", w)
 }
 
 // Delete implements [store.Store] as Set does.
 func (s *Store[T]) Delete(_ context.Context, _ string, w store.Write) (merge.Version, error) {
-	return s.next(w), nil
+	return s.next("delete", w)
 }
 
 // Scan implements [store.Store]: there is nothing to scan.
@@ -41,12 +45,21 @@ func (s *Store[T]) Scan(context.Context, string, func(string, store.Item[T]) err
 	return nil
 }
 
-func (s *Store[T]) next(w store.Write) merge.Version {
+func (s *Store[T]) next(op string, w store.Write) (merge.Version, error) {
+	if err := check.Write(w); err != nil {
+		return 0, fmt.Errorf("nop: %s: %w", op, err)
+	}
+	if w.Guard != (store.Guard{}) {
+		return 0, fmt.Errorf("nop: %s: a guarded write needs a store.Membership: %w", op, store.ErrInvalid)
+	}
 	for {
 		cur := s.v.Load()
+		if cur >= uint64(merge.MaxVersion) {
+			return 0, fmt.Errorf("nop: %s: version space exhausted: %w", op, store.ErrInvalid)
+		}
 		n := max(uint64(w.Min), cur+1)
 		if s.v.CompareAndSwap(cur, n) {
-			return merge.Version(n)
+			return merge.Version(n), nil
 		}
 	}
 }

@@ -3,20 +3,22 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/store"
+	"github.com/warpcache/warp/store/internal/check"
 )
 
-// Commit implements [store.Committer] with one transaction: it locks every
-// key's row in key order (inserting a placeholder for a missing key, so
-// that no other writer can create it meanwhile), checks every op against
-// the locked rows and the ops before it, then applies the writes in one
-// pipelined batch and commits. Any failure rolls everything back.
+// Commit implements [store.Committer] with one transaction: it locks the
+// member rows of the ops' guards FOR KEY SHARE (one more statement, only if
+// an op is guarded), locks every key's row in key order (inserting a
+// placeholder for a missing key, so that no other writer can create it
+// meanwhile), checks every op against the locked rows and the ops before
+// it, then applies the writes in one pipelined batch and commits. Any
+// failure rolls everything back.
 func (s *Store[T]) Commit(ctx context.Context, ops []store.Op[T]) ([]merge.Version, error) {
 	enc, err := s.prepare(ctx, ops)
 	if err != nil {
@@ -27,6 +29,9 @@ func (s *Store[T]) Commit(ctx context.Context, ops []store.Op[T]) ([]merge.Versi
 	}
 	var out []merge.Version
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := s.guard(ctx, tx, ops); err != nil {
+			return err
+		}
 		cur, keys, err := s.lock(ctx, tx, ops)
 		if err != nil {
 			return err
@@ -78,6 +83,9 @@ func (s *Store[T]) lock(ctx context.Context, tx pgx.Tx, ops []store.Op[T]) (map[
 	var k string
 	var r row
 	_, err := pgx.ForEachRow(rows, []any{&k, &r.version, &r.fence}, func() error {
+		if _, err := check.Stored(uint64(r.version)); err != nil {
+			return fmt.Errorf("%q: %w", k, err)
+		}
 		cur[k] = r
 		return nil
 	})
@@ -95,14 +103,11 @@ func (s *Store[T]) plan(ctx context.Context, tx pgx.Tx, ops []store.Op[T], enc [
 	for i, op := range ops {
 		r := cur[op.Key]
 		if err := admit(op.Kind, op.Key, r, op.Write); err != nil {
-			return nil, fmt.Errorf("postgres: commit: op %d (%s) %w", i, opName(op.Kind), err)
+			return nil, fmt.Errorf("postgres: commit: op %d (%s) %w", i, check.OpName(op.Kind), err)
 		}
 		if op.Kind == store.OpCheck {
 			out[i] = merge.Version(r.version)
 			continue
-		}
-		if r.version == math.MaxInt64 {
-			return nil, fmt.Errorf("postgres: commit: %q: version space exhausted: %w", op.Key, store.ErrInvalid)
 		}
 		r.version = max(int64(op.Write.Min), r.version+1)
 		r.fence = max(r.fence, int64(op.Write.Fence))

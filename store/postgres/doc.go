@@ -1,14 +1,32 @@
 // Package postgres is a [store.Store] on a PostgreSQL table, through a
 // caller-owned [github.com/jackc/pgx/v5/pgxpool.Pool]. It implements
-// [store.Committer] and [store.Historian] as well.
+// [store.Committer], [store.Historian] and [store.Membership] as well.
 //
 // # Layout
 //
 // One row per key (see schema.sql, which [New] applies on demand): key text
 // COLLATE "C" primary key, value bytea (the codec's encoding), version and
 // fence as bigint, deleted bool, updated_at timestamptz. A delete keeps the
-// row as a tombstone so the key's version survives. Versions and fencing
-// tokens are limited to 2^63-1, so the bigint holds the version itself.
+// row as a tombstone so the key's version survives. Versions are limited
+// to [merge.MaxVersion] (2^62-1) and fencing tokens to 2^63-1, so the
+// bigint holds the version itself.
+//
+// # Membership
+//
+// The table <table>_members (cluster, node, incarnation, counter, primary
+// key (cluster, node)) holds one row per member, and per cluster a row
+// whose node is the empty string, that keeps the largest incarnation
+// issued. A guarded Set or
+// Delete locks its member's row FOR KEY SHARE in a CTE of its own
+// statement, and a guarded Commit in its transaction, so the check and the
+// write commit together. Expel and Leave first mark the row dead (negate
+// its incarnation: an UPDATE that waits for no writer, after which no
+// write matches the row), then DELETE it, which waits for the writes that
+// hold its lock; a plain DELETE would wait behind every new writer too,
+// since PostgreSQL lets KEY SHARE lockers overtake a waiting DELETE. Join
+// marks and deletes the replaced record the same way, then inserts the new
+// one. Renew is one round trip (its UPDATE and the members' SELECT in one
+// batch, one implicit transaction).
 //
 // # Round trips
 //
@@ -35,6 +53,9 @@
 // N per key; [Store.GetAt] reads both tables in one query.
 //
 // # Failures
+//
+// With Config.SkipSchema, New checks in one query that the tables exist
+// and names the missing ones and schema.sql otherwise.
 //
 // Errors wrap the store package's sentinels, or the pgx error prefixed with
 // "postgres:" and the operation. A context that ends mid-call makes the call

@@ -83,7 +83,7 @@ func newTable(tb testing.TB, pool *pgxpool.Pool, cfg postgres.Config) (*postgres
 	}
 	tb.Cleanup(func() {
 		_, err := pool.Exec(context.Background(), fmt.Sprintf(
-			`DROP TABLE IF EXISTS %[1]s, %[1]s_history; DROP FUNCTION IF EXISTS %[1]s_history_keep()`, cfg.Table))
+			`DROP TABLE IF EXISTS %[1]s, %[1]s_history, %[1]s_members; DROP FUNCTION IF EXISTS %[1]s_history_keep()`, cfg.Table))
 		if err != nil {
 			tb.Errorf("drop %s: %v", cfg.Table, err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/store"
+	"github.com/warpcache/warp/store/internal/check"
 )
 
 // GetAt implements [store.Historian] from the key's row and the newest
@@ -44,11 +45,15 @@ func (s *Store[T]) GetAt(ctx context.Context, key string, at merge.Version) (sto
 	case deleted:
 		return store.Item[T]{}, fmt.Errorf("postgres: %q at %d: deleted at %d: %w", key, at, v, store.ErrNotFound)
 	}
+	ver, err := check.Stored(uint64(v))
+	if err != nil {
+		return store.Item[T]{}, fmt.Errorf("postgres: get %q at %d: %w", key, at, err)
+	}
 	val, err := s.codec.Decode(b)
 	if err != nil {
 		return store.Item[T]{}, fmt.Errorf("postgres: get %q at %d: %w", key, at, err)
 	}
-	return store.Item[T]{Value: val, Version: merge.Version(v)}, nil
+	return store.Item[T]{Value: val, Version: ver}, nil
 }
 
 // before explains why no version of key is at or below at.

@@ -14,11 +14,12 @@ import (
 	"github.com/warpcache/warp/api/codec"
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/store"
+	"github.com/warpcache/warp/store/internal/check"
 )
 
 // Store is a [store.Store] on one PostgreSQL table. It implements
-// [store.Committer] and [store.Historian] too, and is safe for concurrent
-// use. It does not own the pool.
+// [store.Committer], [store.Historian] and [store.Membership] too, and is
+// safe for concurrent use. It does not own the pool.
 type Store[T any] struct {
 	pool  *pgxpool.Pool
 	codec codec.Codec[T]
@@ -26,8 +27,9 @@ type Store[T any] struct {
 	q     queries
 }
 
-// New returns a Store on the table cfg names, creating it unless
-// cfg.SkipSchema is set. A nil codec means codec.Default[T]().
+// New returns a Store on the table cfg names, creating it (and the
+// history and members tables) unless cfg.SkipSchema is set, in which case
+// it checks that they exist. A nil codec means codec.Default[T]().
 func New[T any](ctx context.Context, pool *pgxpool.Pool, c codec.Codec[T], cfg Config) (*Store[T], error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -40,10 +42,12 @@ func New[T any](ctx context.Context, pool *pgxpool.Pool, c codec.Codec[T], cfg C
 		c = codec.Default[T]()
 	}
 	n := newNames(cfg.Table)
-	if !cfg.SkipSchema {
-		if err := ensureSchema(ctx, pool, n, cfg.History); err != nil {
-			return nil, fmt.Errorf("postgres: create table %s: %w", n.table, err)
+	if cfg.SkipSchema {
+		if err := checkSchema(ctx, pool, n, cfg.History); err != nil {
+			return nil, err
 		}
+	} else if err := ensureSchema(ctx, pool, n, cfg.History); err != nil {
+		return nil, fmt.Errorf("postgres: create table %s: %w", n.table, err)
 	}
 	return &Store[T]{pool: pool, codec: c, cfg: cfg, q: newQueries(n)}, nil
 }
@@ -62,11 +66,15 @@ func (s *Store[T]) Get(ctx context.Context, key string) (store.Item[T], error) {
 	if err != nil {
 		return store.Item[T]{}, fail(ctx, "get", key, err)
 	}
+	ver, err := check.Stored(uint64(v))
+	if err != nil {
+		return store.Item[T]{}, fmt.Errorf("postgres: get %q: %w", key, err)
+	}
 	val, err := s.codec.Decode(b)
 	if err != nil {
 		return store.Item[T]{}, fmt.Errorf("postgres: get %q: %w", key, err)
 	}
-	return store.Item[T]{Value: val, Version: merge.Version(v)}, nil
+	return store.Item[T]{Value: val, Version: ver}, nil
 }
 
 // Version implements [store.Store].
@@ -82,7 +90,11 @@ func (s *Store[T]) Version(ctx context.Context, key string) (merge.Version, erro
 	if err != nil {
 		return 0, fail(ctx, "version", key, err)
 	}
-	return merge.Version(v), nil
+	ver, err := check.Stored(uint64(v))
+	if err != nil {
+		return 0, fmt.Errorf("postgres: version %q: %w", key, err)
+	}
+	return ver, nil
 }
 
 // Set implements [store.Store] in one statement: an upsert, or an update
@@ -111,26 +123,25 @@ func (s *Store[T]) Delete(ctx context.Context, key string, w store.Write) (merge
 const maxTries = 8
 
 func (s *Store[T]) write(ctx context.Context, kind store.OpKind, key string, b []byte, w store.Write) (merge.Version, error) {
-	name := opName(kind)
+	name := check.OpName(kind)
+	q, args := s.statement(kind, key, b, w)
 	for range maxTries {
 		var v int64
-		var err error
-		if w.Check && w.IfVersion != 0 {
-			err = s.pool.QueryRow(ctx, s.q.update, key, b, int64(w.Min), int64(w.Fence), kind == store.OpDelete, int64(w.IfVersion)).Scan(&v)
-		} else {
-			err = s.pool.QueryRow(ctx, s.q.upsert, key, b, int64(w.Min), int64(w.Fence), kind == store.OpDelete, w.Check).Scan(&v)
-		}
+		err := s.pool.QueryRow(ctx, q, args...).Scan(&v)
 		if err == nil {
 			return merge.Version(v), nil
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return 0, fail(ctx, name, key, err)
 		}
-		// A condition failed: read the row to say which.
-		var cur row
-		err = s.pool.QueryRow(ctx, s.q.state, key).Scan(&cur.version, &cur.fence)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		// A condition failed: read the row (and the member's) to say which.
+		cur, err := s.state(ctx, key, w.Guard)
+		if err != nil {
 			return 0, fail(ctx, name, key, err)
+		}
+		if !cur.member {
+			g := w.Guard
+			return 0, notMember(fmt.Sprintf("%s %q", name, key), g.Cluster, g.Node, g.Incarnation)
 		}
 		if err := admit(kind, key, cur, w); err != nil {
 			return 0, fmt.Errorf("postgres: %s %w", name, err)
@@ -139,8 +150,46 @@ func (s *Store[T]) write(ctx context.Context, kind store.OpKind, key string, b [
 	return 0, fmt.Errorf("postgres: %s %q: still contended after %d tries: %w", name, key, maxTries, store.ErrConflict)
 }
 
+// statement returns the statement of a write and its arguments: an upsert,
+// or an update for a compare-and-swap on a version above 0; with a guard,
+// their guarded forms.
+func (s *Store[T]) statement(kind store.OpKind, key string, b []byte, w store.Write) (string, []any) {
+	cas := w.Check && w.IfVersion != 0
+	args := []any{key, b, int64(w.Min), int64(w.Fence), kind == store.OpDelete, w.Check}
+	q := s.q.upsert
+	if cas {
+		args[5], q = int64(w.IfVersion), s.q.update
+	}
+	if g := w.Guard; g != (store.Guard{}) {
+		args = append(args, g.Cluster, g.Node, int64(g.Incarnation))
+		q = s.q.guarded[0]
+		if cas {
+			q = s.q.guarded[1]
+		}
+	}
+	return q, args
+}
+
+// state reads key's row and, for a guarded write, whether its member's
+// row exists (member is true for an unguarded one).
+func (s *Store[T]) state(ctx context.Context, key string, g store.Guard) (row, error) {
+	cur := row{member: true}
+	if g == (store.Guard{}) {
+		err := s.pool.QueryRow(ctx, s.q.state, key).Scan(&cur.version, &cur.fence)
+		if errors.Is(err, pgx.ErrNoRows) {
+			err = nil
+		}
+		return cur, err
+	}
+	err := s.pool.QueryRow(ctx, s.q.stateGuarded, key, g.Cluster, g.Node, int64(g.Incarnation)).Scan(&cur.version, &cur.fence, &cur.member)
+	return cur, err
+}
+
 // row is the state of a key that the write conditions look at.
-type row struct{ version, fence int64 }
+type row struct {
+	version, fence int64
+	member         bool // the write's guard holds
+}
 
 // admit returns the error that keeps an op with w from applying to cur.
 func admit(kind store.OpKind, key string, cur row, w store.Write) error {
@@ -150,19 +199,10 @@ func admit(kind store.OpKind, key string, cur row, w store.Write) error {
 	if w.Fence != 0 && int64(w.Fence) < cur.fence {
 		return fmt.Errorf("%q: token %d < %d: %w", key, w.Fence, cur.fence, store.ErrFenced)
 	}
-	return nil
-}
-
-func opName(kind store.OpKind) string {
-	switch kind {
-	case store.OpSet:
-		return "set"
-	case store.OpDelete:
-		return "delete"
-	case store.OpCheck:
-		return "check"
+	if kind != store.OpCheck && cur.version >= int64(merge.MaxVersion) {
+		return fmt.Errorf("%q: version space exhausted at %d: %w", key, cur.version, store.ErrInvalid)
 	}
-	return fmt.Sprintf("op %d", kind)
+	return nil
 }
 
 // checkKey validates a key: PostgreSQL text holds valid UTF-8 without NUL.
@@ -186,8 +226,11 @@ func (s *Store[T]) checkWrite(ctx context.Context, op, key string, w store.Write
 	if err := s.checkKey(ctx, op, key); err != nil {
 		return err
 	}
-	if uint64(w.Min) > math.MaxInt64 || uint64(w.IfVersion) > math.MaxInt64 || w.Fence > math.MaxInt64 {
-		return fmt.Errorf("postgres: %s %q: version or token above 2^63-1: %w", op, key, store.ErrInvalid)
+	if err := check.Write(w); err != nil {
+		return fmt.Errorf("postgres: %s %q: %w", op, key, err)
+	}
+	if w.Fence > math.MaxInt64 {
+		return fmt.Errorf("postgres: %s %q: token above 2^63-1: %w", op, key, store.ErrInvalid)
 	}
 	return nil
 }

@@ -70,7 +70,7 @@ func TestSchemaQualifiedTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		pool.Exec(context.Background(), `DROP TABLE IF EXISTS public.warp_test_qualified, public.warp_test_qualified_history;
+		pool.Exec(context.Background(), `DROP TABLE IF EXISTS public.warp_test_qualified, public.warp_test_qualified_history, public.warp_test_qualified_members;
 DROP FUNCTION IF EXISTS public.warp_test_qualified_history_keep()`)
 	})
 	v1, err := s.Set(t.Context(), "k", "one", store.Write{})
@@ -218,6 +218,13 @@ func BenchmarkGet(b *testing.B) {
 
 func BenchmarkSet(b *testing.B) {
 	bench(b, storetest.BenchSet)
+}
+
+// BenchmarkMembership: guarded against unguarded Set, serial and parallel
+// (all writers under one member, so every guarded write locks the same
+// member row), and Renew with 3 and 100 members.
+func BenchmarkMembership(b *testing.B) {
+	storetest.BenchMembership(b, newStore(b, testPool(b), postgres.Config{}))
 }
 
 // bench runs body on the memory store (the baseline) and on PostgreSQL.

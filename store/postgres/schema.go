@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/warpcache/warp/store"
 )
 
 //go:embed schema.sql
@@ -15,7 +17,7 @@ var schemaSQL string
 
 // names are the quoted identifiers of one store's objects.
 type names struct {
-	table, history, keep, trigger string
+	table, history, keep, trigger, members string
 }
 
 func newNames(table string) names {
@@ -31,6 +33,7 @@ func newNames(table string) names {
 		history: with("_history"),
 		keep:    with("_history_keep"),
 		trigger: pgx.Identifier{parts[last] + "_history"}.Sanitize(),
+		members: with("_members"),
 	}
 }
 
@@ -39,6 +42,7 @@ func (n names) schema() string {
 	return strings.NewReplacer(
 		`"warp_store_history_keep"`, n.keep,
 		`"warp_store_history"`, n.history,
+		`"warp_store_members"`, n.members,
 		`"warp_store"`, n.table,
 	).Replace(schemaSQL)
 }
@@ -63,4 +67,24 @@ CREATE TRIGGER %s AFTER UPDATE ON %s FOR EACH ROW
 		_, err := tx.Exec(ctx, ddl)
 		return err
 	})
+}
+
+// checkSchema fails unless the tables New would create exist (the history
+// table only if history > 0): with Config.SkipSchema, a missing table
+// would otherwise surface at the first write, or the first guarded one.
+func checkSchema(ctx context.Context, pool *pgxpool.Pool, n names, history int) error {
+	tables := []string{n.table, n.members}
+	if history > 0 {
+		tables = append(tables, n.history)
+	}
+	var missing []string
+	err := pool.QueryRow(ctx, `SELECT array(SELECT t FROM unnest($1::text[]) AS t WHERE to_regclass(t) IS NULL)`, tables).Scan(&missing)
+	if err != nil {
+		return fmt.Errorf("postgres: check tables: %w", err)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("postgres: table %s does not exist (Config.SkipSchema is set): run store/postgres/schema.sql with %s in place of \"warp_store\", or unset SkipSchema: %w",
+			strings.Join(missing, ", "), n.table, store.ErrInvalid)
+	}
+	return nil
 }

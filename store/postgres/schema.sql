@@ -1,16 +1,17 @@
 -- The tables of Warp's PostgreSQL store (package store/postgres).
 --
 -- postgres.New runs this file on demand, with the configured table name in
--- place of warp_store (warp_store_history and warp_store_history_keep are
--- renamed alike), unless Config.SkipSchema is set; run it yourself (for
--- instance from your migrations) when the application's role may not create
--- tables. Every statement is idempotent.
+-- place of warp_store (warp_store_history, warp_store_history_keep and
+-- warp_store_members are renamed alike), unless Config.SkipSchema is set;
+-- run it yourself (for instance from your migrations) when the
+-- application's role may not create tables. Every statement is idempotent.
 
 -- One row per key. version is the key's merge.Version (a uint64 hybrid-
--- logical-clock timestamp) held as a bigint: the adapter rejects versions
--- and fencing tokens above 2^63-1 (a hybrid-logical-clock version reaches
--- that in the year 4400), so the bigint's value is the version itself and
--- orders like it. A deleted key keeps its row as a tombstone (deleted =
+-- logical-clock timestamp) held as a bigint: the adapter neither accepts
+-- nor assigns a version above merge.MaxVersion (2^62-1, about the year
+-- 4199), rejects fencing tokens above 2^63-1 and refuses to read back a
+-- larger version, so the bigint's value is the version itself and orders
+-- like it. A deleted key keeps its row as a tombstone (deleted =
 -- true, value NULL) so that its version survives. The C collation makes
 -- key order byte order, which Scan's range query relies on.
 CREATE TABLE IF NOT EXISTS "warp_store" (
@@ -45,6 +46,21 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- The membership of clusters (store.Membership): one row per member, and
+-- per cluster one row with node '' whose incarnation is the largest one
+-- issued there (so that incarnations keep growing after their members
+-- are gone). A guarded write locks its writer's row FOR KEY SHARE in the
+-- statement or transaction that writes; Expel and Leave DELETE the row,
+-- which waits for those locks, and Join locks it FOR UPDATE before
+-- replacing it. Renew's UPDATE of counter does not wait for them.
+CREATE TABLE IF NOT EXISTS "warp_store_members" (
+    cluster     text COLLATE "C" NOT NULL,
+    node        text COLLATE "C" NOT NULL,
+    incarnation bigint NOT NULL,
+    counter     bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (cluster, node)
+);
 
 -- With Config.History = N > 0, New then (re)creates the trigger:
 --

@@ -7,6 +7,7 @@ import (
 
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/store"
+	"github.com/warpcache/warp/store/internal/check"
 )
 
 // Commit implements [store.Committer] with one script, which Redis runs
@@ -26,32 +27,49 @@ func (s *Store[T]) Commit(ctx context.Context, ops []store.Op[T]) ([]merge.Versi
 	if err != nil {
 		return nil, fail(ctx, "commit", "", err)
 	}
-	if err := status(res, ""); err != nil {
+	if code, _ := res[0].(int64); code != statusOK {
 		i, _ := res[1].(int64)
+		if i < 1 || i > int64(len(ops)) {
+			return nil, fmt.Errorf("redis: commit: unexpected script reply %v", res)
+		}
 		op := ops[i-1]
-		return nil, fmt.Errorf("redis: commit: op %d (%s) %w", i-1, kindName[op.Kind], status(res, op.Key))
+		return nil, fmt.Errorf("redis: commit: op %d (%s) %w", i-1, check.OpName(op.Kind), status(res, op.Key, op.Write.Guard))
+	}
+	if len(res) != len(ops)+1 {
+		return nil, fmt.Errorf("redis: commit: unexpected script reply of %d elements for %d ops", len(res), len(ops))
 	}
 	out := make([]merge.Version, len(ops))
 	for i := range out {
-		if out[i], err = parseVersion(res[i+1]); err != nil {
+		if out[i], err = parseVersion("commit", ops[i].Key, res[i+1]); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-var kindName = map[store.OpKind]string{store.OpSet: "set", store.OpDelete: "delete", store.OpCheck: "check"}
 var kindArg = map[store.OpKind]string{store.OpSet: "s", store.OpDelete: "d", store.OpCheck: "c"}
 
 // commitArgs validates ops and lays them out for commit.lua.
 func (s *Store[T]) commitArgs(ctx context.Context, ops []store.Op[T]) ([]string, []any, error) {
-	index := map[string]int{}
+	index := map[string]int{} // of keys: hashes of keys and of guards' members
 	var keys []string
-	args := make([]any, 3, 3+7*len(ops))
+	at := func(hash string) int {
+		k, ok := index[hash]
+		if !ok {
+			keys = append(keys, hash)
+			k = len(keys)
+			index[hash] = k
+		}
+		return k
+	}
+	args := make([]any, 3, 3+10*len(ops))
 	first := 0
 	for i, op := range ops {
 		if err := s.checkKey(ctx, "commit", op.Key); err != nil {
 			return nil, nil, err
+		}
+		if err := check.Write(op.Write); err != nil {
+			return nil, nil, fmt.Errorf("redis: commit: op %d on %q: %w", i, op.Key, err)
 		}
 		kind, ok := kindArg[op.Kind]
 		if !ok {
@@ -64,17 +82,16 @@ func (s *Store[T]) commitArgs(ctx context.Context, ops []store.Op[T]) ([]string,
 				return nil, nil, err
 			}
 		}
-		k, ok := index[op.Key]
-		if !ok {
-			keys = append(keys, s.cfg.Prefix+op.Key)
-			k = len(keys)
-			index[op.Key] = k
-		}
+		k := at(s.cfg.Prefix + op.Key)
 		if first == 0 && op.Kind != store.OpCheck {
 			first = k
 		}
-		w := op.Write
-		args = append(args, kind, k, b, num(w.Min), flag(w.Check), num(w.IfVersion), num(w.Fence))
+		w, g := op.Write, 0
+		if w.Guard != (store.Guard{}) {
+			g = at(s.membersKey(w.Guard.Cluster))
+		}
+		args = append(args, kind, k, b, num(w.Min), flag(w.Check), num(w.IfVersion), num(w.Fence),
+			g, w.Guard.Node, num(w.Guard.Incarnation))
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, nil, fmt.Errorf("redis: commit: %w", err)

@@ -1,11 +1,13 @@
 -- A Commit of Warp's Redis store: every op or none, atomically.
--- KEYS: the distinct hashes of the ops' keys. ARGV: 1 write id, 2 op count,
--- 3 index in KEYS of the first written key (0: none), then 7 per op: kind
--- ("s", "d", "c" check), index in KEYS, value, min, check, if-version,
--- token (as in write.lua).
+-- KEYS: the distinct hashes of the ops' keys and the members hashes of
+-- their guards, in the order the ops name them. ARGV: 1 write id, 2 op
+-- count, 3 index in KEYS of the first written key (0: none), then 10 per
+-- op: kind ("s", "d", "c" check), index in KEYS, value, min, check,
+-- if-version, token (as in write.lua), index in KEYS of the guard's
+-- members hash (0: unguarded), the guard's node and incarnation.
 -- Returns {0, version...}, or {1, op, stored version}, {2, op, stored
--- token}, {3, op} as write.lua does for the op that failed.
-local ZERO, MAX = '00000000000000000000', '18446744073709551615'
+-- token}, {3, op}, {4, op} as write.lua does for the op that failed.
+local ZERO, MAXV = '00000000000000000000', '04611686018427387903'
 local function inc(s)
   local hi, lo = tonumber(string.sub(s, 1, 10)), tonumber(string.sub(s, 11, 20)) + 1
   if lo == 10000000000 then hi, lo = hi + 1, 0 end
@@ -13,9 +15,12 @@ local function inc(s)
 end
 local id, n, first = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local st = {}
-for i, k in ipairs(KEYS) do
-  local cur = redis.call('HMGET', k, 'ver', 'f', 'w', 'wr')
-  st[i] = {ver = cur[1] or ZERO, f = cur[2] or ZERO, w = cur[3], wr = cur[4]}
+for i = 1, n do
+  local x = tonumber(ARGV[3 + (i - 1) * 10 + 2])
+  if not st[x] then
+    local cur = redis.call('HMGET', KEYS[x], 'ver', 'f', 'w', 'wr')
+    st[x] = {ver = cur[1] or ZERO, f = cur[2] or ZERO, w = cur[3], wr = cur[4]}
+  end
 end
 if first > 0 and st[first].w == id and st[first].wr then
   -- a client's retry of a commit that applied: return its result
@@ -25,15 +30,20 @@ if first > 0 and st[first].w == id and st[first].wr then
 end
 local out = {}
 for i = 1, n do
-  local b = 3 + (i - 1) * 7
+  local b = 3 + (i - 1) * 10
   local kind, s = ARGV[b + 1], st[tonumber(ARGV[b + 2])]
   local min, chk, ifv, fence = ARGV[b + 4], ARGV[b + 5], ARGV[b + 6], ARGV[b + 7]
+  local g = tonumber(ARGV[b + 8])
+  if g > 0 then
+    local rec = redis.call('HGET', KEYS[g], ARGV[b + 9])
+    if not rec or string.sub(rec, 1, 20) ~= ARGV[b + 10] then return {4, i} end
+  end
   if (chk == '1' or kind == 'c') and s.ver ~= ifv then return {1, i, s.ver} end
   if fence ~= ZERO and fence < s.f then return {2, i, s.f} end
   if kind == 'c' then
     out[i] = s.ver
   else
-    if s.ver == MAX then return {3, i} end
+    if s.ver >= MAXV then return {3, i} end
     local nv = inc(s.ver)
     if min > nv then nv = min end
     if fence > s.f then s.f = fence end
@@ -41,14 +51,13 @@ for i = 1, n do
     out[i] = nv
   end
 end
-for i, k in ipairs(KEYS) do
-  local s = st[i]
+for x, s in pairs(st) do
   if s.touched then
     if s.del then
-      redis.call('HSET', k, 'ver', s.ver, 'f', s.f, 'd', '1', 'w', id)
-      redis.call('HDEL', k, 'v')
+      redis.call('HSET', KEYS[x], 'ver', s.ver, 'f', s.f, 'd', '1', 'w', id)
+      redis.call('HDEL', KEYS[x], 'v')
     else
-      redis.call('HSET', k, 'v', s.v, 'ver', s.ver, 'f', s.f, 'd', '0', 'w', id)
+      redis.call('HSET', KEYS[x], 'v', s.v, 'ver', s.ver, 'f', s.f, 'd', '0', 'w', id)
     end
   end
 end

@@ -1,7 +1,7 @@
 // Package redis is a [store.Store] on Redis, through a caller-owned
 // [github.com/redis/go-redis/v9.UniversalClient] (a single node, a
-// failover client or a cluster). It implements [store.Committer]; it keeps
-// no history, so it is no [store.Historian].
+// failover client or a cluster). It implements [store.Committer] and
+// [store.Membership]; it keeps no history, so it is no [store.Historian].
 //
 // # Layout
 //
@@ -12,6 +12,19 @@
 // cannot hold a 64-bit hybrid-logical-clock version, and fixed-width
 // digits compare as numbers. A delete keeps the hash, without v, as a
 // tombstone.
+//
+// # Membership
+//
+// The members of cluster C are one hash named Prefix + "\x00members:" + C:
+// one field per member, node -> "<incarnation>:<counter>" (20 digits
+// each), and the field "" holding the largest incarnation issued. Keys
+// starting with a NUL byte are refused ([store.ErrInvalid]), so no key
+// names that hash, and Scan skips it. Join, Renew, Expel and Leave are one
+// script each; a guarded write or commit checks the member's field inside
+// its own script, so no write runs between the check and the write, and
+// none is in flight when Expel runs. On a Redis Cluster the hash must be in
+// the slot of the keys it guards: use a hash tag in Prefix, as Commit
+// needs, else a guarded write fails with [store.ErrNotAtomic].
 //
 // # Round trips
 //

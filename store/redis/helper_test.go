@@ -47,6 +47,13 @@ func testClient(tb testing.TB, opt *goredis.Options) *goredis.Client {
 // t.Cleanup deletes.
 func newStore(tb testing.TB, c *goredis.Client, cfg redis.Config) *redis.Store[[]byte] {
 	tb.Helper()
+	s, _ := newPrefix(tb, c, cfg)
+	return s
+}
+
+// newPrefix is newStore that also returns the prefix.
+func newPrefix(tb testing.TB, c *goredis.Client, cfg redis.Config) (*redis.Store[[]byte], string) {
+	tb.Helper()
 	cfg.Prefix = "warptest:" + rand.Text()[:12] + ":"
 	s, err := redis.New[[]byte](c, nil, cfg)
 	if err != nil {
@@ -62,7 +69,7 @@ func newStore(tb testing.TB, c *goredis.Client, cfg redis.Config) *redis.Store[[
 			tb.Errorf("clean up %s: %v", cfg.Prefix, err)
 		}
 	})
-	return s
+	return s, cfg.Prefix
 }
 
 func must(tb testing.TB, err error) {

@@ -13,11 +13,13 @@ import (
 	"github.com/warpcache/warp/api/codec"
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/store"
+	"github.com/warpcache/warp/store/internal/check"
 )
 
 // Store is a [store.Store] on Redis: one hash per key with the fields v
 // (value), ver (version), f (fencing token), d (deleted) and w (the id of
-// the last write). It implements [store.Committer]; it keeps no history.
+// the last write). It implements [store.Committer] and [store.Membership];
+// it keeps no history.
 // It is safe for concurrent use and does not own the client.
 type Store[T any] struct {
 	client goredis.UniversalClient
@@ -59,7 +61,7 @@ func (s *Store[T]) item(key string, f []any) (store.Item[T], error) {
 	if f[1] == nil || f[2] == "1" {
 		return store.Item[T]{}, fmt.Errorf("redis: get %q: %w", key, store.ErrNotFound)
 	}
-	v, err := parseVersion(f[1])
+	v, err := parseVersion("get", key, f[1])
 	if err != nil {
 		return store.Item[T]{}, err
 	}
@@ -83,7 +85,7 @@ func (s *Store[T]) Version(ctx context.Context, key string) (merge.Version, erro
 	if err != nil {
 		return 0, fail(ctx, "version", key, err)
 	}
-	return parseVersion(ver)
+	return parseVersion("version", key, ver)
 }
 
 // Set implements [store.Store] with one script call.
@@ -108,29 +110,46 @@ func (s *Store[T]) Delete(ctx context.Context, key string, w store.Write) (merge
 }
 
 func (s *Store[T]) write(ctx context.Context, op, kind, key string, b []byte, w store.Write) (merge.Version, error) {
-	res, err := writeScript.Run(ctx, s.client, []string{s.cfg.Prefix + key},
-		kind, b, num(w.Min), flag(w.Check), num(w.IfVersion), num(w.Fence), s.writeID()).Slice()
+	if err := check.Write(w); err != nil {
+		return 0, fmt.Errorf("redis: %s %q: %w", op, key, err)
+	}
+	keys := []string{s.cfg.Prefix + key}
+	args := []any{kind, b, num(w.Min), flag(w.Check), num(w.IfVersion), num(w.Fence), s.writeID()}
+	if g := w.Guard; g != (store.Guard{}) {
+		keys = append(keys, s.membersKey(g.Cluster))
+		args = append(args, g.Node, num(g.Incarnation))
+	}
+	res, err := writeScript.Run(ctx, s.client, keys, args...).Slice()
 	if err != nil {
 		return 0, fail(ctx, op, key, err)
 	}
-	if err := status(res, key); err != nil {
+	if err := status(res, key, w.Guard); err != nil {
 		return 0, fmt.Errorf("redis: %s %w", op, err)
 	}
-	return parseVersion(res[1])
+	if len(res) != 2 {
+		return 0, fmt.Errorf("redis: %s %q: unexpected script reply %v", op, key, res)
+	}
+	return parseVersion(op, key, res[1])
 }
 
-// status turns a script's failure reply into an error naming key.
-func status(res []any, key string) error {
+// status turns a script's failure reply into an error naming key and, if
+// the write's guard failed, g.
+func status(res []any, key string, g store.Guard) error {
+	if len(res) == 0 {
+		return fmt.Errorf("%q: empty script reply", key)
+	}
 	code, _ := res[0].(int64)
 	switch code {
 	case statusOK:
 		return nil
+	case statusNotMember:
+		return fmt.Errorf("%q: node %q of cluster %q has no record under incarnation %d: %w", key, g.Node, g.Cluster, g.Incarnation, store.ErrNotMember)
 	case statusConflict:
 		return fmt.Errorf("%q is at version %s: %w", key, digits(res[len(res)-1]), store.ErrConflict)
 	case statusFenced:
 		return fmt.Errorf("%q has token %s: %w", key, digits(res[len(res)-1]), store.ErrFenced)
 	case statusOverflow:
-		return fmt.Errorf("%q: version space exhausted: %w", key, store.ErrInvalid)
+		return fmt.Errorf("%q: version space exhausted at merge.MaxVersion: %w", key, store.ErrInvalid)
 	}
 	return fmt.Errorf("%q: unexpected script reply %v", key, res)
 }
@@ -161,6 +180,8 @@ func (s *Store[T]) checkKey(ctx context.Context, op, key string) error {
 	switch {
 	case key == "":
 		return fmt.Errorf("redis: %s: empty key: %w", op, store.ErrInvalid)
+	case key[0] == reserved[0]:
+		return fmt.Errorf("redis: %s %q: keys starting with NUL are reserved for the store's own hashes: %w", op, key, store.ErrInvalid)
 	case len(key) > s.cfg.MaxKeyLen:
 		return fmt.Errorf("redis: %s: key of %d bytes > %d: %w", op, len(key), s.cfg.MaxKeyLen, store.ErrTooLarge)
 	}

@@ -132,6 +132,12 @@ func waitBlocked(t *testing.T, admin *goredis.Client, id int64) {
 func BenchmarkGet(b *testing.B) { bench(b, storetest.BenchGet) }
 func BenchmarkSet(b *testing.B) { bench(b, storetest.BenchSet) }
 
+// BenchmarkMembership: guarded against unguarded Set, serial and parallel,
+// and Renew with 3 and 100 members.
+func BenchmarkMembership(b *testing.B) {
+	storetest.BenchMembership(b, newStore(b, testClient(b, &goredis.Options{PoolSize: 16}), redis.Config{}))
+}
+
 // bench runs body on the memory store (the baseline) and on Redis.
 func bench(b *testing.B, body func(*testing.B, store.Store[[]byte])) {
 	b.Run("memory", func(b *testing.B) { body(b, memory.New[[]byte](memory.Options{})) })

@@ -84,6 +84,9 @@ func (sc *scanner[T]) node(ctx context.Context, c goredis.UniversalClient) error
 func (sc *scanner[T]) batch(ctx context.Context, c goredis.UniversalClient, keys []string) error {
 	var fresh []string
 	for _, k := range keys {
+		if strings.HasPrefix(k, sc.s.cfg.Prefix+reserved[:1]) {
+			continue // the store's own hash, no key
+		}
 		if !sc.seen[k] {
 			sc.seen[k] = true
 			fresh = append(fresh, k)

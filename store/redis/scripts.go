@@ -8,6 +8,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/store/internal/check"
 )
 
 var (
@@ -15,34 +16,50 @@ var (
 	writeLua string
 	//go:embed commit.lua
 	commitLua string
+	//go:embed join.lua
+	joinLua string
+	//go:embed renew.lua
+	renewLua string
+	//go:embed remove.lua
+	removeLua string
 
 	// The scripts run with EVALSHA, falling back to EVAL when the server
 	// does not have them cached.
 	writeScript  = goredis.NewScript(writeLua)
 	commitScript = goredis.NewScript(commitLua)
+	joinScript   = goredis.NewScript(joinLua)
+	renewScript  = goredis.NewScript(renewLua)
+	removeScript = goredis.NewScript(removeLua)
 )
 
 // Script statuses, the first element of a script's reply.
 const (
-	statusOK       = 0
-	statusConflict = 1
-	statusFenced   = 2
-	statusOverflow = 3
+	statusOK        = 0
+	statusConflict  = 1
+	statusFenced    = 2
+	statusOverflow  = 3
+	statusNotMember = 4
+	statusFull      = 5
 )
 
 // num formats a version or token for the scripts: 20 decimal digits, so
 // that string order is numeric order.
 func num[N ~uint64](n N) string { return fmt.Sprintf("%020d", uint64(n)) }
 
-// parseVersion parses a version the scripts or a hash returned.
-func parseVersion(v any) (merge.Version, error) {
+// parseVersion parses a version the scripts or a hash of key returned; one
+// above merge.MaxVersion is an error.
+func parseVersion(op, key string, v any) (merge.Version, error) {
 	s, ok := v.(string)
 	if !ok {
-		return 0, fmt.Errorf("redis: version %v is not a string", v)
+		return 0, fmt.Errorf("redis: %s %q: version %v is not a string", op, key, v)
 	}
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("redis: version %q: %w", s, err)
+		return 0, fmt.Errorf("redis: %s %q: version %q: %w", op, key, s, err)
 	}
-	return merge.Version(n), nil
+	ver, err := check.Stored(n)
+	if err != nil {
+		return 0, fmt.Errorf("redis: %s %q: %w", op, key, err)
+	}
+	return ver, nil
 }

@@ -21,6 +21,19 @@
 //   - Bad input: empty keys ([store.ErrInvalid]), keys and values over the
 //     adapter's limits ([store.ErrTooLarge]), cancelled contexts.
 //   - [store.Historian]: GetAt within and beyond the retained history.
+//   - Versions: a Write.Min or Write.IfVersion above [merge.MaxVersion],
+//     or a write that would assign a larger version, fails with
+//     [store.ErrInvalid] and writes nothing.
+//   - [store.Membership] (skipped for a store that is none): Join, Renew,
+//     Expel and Leave, incarnations that grow across rejoins, expulsions
+//     and leaves, the compare-and-swap of Expel, clusters kept apart,
+//     [store.MaxMembers], bad ids and incarnations, cancelled contexts;
+//     writes and commits guarded by a node that was expelled, left,
+//     rejoined, never joined or names another incarnation fail with
+//     [store.ErrNotMember] and write nothing. Under concurrency, in rounds:
+//     once Expel of a member returned, every guarded write of it that
+//     succeeded is visible (its version at most the one read right after
+//     Expel), and every one that starts afterwards fails.
 //
 // Failures of the server itself (a connection killed mid-call) depend on
 // the adapter and are tested beside it.
@@ -28,5 +41,7 @@
 // # Benchmarks
 //
 // [BenchGet] and [BenchSet] are the shared bodies of every adapter's
-// BenchmarkGet and BenchmarkSet, so that figures are comparable.
+// BenchmarkGet and BenchmarkSet, so that figures are comparable;
+// [BenchMembership] runs [BenchGuardedSet], [BenchGuardedRatio] and
+// [BenchRenew] for every adapter's BenchmarkMembership.
 package storetest

@@ -56,6 +56,11 @@ var groups = []group{
 	{"Concurrent", testConcurrent},
 	{"Limits", testLimits},
 	{"History", testHistory},
+	{"VersionBounds", testVersionBounds},
+	{"Membership", testMembership},
+	{"MembershipInput", testMembershipInput},
+	{"Guard", testGuard},
+	{"ExpelStopsWrites", testExpelStopsWrites},
 }
 
 // Run runs the whole contract suite against the stores h builds.

@@ -5,6 +5,7 @@
 package check
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -111,4 +112,18 @@ func OpName(k store.OpKind) string {
 		return "check"
 	}
 	return fmt.Sprintf("op %d", k)
+}
+
+// Call returns the first of errs, else ctx's error, prefixed with the
+// adapter's package name and op ("memory: join: ..."), or nil.
+func Call(ctx context.Context, pkg, op string, errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", pkg, op, err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %s: %w", pkg, op, err)
+	}
+	return nil
 }

@@ -1,0 +1,179 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/store"
+	"github.com/warpcache/warp/store/postgres"
+)
+
+// TestRemovalWaitsForWritesInFlight holds a guarded write in flight (it
+// has locked its member row and waits for the key's row, which the test
+// holds), then removes the member (Expel, Leave, or a Join that replaces
+// the record). The removal must wait for that write, and must not let a
+// new write of the member in meanwhile: a new guarded write fails with
+// ErrNotMember at once, so a member that keeps writing cannot starve the
+// removal (as it would starve a plain DELETE, which new FOR KEY SHARE
+// lockers overtake).
+func TestRemovalWaitsForWritesInFlight(t *testing.T) {
+	t.Parallel()
+	pool := testPool(t)
+	removals := []struct {
+		name   string
+		remove func(ctx context.Context, m store.Membership, inc uint64) error
+	}{
+		{"Expel", func(ctx context.Context, m store.Membership, inc uint64) error {
+			ok, err := m.Expel(ctx, "c", store.Member{Node: "a", Incarnation: inc})
+			if err == nil && !ok {
+				err = errors.New("Expel = false; want true")
+			}
+			return err
+		}},
+		{"Leave", func(ctx context.Context, m store.Membership, inc uint64) error {
+			return m.Leave(ctx, "c", "a", inc)
+		}},
+		{"Join", func(ctx context.Context, m store.Membership, inc uint64) error {
+			next, err := m.Join(ctx, "c", "a", 0)
+			if err == nil && next <= inc {
+				err = fmt.Errorf("Join = %d; want above %d", next, inc)
+			}
+			return err
+		}},
+	}
+	writes := []struct {
+		name  string
+		write func(ctx context.Context, s *postgres.Store[[]byte], g store.Guard) (merge.Version, error)
+	}{
+		{"Set", func(ctx context.Context, s *postgres.Store[[]byte], g store.Guard) (merge.Version, error) {
+			return s.Set(ctx, "k", []byte("in flight"), store.Write{Guard: g})
+		}},
+		{"Commit", func(ctx context.Context, s *postgres.Store[[]byte], g store.Guard) (merge.Version, error) {
+			vs, err := s.Commit(ctx, []store.Op[[]byte]{
+				{Kind: store.OpSet, Key: "j", Value: []byte("in flight"), Write: store.Write{Guard: g}},
+				{Kind: store.OpSet, Key: "k", Value: []byte("in flight"), Write: store.Write{Guard: g}},
+			})
+			if err != nil {
+				return 0, err
+			}
+			return vs[1], nil
+		}},
+	}
+	for _, r := range removals {
+		for _, w := range writes {
+			t.Run(r.name+"/"+w.name, func(t *testing.T) {
+				t.Parallel()
+				s, table := newTable(t, pool, postgres.Config{})
+				ctx := t.Context()
+				inc, err := s.Join(ctx, "c", "a", 1)
+				must(t, err)
+				g := store.Guard{Cluster: "c", Node: "a", Incarnation: inc}
+				_, err = s.Set(ctx, "k", []byte("before"), store.Write{})
+				must(t, err)
+				holder, unlock := lockRow(t, pool, table, "k")
+				defer unlock()
+				type result struct {
+					v   merge.Version
+					err error
+				}
+				wrote := make(chan result, 1)
+				go func() {
+					v, err := w.write(ctx, s, g)
+					wrote <- result{v, err}
+				}()
+				writer := blocked(t, pool, holder)
+				removed := make(chan error, 1)
+				go func() { removed <- r.remove(ctx, s, inc) }()
+				blocked(t, pool, writer) // the removal waits for the write
+
+				_, err = s.Set(ctx, "other", []byte("new"), store.Write{Guard: g})
+				if !errors.Is(err, store.ErrNotMember) {
+					t.Fatalf("a new guarded Set while %s waits = %v; want ErrNotMember at once", r.name, err)
+				}
+				if _, err := s.Renew(ctx, "c", "a", inc); !errors.Is(err, store.ErrNotMember) {
+					t.Fatalf("Renew while %s waits = %v; want ErrNotMember", r.name, err)
+				}
+				select {
+				case err := <-removed:
+					t.Fatalf("%s returned (%v) while a guarded write was in flight", r.name, err)
+				default:
+				}
+				unlock()
+				res := <-wrote
+				must(t, res.err)
+				must(t, <-removed)
+				if v, err := s.Version(ctx, "k"); err != nil || v != res.v {
+					t.Fatalf("Version(k) after %s = %d, %v; want the write in flight's %d", r.name, v, err, res.v)
+				}
+			})
+		}
+	}
+}
+
+// TestSkipSchema: with Config.SkipSchema, New fails, naming the missing
+// table and schema.sql, unless every table exists.
+func TestSkipSchema(t *testing.T) {
+	t.Parallel()
+	pool := testPool(t)
+	_, table := newTable(t, pool, postgres.Config{})
+	cfg := postgres.Config{Table: table, SkipSchema: true, History: 2}
+	if _, err := postgres.New[[]byte](t.Context(), pool, nil, cfg); err != nil {
+		t.Fatalf("New with SkipSchema on a complete schema: %v", err)
+	}
+	for _, drop := range []string{table + "_members", table + "_history", table} {
+		if _, err := pool.Exec(t.Context(), "DROP TABLE "+drop); err != nil {
+			t.Fatal(err)
+		}
+		_, err := postgres.New[[]byte](t.Context(), pool, nil, cfg)
+		if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), `"`+drop+`"`) ||
+			!strings.Contains(err.Error(), "store/postgres/schema.sql") || !strings.HasPrefix(err.Error(), "postgres: ") {
+			t.Fatalf("New with SkipSchema without %s = %v; want ErrInvalid naming it and schema.sql", drop, err)
+		}
+	}
+	cfg.History = 0 // the history table is not needed then
+	_, err := postgres.New[[]byte](t.Context(), pool, nil, cfg)
+	if err == nil || strings.Contains(err.Error(), "_history") {
+		t.Fatalf("New with SkipSchema, History 0, no tables = %v; want the data and members tables named only", err)
+	}
+}
+
+// TestStoredVersionAboveMax: a version above merge.MaxVersion that got
+// into the table by other means is an error wherever it is read, and no
+// write moves it.
+func TestStoredVersionAboveMax(t *testing.T) {
+	t.Parallel()
+	pool := testPool(t)
+	s, table := newTable(t, pool, postgres.Config{History: 2})
+	ctx := t.Context()
+	_, err := s.Set(ctx, "k", []byte("v"), store.Write{})
+	must(t, err)
+	_, err = pool.Exec(ctx, fmt.Sprintf("UPDATE %s SET version = $1 WHERE key = 'k'", table), int64(merge.MaxVersion)+1)
+	must(t, err)
+	calls := map[string]func() error{
+		"Get":     func() error { _, err := s.Get(ctx, "k"); return err },
+		"Version": func() error { _, err := s.Version(ctx, "k"); return err },
+		"GetAt":   func() error { _, err := s.GetAt(ctx, "k", 1<<63-1); return err },
+		"Scan":    func() error { return s.Scan(ctx, "", func(string, store.Item[[]byte]) error { return nil }) },
+		"Set":     func() error { _, err := s.Set(ctx, "k", []byte("w"), store.Write{}); return err },
+		"Commit": func() error {
+			_, err := s.Commit(ctx, []store.Op[[]byte]{{Kind: store.OpCheck, Key: "k"}})
+			return err
+		},
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, store.ErrInvalid) || !strings.HasPrefix(err.Error(), "postgres: ") {
+			t.Errorf("%s of a version above MaxVersion = %v; want a postgres: error wrapping ErrInvalid", name, err)
+		}
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

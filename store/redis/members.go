@@ -1,0 +1,133 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/warpcache/warp/store"
+	"github.com/warpcache/warp/store/internal/check"
+)
+
+// reserved starts the names, after Config.Prefix, of the store's own
+// hashes; no key may start with its first byte (NUL), so none collides
+// with them.
+const reserved = "\x00members:"
+
+// membersKey names the hash of cluster's membership: Prefix, NUL,
+// "members:", cluster. With a hash tag in Prefix it shares the data's slot.
+func (s *Store[T]) membersKey(cluster string) string {
+	return s.cfg.Prefix + reserved + cluster
+}
+
+// Join implements [store.Membership] with one script (join.lua).
+func (s *Store[T]) Join(ctx context.Context, cluster, node string, min uint64) (uint64, error) {
+	if err := check.Call(ctx, "redis", "join", check.IDs(cluster, node), check.Min(min)); err != nil {
+		return 0, err
+	}
+	res, err := joinScript.Run(ctx, s.client, []string{s.membersKey(cluster)},
+		node, num(min), num(uint64(store.MaxIncarnation)), store.MaxMembers).Slice()
+	if err != nil {
+		return 0, fail(ctx, "join", node, err)
+	}
+	var code int64 = -1
+	if len(res) > 0 {
+		code, _ = res[0].(int64)
+	}
+	switch {
+	case code == statusOverflow:
+		return 0, fmt.Errorf("redis: join %q: incarnations of cluster %q exhausted: %w", node, cluster, store.ErrInvalid)
+	case code == statusFull:
+		return 0, fmt.Errorf("redis: join %q: cluster %q has %d members: %w", node, cluster, store.MaxMembers, store.ErrTooLarge)
+	case code != statusOK || len(res) != 2:
+		return 0, fmt.Errorf("redis: join %q: unexpected script reply %v", node, res)
+	}
+	inc, err := parseNum(res[1])
+	if err != nil || inc > store.MaxIncarnation {
+		return 0, fmt.Errorf("redis: join %q: bad incarnation %v", node, res[1])
+	}
+	return inc, nil
+}
+
+// Renew implements [store.Membership] with one script (renew.lua).
+func (s *Store[T]) Renew(ctx context.Context, cluster, node string, incarnation uint64) ([]store.Member, error) {
+	if err := check.Call(ctx, "redis", "renew", check.Member(cluster, node, incarnation)); err != nil {
+		return nil, err
+	}
+	res, err := renewScript.Run(ctx, s.client, []string{s.membersKey(cluster)}, node, num(incarnation)).Slice()
+	if err != nil {
+		return nil, fail(ctx, "renew", node, err)
+	}
+	if len(res) != 2 {
+		return nil, fmt.Errorf("redis: renew %q: unexpected script reply %v", node, res)
+	}
+	fields, ok := res[1].([]any)
+	if !ok {
+		return nil, fmt.Errorf("redis: renew %q: unexpected script reply %v", node, res)
+	}
+	out, err := parseMembers(fields)
+	if err != nil {
+		return nil, fmt.Errorf("redis: renew %q: members hash of cluster %q: %w", node, cluster, err)
+	}
+	if renewed, _ := res[0].(int64); renewed != 1 {
+		return out, fmt.Errorf("redis: renew: node %q of cluster %q has no record under incarnation %d: %w", node, cluster, incarnation, store.ErrNotMember)
+	}
+	return out, nil
+}
+
+// parseMembers reads HGETALL's fields of a members hash, skipping the
+// field "" of the largest incarnation, and returns at most MaxMembers.
+func parseMembers(fields []any) ([]store.Member, error) {
+	out := make([]store.Member, 0, min(len(fields)/2, store.MaxMembers))
+	for i := 0; i+1 < len(fields) && len(out) < store.MaxMembers; i += 2 {
+		node, _ := fields[i].(string)
+		if node == "" {
+			continue
+		}
+		rec, _ := fields[i+1].(string)
+		incs, counters, ok := strings.Cut(rec, ":")
+		inc, err1 := strconv.ParseUint(incs, 10, 64)
+		counter, err2 := strconv.ParseUint(counters, 10, 64)
+		if !ok || err1 != nil || err2 != nil || inc == 0 || inc > store.MaxIncarnation {
+			return nil, fmt.Errorf("record %q of node %q is not <incarnation>:<counter>", rec, node)
+		}
+		out = append(out, store.Member{Node: node, Incarnation: inc, Counter: counter})
+	}
+	return out, nil
+}
+
+// Expel implements [store.Membership] with one script (remove.lua), which
+// Redis runs between writes: none is in flight while it runs.
+func (s *Store[T]) Expel(ctx context.Context, cluster string, m store.Member) (bool, error) {
+	if err := check.Call(ctx, "redis", "expel", check.Member(cluster, m.Node, m.Incarnation)); err != nil {
+		return false, err
+	}
+	return s.remove(ctx, "expel", cluster, m.Node, num(m.Incarnation)+":"+num(m.Counter))
+}
+
+// Leave implements [store.Membership] as Expel does, without the counter.
+func (s *Store[T]) Leave(ctx context.Context, cluster, node string, incarnation uint64) error {
+	if err := check.Call(ctx, "redis", "leave", check.Member(cluster, node, incarnation)); err != nil {
+		return err
+	}
+	_, err := s.remove(ctx, "leave", cluster, node, num(incarnation))
+	return err
+}
+
+// remove deletes node's record if it starts with want.
+func (s *Store[T]) remove(ctx context.Context, op, cluster, node, want string) (bool, error) {
+	n, err := removeScript.Run(ctx, s.client, []string{s.membersKey(cluster)}, node, want).Int64()
+	if err != nil {
+		return false, fail(ctx, op, node, err)
+	}
+	return n == 1, nil
+}
+
+// parseNum parses a 20-digit number a script returned.
+func parseNum(v any) (uint64, error) {
+	s, _ := v.(string)
+	return strconv.ParseUint(s, 10, 64)
+}
+
+var _ store.Membership = (*Store[int])(nil)

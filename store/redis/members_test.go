@@ -1,0 +1,80 @@
+package redis_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/warpcache/warp/store"
+	"github.com/warpcache/warp/store/redis"
+)
+
+// TestMembersHash: a cluster's members live in the hash named Prefix, NUL,
+// "members:", cluster (docs/stores.md), which no key can name and Scan
+// never visits.
+func TestMembersHash(t *testing.T) {
+	t.Parallel()
+	c := testClient(t, nil)
+	s, prefix := newPrefix(t, c, redis.Config{})
+	ctx := t.Context()
+	inc, err := s.Join(ctx, "c", "a", 7)
+	must(t, err)
+	_, err = s.Set(ctx, "k", []byte("v"), store.Write{Guard: store.Guard{Cluster: "c", Node: "a", Incarnation: inc}})
+	must(t, err)
+	got, err := c.HGetAll(ctx, prefix+"\x00members:c").Result()
+	must(t, err)
+	want := map[string]string{"": "00000000000000000007", "a": "00000000000000000007:00000000000000000000"}
+	if len(got) != len(want) || got[""] != want[""] || got["a"] != want["a"] {
+		t.Fatalf("members hash = %q; want %q", got, want)
+	}
+	for _, key := range []string{"\x00members:c", "\x00", "\x00x"} {
+		_, err := s.Set(ctx, key, []byte("v"), store.Write{})
+		if !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("Set(%q) = %v; want ErrInvalid (reserved)", key, err)
+		}
+		if _, err := s.Get(ctx, key); !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("Get(%q) = %v; want ErrInvalid (reserved)", key, err)
+		}
+	}
+	for _, p := range []string{"", "\x00", "\x00members:"} {
+		n := 0
+		must(t, s.Scan(ctx, p, func(key string, _ store.Item[[]byte]) error {
+			if key != "k" {
+				t.Errorf("Scan(%q) visited %q", p, key)
+			}
+			n++
+			return nil
+		}))
+		if want := map[string]int{"": 1}[p]; n != want {
+			t.Fatalf("Scan(%q) visited %d keys; want %d", p, n, want)
+		}
+	}
+}
+
+// TestStoredVersionAboveMax: a version above merge.MaxVersion that got
+// into a hash by other means is an error wherever it is read, and no write
+// moves it.
+func TestStoredVersionAboveMax(t *testing.T) {
+	t.Parallel()
+	c := testClient(t, nil)
+	s, prefix := newPrefix(t, c, redis.Config{})
+	ctx := t.Context()
+	_, err := s.Set(ctx, "k", []byte("v"), store.Write{})
+	must(t, err)
+	must(t, c.HSet(ctx, prefix+"k", "ver", "04611686018427387904").Err()) // MaxVersion+1
+	calls := map[string]func() error{
+		"Get":     func() error { _, err := s.Get(ctx, "k"); return err },
+		"Version": func() error { _, err := s.Version(ctx, "k"); return err },
+		"Scan":    func() error { return s.Scan(ctx, "", func(string, store.Item[[]byte]) error { return nil }) },
+		"Set":     func() error { _, err := s.Set(ctx, "k", []byte("w"), store.Write{}); return err },
+		"Commit": func() error {
+			_, err := s.Commit(ctx, []store.Op[[]byte]{{Kind: store.OpSet, Key: "k"}})
+			return err
+		},
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, store.ErrInvalid) || !strings.HasPrefix(err.Error(), "redis: ") {
+			t.Errorf("%s of a version above MaxVersion = %v; want a redis: error wrapping ErrInvalid", name, err)
+		}
+	}
+}
