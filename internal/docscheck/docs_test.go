@@ -10,16 +10,6 @@ import (
 // by page and first line. Their problems are logged, not failed; a pending
 // block without problems fails the test, so that it leaves the list.
 var pending = map[string][]string{
-	"docs/core.md": {"txn := w.Txn(ctx)"},
-	"docs/stores.md": {
-		`pool, err := pgxpool.New(ctx, "postgres://app@db:5432/app")`,
-		"storetest.Run(t, storetest.Harness{",
-	},
-	"docs/syncbus.md": {
-		"bus.New(system *actor.ActorSystem, cfg bus.Config) (*bus.Bus, error)",
-		"type Transport interface {",
-		`kafkabus.New(kafkabus.Options{Seeds: []string{"127.0.0.1:9092"}}) (*kafkabus.Transport, error)`,
-	},
 }
 
 // TestDocs checks README.md and docs/*.md.
