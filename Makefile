@@ -8,6 +8,7 @@ TEST_TIMEOUT  ?= 15m
 BENCH         ?= .
 COUNT         ?= 6
 FUZZTIME      ?= 20s
+CHAOS_PROFILE ?= full
 
 .DEFAULT_GOAL := help
 
@@ -48,7 +49,10 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; done
 
+chaos: ## the multi-process fault suite (CHAOS_PROFILE=short: every scenario once, within 10 minutes); docs/reliability.md
+	$(GO) run ./cmd/warp-chaos -profile $(CHAOS_PROFILE)
+
 demo: ## run warp-bench on its embedded default (3 nodes, in-process NATS, memory store)
 	$(GO) run ./cmd/warp-bench
 
-.PHONY: help tools fmt-check vet lint race allocs test bench fuzz demo
+.PHONY: help tools fmt-check vet lint race allocs test bench fuzz chaos demo
