@@ -11,8 +11,9 @@
 // servers, proxies, nodes n1..nN, a new table whose keys all hold "init"),
 // starts the load (package workload: clients in this process, each bound
 // to a node, reading, writing and committing small transactions on a few
-// StrongDistributed and EventualDistributed keys: two that every node
-// writes and one per node that only that node writes), lets it run, applies
+// keys of each family of package node (StrongDistributed, the same with a
+// quorum of one peer, EventualDistributed): two that every node writes and
+// one per node that only that node writes), lets it run, applies
 // the scenario's faults and heals them, lets the load run on, stops it,
 // then reads every key on every node until each serves the store's value
 // (convergence, bounded). The history is judged by package check:

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/warpcache/warp/internal/chaos/cluster"
+	"github.com/warpcache/warp/internal/chaos/control"
 	"github.com/warpcache/warp/internal/chaos/proxy"
 )
 
@@ -75,21 +76,35 @@ func (e *Env) stop(i int) error {
 	return e.node(i).Stop()
 }
 
-func (e *Env) restart(i int, offset time.Duration) error {
+func (e *Env) restart(ctx context.Context, i int, offset time.Duration) error {
 	e.logf("restart %s (clock offset %v)", e.node(i).ID, offset)
-	return e.node(i).Restart(offset)
+	if err := e.node(i).Restart(offset); err != nil {
+		return err
+	}
+	return e.offset(ctx, i, offset, (*control.Client).Stats)
 }
 
 // clock sets node i's clock offset at run time.
 func (e *Env) clock(ctx context.Context, i int, offset time.Duration) error {
 	e.logf("clock of %s jumps to offset %v", e.node(i).ID, offset)
+	return e.offset(ctx, i, offset, func(cl *control.Client, ctx context.Context) (control.Stats, error) {
+		return cl.SetClock(ctx, offset)
+	})
+}
+
+// offset calls node i with call and checks that the stats it answers show
+// the clock offset want.
+func (e *Env) offset(ctx context.Context, i int, want time.Duration, call func(*control.Client, context.Context) (control.Stats, error)) error {
 	cl := e.node(i).Client()
 	if cl == nil {
 		return fmt.Errorf("chaos: %s is down", e.node(i).ID)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	_, err := cl.SetClock(ctx, offset)
+	st, err := call(cl, ctx)
+	if err == nil && st.ClockOffset != want {
+		err = fmt.Errorf("chaos: %s runs with clock offset %v; want %v", e.node(i).ID, st.ClockOffset, want)
+	}
 	return err
 }
 

@@ -54,7 +54,11 @@ const examples = 3
 func judge(res *RunResult, ops []history.Op, final map[string]string, o *Options, p Profile, dir string) {
 	res.Ops = len(ops)
 	res.Notes = append(res.Notes, writeCounts(ops))
-	for _, v := range check.Linearizable(ops, node.StrongPrefix, initial, p.CheckTimeout) {
+	var verdicts []check.Verdict
+	for _, prefix := range node.StrongPrefixes {
+		verdicts = append(verdicts, check.Linearizable(ops, prefix, initial, p.CheckTimeout)...)
+	}
+	for _, v := range verdicts {
 		switch v.Result {
 		case porcupine.Illegal:
 			res.Strong++
@@ -69,7 +73,11 @@ func judge(res *RunResult, ops []history.Op, final map[string]string, o *Options
 			res.Notes = append(res.Notes, fmt.Sprintf("%s: porcupine gave up after %v (%d ops)", v.Key, p.CheckTimeout, v.Ops))
 		}
 	}
-	for i, w := range check.Stale(ops, node.StrongPrefix, initial, 0).Over {
+	var witnesses []check.StaleRead
+	for _, prefix := range node.StrongPrefixes {
+		witnesses = append(witnesses, check.Stale(ops, prefix, initial, 0).Over...)
+	}
+	for i, w := range witnesses {
 		if i == examples {
 			break
 		}
@@ -83,7 +91,7 @@ func judge(res *RunResult, ops []history.Op, final map[string]string, o *Options
 		}
 		res.Notes = append(res.Notes, "eventual stale read: "+s.String())
 	}
-	ph := check.Phantoms(ops, []string{node.StrongPrefix, node.EventualPrefix}, initial, final)
+	ph := check.Phantoms(ops, append([]string{node.EventualPrefix}, node.StrongPrefixes...), initial, final)
 	res.Phantoms = len(ph)
 	for i, x := range ph {
 		if i == examples {

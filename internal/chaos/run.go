@@ -35,13 +35,13 @@ const (
 	maxOpsPerClient = 20000
 )
 
-// families returns the run's key families for nodes nodes (strong, then
-// eventual: shared keys <prefix>0, <prefix>1, and one key per node,
-// <prefix>n1...) and every key.
+// families returns the run's key families for nodes nodes (eventual,
+// strong, strong with a quorum: shared keys <prefix>0, <prefix>1, and one
+// key per node, <prefix>n1...) and every key.
 func families(nodes int) ([]workload.Family, []string) {
 	var fs []workload.Family
 	var all []string
-	for _, prefix := range []string{node.StrongPrefix, node.EventualPrefix} {
+	for _, prefix := range append([]string{node.EventualPrefix}, node.StrongPrefixes...) {
 		var f workload.Family
 		for i := range sharedKeys {
 			f.Shared = append(f.Shared, fmt.Sprintf("%s%d", prefix, i))

@@ -113,7 +113,7 @@ func killRestart(ctx context.Context, e *Env) error {
 		return err
 	}
 	err := e.sleep(ctx, 2*time.Second)
-	return errors.Join(err, e.restart(n2, 0))
+	return errors.Join(err, e.restart(ctx, n2, 0))
 }
 
 func latency(ctx context.Context, e *Env) error {
@@ -139,7 +139,7 @@ func clockJump(ctx context.Context, e *Env) error {
 		if err := e.stop(i); err != nil {
 			return err
 		}
-		if err := e.restart(i, offsets[i]); err != nil {
+		if err := e.restart(ctx, i, offsets[i]); err != nil {
 			return err
 		}
 	}

@@ -42,18 +42,12 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for prefix, mode := range map[string]api.Mode{StrongPrefix: api.ModeStrongDistributed, EventualPrefix: api.ModeEventualDistributed} {
+	for prefix, mode := range map[string]api.Mode{StrongPrefix: api.ModeStrongDistributed, QuorumPrefix: api.ModeStrongDistributed, EventualPrefix: api.ModeEventualDistributed} {
 		if err := w.Register(prefix+"*", mode, KeyTTL); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := w.SetQuorum("s:q*", 1); err == nil {
-		t.Fatal("SetQuorum on an unregistered pattern succeeded")
-	}
-	if err := w.Register("s:q*", api.ModeStrongDistributed, KeyTTL); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.SetQuorum("s:q*", 1); err != nil {
+	if err := w.SetQuorum(QuorumPrefix+"*", 1); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer((&server{w: w, clock: clock, id: "n1"}).handler())
@@ -98,15 +92,15 @@ func TestQuorumFailureIsReported(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	r, err := f.c.Set(ctx, "s:q1", "lost", timeout)
+	r, err := f.c.Set(ctx, "q:1", "lost", timeout)
 	if err != nil || r.Outcome != control.OutcomeQuorum {
 		t.Fatalf("strong set with quorum 1 and no peer: %+v, %v; want outcome %s", r, err, control.OutcomeQuorum)
 	}
-	r, err = f.c.Txn(ctx, []control.KV{{Key: "s:q2", Value: "lost"}, {Key: "e:2", Value: "lost"}}, timeout)
+	r, err = f.c.Txn(ctx, []control.KV{{Key: "q:2", Value: "lost"}, {Key: "e:2", Value: "lost"}}, timeout)
 	if err != nil || r.Outcome != control.OutcomeQuorum {
 		t.Fatalf("txn with quorum 1 and no peer: %+v, %v; want outcome %s", r, err, control.OutcomeQuorum)
 	}
-	for _, k := range []string{"s:q1", "s:q2", "e:2"} {
+	for _, k := range []string{"q:1", "q:2", "e:2"} {
 		if it, err := f.st.Get(ctx, k); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("store holds %q = %+v, %v after ErrQuorum; want not found", k, it, err)
 		}

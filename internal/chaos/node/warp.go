@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -18,6 +19,11 @@ import (
 const (
 	// StrongPrefix starts the keys registered ModeStrongDistributed.
 	StrongPrefix = "s:"
+	// QuorumPrefix starts the keys registered ModeStrongDistributed with
+	// SetQuorum(1): a write needs at least one peer's ack, so a node that
+	// has lost every peer fails its writes with ErrQuorum, which must
+	// then have written nothing.
+	QuorumPrefix = "q:"
 	// EventualPrefix starts the keys registered ModeEventualDistributed.
 	EventualPrefix = "e:"
 	// KeyTTL is both families' TTL: far beyond any run, so that no read is
@@ -38,6 +44,9 @@ const (
 	natsPing      = 2 * time.Second
 	natsPingsOut  = 2
 )
+
+// StrongPrefixes are the prefixes of the StrongDistributed families.
+var StrongPrefixes = []string{StrongPrefix, QuorumPrefix}
 
 // Settings are what the controller tells a node at start.
 type Settings struct {
@@ -92,11 +101,15 @@ func newWarp(ctx context.Context, s Settings, clock actors.Clock) (*api.Warp[str
 		return nil, nil, err
 	}
 	closeAll := func() { _ = w.Close(); pool.Close() }
-	for prefix, mode := range map[string]api.Mode{StrongPrefix: api.ModeStrongDistributed, EventualPrefix: api.ModeEventualDistributed} {
-		if err := w.Register(prefix+"*", mode, KeyTTL); err != nil {
-			closeAll()
-			return nil, nil, err
-		}
+	err = errors.Join(
+		w.Register(StrongPrefix+"*", api.ModeStrongDistributed, KeyTTL),
+		w.Register(QuorumPrefix+"*", api.ModeStrongDistributed, KeyTTL),
+		w.SetQuorum(QuorumPrefix+"*", 1),
+		w.Register(EventualPrefix+"*", api.ModeEventualDistributed, KeyTTL),
+	)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
 	}
 	return w, closeAll, nil
 }
