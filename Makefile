@@ -8,6 +8,7 @@ TEST_TIMEOUT  ?= 15m
 BENCH         ?= .
 COUNT         ?= 6
 FUZZTIME      ?= 20s
+CHAOS_PROFILE ?= full
 
 .DEFAULT_GOAL := help
 
@@ -41,7 +42,7 @@ race: ## all tests with the race detector
 	$(GO) test -race -timeout $(TEST_TIMEOUT) $(PKGS)
 
 allocs: ## the allocation tests, without the race detector (whose own allocations they would count)
-	$(GO) test -run 'Allocates' -count 1 ./api ./shard
+	$(GO) test -run 'Allocates' -count 1 ./api ./shard ./messages/wire
 
 test: lint tidy-check docs race allocs ## what CI runs: lint, go.mod tidiness, the docs check, every test with the race detector, the allocation tests
 
@@ -54,7 +55,10 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; done
 
+chaos: ## the multi-process fault suite (CHAOS_PROFILE=short: every scenario once, within 10 minutes); docs/reliability.md
+	$(GO) run ./cmd/warp-chaos -profile $(CHAOS_PROFILE)
+
 demo: ## run warp-bench on its embedded default (3 nodes, in-process NATS, memory store)
 	$(GO) run ./cmd/warp-bench
 
-.PHONY: help tools fmt-check vet lint tidy-check docs race allocs test bench fuzz demo
+.PHONY: help tools fmt-check vet lint tidy-check docs race allocs test bench fuzz chaos demo

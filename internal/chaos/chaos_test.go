@@ -1,0 +1,107 @@
+package chaos
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warpcache/warp/internal/chaos/history"
+	"github.com/warpcache/warp/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
+
+func TestScenarios(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for _, sc := range Scenarios() {
+		if seen[sc.Name] || sc.Name == "" || sc.Doc == "" || sc.Fault == nil || (sc.NATS != 1 && sc.NATS != 3) || sc.FullRuns < 1 {
+			t.Errorf("scenario %+v: want a unique name, a doc, a fault, 1 or 3 NATS servers and at least one run", sc)
+		}
+		seen[sc.Name] = true
+		if (strings.HasPrefix(sc.Name, "pause") || sc.Name == "partition-30s") && sc.FullRuns != 5 {
+			t.Errorf("%s: %d full runs; want 5", sc.Name, sc.FullRuns)
+		}
+	}
+	if len(seen) != 13 {
+		t.Errorf("got %d scenarios; want 13", len(seen))
+	}
+}
+
+func TestOptions(t *testing.T) {
+	t.Parallel()
+	good := Options{Profile: "short", Exe: "x", DSN: "y", OutDir: "z", Nodes: 3, ClientsPerNode: 2, StaleBound: time.Second}
+	if _, err := good.validate(); err != nil || good.Logf == nil {
+		t.Fatalf("valid options: %v; want nil and a default Logf", err)
+	}
+	for _, bad := range []func(*Options){
+		func(o *Options) { o.Profile = "long" },
+		func(o *Options) { o.Exe = "" },
+		func(o *Options) { o.Nodes = 2 },
+		func(o *Options) { o.ClientsPerNode = 0 },
+		func(o *Options) { o.StaleBound = 0 },
+	} {
+		o := good
+		bad(&o)
+		if _, err := o.validate(); err == nil {
+			t.Errorf("options %+v accepted; want an error", o)
+		}
+	}
+}
+
+func TestTable(t *testing.T) {
+	t.Parallel()
+	var r Row
+	r.Scenario = "pause-long"
+	r.add(RunResult{Ops: 10, Strong: 1, Inconclusive: 1, Stale: 2, Phantoms: 3, Converged: true, Wall: 1500 * time.Millisecond})
+	r.add(RunResult{Ops: 5, Wall: time.Second, Err: os.ErrClosed})
+	var b strings.Builder
+	WriteTable(&b, []Row{r, {Scenario: "latency", Runs: 1, Converged: 1}})
+	want := header +
+		"| pause-long | 2 | 15 | 2 | 2 | 3 | 1/2 (1 incomplete) | 3s |\n" +
+		"| latency | 1 | 0 | 0 | 0 | 0 | 1/1 | 0s |\n"
+	if b.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
+	}
+	if !r.Failed() || (Row{Runs: 1, Converged: 1}).Failed() {
+		t.Fatal("Row.Failed: got the wrong verdict")
+	}
+}
+
+func op(client int, node string, kind history.Kind, key, value string, call, ret int64) history.Op {
+	ms := int64(time.Millisecond)
+	return history.Op{Client: client, Node: node, Kind: kind, Keys: []string{key}, Values: []string{value}, Call: call * ms, Return: ret * ms}
+}
+
+func TestJudge(t *testing.T) {
+	t.Parallel()
+	o := &Options{StaleBound: 100 * time.Millisecond}
+	p := Profiles["short"]
+	clean := []history.Op{
+		op(0, "n1", history.Write, "s:0", "a", 0, 10),
+		op(1, "n2", history.Read, "s:0", "a", 20, 30),
+		op(0, "n1", history.Write, "e:0", "b", 0, 10),
+		op(1, "n2", history.Read, "e:0", initial, 50, 60), // 40 ms stale: within the bound
+	}
+	dir := t.TempDir()
+	res := RunResult{Converged: true}
+	judge(&res, clean, map[string]string{"s:0": "a", "e:0": "b"}, o, p, dir)
+	if res.Failed() || res.StaleMax != 40*time.Millisecond {
+		t.Fatalf("clean history: %+v; want a pass with max staleness 40ms", res)
+	}
+	bad := append(clean,
+		op(2, "n3", history.Read, "s:0", initial, 40, 45), // a strong stale read
+		op(2, "n3", history.Read, "e:0", initial, 500, 510))
+	res = RunResult{Converged: true}
+	judge(&res, bad, map[string]string{"s:0": "a", "e:0": initial}, o, p, dir)
+	if res.Strong != 1 || res.Stale != 1 || res.Phantoms != 1 || !res.Failed() {
+		t.Fatalf("bad history: %+v; want 1 strong violation, 1 stale read, 1 lost write", res)
+	}
+	for _, f := range []string{"linearizability-s0.html", "history.jsonl"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("evidence %s: %v", f, err)
+		}
+	}
+}

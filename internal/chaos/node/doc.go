@@ -1,0 +1,32 @@
+// Package node is the node role of warp-chaos (`warp-chaos node ...`): one
+// OS process that embeds one Warp instance and serves the control API of
+// package control on a loopback port.
+//
+// # Warp's configuration
+//
+// Every setting of Warp a chaos node uses is made by one function,
+// newWarp in warp.go: the PostgreSQL store on the run's table, the NATS
+// bus through the node's fault proxy, the node id and clock, and the three
+// key families, all with [KeyTTL], long enough that expiry never makes a
+// read fresh: [StrongPrefix] keys registered StrongDistributed,
+// [QuorumPrefix] keys StrongDistributed with a quorum of one peer, and
+// [EventualPrefix] keys EventualDistributed. The staleness bound the
+// controller checks eventual reads against, [StalenessBound], is derived
+// from the bus timing set there.
+//
+// # Clock
+//
+// The node gives Warp (actors.Config.Clock) the wall clock plus an offset,
+// set by the -clock-offset flag at start and changed at run time through
+// the control API: a node whose clock is an hour ahead, or that jumps. The
+// bus measures its leases and timeouts with its own monotonic clock
+// (bus.Config.Now is left to its default), as it would on a host whose
+// wall clock is stepped: only what Warp reads from the node's clock
+// (hybrid-logical-clock versions, entry expiry, fences) moves.
+//
+// # Start-up
+//
+// [Run] prints one line, "warp-chaos node ready <addr>", on stdout once
+// the node has joined the bus and listens; it stops on SIGTERM or SIGINT,
+// closing Warp (which leaves the bus) and the store's pool.
+package node

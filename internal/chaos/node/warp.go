@@ -1,0 +1,157 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/warpcache/warp/actors"
+	"github.com/warpcache/warp/api"
+	"github.com/warpcache/warp/bus"
+	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/store/postgres"
+)
+
+// The key families every node registers.
+const (
+	// StrongPrefix starts the keys registered ModeStrongDistributed.
+	StrongPrefix = "s:"
+	// QuorumPrefix starts the keys registered ModeStrongDistributed with
+	// SetQuorum(1): a write needs at least one peer's ack, so a node that
+	// has lost every peer fails its writes with ErrQuorum, which must
+	// then have written nothing.
+	QuorumPrefix = "q:"
+	// EventualPrefix starts the keys registered ModeEventualDistributed.
+	EventualPrefix = "e:"
+	// KeyTTL is both families' TTL: far beyond any run, so that no read is
+	// fresh because an entry expired.
+	KeyTTL = time.Hour
+)
+
+// Warp's timing on every node: the library's defaults, written out so
+// that [StalenessBound] and [Timing] follow what the nodes run with.
+const (
+	heartbeat     = 100 * time.Millisecond
+	leaseDuration = 5 * heartbeat
+	clockDrift    = 0.01
+	leaseMargin   = 10 * time.Millisecond
+	peerTimeout   = 3 * time.Second
+	strongTimeout = 2 * time.Second
+	applyTimeout  = 5 * time.Second
+	natsPing      = 2 * time.Second
+	natsPingsOut  = 2
+)
+
+// StrongPrefixes are the prefixes of the StrongDistributed families.
+var StrongPrefixes = []string{StrongPrefix, QuorumPrefix}
+
+// Settings are what the controller tells a node at start.
+type Settings struct {
+	// ID is the node id (n1..nN), stable across restarts.
+	ID string
+	// Cluster names the bus cluster, one per run.
+	Cluster string
+	// NATS is the URL of the node's fault proxy.
+	NATS string
+	// DSN is the PostgreSQL connection string; Table the run's table
+	// (created by the controller).
+	DSN, Table string
+}
+
+// newWarp builds the node's Warp instance: every Warp setting of a chaos
+// node is made here. It returns the instance and the function that closes
+// it and its store's pool.
+func newWarp(ctx context.Context, s Settings, clock actors.Clock) (*api.Warp[string], func(), error) {
+	pcfg, err := pgxpool.ParseConfig(s.DSN)
+	if err != nil {
+		return nil, nil, fmt.Errorf("node: postgres DSN: %w", err)
+	}
+	pcfg.MaxConns = 8
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("node: postgres: %w", err)
+	}
+	st, err := postgres.New[string](ctx, pool, nil, postgres.Config{Table: s.Table, SkipSchema: true})
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	tr, err := natsbus.Dial(s.NATS, natsbus.Options{
+		Name: "warp-chaos-" + s.ID, PingInterval: natsPing, MaxPingsOutstanding: natsPingsOut,
+	})
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	w, err := api.New[string](st,
+		api.WithNodeConfig[string](actors.Config{ID: s.ID, Clock: clock}),
+		api.WithBus[string](bus.Config{
+			Cluster: s.Cluster, Transport: tr,
+			HeartbeatInterval: heartbeat, LeaseDuration: leaseDuration, MaxClockDrift: clockDrift,
+			LeaseMargin: leaseMargin, PeerTimeout: peerTimeout, StrongTimeout: strongTimeout,
+			ApplyTimeout: applyTimeout,
+		}),
+	)
+	if err != nil {
+		_ = tr.Close()
+		pool.Close()
+		return nil, nil, err
+	}
+	closeAll := func() { _ = w.Close(); pool.Close() }
+	err = errors.Join(
+		w.Register(StrongPrefix+"*", api.ModeStrongDistributed, KeyTTL),
+		w.Register(QuorumPrefix+"*", api.ModeStrongDistributed, KeyTTL),
+		w.SetQuorum(QuorumPrefix+"*", 1),
+		w.Register(EventualPrefix+"*", api.ModeEventualDistributed, KeyTTL),
+	)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	return w, closeAll, nil
+}
+
+// StalenessBound is how long after a write returned another node may
+// still serve the older value of an EventualDistributed key: the lapse
+// wait, LeaseDuration·(1+ρ)/(1−ρ) + LeaseMargin, after which the bus
+// itself counts a silent peer as no longer serving (a node that misses
+// the invalidation loses its lease within it), plus one heartbeat
+// interval, within which a lost invalidation is noticed through the
+// heartbeat watermark. With Warp's defaults: 620 ms.
+func StalenessBound() time.Duration {
+	lease, drift := float64(leaseDuration), clockDrift
+	lapse := time.Duration(lease*(1+drift)/(1-drift)) + leaseMargin
+	return lapse + heartbeat
+}
+
+// Timings are the nodes' Warp timeouts, which the scenarios size their
+// faults against.
+type Timings struct {
+	// Lease is the coherence lease (LeaseDuration), the shortest timeout.
+	Lease time.Duration
+	// Peer drops a silent peer from the view (PeerTimeout).
+	Peer time.Duration
+	// Strong bounds a strong write's wait for acks (StrongTimeout).
+	Strong time.Duration
+	// Apply bounds each applied bus event (ApplyTimeout).
+	Apply time.Duration
+	// DeadConn is how long a dead NATS connection goes unnoticed
+	// (PingInterval × MaxPingsOutstanding).
+	DeadConn time.Duration
+}
+
+// Timing returns the nodes' timeouts.
+func Timing() Timings {
+	return Timings{
+		Lease: leaseDuration, Peer: peerTimeout, Strong: strongTimeout, Apply: applyTimeout,
+		DeadConn: natsPing * natsPingsOut,
+	}
+}
+
+// Longest returns the longest of t's timeouts.
+func (t Timings) Longest() time.Duration {
+	return max(t.Lease, t.Peer, t.Strong, t.Apply, t.DeadConn)
+}

@@ -1,0 +1,150 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/warpcache/warp/internal/chaos/cluster"
+	"github.com/warpcache/warp/internal/chaos/control"
+	"github.com/warpcache/warp/internal/chaos/history"
+	"github.com/warpcache/warp/internal/chaos/node"
+	"github.com/warpcache/warp/internal/chaos/workload"
+)
+
+// The shape of every run.
+const (
+	// initial is every key's value before the run.
+	initial = "init"
+	// sharedKeys is how many keys of each family every node writes; each
+	// node also owns one key per family.
+	sharedKeys = 2
+	// warmup is how long the load runs before the fault; settle how long
+	// after the heal.
+	warmup = 1500 * time.Millisecond
+	settle = 2 * time.Second
+	// convergeBound bounds the wait for every node to serve the store's
+	// values after the load stopped.
+	convergeBound = 20 * time.Second
+	// opTimeout bounds each operation on the node: past StrongTimeout, so
+	// that a strong write's ErrQuorum comes back rather than a timeout.
+	opTimeout = 3 * time.Second
+	// maxOpsPerClient bounds each client's operations in a run.
+	maxOpsPerClient = 20000
+)
+
+// families returns the run's key families for nodes nodes (eventual,
+// strong, strong with a quorum: shared keys <prefix>0, <prefix>1, and one
+// key per node, <prefix>n1...) and every key.
+func families(nodes int) ([]workload.Family, []string) {
+	var fs []workload.Family
+	var all []string
+	for _, prefix := range append([]string{node.EventualPrefix}, node.StrongPrefixes...) {
+		var f workload.Family
+		for i := range sharedKeys {
+			f.Shared = append(f.Shared, fmt.Sprintf("%s%d", prefix, i))
+		}
+		for i := range nodes {
+			f.Owned = append(f.Owned, fmt.Sprintf("%sn%d", prefix, i+1))
+		}
+		fs = append(fs, f)
+		all = append(append(all, f.Shared...), f.Owned...)
+	}
+	return fs, all
+}
+
+// target adapts a cluster to workload.Target.
+type target struct{ c *cluster.Cluster }
+
+func (t target) Nodes() int                   { return len(t.c.Nodes()) }
+func (t target) Client(i int) *control.Client { return t.c.Nodes()[i].Client() }
+func (t target) NodeID(i int) string          { return t.c.Nodes()[i].ID }
+
+// runOnce runs scenario sc once on a fresh cluster and judges its history.
+func runOnce(ctx context.Context, o *Options, p Profile, sc Scenario, run int) (res RunResult) {
+	start := time.Now()
+	res = RunResult{Scenario: sc.Name, Run: run}
+	defer func() { res.Wall = time.Since(start) }()
+	dir := filepath.Join(o.OutDir, fmt.Sprintf("%s-%d", sc.Name, run))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		res.Err = err
+		return res
+	}
+	fams, all := families(o.Nodes)
+	c, err := cluster.Start(ctx, cluster.Config{
+		Exe: o.Exe, Nodes: o.Nodes, NATSServers: sc.NATS, DSN: o.DSN, LogDir: dir,
+		ConnsPerNode: o.ClientsPerNode + 1, Keys: all, Initial: initial,
+	})
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	defer func() {
+		if err := c.Close(); err != nil && res.Err == nil {
+			res.Err = err
+		}
+	}()
+	rec := history.NewRecorder()
+	wl := workload.Start(target{c}, rec, workload.Config{
+		ClientsPerNode: o.ClientsPerNode, Families: fams,
+		Timeout: opTimeout, ThinkMin: 5 * time.Millisecond, ThinkMax: 25 * time.Millisecond,
+		MaxOps: maxOpsPerClient, Seed: o.Seed + uint64(run),
+	})
+	env := &Env{c: c, logf: func(f string, a ...any) {
+		o.Logf("  %s #%d %6.2fs: %s", sc.Name, run, time.Duration(rec.Now()).Seconds(), fmt.Sprintf(f, a...))
+	}}
+	err = env.sleep(ctx, warmup)
+	if err == nil {
+		err = sc.Fault(ctx, env)
+	}
+	if err == nil {
+		err = env.sleep(ctx, settle)
+	}
+	wl.Stop()
+	if err != nil {
+		res.Err = fmt.Errorf("fault: %w", err)
+		return res
+	}
+	env.logf("load stopped; waiting for convergence")
+	final, conv := converge(ctx, c, rec, all, o.Nodes*o.ClientsPerNode)
+	res.Converged, res.ConvergeNote = conv == "", conv
+	judge(&res, rec.Ops(), final, o, p, dir)
+	return res
+}
+
+// converge reads every key on every node until each serves the store's
+// value, bounded by convergeBound; the reads join the history (clients
+// base.. base+nodes-1). It returns the store's final values and "" if the
+// cluster converged, else what was still different.
+func converge(ctx context.Context, c *cluster.Cluster, rec *history.Recorder, keys []string, base int) (map[string]string, string) {
+	deadline := time.Now().Add(convergeBound)
+	for {
+		final, err := c.StoreValues(ctx, keys)
+		if err != nil {
+			return nil, "store: " + err.Error()
+		}
+		diff := ""
+		for i, n := range c.Nodes() {
+			cl := n.Client()
+			if cl == nil {
+				diff = n.ID + " is down"
+				continue
+			}
+			for _, k := range keys {
+				op, _ := workload.Do(cl, rec, history.Op{Client: base + i, Node: n.ID, Kind: history.Read, Keys: []string{k}}, opTimeout)
+				if op.Status != history.OK || op.Values[0] != final[k] {
+					diff = fmt.Sprintf("%s serves %s = %v %q; the store holds %q", n.ID, k, op.Status, op.Values, final[k])
+				}
+			}
+		}
+		if diff == "" {
+			return final, ""
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return final, fmt.Sprintf("not within %v: %s", convergeBound, diff)
+		}
+		<-time.After(100 * time.Millisecond)
+	}
+}
