@@ -124,7 +124,7 @@ func (c *cluster) startNode(i int, id string) error {
 	if c.cfg.MaxMiB > 0 {
 		opts = append(opts, api.WithMaxBytes[[]byte](c.cfg.MaxMiB<<20))
 	}
-	w, err := api.New[[]byte](c.store, opts...)
+	w, err := api.New[[]byte](c.store.s, opts...)
 	if err != nil {
 		_ = tr.Close()
 		return err

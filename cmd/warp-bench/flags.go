@@ -16,7 +16,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("warp-bench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // run prints the overview for -h, and the error otherwise
 	var cfg config
-	fs.IntVar(&cfg.Keys, "keys", 100_000, "number of distinct keys (per mode); preloaded in the store before each mode")
+	fs.IntVar(&cfg.Keys, "keys", 100_000, "number of distinct keys (per mode), preloaded into the store before each mode")
 	fs.Float64Var(&cfg.ReadRatio, "reads", 0.9, "fraction of operations that are reads (0..1)")
 	fs.StringVar(&cfg.Dist, "dist", "zipf", "key distribution: uniform or zipf")
 	fs.IntVar(&cfg.ValueSize, "value-size", 64, "value size in bytes (at least 8)")

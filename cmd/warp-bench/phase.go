@@ -155,7 +155,7 @@ func (c *cluster) preload(ctx context.Context, mode string, keys []string, probe
 	stop := pr.watch(func(el time.Duration) string {
 		return fmt.Sprintf("%s: preloading %s: %d/%d keys (%v)", mode, c.store.where, done.Load(), len(keys), el)
 	})
-	err := preload(ctx, c.store, keys, probeKey, c.cfg.ValueSize, &done)
+	err := preload(ctx, c.store.s, keys, probeKey, c.cfg.ValueSize, &done)
 	stop()
 	switch {
 	case ctx.Err() != nil:
@@ -192,7 +192,7 @@ func (ph *phase) runProbe(p *probe, co *coord, leader bool) (_ <-chan int64, _ <
 	first := 0
 	if leader {
 		writer := nodes[0]
-		version := func() (merge.Version, error) { return ph.c.store.Version(context.Background(), p.key) }
+		version := func() (merge.Version, error) { return ph.c.store.s.Version(context.Background(), p.key) }
 		go func() { writes <- p.write(writer, ph.c.cfg.ProbeInterval, ph.deadline, onReturn, version) }()
 		nodes, first = nodes[1:], 1
 	} else {

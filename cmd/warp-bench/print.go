@@ -148,6 +148,8 @@ func verdict(r ratioResult) string {
 	switch {
 	case r.Value == nil:
 		return "(" + r.Why + ")"
+	case r.Target == nil && r.Why != "":
+		return "(reported: " + r.Why + ")"
 	case r.Target == nil:
 		return "(reported; no target)"
 	case *r.Met:

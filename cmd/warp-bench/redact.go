@@ -11,9 +11,19 @@ import (
 // redacted replaces a secret wherever warp-bench prints one.
 const redacted = "xxxxx"
 
-// redactURL returns s with the password of its user info replaced, or,
-// for a token given as the user name alone (nats://TOKEN@host), the
-// token; key=value DSNs (host=… password=…) go through redactDSN.
+// natsScheme reports whether a URL scheme is a NATS one, where a user
+// name without a password is a token (nats://TOKEN@host).
+func natsScheme(scheme string) bool {
+	switch strings.ToLower(scheme) {
+	case "nats", "tls", "ws", "wss":
+		return true
+	}
+	return false
+}
+
+// redactURL returns s with the password of its user info replaced (and,
+// in a NATS URL, a token given as the user name alone); key=value DSNs
+// (host=… password=…) go through redactDSN.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" {
@@ -22,7 +32,7 @@ func redactURL(s string) string {
 	if u.User != nil {
 		if _, ok := u.User.Password(); ok {
 			u.User = url.UserPassword(u.User.Username(), redacted)
-		} else {
+		} else if natsScheme(u.Scheme) {
 			u.User = url.User(redacted)
 		}
 	}
@@ -53,7 +63,7 @@ func secretsOf(s string) []string {
 		if u.User != nil {
 			if p, ok := u.User.Password(); ok {
 				out = append(out, p)
-			} else {
+			} else if natsScheme(u.Scheme) {
 				out = append(out, u.User.Username())
 			}
 		}

@@ -80,6 +80,7 @@ func runCluster(ctx context.Context, cfg config, pr *progress) (res result, err 
 			return res, interrupted(ctx, err)
 		}
 	}
+	res.Config = cfg.printable()
 	res.Ratios, res.Targets = evalAll(clusterRatios, res), evalAll(clusterTargets, res)
 	res.Notes = clusterNotes(cfg, res)
 	return res, nil

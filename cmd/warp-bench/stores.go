@@ -25,7 +25,9 @@ const cleanupTimeout = 30 * time.Second
 // benchStore is the primary store the nodes share, with what the run
 // wrote into it.
 type benchStore struct {
-	store.Store[[]byte]
+	// s is the adapter itself, handed to Warp as it is so that Warp sees
+	// its capabilities (store.Committer, ...).
+	s store.Store[[]byte]
 	// where names the server (its password redacted) and the run's table
 	// or key prefix, for the report and the progress lines.
 	where string
@@ -46,9 +48,9 @@ func openStore(ctx context.Context, cfg config, name string) (*benchStore, error
 	case "redis":
 		return openRedis(ctx, cfg.RedisAddr, redisPrefix(name))
 	case "none":
-		return &benchStore{Store: &nop.Store[[]byte]{}, where: "none", drop: noDrop, close: func() {}}, nil
+		return &benchStore{s: &nop.Store[[]byte]{}, where: "none", drop: noDrop, close: func() {}}, nil
 	}
-	return &benchStore{Store: memory.New[[]byte](memory.Options{}), where: "memory", drop: noDrop, close: func() {}}, nil
+	return &benchStore{s: memory.New[[]byte](memory.Options{}), where: "memory", drop: noDrop, close: func() {}}, nil
 }
 
 func noDrop(context.Context) error { return nil }
@@ -80,7 +82,7 @@ func openPostgres(ctx context.Context, dsn, table string) (*benchStore, error) {
 		}
 		return nil
 	}
-	return &benchStore{Store: s, where: where, drop: drop, close: pool.Close}, nil
+	return &benchStore{s: s, where: where, drop: drop, close: pool.Close}, nil
 }
 
 func openRedis(ctx context.Context, addr, prefix string) (*benchStore, error) {
@@ -95,7 +97,7 @@ func openRedis(ctx context.Context, addr, prefix string) (*benchStore, error) {
 		return nil, fmt.Errorf("-store redis: %w", err)
 	}
 	drop := func(ctx context.Context) error { return unlinkPrefix(ctx, c, prefix) }
-	return &benchStore{Store: s, where: fmt.Sprintf("redis %s, prefix %s", addr, prefix), drop: drop, close: func() { _ = c.Close() }}, nil
+	return &benchStore{s: s, where: fmt.Sprintf("redis %s, prefix %s", addr, prefix), drop: drop, close: func() { _ = c.Close() }}, nil
 }
 
 // unlinkPrefix deletes every key under prefix: SCAN pages of 1,000 keys,

@@ -48,13 +48,25 @@ var chartSeries = []series{
 type strip struct {
 	name, color string
 	value       func(point) float64
-	format      string
 }
 
 var strips = []strip{
-	{"stale reads", "#ff7f0e", func(p point) float64 { return float64(p.StaleReads) }, "%.0f"},
-	{"repairs", "#8c564b", func(p point) float64 { return float64(p.Repairs) }, "%.0f"},
-	{"no lease (node-ms)", "#e377c2", func(p point) float64 { return p.NoLeaseMs }, "%.0f"},
+	{"stale reads", "#ff7f0e", func(p point) float64 { return float64(p.StaleReads) }},
+	{"repairs", "#8c564b", func(p point) float64 { return float64(p.Repairs) }},
+	{"no lease (node-ms)", "#e377c2", func(p point) float64 { return p.NoLeaseMs }},
+}
+
+// compact writes a count in at most about four characters.
+func compact(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.1fM", v/1e6)
+	case v >= 1e4:
+		return fmt.Sprintf("%.0fk", v/1e3)
+	case v >= 1e3:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
 }
 
 func writePlotFile(path string, res result) error {
@@ -199,7 +211,7 @@ func drawStrips(w io.Writer, pts []point, x func(float64) float64) {
 			}
 			a, b := x(p.T0), x(p.T)
 			fmt.Fprintf(w, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s" fill-opacity="0.6"/>`+"\n", a+1, top+3, max(b-a-2, 1), stripRowH-6, s.color)
-			fmt.Fprintf(w, `<text x="%.1f" y="%d" text-anchor="middle" font-size="11">`+s.format+`</text>`+"\n", (a+b)/2, top+stripRowH/2+4, v)
+			fmt.Fprintf(w, `<text x="%.1f" y="%d" text-anchor="middle" font-size="11">%s</text>`+"\n", (a+b)/2, top+stripRowH/2+4, compact(v))
 		}
 	}
 }

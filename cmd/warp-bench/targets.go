@@ -44,7 +44,7 @@ func newWarpTarget(ctx context.Context, cfg config, pr *progress) (*target, erro
 		st.close()
 		return err
 	}
-	w, err := api.New[[]byte](st, opts...)
+	w, err := api.New[[]byte](st.s, opts...)
 	if err != nil {
 		return nil, errors.Join(err, closeStore())
 	}
