@@ -23,8 +23,12 @@ const (
 
 // preload writes every key (and the probe key, at sequence 0) straight to
 // the store; done counts the keys written so far, for the progress line.
-func preload(ctx context.Context, s store.Store[[]byte], keys []string, probeKey string, size int, done *atomic.Int64) error {
-	ctx, cancel := context.WithTimeout(ctx, preloadTimeout)
+//
+// A cancelled stop ends the preload between two batches: the writes
+// themselves run under a context of their own, so that none is still in
+// flight on the server (to land after the clean-up) when preload returns.
+func preload(stop context.Context, s store.Store[[]byte], keys []string, probeKey string, size int, done *atomic.Int64) error {
+	ctx, cancel := context.WithTimeout(context.Background(), preloadTimeout)
 	defer cancel()
 	val := make([]byte, size) // never modified: every key may share it
 	if _, err := s.Set(ctx, probeKey, make([]byte, size), store.Write{}); err != nil {
@@ -56,7 +60,7 @@ func preload(ctx context.Context, s store.Store[[]byte], keys []string, probeKey
 		wg.Go(func() {
 			for {
 				lo := int(next.Add(preloadBatch)) - preloadBatch
-				if lo >= len(keys) {
+				if lo >= len(keys) || stop.Err() != nil || ctx.Err() != nil {
 					return
 				}
 				batch := keys[lo:min(lo+preloadBatch, len(keys))]
@@ -70,8 +74,11 @@ func preload(ctx context.Context, s store.Store[[]byte], keys []string, probeKey
 		})
 	}
 	wg.Wait()
-	if first != nil {
+	switch {
+	case first != nil:
 		return fmt.Errorf("preload: %w", first)
+	case stop.Err() != nil:
+		return errInterrupted
 	}
 	return nil
 }

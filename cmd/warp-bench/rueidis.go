@@ -249,9 +249,10 @@ func (b *rueidisBench) run(ctx context.Context, cfg config, rep rueidisReport, r
 func (b *rueidisBench) writeProbe(ctx context.Context, cfg config, probe string, deadline time.Time, ret []atomic.Int64, newest *atomic.Int64, fail func(error)) int64 {
 	tk := time.NewTicker(cfg.ProbeInterval)
 	defer tk.Stop()
+	bg := context.Background() // a write in flight completes: nothing lands after the clean-up
 	var n int64
 	for s := int64(1); s < int64(len(ret)) && ctx.Err() == nil && time.Now().Before(deadline); s++ {
-		if err := b.writer.Do(ctx, b.writer.B().Set().Key(probe).Value(probeValue(s, cfg.ValueSize)).Build()).Error(); err != nil {
+		if err := b.writer.Do(bg, b.writer.B().Set().Key(probe).Value(probeValue(s, cfg.ValueSize)).Build()).Error(); err != nil {
 			fail(err)
 		} else {
 			ret[s].Store(int64(time.Since(b.start)))
@@ -292,6 +293,7 @@ func (b *rueidisBench) load(ctx context.Context, cfg config, w int, perSec float
 	zipf := rand.NewZipf(r, 1.1, 1, uint64(max(cfg.Keys-1, 1)))
 	val := string(make([]byte, cfg.ValueSize))
 	pace := newPacer(perSec)
+	bg := context.Background() // a write in flight completes: nothing lands after the clean-up
 	rec := newSecRec(tl, nil)
 	defer rec.done()
 	for ctx.Err() == nil && pace.wait(deadline) {
@@ -300,7 +302,7 @@ func (b *rueidisBench) load(ctx context.Context, cfg config, w int, perSec float
 			k = zipf.Uint64()
 		}
 		t0 := time.Now()
-		err := b.writer.Do(ctx, b.writer.B().Set().Key(fmt.Sprintf("%sk:%09d", b.prefix, k)).Value(val).Build()).Error()
+		err := b.writer.Do(bg, b.writer.B().Set().Key(fmt.Sprintf("%sk:%09d", b.prefix, k)).Value(val).Build()).Error()
 		end := time.Now()
 		if err != nil {
 			fail(err)
