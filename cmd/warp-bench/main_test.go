@@ -186,6 +186,28 @@ func TestRunSingleNodeMemory(t *testing.T) {
 	}
 }
 
+// -h (and -help) prints the overview, the ratios with their targets, the
+// notes' rules and the flags on stdout, and exits 0.
+func TestHelpPrintsOverview(t *testing.T) {
+	t.Parallel()
+	for _, flag := range []string{"-h", "-help"} {
+		var out, errOut bytes.Buffer
+		if code := mainCode([]string{flag}, &out, &errOut); code != 0 {
+			t.Errorf("%s: exit %d; want 0\n%s", flag, code, errOut.String())
+		}
+		want := []string{"What it runs", "L1 hit ratio", "no lease ms", "strong_set_p50_over_raw_rtt_p50", "≤ 2",
+			"eventual_lag_p99_over_rueidis_lag_p99", "warp_read_p50_over_bigcache_read_p50", "-nats-tls-cert", "-nats-creds", envNATSPassword}
+		for _, r := range noteRules {
+			want = append(want, r.rule)
+		}
+		for _, w := range want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%s: the help lacks %q", flag, w)
+			}
+		}
+	}
+}
+
 func TestRunRejectsBadFlags(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
@@ -221,8 +243,6 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		}
 	}
 }
-
-
 
 func TestMetricsServesOnLoopback(t *testing.T) {
 	t.Parallel()
@@ -280,4 +300,3 @@ func TestQuantile(t *testing.T) {
 		t.Errorf("quantile of nothing = %d; want 0", got)
 	}
 }
-

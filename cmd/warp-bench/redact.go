@@ -26,6 +26,9 @@ func natsScheme(scheme string) bool {
 // (host=… password=…) go through redactDSN.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
+	if err != nil && userInfo.MatchString(s) { // a malformed URL: hide its user info whole
+		return userInfo.ReplaceAllString(s, "${1}"+redacted+"@")
+	}
 	if err != nil || u.Scheme == "" {
 		return redactDSN(s)
 	}
@@ -47,6 +50,9 @@ func redactURL(s string) string {
 	return u.String()
 }
 
+// userInfo matches the user info of a URL, even one url.Parse rejects.
+var userInfo = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://)([^@/?#]*)@`)
+
 // dsnPassword matches the password of a key=value DSN, quoted or not.
 var dsnPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
 
@@ -59,6 +65,11 @@ func redactDSN(s string) string {
 // token in the user name, or a password or token query parameter).
 func secretsOf(s string) []string {
 	var out []string
+	if m := userInfo.FindStringSubmatch(s); m != nil { // whatever url.Parse makes of it
+		if _, pw, ok := strings.Cut(m[2], ":"); ok {
+			out = append(out, pw)
+		}
+	}
 	if u, err := url.Parse(s); err == nil && u.Scheme != "" {
 		if u.User != nil {
 			if p, ok := u.User.Password(); ok {
