@@ -29,11 +29,6 @@ type natsAuth struct {
 	password, token string
 }
 
-// set reports whether any option is given.
-func (a natsAuth) set() bool {
-	return a.Creds != "" || a.CA != "" || a.Cert != "" || a.Key != "" || a.User != "" || a.password != "" || a.token != ""
-}
-
 // fromEnv reads the password and the token from the environment.
 func (a *natsAuth) fromEnv() {
 	a.password, a.token = os.Getenv(envNATSPassword), os.Getenv(envNATSToken)

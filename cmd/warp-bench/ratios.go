@@ -28,7 +28,7 @@ type ratioDef struct {
 func (d ratioDef) eval(res result) ratioResult {
 	v, why := d.value(res)
 	r := ratioResult{Name: d.name, Value: v, Target: d.target}
-	if d.memoryOnly && d.target != nil && res.Config.Store != "memory" {
+	if d.memoryOnly && d.target != nil && res.Config.Store != "memory" && v != nil {
 		r.Target = nil
 		why = fmt.Sprintf("its target, ≤ %g, is for -store memory: a write here waits for the %s server", *d.target, res.Config.Store)
 	}
@@ -64,11 +64,22 @@ func field(m string, f func(*modeReport) figure) func(result) (figure, string) {
 	}
 }
 
-// over divides a figure of mode m by a baseline's.
-func over(m string, f func(*modeReport) figure, base func(result) (figure, string)) func(result) (figure, string) {
+// probed is field for a figure of the staleness probe's readers.
+func probed(m string, f func(*modeReport) figure) func(result) (figure, string) {
 	return func(res result) (figure, string) {
-		a, why := field(m, f)(res)
-		if why != "" {
+		v, why := field(m, f)(res)
+		if r := res.mode(m); v == nil && why == "" && r.ProbeReaders == 0 {
+			why = "no probe reader in this process"
+		}
+		return v, why
+	}
+}
+
+// over divides a figure by a baseline's.
+func over(num, base func(result) (figure, string)) func(result) (figure, string) {
+	return func(res result) (figure, string) {
+		a, why := num(res)
+		if a == nil {
 			return nil, why
 		}
 		b, why := base(res)
@@ -113,24 +124,24 @@ var (
 // clusterRatios are a cluster run's ratios to the baselines of the run.
 var clusterRatios = []ratioDef{
 	{"strong_set_p50_over_raw_rtt_p50", "strong Set p50 / raw NATS (N-1)-of-N ack round trip p50", some(2),
-		over("strong", writeP50, rawRTT(func(b *rttReport) figure { return b.P50us })), true},
+		over(field("strong", writeP50), rawRTT(func(b *rttReport) figure { return b.P50us })), true},
 	{"strong_set_p99_over_raw_rtt_p99", "strong Set p99 / raw round trip p99", nil,
-		over("strong", writeP99, rawRTT(func(b *rttReport) figure { return b.P99us })), false},
+		over(field("strong", writeP99), rawRTT(func(b *rttReport) figure { return b.P99us })), false},
 	{"eventual_set_p50_over_strong_local_set_p50", "eventual Set p50 / strong-local Set p50 (the cost of publishing)", some(1.5),
-		over("eventual", writeP50, field("strong-local", writeP50)), false},
+		over(field("eventual", writeP50), field("strong-local", writeP50)), false},
 	{"eventual_lag_p50_over_raw_rtt_p50", "eventual lag p50 / raw round trip p50", nil,
-		over("eventual", lagP50, rawRTT(func(b *rttReport) figure { return b.P50us })), false},
+		over(probed("eventual", lagP50), rawRTT(func(b *rttReport) figure { return b.P50us })), false},
 	{"eventual_lag_p50_over_rueidis_lag_p50", "eventual lag p50 / Redis client-side caching (rueidis) invalidation lag p50", nil,
-		over("eventual", lagP50, rueidisLag(func(r *rueidisReport) figure { return r.LagP50us })), false},
+		over(probed("eventual", lagP50), rueidisLag(func(r *rueidisReport) figure { return r.LagP50us })), false},
 	{"eventual_lag_p99_over_rueidis_lag_p99", "eventual lag p99 / rueidis invalidation lag p99", nil,
-		over("eventual", lagP99, rueidisLag(func(r *rueidisReport) figure { return r.LagP99us })), false},
+		over(probed("eventual", lagP99), rueidisLag(func(r *rueidisReport) figure { return r.LagP99us })), false},
 }
 
 // clusterTargets are a cluster run's absolute targets.
 var clusterTargets = []ratioDef{
-	{"eventual_lag_p99_us", "eventual lag p99, µs", some(1000), field("eventual", lagP99), false},
+	{"eventual_lag_p99_us", "eventual lag p99, µs", some(1000), probed("eventual", lagP99), false},
 	{"strong_set_p99_us", "strong Set p99, µs", some(1000), field("strong", writeP99), true},
-	{"strong_stale_reads", "strong stale reads", some(0), field("strong", func(m *modeReport) figure {
+	{"strong_stale_reads", "strong stale reads", some(0), probed("strong", func(m *modeReport) figure {
 		if m.StaleReads == nil {
 			return nil
 		}

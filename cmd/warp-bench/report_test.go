@@ -223,8 +223,15 @@ func TestLeaderReportsOnlyWhatItMeasured(t *testing.T) {
 	if rep.StaleReads != nil || rep.Unseen != nil || rep.LagP50us != nil || rep.BeforeReturn != nil || rep.ProbeReaders != 0 {
 		t.Errorf("report %+v; want stale reads, unseen, lag and before-return n/a without a reader", rep)
 	}
+	res := result{Role: "leader", Modes: []modeReport{rep}}
+	res.Targets = evalAll(clusterTargets, res)
+	for _, x := range res.Targets {
+		if x.Name == "eventual_lag_p99_us" && (x.Value != nil || x.Met != nil || x.Why != "no probe reader in this process") {
+			t.Errorf("target %+v; want n/a: no probe reader in this process", x)
+		}
+	}
 	var b bytes.Buffer
-	printCluster(&b, config{NodeID: "a", NodesExpected: 3, Concurrency: 1}, result{Role: "leader", Modes: []modeReport{rep}})
+	printCluster(&b, config{NodeID: "a", NodesExpected: 3, Concurrency: 1}, res)
 	if strings.Contains(b.String(), "observed 0") || !strings.Contains(b.String(), "not observed") {
 		t.Errorf("report claims an observation it did not make:\n%s", b.String())
 	}

@@ -88,6 +88,8 @@ func runRueidis(ctx context.Context, c *cluster, res *result, runStart time.Time
 	}
 	defer b.close(pr)
 	tl := newTimeline("rueidis", runStart, b.start, dur)
+	stop := pr.watch(func(el time.Duration) string { return fmt.Sprintf("rueidis baseline %v/%v", el, dur) })
+	defer stop()
 	return b.run(ctx, cfg, rep, rate, b.start, dur, tl)
 }
 
@@ -107,7 +109,7 @@ func newRueidisBench(cfg config, prefix string, readers int) (*rueidisBench, err
 	b := &rueidisBench{prefix: prefix, start: time.Now()}
 	w, err := rueidis.NewClient(opt())
 	if err != nil {
-		return nil, fmt.Errorf("Redis at %s: %w", cfg.RedisAddr, err)
+		return nil, fmt.Errorf("redis at %s: %w", cfg.RedisAddr, err)
 	}
 	b.writer = w
 	for range readers {
@@ -116,7 +118,7 @@ func newRueidisBench(cfg config, prefix string, readers int) (*rueidisBench, err
 		o.OnInvalidations = b.onInvalidations(r)
 		if r.client, err = rueidis.NewClient(o); err != nil {
 			b.closeClients()
-			return nil, fmt.Errorf("Redis at %s: %w", cfg.RedisAddr, err)
+			return nil, fmt.Errorf("redis at %s: %w", cfg.RedisAddr, err)
 		}
 		b.readers = append(b.readers, r)
 	}
@@ -206,7 +208,7 @@ func (b *rueidisBench) run(ctx context.Context, cfg config, rep rueidisReport, r
 		mu.Unlock()
 	}
 	if err := b.writer.Do(ctx, b.writer.B().Set().Key(probe).Value(probeValue(0, cfg.ValueSize)).Build()).Error(); err != nil {
-		rep.Skipped = fmt.Sprintf("Redis at %s: %v", cfg.RedisAddr, err)
+		rep.Skipped = fmt.Sprintf("redis at %s: %v", cfg.RedisAddr, err)
 		return rep, nil
 	}
 	deadline := start.Add(dur)

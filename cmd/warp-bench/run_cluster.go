@@ -94,7 +94,9 @@ func (c *cluster) baseline(ctx context.Context, res *result, runStart time.Time,
 		pr.note("baseline: raw NATS %d-of-%d ack round trip for %v", c.total-1, c.total, bd)
 		start := time.Now()
 		tl := newTimeline("baseline", runStart, start, bd)
+		stop := pr.watch(func(el time.Duration) string { return fmt.Sprintf("baseline %v/%v", el, bd) })
 		rtt, err := rawRoundTrip(ctx, c.url, c.cfg.Auth, c.total, c.cfg.Concurrency, bd, c.cfg.MaxOps, tl)
+		stop()
 		if err != nil {
 			return err
 		}
