@@ -1,19 +1,23 @@
 // Command warp-bench drives a load against Warp and, in the same run,
-// against baselines, and reports latency percentiles (HDR histograms),
-// throughput and, for a cluster, how long other nodes keep serving an old
-// value after a write.
+// against the baselines a user would pick instead, and reports latency
+// percentiles (HDR histograms), throughput, each node's coherence (time
+// without a lease, repairs, gaps, L1 hit ratio) and, for a cluster, how
+// long other nodes keep serving an old value after a write.
 //
 // With -nodes N (default 3) it starts an in-process NATS server, N Warp
 // nodes (each its own api.Warp with its own NATS connection) and one store
 // they share, then runs each mode (strong-local, eventual, strong with
 // quorum N-1) in turn: closed-loop load (or -rate writes/s) plus a
-// staleness probe, and a raw NATS (N-1)-of-N ack round trip as the baseline
-// for strong writes. With -nodes 1 it compares one Warp node with bigcache
-// and a locked map. See docs/performance.md for the figures and commands.
+// staleness probe, with a raw NATS (N-1)-of-N ack round trip as the
+// baseline for strong writes and Redis client-side caching (rueidis) as the
+// baseline for eventual's lag. With -nodes 1 it compares one Warp node with
+// otter, bigcache and a locked map. What it writes into a store is removed
+// when it ends, also on SIGINT or SIGTERM. warp-bench -h explains every
+// column, ratio and note; docs/performance.md has the figures.
 //
 //	go run ./cmd/warp-bench                        # 3 nodes, 3 modes, 3s each
 //	go run ./cmd/warp-bench -rate 20000 -json      # fixed write rate, JSON report
-//	go run ./cmd/warp-bench -nodes 1               # single node vs bigcache and map
+//	go run ./cmd/warp-bench -nodes 1               # single node vs otter, bigcache and map
 package main
 
 import (

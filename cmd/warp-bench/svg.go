@@ -122,6 +122,8 @@ func writeSVG(w io.Writer, res result) {
 		fmt.Fprintf(w, `<text x="%d" y="%d">%s</text>`+"\n", svgW-padR+46, ly+4, s.name)
 	}
 	fmt.Fprintf(w, `<text x="%d" y="%d" fill="#2ca02c">····· raw RTT p50, whole run</text>`+"\n", svgW-padR+12, chartTop+18*len(chartSeries)+4)
+	fmt.Fprintf(w, `<text x="%d" y="%d" fill="#555" font-size="11">a lag of 0 (applied before</text>`+"\n", svgW-padR+12, chartTop+18*len(chartSeries)+26)
+	fmt.Fprintf(w, `<text x="%d" y="%d" fill="#555" font-size="11">Set returned) is not drawn</text>`+"\n", svgW-padR+12, chartTop+18*len(chartSeries)+40)
 	drawStrips(w, pts, x)
 	for t := 0.0; t <= tmax; t += tickStep(tmax) {
 		fmt.Fprintf(w, `<text x="%.1f" y="%d" text-anchor="middle">%gs</text>`+"\n", x(t), axisY, t)
