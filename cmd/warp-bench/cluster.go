@@ -106,7 +106,7 @@ func (c *cluster) startNode(i int, id string) error {
 	if err != nil {
 		return err
 	}
-	counter := &l1Counter{}
+	counter := &l1Counter{on: c.cfg.L1Hits}
 	if c.cfg.MetricsAddr != "" { // each node's metrics, labelled by node and run
 		reg := prometheus.WrapRegistererWith(prometheus.Labels{"bench_node": id, "bench_run": c.name}, prometheus.DefaultRegisterer)
 		counter.next = prommetrics.New(reg, prommetrics.Config{})
@@ -114,7 +114,6 @@ func (c *cluster) startNode(i int, id string) error {
 	opts := []api.Option[[]byte]{
 		api.WithNodeConfig[[]byte](actors.Config{ID: id}),
 		api.WithBus[[]byte](busConfig(c.cfg.Cluster, tr)),
-		api.WithRecorder[[]byte](counter),
 		api.WithInvalidationListener[[]byte](func(ev api.Invalidation) {
 			if p := c.probe.Load(); p != nil {
 				p.applied(i, ev)
@@ -124,6 +123,7 @@ func (c *cluster) startNode(i int, id string) error {
 	if c.cfg.MaxMiB > 0 {
 		opts = append(opts, api.WithMaxBytes[[]byte](c.cfg.MaxMiB<<20))
 	}
+	opts = append(opts, counter.options()...)
 	w, err := api.New[[]byte](c.store.s, opts...)
 	if err != nil {
 		_ = tr.Close()

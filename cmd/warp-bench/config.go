@@ -39,6 +39,7 @@ type config struct {
 	NodeID        string        `json:"node_id,omitempty"`
 	NodesExpected int           `json:"nodes_expected,omitempty"`
 	JoinTimeout   time.Duration `json:"-"`
+	L1Hits        bool          `json:"l1_hits"`
 	MetricsAddr   string        `json:"-"`
 	CPUProfile    string        `json:"-"`
 }

@@ -86,7 +86,7 @@ func writeCSV(out io.Writer, res result) error {
 			for _, n := range m.PerNode {
 				r.add("row", "node", "mode", m.Mode, "node", n.Node, "no_lease_ms", csvF(n.NoLeaseMs),
 					"no_lease_fraction", csvF(n.NoLeaseFraction), "lease_losses", csvC(n.LeaseLosses),
-					"repairs", u64(n.Repairs), "gaps", u64(n.Gaps), "reads", i64(n.Reads), "l1_hit_ratio", csvF(n.L1HitRatio))
+					"repairs", u64(n.Repairs), "gaps", u64(n.Gaps), "reads", csvC(n.Reads), "l1_hit_ratio", csvF(n.L1HitRatio))
 			}
 		}
 		baselineRows(r, res)

@@ -90,7 +90,7 @@ func drive(ctx context.Context, cfg config, name string, t *target, keys []strin
 	pause0 := gcPauses()
 	var l1Reads0, l1Hits0 int64
 	if t.l1 != nil {
-		l1Reads0, l1Hits0 = t.l1()
+		l1Reads0, l1Hits0, _ = t.l1()
 	}
 	start := time.Now()
 	deadline := start.Add(cfg.Duration)
@@ -163,8 +163,11 @@ func drive(ctx context.Context, cfg config, name string, t *target, keys []strin
 		rep.GCPauseP99 = some(pauses * 1e6)
 	}
 	if t.l1 != nil {
-		r1, h1 := t.l1()
-		rep.L1HitRatio = fractionOf(h1-l1Hits0, r1-l1Reads0)
+		r1, h1, ok := t.l1()
+		rep.L1HitRatio = nil
+		if ok {
+			rep.L1HitRatio = fractionOf(h1-l1Hits0, r1-l1Reads0)
+		}
 	}
 	return rep, nil
 }

@@ -76,8 +76,8 @@ func checkCoherence(t *testing.T, m modeReport, ids []string) {
 			*n.NoLeaseFraction < 0 || *n.NoLeaseFraction > 1 || n.LeaseLosses == nil {
 			t.Errorf("%s: node report %+v; want node %s with lease samples", m.Mode, n, ids[i])
 		}
-		if n.Reads > 0 && (n.L1HitRatio == nil || n.L1Hits > n.Reads) {
-			t.Errorf("%s %s: %d reads, %d L1 hits, ratio %s; want a ratio of the node's own counters", m.Mode, n.Node, n.Reads, n.L1Hits, fmtF(n.L1HitRatio, 3))
+		if n.Reads == nil || n.L1Hits == nil || *n.Reads > 0 && (n.L1HitRatio == nil || *n.L1Hits > *n.Reads) {
+			t.Errorf("%s %s: %s reads, %s L1 hits, ratio %s; want a ratio of the node's own counters", m.Mode, n.Node, fmtC(n.Reads), fmtC(n.L1Hits), fmtF(n.L1HitRatio, 3))
 		}
 	}
 }
@@ -160,6 +160,24 @@ func TestSingleNodeL1HitRatioIsL1s(t *testing.T) {
 // multiple of the payload; -cpuprofile writes a profile of the run. The
 // heap is the process's, so this test does not run in parallel: another
 // test's garbage freed during the run made the figure negative.
+// -l1-hits=false installs no Recorder: the L1 hit ratio is n/a, not 0
+// or the found keys.
+func TestL1HitsOff(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	err := run([]string{"-nodes", "1", "-targets", "warp,map", "-l1-hits=false", "-keys", "1000", "-duration", "100ms", "-concurrency", "2", "-json"}, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res result
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if w, m := res.Results[0], res.Results[1]; w.L1HitRatio != nil || m.L1HitRatio == nil {
+		t.Errorf("warp L1 hit ratio %s, map %s; want n/a for warp, found keys for the map", fmtF(w.L1HitRatio, 3), fmtF(m.L1HitRatio, 3))
+	}
+}
+
 func TestRunSingleNodeMemory(t *testing.T) {
 	var out bytes.Buffer
 	prof := filepath.Join(t.TempDir(), "cpu.prof")

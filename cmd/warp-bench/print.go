@@ -116,7 +116,7 @@ func printBaselines(out io.Writer, res result) {
 
 // printCoherence prints every node's coherence in every mode.
 func printCoherence(out io.Writer, modes []modeReport) {
-	fmt.Fprintf(out, "\ncoherence per node (lease sampled every %v; L1 hits from the node's own read counters):\n", leaseTick)
+	fmt.Fprintf(out, "\ncoherence per node (lease sampled every %v; L1 hits from the node's own read counters, -l1-hits):\n", leaseTick)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "mode\tnode\tno lease ms\t% of phase\tlease losses\trepairs\tgaps\treads\tL1 hit ratio\t")
 	for _, m := range modes {
@@ -125,8 +125,8 @@ func printCoherence(out io.Writer, modes []modeReport) {
 			if n.NoLeaseFraction != nil {
 				pct = fmt.Sprintf("%.1f%%", *n.NoLeaseFraction*100)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t\n", m.Mode, n.Node, fmtF(n.NoLeaseMs, 1), pct,
-				fmtC(n.LeaseLosses), n.Repairs, n.Gaps, n.Reads, fmtF(n.L1HitRatio, 3))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t\n", m.Mode, n.Node, fmtF(n.NoLeaseMs, 1), pct,
+				fmtC(n.LeaseLosses), n.Repairs, n.Gaps, fmtC(n.Reads), fmtF(n.L1HitRatio, 3))
 		}
 	}
 	_ = tw.Flush()

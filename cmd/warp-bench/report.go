@@ -44,7 +44,9 @@ func (ph *phase) report(pres probeResult, probeWrites int64, after, before bus.S
 	}
 	var reads, hits int64
 	for _, n := range perNode {
-		reads, hits = reads+n.Reads, hits+n.L1Hits
+		if n.Reads != nil {
+			reads, hits = reads+*n.Reads, hits+*n.L1Hits
+		}
 	}
 	rep.L1HitRatio = fractionOf(hits, reads)
 	if err := ph.firstErr; err != nil {

@@ -18,8 +18,9 @@ type target struct {
 	set   func(key string, val []byte) error
 	close func() error
 	// l1 (may be nil) returns the reads so far and those the cache served
-	// itself, from the target's own counters; without it found keys count.
-	l1 func() (reads, hits int64)
+	// itself, from the target's own counters (ok false: not counted);
+	// without it found keys count.
+	l1 func() (reads, hits int64, ok bool)
 }
 
 var targets = map[string]func(ctx context.Context, cfg config, pr *progress) (*target, error){
@@ -34,8 +35,8 @@ func newWarpTarget(ctx context.Context, cfg config, pr *progress) (*target, erro
 	if err != nil {
 		return nil, err
 	}
-	counter := &l1Counter{}
-	opts := []api.Option[[]byte]{api.WithRecorder[[]byte](counter)}
+	counter := &l1Counter{on: cfg.L1Hits}
+	opts := counter.options()
 	if cfg.MaxMiB > 0 {
 		opts = append(opts, api.WithMaxBytes[[]byte](cfg.MaxMiB<<20))
 	}

@@ -41,7 +41,9 @@ Cluster columns (per mode)
   stale reads            probe reads older than the newest write whose Set had
                          returned / probe reads
   L1 hit ratio           reads the nodes served from L1 (their own counters: a
-                         miss, or a strong key without a lease, reads the store)
+                         miss, or a strong key without a lease, reads the store;
+                         -l1-hits, whose Recorder makes Warp time every miss
+                         and write: -l1-hits=false leaves it out, n/a)
 Coherence columns (per node and mode)
   no lease ms, %         time the node had no coherence lease (sampled every 1ms)
   lease losses           samples where a valid lease had lapsed
