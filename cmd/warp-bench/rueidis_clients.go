@@ -112,4 +112,3 @@ func rueidisUnlink(ctx context.Context, c rueidis.Client, pattern string) error 
 		}
 	}
 }
-
