@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"sync"
@@ -16,16 +17,16 @@ type rttReport struct {
 	Name      string  `json:"name"`
 	Acks      int     `json:"acks"`
 	Ops       int64   `json:"ops"`
-	P50us     float64 `json:"p50_us"`
-	P99us     float64 `json:"p99_us"`
+	P50us     figure  `json:"p50_us"`
+	P99us     figure  `json:"p99_us"`
 	OpsPerSec float64 `json:"ops_per_sec"`
 	Errors    int64   `json:"errors"`
 }
 
 // rawRoundTrip measures the (n-1)-of-n ack round trip over the server at
 // url with n connections, as many workers as the load has, for at most
-// dur and maxOps round trips.
-func rawRoundTrip(url string, n, workers int, dur time.Duration, maxOps int) (rttReport, error) {
+// dur and maxOps round trips; tl gets each second's round trips.
+func rawRoundTrip(ctx context.Context, url string, auth natsAuth, n, workers int, dur time.Duration, maxOps int, tl *timeline) (rttReport, error) {
 	base := "warpbench.rtt." + runID()
 	conns := make([]*nats.Conn, n)
 	defer func() {
@@ -36,7 +37,7 @@ func rawRoundTrip(url string, n, workers int, dur time.Duration, maxOps int) (rt
 		}
 	}()
 	for i := range conns {
-		nc, err := nats.Connect(url, nats.Name("warp-bench-rtt-"+strconv.Itoa(i)))
+		nc, err := dialNATS(url, "warp-bench-rtt-"+strconv.Itoa(i), auth, false)
 		if err != nil {
 			return rttReport{}, fmt.Errorf("baseline: %w", err)
 		}
@@ -62,6 +63,8 @@ func rawRoundTrip(url string, n, workers int, dur time.Duration, maxOps int) (rt
 	for w := range workers {
 		wg.Go(func() {
 			local := newHist()
+			rec := newSecRec(tl, nil)
+			defer rec.done()
 			nc := conns[w%n]
 			subj := base + "." + strconv.Itoa(w%n)
 			inbox := nats.NewInbox()
@@ -73,13 +76,15 @@ func rawRoundTrip(url string, n, workers int, dur time.Duration, maxOps int) (rt
 			defer func() { _ = sub.Unsubscribe() }()
 			_ = nc.Flush()
 			payload := make([]byte, 64)
-			for ops.Add(1) <= int64(maxOps) && time.Now().Before(deadline) {
+			for ops.Add(1) <= int64(maxOps) && time.Now().Before(deadline) && ctx.Err() == nil {
 				t0 := time.Now()
 				if err := roundTrip(nc, sub, subj, inbox, payload, n-1); err != nil {
 					errs.Add(1)
 					continue
 				}
-				record(local, int64(time.Since(t0)))
+				end := time.Now()
+				record(local, int64(end.Sub(t0)))
+				rec.op(end, int64(end.Sub(t0)))
 			}
 			mu.Lock()
 			h.Merge(local)
@@ -87,10 +92,13 @@ func rawRoundTrip(url string, n, workers int, dur time.Duration, maxOps int) (rt
 		})
 	}
 	wg.Wait()
+	if ctx.Err() != nil {
+		return rttReport{}, errInterrupted
+	}
 	el := time.Since(start)
 	return rttReport{
 		Name: fmt.Sprintf("raw NATS %d-of-%d ack round trip", n-1, n), Acks: n - 1,
-		Ops: h.TotalCount(), P50us: us(h, 50), P99us: us(h, 99),
+		Ops: h.TotalCount(), P50us: quantileOf(h, 50), P99us: quantileOf(h, 99),
 		OpsPerSec: float64(h.TotalCount()) / el.Seconds(), Errors: errs.Load(),
 	}, nil
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/warpcache/warp/actors"
@@ -12,7 +14,6 @@ import (
 	"github.com/warpcache/warp/api/prommetrics"
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/bus/natsbus"
-	"github.com/warpcache/warp/store"
 )
 
 // modeByName maps -modes names to Warp modes.
@@ -25,26 +26,36 @@ var modeByName = map[string]api.Mode{
 // modePrefix gives each mode a key space of its own on the shared nodes.
 var modePrefix = map[string]string{"strong-local": "sl:", "eventual": "ev:", "strong": "st:"}
 
-// busConfig is the bus of every node: heartbeats every 50ms, so a cluster
-// forms in a few hundred milliseconds.
+// The bus of every node heartbeats every 50ms, so a cluster forms in a few
+// hundred milliseconds; a lease lasts 250ms.
+const (
+	benchHeartbeat = 50 * time.Millisecond
+	benchLease     = 250 * time.Millisecond
+	// benchStrongTimeout bounds a strong write's wait for acks.
+	benchStrongTimeout = 2 * time.Second
+)
+
 func busConfig(cluster string, tr bus.Transport) bus.Config {
 	return bus.Config{
 		Cluster: cluster, Transport: tr,
-		HeartbeatInterval: 50 * time.Millisecond, LeaseDuration: 250 * time.Millisecond,
-		PeerTimeout: 2 * time.Second, StrongTimeout: 2 * time.Second,
+		HeartbeatInterval: benchHeartbeat, LeaseDuration: benchLease,
+		PeerTimeout: 2 * time.Second, StrongTimeout: benchStrongTimeout,
 	}
 }
 
 // cluster is the nodes of this process, the store they share and the NATS
 // server they meet on.
 type cluster struct {
-	cfg     config
-	url     string
-	srv     *natsbus.Server // nil with -nats
-	store   store.Store[[]byte]
-	cleanup func(drop bool)
-	nodes   []*api.Warp[[]byte]
-	total   int // nodes in the cluster, across processes
+	cfg      config
+	url      string
+	srv      *natsbus.Server // nil with -nats
+	store    *benchStore
+	name     string // the run's (or, across processes, the cluster's) name
+	ids      []string
+	conns    []*nats.Conn // the nodes' connections, closed after the nodes
+	nodes    []*api.Warp[[]byte]
+	counters []*l1Counter // each node's L1 read counters
+	total    int          // nodes in the cluster, across processes
 	// probe is the running phase's staleness probe; the nodes' invalidation
 	// listeners report to it.
 	probe atomic.Pointer[probe]
@@ -52,11 +63,11 @@ type cluster struct {
 
 // newCluster starts the NATS server (unless -nats), opens the store and
 // starts this process's nodes, each with its own NATS connection.
-func newCluster(cfg config) (c *cluster, err error) {
+func newCluster(ctx context.Context, cfg config, pr *progress) (c *cluster, err error) {
 	c = &cluster{cfg: cfg, url: cfg.NATS, total: cfg.Nodes}
 	defer func() {
 		if err != nil {
-			c.close(true)
+			_ = c.close(true, pr)
 		}
 	}()
 	if c.url == "" {
@@ -65,50 +76,67 @@ func newCluster(cfg config) (c *cluster, err error) {
 		}
 		c.url = c.srv.URL()
 	}
-	name, ids := runID(), make([]string, cfg.Nodes)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("n%d", i)
+	c.name, c.ids = runID(), make([]string, cfg.Nodes)
+	for i := range c.ids {
+		c.ids[i] = fmt.Sprintf("n%d", i)
 	}
 	if cfg.multiProcess() {
-		name, ids, c.total = cfg.Cluster, []string{cfg.NodeID}, cfg.NodesExpected
+		c.name, c.ids, c.total = cfg.Cluster, []string{cfg.NodeID}, cfg.NodesExpected
 	}
-	if c.store, c.cleanup, err = openStore(cfg, name); err != nil {
+	if c.store, err = openStore(ctx, cfg, c.name); err != nil {
 		return c, err
 	}
-	for i, id := range ids {
-		tr, err := natsbus.Dial(c.url, natsbus.Options{Name: "warp-bench-" + id})
-		if err != nil {
-			return c, fmt.Errorf("-nats %s: %w", c.url, err)
-		}
-		opts := []api.Option[[]byte]{
-			api.WithNodeConfig[[]byte](actors.Config{ID: id}),
-			api.WithBus[[]byte](busConfig(cfg.Cluster, tr)),
-			api.WithInvalidationListener[[]byte](func(ev api.Invalidation) {
-				if p := c.probe.Load(); p != nil {
-					p.applied(i, ev)
-				}
-			}),
-		}
-		if cfg.MaxMiB > 0 {
-			opts = append(opts, api.WithMaxBytes[[]byte](cfg.MaxMiB<<20))
-		}
-		if cfg.MetricsAddr != "" { // each node's metrics, labelled by node and run
-			reg := prometheus.WrapRegistererWith(prometheus.Labels{"bench_node": id, "bench_run": name}, prometheus.DefaultRegisterer)
-			opts = append(opts, prommetrics.WithMetrics[[]byte](reg))
-		}
-		w, err := api.New[[]byte](c.store, opts...)
-		if err != nil {
-			_ = tr.Close()
+	pr.printf("store: %s", c.store.where)
+	for i, id := range c.ids {
+		if err := c.startNode(i, id); err != nil {
 			return c, err
 		}
-		c.nodes = append(c.nodes, w)
 	}
 	return c, nil
 }
 
+// startNode starts node i on a connection of its own.
+func (c *cluster) startNode(i int, id string) error {
+	nc, err := dialNATS(c.url, "warp-bench-"+id, c.cfg.Auth, true)
+	if err != nil {
+		return err
+	}
+	c.conns = append(c.conns, nc)
+	tr, err := natsbus.FromConn(nc, natsbus.Options{})
+	if err != nil {
+		return err
+	}
+	counter := &l1Counter{on: c.cfg.L1Hits}
+	if c.cfg.MetricsAddr != "" { // each node's metrics, labelled by node and run
+		reg := prometheus.WrapRegistererWith(prometheus.Labels{"bench_node": id, "bench_run": c.name}, prometheus.DefaultRegisterer)
+		counter.next = prommetrics.New(reg, prommetrics.Config{})
+	}
+	opts := []api.Option[[]byte]{
+		api.WithNodeConfig[[]byte](actors.Config{ID: id}),
+		api.WithBus[[]byte](busConfig(c.cfg.Cluster, tr)),
+		api.WithInvalidationListener[[]byte](func(ev api.Invalidation) {
+			if p := c.probe.Load(); p != nil {
+				p.applied(i, ev)
+			}
+		}),
+	}
+	if c.cfg.MaxMiB > 0 {
+		opts = append(opts, api.WithMaxBytes[[]byte](c.cfg.MaxMiB<<20))
+	}
+	opts = append(opts, counter.options()...)
+	w, err := api.New[[]byte](c.store.s, opts...)
+	if err != nil {
+		_ = tr.Close()
+		return err
+	}
+	c.nodes = append(c.nodes, w)
+	c.counters = append(c.counters, counter)
+	return nil
+}
+
 // converge waits until every local node sees all its peers and holds its
 // coherence lease.
-func (c *cluster) converge(bound time.Duration) error {
+func (c *cluster) converge(ctx context.Context, bound time.Duration) error {
 	deadline := time.Now().Add(bound)
 	tk := time.NewTicker(5 * time.Millisecond)
 	defer tk.Stop()
@@ -125,7 +153,11 @@ func (c *cluster) converge(bound time.Duration) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("the %d nodes did not all see each other within %v", c.total, bound)
 		}
-		<-tk.C
+		select {
+		case <-ctx.Done():
+			return errInterrupted
+		case <-tk.C:
+		}
 	}
 }
 
@@ -159,15 +191,40 @@ func (c *cluster) busStats() bus.Stats {
 	return s
 }
 
-// close stops the nodes, then the store and the server.
-func (c *cluster) close(drop bool) {
+// close stops the nodes and their connections, drops what the run wrote
+// into the store when drop is set, then closes the store and the server.
+func (c *cluster) close(drop bool, pr *progress) error {
 	for _, w := range c.nodes {
 		_ = w.Close()
 	}
-	if c.cleanup != nil {
-		c.cleanup(drop)
+	for _, nc := range c.conns {
+		nc.Close()
+	}
+	var err error
+	if c.store != nil {
+		if drop {
+			err = dropStore(c.store, pr)
+		}
+		c.store.close()
 	}
 	if c.srv != nil {
 		c.srv.Shutdown()
 	}
+	return err
+}
+
+// dropStore drops what the run wrote, with a progress line each second.
+func dropStore(s *benchStore, pr *progress) error {
+	start := time.Now()
+	stop := pr.watch(func(el time.Duration) string { return fmt.Sprintf("cleanup: dropping %s (%v)", s.where, el) })
+	err := s.dropAll()
+	stop()
+	if s.where != "memory" && s.where != "none" {
+		if err != nil {
+			pr.printf("cleanup: %s: %v", s.where, err)
+		} else {
+			pr.printf("cleanup: dropped %s in %v", s.where, time.Since(start).Round(time.Millisecond))
+		}
+	}
+	return err
 }

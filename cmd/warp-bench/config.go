@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // config is the parsed command line.
@@ -30,11 +33,13 @@ type config struct {
 	MaxMiB        int           `json:"max_mib,omitempty"`
 	PostgresDSN   string        `json:"-"`
 	RedisAddr     string        `json:"-"`
-	NATS          string        `json:"nats,omitempty"`
+	NATS          string        `json:"nats,omitempty"` // redacted in the report
+	Auth          natsAuth      `json:"nats_auth,omitempty"`
 	Cluster       string        `json:"cluster,omitempty"`
 	NodeID        string        `json:"node_id,omitempty"`
 	NodesExpected int           `json:"nodes_expected,omitempty"`
 	JoinTimeout   time.Duration `json:"-"`
+	L1Hits        bool          `json:"l1_hits"`
 	MetricsAddr   string        `json:"-"`
 	CPUProfile    string        `json:"-"`
 }
@@ -48,7 +53,31 @@ func (c config) phases() int {
 	if c.Nodes == 1 && !c.multiProcess() {
 		return len(strings.Split(c.Targets, ","))
 	}
-	return len(strings.Split(c.Modes, ",")) + 1 // + the raw NATS baseline
+	n := len(strings.Split(c.Modes, ",")) + 1 // + the raw NATS baseline
+	if c.runsRueidis() {
+		n++
+	}
+	return n
+}
+
+// runsRueidis reports whether the run measures the rueidis baseline: a
+// cluster's eventual mode is compared with it.
+func (c config) runsRueidis() bool {
+	return (c.Nodes > 1 || c.multiProcess()) && slices.Contains(strings.Split(c.Modes, ","), "eventual")
+}
+
+// secrets returns every secret the configuration holds, for the
+// scrubber.
+func (c config) secrets() []string {
+	out := append(secretsOf(c.NATS), secretsOf(c.PostgresDSN)...)
+	return append(out, c.Auth.password, c.Auth.token)
+}
+
+// printable is c as the report shows it: no secret in it.
+func (c config) printable() config {
+	c.NATS = redactURL(c.NATS)
+	c.PostgresDSN = redactURL(c.PostgresDSN)
+	return c
 }
 
 func (c config) validate() error {
@@ -162,12 +191,21 @@ func (c config) validateModes() error {
 func (c config) validateEndpoints() error {
 	if c.NATS != "" {
 		if err := loopbackURL(c.NATS); err != nil {
-			return fmt.Errorf("-nats %q: %w", c.NATS, err)
+			return fmt.Errorf("-nats %q: %w", redactURL(c.NATS), err)
+		}
+		if err := c.Auth.validate(); err != nil {
+			return err
 		}
 	}
 	if c.Store == "postgres" {
-		if err := loopbackURL(c.PostgresDSN); err != nil {
-			return fmt.Errorf("-postgres-dsn: %w", err)
+		pc, err := pgconn.ParseConfig(c.PostgresDSN)
+		if err != nil {
+			return fmt.Errorf("-postgres-dsn %q: not a PostgreSQL URL or key=value DSN", redactURL(c.PostgresDSN))
+		}
+		for _, h := range append([]string{pc.Host}, fallbackHosts(pc)...) {
+			if err := loopbackHost(h); err != nil && !strings.HasPrefix(h, "/") { // a Unix socket is local
+				return fmt.Errorf("-postgres-dsn %q: %w", redactURL(c.PostgresDSN), err)
+			}
 		}
 	}
 	if c.Store == "redis" {
@@ -183,10 +221,19 @@ func (c config) validateEndpoints() error {
 	return nil
 }
 
+// fallbackHosts returns the other hosts of a multi-host DSN.
+func fallbackHosts(pc *pgconn.Config) []string {
+	var out []string
+	for _, f := range pc.Fallbacks {
+		out = append(out, f.Host)
+	}
+	return out
+}
+
 func loopbackURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return err
+		return fmt.Errorf("not a URL") // url's error would repeat s, secrets included
 	}
 	if u.Host == "" {
 		return fmt.Errorf("no host")

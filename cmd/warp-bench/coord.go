@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -29,10 +30,10 @@ type coord struct {
 	probe    atomic.Pointer[probe] // the current phase's, for relayed returns
 }
 
-func newCoord(url, cluster, id string, n int) (*coord, error) {
-	nc, err := nats.Connect(url, nats.Name("warp-bench-coord-"+id))
+func newCoord(url string, auth natsAuth, cluster, id string, n int) (*coord, error) {
+	nc, err := dialNATS(url, "warp-bench-coord-"+id, auth, false)
 	if err != nil {
-		return nil, fmt.Errorf("-nats %s: %w", url, err)
+		return nil, err
 	}
 	c := &coord{nc: nc, id: id, n: n, prefix: "warpbench." + cluster + ".coord.", barriers: map[string]map[string]bool{}}
 	if c.sub, err = nc.Subscribe(c.prefix+">", c.handle); err != nil {
@@ -71,7 +72,7 @@ func (c *coord) publishReturn(s, t int64) {
 // barrier announces this process at name until all n processes have, and
 // returns their ids, sorted. It announces once more at the end, so a
 // process that subscribed late still hears it.
-func (c *coord) barrier(name string, bound time.Duration) ([]string, error) {
+func (c *coord) barrier(ctx context.Context, name string, bound time.Duration) ([]string, error) {
 	deadline := time.Now().Add(bound)
 	tk := time.NewTicker(10 * time.Millisecond)
 	defer tk.Stop()
@@ -93,7 +94,11 @@ func (c *coord) barrier(name string, bound time.Duration) ([]string, error) {
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("barrier %q: %d of %d processes within %v", name, len(ids), c.n, bound)
 		}
-		<-tk.C
+		select {
+		case <-ctx.Done():
+			return nil, errInterrupted
+		case <-tk.C:
+		}
 	}
 }
 

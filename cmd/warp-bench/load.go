@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"runtime"
 	"runtime/metrics"
@@ -14,17 +14,20 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// report is one target's result.
+// report is one target's result. A figure without samples is nil.
 type report struct {
 	Target     string  `json:"target"`
 	Ops        int64   `json:"ops"`
 	OpsPerSec  float64 `json:"ops_per_sec"`
-	ReadP50us  float64 `json:"read_p50_us"`
-	ReadP99us  float64 `json:"read_p99_us"`
-	ReadP999us float64 `json:"read_p999_us"`
-	WriteP50us float64 `json:"write_p50_us"`
-	WriteP99us float64 `json:"write_p99_us"`
-	HitRatio   float64 `json:"hit_ratio"`
+	ReadP50us  figure  `json:"read_p50_us"`
+	ReadP99us  figure  `json:"read_p99_us"`
+	ReadP999us figure  `json:"read_p999_us"`
+	WriteP50us figure  `json:"write_p50_us"`
+	WriteP99us figure  `json:"write_p99_us"`
+	// L1HitRatio is the share of reads the cache served itself: Warp's
+	// from its own counters (a miss reads the store), the others' found
+	// keys (they are the whole cache).
+	L1HitRatio figure  `json:"l1_hit_ratio"`
 	AllocsOp   float64 `json:"allocs_per_op"`
 	// HeapMiB is the heap in use after the run (and a GC), minus the heap
 	// before the target was built: what the target holds. Payload is the
@@ -32,46 +35,52 @@ type report struct {
 	HeapMiB    float64 `json:"heap_in_use_mib"`
 	PayloadMiB float64 `json:"payload_mib"`
 	HeapX      float64 `json:"heap_over_payload"`
-	GCPauseP99 float64 `json:"gc_pause_p99_us"`
-	Errors     int64   `json:"errors"`
+	// GCPauseP99 is nil when no GC paused the run.
+	GCPauseP99 figure `json:"gc_pause_p99_us"`
+	Errors     int64  `json:"errors"`
 }
 
 // runAll runs every single-node target in turn.
-func runAll(cfg config, stderr io.Writer) ([]report, error) {
-	pr := newProgress(stderr, cfg)
+func runAll(ctx context.Context, cfg config, pr *progress) (result, error) {
 	keys := make([]string, cfg.Keys)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("k:%09d", i)
 	}
-	var out []report
+	var res result
 	for _, name := range strings.Split(cfg.Targets, ",") {
+		pr.note("%s: %d workers, %v", name, cfg.Concurrency, cfg.Duration)
 		runtime.GC()
 		base := heapInUse()
-		t, err := targets[name](cfg)
+		t, err := targets[name](ctx, cfg, pr)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return res, interrupted(ctx, fmt.Errorf("%s: %w", name, err))
 		}
-		r, err := drive(cfg, name, t, keys, pr, base)
-		t.close()
+		r, err := drive(ctx, cfg, name, t, keys, pr, base)
+		if cerr := t.close(); cerr != nil && err == nil {
+			err = fmt.Errorf("%s: cleanup: %w", name, cerr)
+		}
 		if err != nil {
-			return nil, err
+			return res, interrupted(ctx, err)
 		}
-		out = append(out, r)
+		res.Results = append(res.Results, r)
 		runtime.GC()
 	}
-	return out, nil
+	res.Config = cfg.printable()
+	res.Ratios = evalAll(singleRatios(res.Results), res)
+	return res, nil
 }
 
 // drive preloads every key, then runs cfg.Concurrency workers for
 // cfg.Duration (and at most cfg.MaxOps operations).
-func drive(cfg config, name string, t *target, keys []string, pr *progress, baseHeap float64) (report, error) {
-	val := make([]byte, cfg.ValueSize)
-	for _, k := range keys {
-		if err := t.set(k, val); err != nil {
-			return report{}, fmt.Errorf("%s: preload: %w", name, err)
-		}
+func drive(ctx context.Context, cfg config, name string, t *target, keys []string, pr *progress, baseHeap float64) (report, error) {
+	if err := preloadTarget(ctx, name, t, keys, cfg.ValueSize, pr); err != nil {
+		return report{}, err
 	}
+	val := make([]byte, cfg.ValueSize)
 	var ops, hits, reads, errs atomic.Int64
+	var halt atomic.Bool
+	stopHalt := context.AfterFunc(ctx, func() { halt.Store(true) })
+	defer stopHalt()
 	var mu sync.Mutex
 	rh := hdrhistogram.New(1, int64(10*time.Second), 3)
 	wh := hdrhistogram.New(1, int64(10*time.Second), 3)
@@ -79,6 +88,10 @@ func drive(cfg config, name string, t *target, keys []string, pr *progress, base
 	runtime.GC()
 	runtime.ReadMemStats(&ms0)
 	pause0 := gcPauses()
+	var l1Reads0, l1Hits0 int64
+	if t.l1 != nil {
+		l1Reads0, l1Hits0, _ = t.l1()
+	}
 	start := time.Now()
 	deadline := start.Add(cfg.Duration)
 	stop := pr.tickOps(name, ops.Load)
@@ -90,7 +103,7 @@ func drive(cfg config, name string, t *target, keys []string, pr *progress, base
 			lr := hdrhistogram.New(1, int64(10*time.Second), 3)
 			lw := hdrhistogram.New(1, int64(10*time.Second), 3)
 			for i := 0; ; i++ {
-				if i&255 == 0 && (time.Now().After(deadline) || ops.Load() >= int64(cfg.MaxOps)) {
+				if i&255 == 0 && (halt.Load() || time.Now().After(deadline) || ops.Load() >= int64(cfg.MaxOps)) {
 					break
 				}
 				k := keys[r.IntN(len(keys))]
@@ -124,6 +137,9 @@ func drive(cfg config, name string, t *target, keys []string, pr *progress, base
 	}
 	wg.Wait()
 	stop()
+	if ctx.Err() != nil {
+		return report{}, errInterrupted
+	}
 	elapsed := time.Since(start)
 	runtime.ReadMemStats(&ms1)
 	pauses := pauseP99(pause0, gcPauses())
@@ -134,20 +150,46 @@ func drive(cfg config, name string, t *target, keys []string, pr *progress, base
 		payload += len(k) + cfg.ValueSize
 	}
 	n := ops.Load()
-	us := func(h *hdrhistogram.Histogram, q float64) float64 { return float64(h.ValueAtQuantile(q)) / 1e3 }
 	rep := report{
 		Target: name, Ops: n, OpsPerSec: float64(n) / elapsed.Seconds(),
-		ReadP50us: us(rh, 50), ReadP99us: us(rh, 99), ReadP999us: us(rh, 99.9),
-		WriteP50us: us(wh, 50), WriteP99us: us(wh, 99),
-		AllocsOp: float64(ms1.Mallocs-ms0.Mallocs) / float64(max(n, 1)),
-		HeapMiB:  heap, PayloadMiB: float64(payload) / (1 << 20), HeapX: heap / (float64(payload) / (1 << 20)),
-		GCPauseP99: pauses * 1e6,
-		Errors:     errs.Load(),
+		ReadP50us: quantileOf(rh, 50), ReadP99us: quantileOf(rh, 99), ReadP999us: quantileOf(rh, 99.9),
+		WriteP50us: quantileOf(wh, 50), WriteP99us: quantileOf(wh, 99),
+		L1HitRatio: fractionOf(hits.Load(), reads.Load()),
+		AllocsOp:   float64(ms1.Mallocs-ms0.Mallocs) / float64(max(n, 1)),
+		HeapMiB:    heap, PayloadMiB: float64(payload) / (1 << 20), HeapX: heap / (float64(payload) / (1 << 20)),
+		Errors: errs.Load(),
 	}
-	if r := reads.Load(); r > 0 {
-		rep.HitRatio = float64(hits.Load()) / float64(r)
+	if pauses > 0 {
+		rep.GCPauseP99 = some(pauses * 1e6)
+	}
+	if t.l1 != nil {
+		r1, h1, ok := t.l1()
+		rep.L1HitRatio = nil
+		if ok {
+			rep.L1HitRatio = fractionOf(h1-l1Hits0, r1-l1Reads0)
+		}
 	}
 	return rep, nil
+}
+
+// preloadTarget sets every key, with a progress line each second.
+func preloadTarget(ctx context.Context, name string, t *target, keys []string, size int, pr *progress) error {
+	val := make([]byte, size)
+	var done atomic.Int64
+	stop := pr.watch(func(el time.Duration) string {
+		return fmt.Sprintf("%s: preloading %d/%d keys (%v)", name, done.Load(), len(keys), el)
+	})
+	defer stop()
+	for i, k := range keys {
+		if i&1023 == 0 && ctx.Err() != nil {
+			return errInterrupted
+		}
+		if err := t.set(k, val); err != nil {
+			return fmt.Errorf("%s: preload: %w", name, err)
+		}
+		done.Add(1)
+	}
+	return nil
 }
 
 func heapInUse() float64 {

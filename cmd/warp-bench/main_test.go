@@ -2,16 +2,12 @@ package main
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
-	"encoding/xml"
-	"errors"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -29,34 +25,82 @@ func TestRunClusterJSON(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("bad JSON: %v\n%s", err, out.String())
 	}
-	if b := res.Baseline; b == nil || b.Ops == 0 || b.Errors != 0 || b.Acks != 2 || b.P50us <= 0 {
+	if b := res.Baseline; b == nil || b.Ops == 0 || b.Errors != 0 || b.Acks != 2 || b.P50us == nil || *b.P50us <= 0 {
 		t.Errorf("baseline %+v; want 2-ack round trips, no errors", b)
 	}
 	if len(res.Modes) != 3 {
 		t.Fatalf("got %d modes; want strong-local, eventual and strong", len(res.Modes))
 	}
 	for _, m := range res.Modes {
-		if m.Ops == 0 || m.Writes == 0 || m.Errors != 0 || m.WriteP50us <= 0 || m.ProbeWrites == 0 || m.ProbeReads == 0 {
+		if m.Ops == 0 || m.Writes == 0 || m.Errors != 0 || m.WriteP50us == nil || *m.WriteP50us <= 0 || m.ProbeWrites == 0 || m.ProbeReads == 0 {
 			t.Errorf("%s: %+v; want ops, writes, probe reads and writes, no errors", m.Mode, m)
 		}
+		checkCoherence(t, m, []string{"n0", "n1", "n2"})
 	}
-	if s := res.Modes[2]; s.Mode != "strong" || s.StaleReads != 0 || s.Quorum != 2 {
-		t.Errorf("strong: mode %q, quorum %d, stale reads %d; want quorum 2 and 0 stale reads", s.Mode, s.Quorum, s.StaleReads)
-	} else if s.LagSamples == 0 || s.BeforeReturn != s.LagSamples {
-		t.Errorf("strong: %d of %d lag samples applied before Set returned; want all, and some", s.BeforeReturn, s.LagSamples)
+	if s := res.Modes[2]; s.Mode != "strong" || s.StaleReads == nil || *s.StaleReads != 0 || s.Quorum != 2 {
+		t.Errorf("strong: mode %q, quorum %d, stale reads %s; want quorum 2 and 0 stale reads", s.Mode, s.Quorum, fmtC(s.StaleReads))
+	} else if s.LagSamples == 0 || s.BeforeReturn == nil || *s.BeforeReturn != s.LagSamples {
+		t.Errorf("strong: %s of %d lag samples applied before Set returned; want all, and some", fmtC(s.BeforeReturn), s.LagSamples)
 	}
-	if e := res.Modes[1]; e.LagSamples == 0 || e.LagSource != "apply" || e.Unseen != 0 {
-		t.Errorf("eventual: %d lag samples from %q, %d unseen; want every probe write applied on both other nodes, timed by their listeners", e.LagSamples, e.LagSource, e.Unseen)
+	if e := res.Modes[1]; e.LagSamples == 0 || e.LagSource != "apply" || e.Unseen == nil || *e.Unseen != 0 {
+		t.Errorf("eventual: %d lag samples from %q, %s unseen; want every probe write applied on both other nodes, timed by their listeners", e.LagSamples, e.LagSource, fmtC(e.Unseen))
 	} else if want := 2 * e.ProbeWrites; e.LagSamples != want {
 		t.Errorf("eventual: %d lag samples for %d probe writes; want %d (one per write and reader node)", e.LagSamples, e.ProbeWrites, want)
 	}
+	if sl := res.Modes[0]; sl.LagSamples != 0 || sl.LagP50us != nil {
+		t.Errorf("strong-local: %d lag samples, lag p50 %s; want none and n/a (it does not propagate)", sl.LagSamples, fmtF(sl.LagP50us, 1))
+	}
+	ratios := map[string]ratioResult{}
+	for _, r := range res.Ratios {
+		ratios[r.Name] = r
+	}
 	for _, k := range []string{"strong_set_p50_over_raw_rtt_p50", "eventual_set_p50_over_strong_local_set_p50"} {
-		if res.Ratios[k] <= 0 {
-			t.Errorf("ratio %s = %v; want > 0", k, res.Ratios[k])
+		if r := ratios[k]; r.Value == nil || *r.Value <= 0 || r.Target == nil || r.Met == nil {
+			t.Errorf("ratio %s = %+v; want a value > 0 held against its target", k, r)
 		}
 	}
+	checkRueidis(t, res)
 	if len(res.Timeline) == 0 {
 		t.Error("no timeline points")
+	}
+}
+
+// checkCoherence checks a mode's per-node coherence figures.
+func checkCoherence(t *testing.T, m modeReport, ids []string) {
+	t.Helper()
+	if len(m.PerNode) != len(ids) {
+		t.Fatalf("%s: %d per-node reports; want %d", m.Mode, len(m.PerNode), len(ids))
+	}
+	for i, n := range m.PerNode {
+		if n.Node != ids[i] || n.LeaseSamples == 0 || n.NoLeaseMs == nil || n.NoLeaseFraction == nil ||
+			*n.NoLeaseFraction < 0 || *n.NoLeaseFraction > 1 || n.LeaseLosses == nil {
+			t.Errorf("%s: node report %+v; want node %s with lease samples", m.Mode, n, ids[i])
+		}
+		if n.Reads == nil || n.L1Hits == nil || *n.Reads > 0 && (n.L1HitRatio == nil || *n.L1Hits > *n.Reads) {
+			t.Errorf("%s %s: %s reads, %s L1 hits, ratio %s; want a ratio of the node's own counters", m.Mode, n.Node, fmtC(n.Reads), fmtC(n.L1Hits), fmtF(n.L1HitRatio, 3))
+		}
+	}
+}
+
+// checkRueidis checks the rueidis baseline: measured against the local
+// Redis, or n/a with the reason (an error under CI=true).
+func checkRueidis(t *testing.T, res result) {
+	t.Helper()
+	r := res.Rueidis
+	switch {
+	case r == nil:
+		t.Error("no rueidis baseline in a run with eventual mode")
+	case r.Skipped != "" && os.Getenv("CI") == "true":
+		t.Errorf("rueidis baseline skipped under CI=true: %s; start Redis on 127.0.0.1:6379 (bash .ci/services)", r.Skipped)
+	case r.Skipped != "":
+		t.Logf("rueidis baseline n/a: %s (start Redis on 127.0.0.1:6379 to measure it)", r.Skipped)
+		for _, x := range res.Ratios {
+			if strings.Contains(x.Name, "rueidis") && (x.Value != nil || !strings.Contains(x.Why, "n/a")) {
+				t.Errorf("ratio %+v; want n/a with the reason", x)
+			}
+		}
+	case r.LagSamples == 0 || r.LagP99us == nil || r.ProbeWrites == 0 || r.Errors != 0:
+		t.Errorf("rueidis baseline %+v; want lag samples, no errors", *r)
 	}
 }
 
@@ -71,13 +115,44 @@ func TestRunSingleNodeJSON(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("bad JSON: %v\n%s", err, out.String())
 	}
-	if len(res.Results) != 3 {
-		t.Fatalf("got %d results; want warp, bigcache and map", len(res.Results))
+	if len(res.Results) != 4 {
+		t.Fatalf("got %d results; want warp, otter, bigcache and map", len(res.Results))
 	}
 	for _, r := range res.Results {
-		if r.Ops == 0 || r.Errors != 0 || r.HitRatio < 0.99 {
-			t.Errorf("%s: ops %d, errors %d, hit ratio %v; want ops > 0, no errors, all hits", r.Target, r.Ops, r.Errors, r.HitRatio)
+		if r.Ops == 0 || r.Errors != 0 || r.L1HitRatio == nil || *r.L1HitRatio < 0.99 {
+			t.Errorf("%s: ops %d, errors %d, L1 hit ratio %s; want ops > 0, no errors, all hits", r.Target, r.Ops, r.Errors, fmtF(r.L1HitRatio, 3))
 		}
+	}
+	names := map[string]bool{}
+	for _, r := range res.Ratios {
+		names[r.Name] = r.Value != nil
+	}
+	for _, k := range []string{"warp_read_p50_over_otter_read_p50", "warp_write_p50_over_otter_write_p50", "warp_read_p50_over_bigcache_read_p50"} {
+		if !names[k] {
+			t.Errorf("ratio %s missing or n/a in %+v", k, res.Ratios)
+		}
+	}
+}
+
+// The warp target's L1 hit ratio comes from its own counters, not from
+// found keys: with an 8 MiB bound on 200,000 × 100-byte entries most keys
+// are evicted, every read still finds its key in the store, and the L1
+// hit ratio says how many L1 served.
+func TestSingleNodeL1HitRatioIsL1s(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	err := run([]string{"-nodes", "1", "-targets", "warp", "-max-mib", "8", "-keys", "200000", "-value-size", "100",
+		"-dist", "uniform", "-duration", "200ms", "-concurrency", "2", "-json"}, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res result
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	r := res.Results[0]
+	if r.Errors != 0 || r.L1HitRatio == nil || *r.L1HitRatio > 0.9 {
+		t.Errorf("L1 hit ratio %s, errors %d; want well under 1 (most keys evicted, each read still found in the store)", fmtF(r.L1HitRatio, 3), r.Errors)
 	}
 }
 
@@ -85,6 +160,24 @@ func TestRunSingleNodeJSON(t *testing.T) {
 // multiple of the payload; -cpuprofile writes a profile of the run. The
 // heap is the process's, so this test does not run in parallel: another
 // test's garbage freed during the run made the figure negative.
+// -l1-hits=false installs no Recorder: the L1 hit ratio is n/a, not 0
+// or the found keys.
+func TestL1HitsOff(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	err := run([]string{"-nodes", "1", "-targets", "warp,map", "-l1-hits=false", "-keys", "1000", "-duration", "100ms", "-concurrency", "2", "-json"}, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res result
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if w, m := res.Results[0], res.Results[1]; w.L1HitRatio != nil || m.L1HitRatio == nil {
+		t.Errorf("warp L1 hit ratio %s, map %s; want n/a for warp, found keys for the map", fmtF(w.L1HitRatio, 3), fmtF(m.L1HitRatio, 3))
+	}
+}
+
 func TestRunSingleNodeMemory(t *testing.T) {
 	var out bytes.Buffer
 	prof := filepath.Join(t.TempDir(), "cpu.prof")
@@ -103,11 +196,33 @@ func TestRunSingleNodeMemory(t *testing.T) {
 	}
 	r := res.Results[0]
 	// 20,000 × (11 + 100) bytes is 2.1 MiB; an 8 MiB bound holds it.
-	if r.HitRatio < 0.99 || r.PayloadMiB < 2 || r.PayloadMiB > 2.2 || r.HeapMiB <= r.PayloadMiB || r.HeapX != r.HeapMiB/r.PayloadMiB {
+	if r.L1HitRatio == nil || *r.L1HitRatio < 0.99 || r.PayloadMiB < 2 || r.PayloadMiB > 2.2 || r.HeapMiB <= r.PayloadMiB || r.HeapX != r.HeapMiB/r.PayloadMiB {
 		t.Errorf("%+v; want every read a hit, a 2.1 MiB payload and a heap above it", r)
 	}
 	if res.Config.MaxMiB != 8 || res.Config.Store != "none" {
 		t.Errorf("config %+v; want -max-mib and -store recorded", res.Config)
+	}
+}
+
+// -h (and -help) prints the overview, the ratios with their targets, the
+// notes' rules and the flags on stdout, and exits 0.
+func TestHelpPrintsOverview(t *testing.T) {
+	t.Parallel()
+	for _, flag := range []string{"-h", "-help"} {
+		var out, errOut bytes.Buffer
+		if code := mainCode([]string{flag}, &out, &errOut); code != 0 {
+			t.Errorf("%s: exit %d; want 0\n%s", flag, code, errOut.String())
+		}
+		want := []string{"What it runs", "L1 hit ratio", "no lease ms", "strong_set_p50_over_raw_rtt_p50", "≤ 2",
+			"eventual_lag_p99_over_rueidis_lag_p99", "warp_read_p50_over_bigcache_read_p50", "-nats-tls-cert", "-nats-creds", envNATSPassword}
+		for _, r := range noteRules {
+			want = append(want, r.rule)
+		}
+		for _, w := range want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%s: the help lacks %q", flag, w)
+			}
+		}
 	}
 }
 
@@ -127,6 +242,16 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"-node-id", "a", "-nodes-expected", "3", "-nats", "nats://127.0.0.1:4222"},
 		{"-nodes-expected", "3"}, {"-join-timeout", "0s"},
 		{"-store", "none"}, {"-max-mib", "-1"},
+		// Flags that do not apply to the run asked for.
+		{"-rate", "100", "-nodes", "1"}, {"-modes", "eventual", "-nodes", "1"}, {"-probe-interval", "2ms", "-nodes", "1"},
+		{"-nats", "nats://127.0.0.1:4222", "-nodes", "1"}, {"-targets", "warp"}, {"-targets", "warp", "-nodes", "2"},
+		{"-postgres-dsn", "postgres://127.0.0.1/x"}, {"-redis-addr", "127.0.0.1:6379", "-nodes", "1"},
+		{"-nats-creds", "/nonexistent.creds"}, {"-nats-tls-ca", "/nonexistent.pem"}, {"-join-timeout", "5s"},
+		{"-reads", "0.5", "-rate", "100"}, {"-nodes", "2", "-node-id", "a", "-nodes-expected", "2"},
+		// Bad connection security settings.
+		{"-nats-tls-cert", "x.pem", "-nats", "nats://127.0.0.1:4222"},
+		{"-nats-user", "u", "-nats", "nats://127.0.0.1:4222"},
+		{"-nats-creds", "/nonexistent.creds", "-nats", "nats://127.0.0.1:4222"},
 	} {
 		err := run(args, io.Discard, io.Discard)
 		// The error names the flag at fault: the first one, or for a
@@ -134,79 +259,6 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), args[0]) && !strings.Contains(err.Error(), args[len(args)-2]) {
 			t.Errorf("run(%v) err = %v; want an error naming the flag", args, err)
 		}
-	}
-}
-
-func TestWriteSVGIsWellFormed(t *testing.T) {
-	t.Parallel()
-	res := result{Config: config{Store: "memory", Modes: "eventual,strong"}, Timeline: []point{
-		{Phase: "eventual", T: 1, Ops: 10, WriteP50us: 2, WriteP99us: 9, LagP50us: 50, LagP99us: 900},
-		{Phase: "eventual", T: 2, Ops: 10, WriteP50us: 3, WriteP99us: 12},
-		{Phase: "strong<&>", T: 3, Ops: 5, WriteP50us: 300, WriteP99us: 4000, LagP50us: 10, LagP99us: 20},
-	}}
-	for _, r := range []result{res, {}} {
-		var b bytes.Buffer
-		writeSVG(&b, r)
-		dec := xml.NewDecoder(&b)
-		var root string
-		polylines := 0
-		for {
-			tok, err := dec.Token()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("malformed SVG: %v\n%s", err, b.String())
-			}
-			if se, ok := tok.(xml.StartElement); ok {
-				if root == "" {
-					root = se.Name.Local
-				}
-				if se.Name.Local == "polyline" {
-					polylines++
-				}
-			}
-		}
-		if root != "svg" {
-			t.Errorf("root element %q; want svg", root)
-		}
-		if len(r.Timeline) > 0 && polylines == 0 {
-			t.Error("no polyline for a timeline with points")
-		}
-	}
-}
-
-func TestCSVRowPerModeAndTarget(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		res  result
-		rows int
-	}{
-		{"cluster", result{Baseline: &rttReport{P50us: 100}, Modes: []modeReport{{Mode: "strong-local"}, {Mode: "eventual"}, {Mode: "strong", WriteP50us: 300}}}, 3},
-		{"single", result{Results: []report{{Target: "warp"}, {Target: "bigcache"}}}, 2},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var b bytes.Buffer
-			if err := writeCSV(&b, tc.res); err != nil {
-				t.Fatal(err)
-			}
-			recs, err := csv.NewReader(&b).ReadAll()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(recs) != tc.rows+1 {
-				t.Fatalf("got %d records; want a header and %d rows", len(recs), tc.rows)
-			}
-			if h := recs[0][0]; h != "mode" && h != "target" {
-				t.Errorf("header starts with %q; want mode or target", h)
-			}
-			for _, r := range recs[1:] {
-				if len(r) != len(recs[0]) {
-					t.Errorf("row %v has %d fields; want %d", r, len(r), len(recs[0]))
-				}
-			}
-		})
 	}
 }
 
@@ -264,34 +316,5 @@ func TestQuantile(t *testing.T) {
 	}
 	if got := quantile(nil, 0.5); got != 0 {
 		t.Errorf("quantile of nothing = %d; want 0", got)
-	}
-}
-
-// TestClosedLoopLagNote: the cluster report says when its eventual lag
-// includes waiting for a processor (a closed loop holding every
-// processor), and only then.
-func TestClosedLoopLagNote(t *testing.T) {
-	t.Parallel()
-	procs := runtime.GOMAXPROCS(0)
-	res := result{Baseline: &rttReport{P50us: 100}, Modes: []modeReport{{Mode: "eventual", LagSamples: 10}}}
-	for _, tc := range []struct {
-		name string
-		cfg  config
-		res  result
-		want bool
-	}{
-		{"closed loop, every processor", config{Concurrency: procs}, res, true},
-		{"fixed rate", config{Concurrency: procs, Rate: 1000}, res, false},
-		{"no lag measured", config{Concurrency: procs}, result{Modes: []modeReport{{Mode: "strong-local"}}}, false},
-		{"strong only", config{Concurrency: procs}, result{Modes: []modeReport{{Mode: "strong", LagSamples: 10}}}, false},
-		{"a processor to spare", config{Concurrency: procs - 1}, res, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var b bytes.Buffer
-			printCluster(&b, tc.cfg, tc.res)
-			if got := strings.Contains(b.String(), "lag under a closed loop"); got != tc.want {
-				t.Errorf("note printed = %v; want %v\n%s", got, tc.want, b.String())
-			}
-		})
 	}
 }

@@ -37,14 +37,22 @@ var (
 
 func observePoints(pts []point) {
 	for _, p := range pts {
-		benchWriteP99.WithLabelValues(p.Phase).Set(p.WriteP99us / 1e6)
+		if p.WriteP99us != nil {
+			benchWriteP99.WithLabelValues(p.Phase).Set(*p.WriteP99us / 1e6)
+		}
 	}
 }
 
+// observePhase exports a finished mode's figures; one without samples is
+// not exported (a gauge cannot say n/a).
 func observePhase(r modeReport) {
-	benchStale.WithLabelValues(r.Mode).Add(float64(r.StaleReads))
+	if r.StaleReads != nil {
+		benchStale.WithLabelValues(r.Mode).Add(float64(*r.StaleReads))
+	}
 	benchErrors.WithLabelValues(r.Mode).Add(float64(r.Errors))
-	benchLagP99.WithLabelValues(r.Mode).Set(r.LagP99us / 1e6)
+	if r.LagP99us != nil {
+		benchLagP99.WithLabelValues(r.Mode).Set(*r.LagP99us / 1e6)
+	}
 }
 
 // serveMetrics serves /metrics on addr (127.0.0.1 only, checked by

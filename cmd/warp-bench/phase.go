@@ -15,7 +15,8 @@ import (
 	"github.com/warpcache/warp/merge"
 )
 
-// modeReport is one mode's result on a cluster.
+// modeReport is one mode's result on a cluster. A figure without
+// samples is nil: null in JSON, "n/a" in the text, empty in CSV.
 type modeReport struct {
 	Mode         string  `json:"mode"`
 	Nodes        int     `json:"nodes"`
@@ -26,28 +27,33 @@ type modeReport struct {
 	Writes       int64   `json:"writes"`
 	OpsPerSec    float64 `json:"ops_per_sec"`
 	WritesPerSec float64 `json:"writes_per_sec"`
-	ReadP50us    float64 `json:"read_p50_us"`
-	ReadP99us    float64 `json:"read_p99_us"`
-	WriteP50us   float64 `json:"write_p50_us"`
-	WriteP99us   float64 `json:"write_p99_us"`
-	WriteP999us  float64 `json:"write_p999_us"`
-	HitRatio     float64 `json:"hit_ratio"`
-	ProbeWrites  int64   `json:"probe_writes"`
-	LagSamples   int64   `json:"lag_samples"`
+	ReadP50us    figure  `json:"read_p50_us"`
+	ReadP99us    figure  `json:"read_p99_us"`
+	WriteP50us   figure  `json:"write_p50_us"`
+	WriteP99us   figure  `json:"write_p99_us"`
+	WriteP999us  figure  `json:"write_p999_us"`
+	// L1HitRatio is the share of this process's nodes' reads that L1
+	// served, from the nodes' own counters (see nodeReport).
+	L1HitRatio  figure `json:"l1_hit_ratio"`
+	ProbeWrites int64  `json:"probe_writes"`
+	// ProbeReaders is how many of this process's nodes polled the probe
+	// key; without one, lag, unseen and stale reads are n/a.
+	ProbeReaders int   `json:"probe_readers"`
+	LagSamples   int64 `json:"lag_samples"`
 	// LagSource says what a lag sample measures: "apply" (publish→apply,
 	// from the reader nodes' invalidation listeners) or "first-read" (until
 	// a polling reader first saw the value; another process's writer).
-	LagSource string  `json:"lag_source"`
-	LagP50us  float64 `json:"lag_p50_us"`
-	LagP99us  float64 `json:"lag_p99_us"`
-	LagMaxus  float64 `json:"lag_max_us"`
+	LagSource string `json:"lag_source,omitempty"`
+	LagP50us  figure `json:"lag_p50_us"`
+	LagP99us  figure `json:"lag_p99_us"`
+	LagMaxus  figure `json:"lag_max_us"`
 	// BeforeReturn counts the lag samples whose write was applied on the
 	// reader node before its Set returned (their lag counts as 0): all of
 	// them in strong mode, whose Set waits for the peers.
-	BeforeReturn  int64  `json:"applied_before_return"`
-	Unseen        int64  `json:"unseen"`
+	BeforeReturn  count  `json:"applied_before_return"`
+	Unseen        count  `json:"unseen"`
 	ProbeReads    int64  `json:"probe_reads"`
-	StaleReads    int64  `json:"stale_reads"`
+	StaleReads    count  `json:"stale_reads"`
 	StaleExpected string `json:"stale_reads_expected"`
 	Errors        int64  `json:"errors"`
 	FirstError    string `json:"first_error,omitempty"`
@@ -56,6 +62,8 @@ type modeReport struct {
 	BusRepairs    uint64 `json:"bus_repairs"`
 	BusGaps       uint64 `json:"bus_gaps"`
 	BusOverflows  uint64 `json:"bus_overflows"`
+	// PerNode is every local node's coherence over the phase.
+	PerNode []nodeReport `json:"per_node"`
 }
 
 // staleExpected says what the staleness checker should find in each mode.
@@ -73,16 +81,18 @@ type phase struct {
 	start    time.Time
 	deadline time.Time
 	tl       *timeline
+	halt     atomic.Bool // set on SIGINT or SIGTERM: the workers stop
 
-	ops, reads, writes, hits, errs atomic.Int64
-	mu                             sync.Mutex // guards rh, wh and firstErr
-	rh, wh                         *hdrhistogram.Histogram
-	firstErr                       error
+	ops, reads, writes, errs atomic.Int64
+	mu                       sync.Mutex // guards rh, wh and firstErr
+	rh, wh                   *hdrhistogram.Histogram
+	firstErr                 error
 }
 
 // runMode runs one mode: registration, preload (by the leader), closed-
-// loop or rate-driven load on every local node plus the staleness probe.
-func (c *cluster) runMode(mode string, runStart time.Time, pr *progress, co *coord, leader bool) (modeReport, []point, error) {
+// loop or rate-driven load on every local node plus the staleness probe
+// and the coherence sampler.
+func (c *cluster) runMode(ctx context.Context, mode string, runStart time.Time, pr *progress, co *coord, leader bool) (modeReport, []point, error) {
 	if err := c.register(mode); err != nil {
 		return modeReport{}, nil, fmt.Errorf("%s: %w", mode, err)
 	}
@@ -91,42 +101,72 @@ func (c *cluster) runMode(mode string, runStart time.Time, pr *progress, co *coo
 	for i := range keys {
 		keys[i] = fmt.Sprintf("%sk:%09d", prefix, i)
 	}
+	pr.note("%s: %d nodes, %v", mode, c.total, c.cfg.Duration)
 	if leader {
-		if err := preload(c.store, keys, prefix+"probe", c.cfg.ValueSize); err != nil {
-			return modeReport{}, nil, fmt.Errorf("%s: %w", mode, err)
+		if err := c.preload(ctx, mode, keys, prefix+"probe", pr); err != nil {
+			return modeReport{}, nil, err
 		}
 	}
 	if co != nil {
-		if _, err := co.barrier("start."+mode, c.cfg.JoinTimeout); err != nil {
+		if _, err := co.barrier(ctx, "start."+mode, c.cfg.JoinTimeout); err != nil {
 			return modeReport{}, nil, err
 		}
 	}
 	before := c.busStats()
 	ph := &phase{c: c, mode: mode, keys: keys, start: time.Now(), rh: newHist(), wh: newHist()}
 	ph.deadline = ph.start.Add(c.cfg.Duration)
-	ph.tl = newTimeline(mode, runStart, ph.start)
+	ph.tl = newTimeline(mode, runStart, ph.start, c.cfg.Duration)
 	p := ph.newProbe(prefix+"probe", co != nil)
+	stopHalt := context.AfterFunc(ctx, func() { ph.halt.Store(true); p.stop.Store(true) })
+	defer stopHalt()
 	if co != nil {
 		co.probe.Store(p)
 	}
 	c.probe.Store(p)
+	smp := startSampler(c.nodes, c.counters, ph.tl)
 	stopTicker := pr.tick(mode, ph)
 	probeWrites, readers, readerNodes := ph.runProbe(p, co, leader)
 	ph.runLoad()
 	p.stop.Store(true)
 	pw, rs := <-probeWrites, <-readers
 	stopTicker()
+	perNode, perSec := smp.finish(c.ids, c.counters)
+	if ctx.Err() != nil {
+		return modeReport{}, nil, errInterrupted
+	}
 	if co != nil {
-		if _, err := co.barrier("end."+mode, c.cfg.JoinTimeout); err != nil {
+		if _, err := co.barrier(ctx, "end."+mode, c.cfg.JoinTimeout); err != nil {
 			return modeReport{}, nil, err
 		}
 	}
-	p.settle(readerNodes, time.Second)
+	if mode != "strong-local" { // it publishes nothing: there is nothing to wait for
+		p.settle(readerNodes, time.Second)
+	}
 	c.probe.Store(nil)
 	pres := p.results(rs, readerNodes)
-	rep := ph.report(pres, pw, c.busStats(), before, p)
+	rep := ph.report(pres, pw, c.busStats(), before, p, perNode)
 	observePhase(rep)
-	return rep, ph.tl.finish(pres.samples), nil
+	return rep, ph.tl.finish(pres.samples, perSec, pres.stalePerSec(ph.tl, p.base)), nil
+}
+
+// preload writes the mode's keys to the store, with a progress line each
+// second.
+func (c *cluster) preload(ctx context.Context, mode string, keys []string, probeKey string, pr *progress) error {
+	var done atomic.Int64
+	start := time.Now()
+	stop := pr.watch(func(el time.Duration) string {
+		return fmt.Sprintf("%s: preloading %s: %d/%d keys (%v)", mode, c.store.where, done.Load(), len(keys), el)
+	})
+	err := preload(ctx, c.store.s, keys, probeKey, c.cfg.ValueSize, &done)
+	stop()
+	switch {
+	case ctx.Err() != nil:
+		return errInterrupted
+	case err != nil:
+		return fmt.Errorf("%s: %w", mode, err)
+	}
+	pr.printf("  %s: preloaded %d keys in %v", mode, len(keys), time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // newProbe builds the phase's probe; across processes its clock is the
@@ -154,7 +194,7 @@ func (ph *phase) runProbe(p *probe, co *coord, leader bool) (_ <-chan int64, _ <
 	first := 0
 	if leader {
 		writer := nodes[0]
-		version := func() (merge.Version, error) { return ph.c.store.Version(context.Background(), p.key) }
+		version := func() (merge.Version, error) { return ph.c.store.s.Version(context.Background(), p.key) }
 		go func() { writes <- p.write(writer, ph.c.cfg.ProbeInterval, ph.deadline, onReturn, version) }()
 		nodes, first = nodes[1:], 1
 	} else {
@@ -198,7 +238,7 @@ func (ph *phase) worker(w int) {
 		pace = newPacer(cfg.Rate / float64(cfg.Concurrency))
 	}
 	for i := 0; ; i++ {
-		if i&63 == 0 && (time.Now().After(ph.deadline) || ph.ops.Load() >= int64(cfg.MaxOps)) {
+		if i&63 == 0 && (ph.halt.Load() || time.Now().After(ph.deadline) || ph.ops.Load() >= int64(cfg.MaxOps)) {
 			break
 		}
 		if pace != nil && !pace.wait(ph.deadline) {
@@ -215,9 +255,7 @@ func (ph *phase) worker(w int) {
 			record(lr, int64(end.Sub(start)))
 			rec.op(end, -1)
 			ph.reads.Add(1)
-			if err == nil {
-				ph.hits.Add(1)
-			} else if !errors.Is(err, api.ErrNotFound) {
+			if err != nil && !errors.Is(err, api.ErrNotFound) {
 				ph.fail(err)
 			}
 		} else {

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
-	"runtime"
-	"slices"
-	"strconv"
 	"text/tabwriter"
 )
 
@@ -21,30 +17,26 @@ func writeResult(out io.Writer, cfg config, res result) error {
 	case cfg.CSV:
 		return writeCSV(out, res)
 	case len(res.Results) > 0:
-		printTable(out, cfg, res.Results)
+		printTable(out, cfg, res)
 	default:
 		printCluster(out, cfg, res)
 	}
 	return nil
 }
 
-func printTable(out io.Writer, cfg config, reps []report) {
-	fmt.Fprintf(out, "warp-bench: %d keys, %.0f%% reads, %s, %d-byte values, %d workers, %v per target\n\n",
-		cfg.Keys, cfg.ReadRatio*100, cfg.Dist, cfg.ValueSize, cfg.Concurrency, cfg.Duration)
+func printTable(out io.Writer, cfg config, res result) {
+	fmt.Fprintf(out, "warp-bench: %d keys (preloaded into each target), %.0f%% reads, %s, %d-byte values, %d workers, %v per target, store %s\n\n",
+		cfg.Keys, cfg.ReadRatio*100, cfg.Dist, cfg.ValueSize, cfg.Concurrency, cfg.Duration, cfg.Store)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tops/s\tread p50 µs\tp99\tp999\twrite p50 µs\tp99\thit ratio\tallocs/op\theap MiB\t× payload\tGC p99 µs\terrors\t")
-	for _, r := range reps {
-		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.3f\t%.2f\t%.1f\t%.2f\t%.0f\t%d\t\n",
-			r.Target, r.OpsPerSec, r.ReadP50us, r.ReadP99us, r.ReadP999us, r.WriteP50us, r.WriteP99us,
-			r.HitRatio, r.AllocsOp, r.HeapMiB, r.HeapX, r.GCPauseP99, r.Errors)
+	fmt.Fprintln(tw, "target\tops/s\tread p50 µs\tp99\tp999\twrite p50 µs\tp99\tL1 hit ratio\tallocs/op\theap MiB\t× payload\tGC p99 µs\terrors\t")
+	for _, r := range res.Results {
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.1f\t%.2f\t%s\t%d\t\n",
+			r.Target, r.OpsPerSec, fmtF(r.ReadP50us, 2), fmtF(r.ReadP99us, 2), fmtF(r.ReadP999us, 2),
+			fmtF(r.WriteP50us, 2), fmtF(r.WriteP99us, 2), fmtF(r.L1HitRatio, 3), r.AllocsOp, r.HeapMiB, r.HeapX,
+			fmtF(r.GCPauseP99, 0), r.Errors)
 	}
 	_ = tw.Flush()
-	if len(reps) > 1 {
-		fmt.Fprintln(out, "\nthroughput relative to the first target:")
-		for _, r := range reps[1:] {
-			fmt.Fprintf(out, "  %s / %s = %.2f\n", reps[0].Target, r.Target, reps[0].OpsPerSec/r.OpsPerSec)
-		}
-	}
+	printRatios(out, "\nwarp's ratios to the other targets of this run", res.Ratios)
 }
 
 func printCluster(out io.Writer, cfg config, res result) {
@@ -56,98 +48,112 @@ func printCluster(out io.Writer, cfg config, res result) {
 	if cfg.multiProcess() {
 		n = cfg.NodesExpected
 	}
-	fmt.Fprintf(out, "warp-bench: %d nodes, store %s, %d keys, %s, %d-byte values, %d workers, %v per mode\n",
+	fmt.Fprintf(out, "warp-bench: %d nodes, store %s, %d keys preloaded per mode, %s, %d-byte values, %d workers, %v per mode\n",
 		n, cfg.Store, cfg.Keys, load, cfg.ValueSize, cfg.Concurrency, cfg.Duration)
 	if res.Role != "" {
-		fmt.Fprintf(out, "this process: node %s (%s); figures are this process's\n", cfg.NodeID, res.Role)
+		fmt.Fprintf(out, "this process: node %s (%s); figures are this process's: what it did not measure is n/a\n", cfg.NodeID, res.Role)
 	}
-	if b := res.Baseline; b != nil {
-		fmt.Fprintf(out, "baseline: %s: p50 %.1fµs p99 %.1fµs (%d round trips, %d errors)\n", b.Name, b.P50us, b.P99us, b.Ops, b.Errors)
-	}
+	printBaselines(out, res)
 	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\tops/s\twrites/s\tread p50 µs\tp99\twrite p50 µs\tp99\tlag p50 µs\tp99\tmax\tbefore return\tunseen\tstale reads\terrors\t")
+	fmt.Fprintln(tw, "mode\tops/s\twrites/s\tread p50 µs\tp99\twrite p50 µs\tp99\tlag p50 µs\tp99\tmax\tbefore return\tunseen\tstale reads\tL1 hit ratio\terrors\t")
 	for _, m := range res.Modes {
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d/%d\t%d\t%d/%d\t%d\t\n",
-			m.Mode, m.OpsPerSec, m.WritesPerSec, m.ReadP50us, m.ReadP99us, m.WriteP50us, m.WriteP99us,
-			m.LagP50us, m.LagP99us, m.LagMaxus, m.BeforeReturn, m.LagSamples, m.Unseen, m.StaleReads, m.ProbeReads, m.Errors)
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n",
+			m.Mode, m.OpsPerSec, m.WritesPerSec, fmtF(m.ReadP50us, 2), fmtF(m.ReadP99us, 2),
+			fmtF(m.WriteP50us, 1), fmtF(m.WriteP99us, 1), fmtF(m.LagP50us, 1), fmtF(m.LagP99us, 1), fmtF(m.LagMaxus, 1),
+			ofSamples(m.BeforeReturn, m.LagSamples), fmtC(m.Unseen), ofSamples(m.StaleReads, m.ProbeReads),
+			fmtF(m.L1HitRatio, 3), m.Errors)
 	}
 	_ = tw.Flush()
-	if starved(cfg, res) {
-		fmt.Fprintf(out, "\nlag under a closed loop: %d workers that never block hold all %d processors, so the goroutines that\n"+
-			"carry an invalidation (the publish pump, nats.go's flusher, the server's and the peers' read loops) wait\n"+
-			"for one; the lag is mostly that wait. -rate N measures propagation (docs/performance.md).\n",
-			cfg.Concurrency, runtime.GOMAXPROCS(0))
-	}
+	printCoherence(out, res.Modes)
 	fmt.Fprintln(out, "\nstale reads expected:")
 	for _, m := range res.Modes {
-		fmt.Fprintf(out, "  %-12s %s; observed %d\n", m.Mode, m.StaleExpected, m.StaleReads)
+		observed := "observed " + fmtC(m.StaleReads)
+		if m.StaleReads == nil {
+			observed = "not observed: no probe reader in this process"
+		}
+		fmt.Fprintf(out, "  %-12s %s; %s\n", m.Mode, m.StaleExpected, observed)
 		if m.FirstError != "" {
 			fmt.Fprintf(out, "  %-12s first error: %s\n", "", m.FirstError)
 		}
 	}
-	if len(res.Ratios) > 0 {
-		fmt.Fprintln(out, "\nratios to the baselines of this run:")
-		keys := make([]string, 0, len(res.Ratios))
-		for k := range res.Ratios {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			fmt.Fprintf(out, "  %-44s %.2f\n", k, res.Ratios[k])
+	printRatios(out, "\nratios to the baselines of this run", res.Ratios)
+	printRatios(out, "\ntargets", res.Targets)
+	if len(res.Notes) > 0 {
+		fmt.Fprintln(out, "\nnotes (each printed only when its rule holds; warp-bench -h lists the rules):")
+		for _, n := range res.Notes {
+			fmt.Fprintf(out, "  - %s\n", n)
 		}
 	}
 }
 
-// writeCSV writes a header and one row per target (single node) or mode
-// (cluster); a cluster's rows carry the run's baseline and ratios.
-func writeCSV(out io.Writer, res result) error {
-	w := csv.NewWriter(out)
-	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
-	i := func(v int64) string { return strconv.FormatInt(v, 10) }
-	if len(res.Results) > 0 {
-		_ = w.Write([]string{"target", "ops", "ops_per_sec", "read_p50_us", "read_p99_us", "read_p999_us",
-			"write_p50_us", "write_p99_us", "hit_ratio", "allocs_per_op", "heap_in_use_mib", "heap_over_payload", "gc_pause_p99_us", "errors"})
-		for _, r := range res.Results {
-			_ = w.Write([]string{r.Target, i(r.Ops), f(r.OpsPerSec), f(r.ReadP50us), f(r.ReadP99us), f(r.ReadP999us),
-				f(r.WriteP50us), f(r.WriteP99us), f(r.HitRatio), f(r.AllocsOp), f(r.HeapMiB), f(r.HeapX), f(r.GCPauseP99), i(r.Errors)})
+// ofSamples prints "n/total", or n/a.
+func ofSamples(n count, total int64) string {
+	if n == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%d/%d", *n, total)
+}
+
+func printBaselines(out io.Writer, res result) {
+	if b := res.Baseline; b != nil {
+		fmt.Fprintf(out, "baseline: %s: p50 %sµs p99 %sµs (%d round trips, %d errors)\n", b.Name, fmtF(b.P50us, 1), fmtF(b.P99us, 1), b.Ops, b.Errors)
+	}
+	r := res.Rueidis
+	switch {
+	case r == nil:
+	case r.Skipped != "":
+		fmt.Fprintf(out, "baseline: %s: n/a (%s)\n", r.Name, r.Skipped)
+	default:
+		fmt.Fprintf(out, "baseline: %s: invalidation lag p50 %sµs p99 %sµs max %sµs (%d samples from %d probe writes × %d readers, %d untracked; %s before return), %.0f writes/s for %.0f wanted, %d errors\n",
+			r.Name, fmtF(r.LagP50us, 1), fmtF(r.LagP99us, 1), fmtF(r.LagMaxus, 1), r.LagSamples, r.ProbeWrites, r.Readers,
+			r.Untracked, fmtC(r.BeforeReturn), r.WritesPerSec, r.TargetRate, r.Errors)
+		if r.FirstError != "" {
+			fmt.Fprintf(out, "          first error: %s\n", r.FirstError)
 		}
-	} else {
-		_ = w.Write([]string{"mode", "nodes", "quorum", "target_rate", "ops", "ops_per_sec", "writes_per_sec",
-			"read_p50_us", "read_p99_us", "write_p50_us", "write_p99_us", "lag_p50_us", "lag_p99_us", "lag_max_us",
-			"lag_samples", "applied_before_return", "unseen", "probe_reads", "stale_reads", "errors", "raw_rtt_p50_us", "raw_rtt_p99_us",
-			"write_p50_over_raw_rtt_p50"})
-		var b rttReport
-		if res.Baseline != nil {
-			b = *res.Baseline
-		}
-		for _, m := range res.Modes {
-			ratio := 0.0
-			if b.P50us > 0 {
-				ratio = m.WriteP50us / b.P50us
+	}
+}
+
+// printCoherence prints every node's coherence in every mode.
+func printCoherence(out io.Writer, modes []modeReport) {
+	fmt.Fprintf(out, "\ncoherence per node (lease sampled every %v; L1 hits from the node's own read counters, -l1-hits):\n", leaseTick)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "mode\tnode\tno lease ms\t% of phase\tlease losses\trepairs\tgaps\treads\tL1 hit ratio\t")
+	for _, m := range modes {
+		for _, n := range m.PerNode {
+			pct := "n/a"
+			if n.NoLeaseFraction != nil {
+				pct = fmt.Sprintf("%.1f%%", *n.NoLeaseFraction*100)
 			}
-			_ = w.Write([]string{m.Mode, strconv.Itoa(m.Nodes), strconv.Itoa(m.Quorum), f(m.TargetRate), i(m.Ops),
-				f(m.OpsPerSec), f(m.WritesPerSec), f(m.ReadP50us), f(m.ReadP99us), f(m.WriteP50us), f(m.WriteP99us),
-				f(m.LagP50us), f(m.LagP99us), f(m.LagMaxus), i(m.LagSamples), i(m.BeforeReturn), i(m.Unseen), i(m.ProbeReads),
-				i(m.StaleReads), i(m.Errors), f(b.P50us), f(b.P99us), f(ratio)})
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t\n", m.Mode, n.Node, fmtF(n.NoLeaseMs, 1), pct,
+				fmtC(n.LeaseLosses), n.Repairs, n.Gaps, fmtC(n.Reads), fmtF(n.L1HitRatio, 3))
 		}
 	}
-	w.Flush()
-	return w.Error()
+	_ = tw.Flush()
 }
 
-// starved reports whether a cluster run's eventual lag includes waiting
-// for a processor: a closed loop with at least as many workers as
-// processors. (A strong write's invalidation is applied before Set
-// returns, whatever the load.)
-func starved(cfg config, res result) bool {
-	if cfg.Rate > 0 || cfg.Concurrency < runtime.GOMAXPROCS(0) {
-		return false
+// printRatios prints figures against their targets.
+func printRatios(out io.Writer, title string, rs []ratioResult) {
+	if len(rs) == 0 {
+		return
 	}
-	for _, m := range res.Modes {
-		if m.Mode == "eventual" && m.LagSamples > 0 {
-			return true
-		}
+	fmt.Fprintf(out, "%s:\n", title)
+	for _, r := range rs {
+		fmt.Fprintf(out, "  %-46s %10s  %s\n", r.Name, fmtF(r.Value, 2), verdict(r))
 	}
-	return false
+}
+
+// verdict says how a figure stands against its target.
+func verdict(r ratioResult) string {
+	switch {
+	case r.Value == nil:
+		return "(" + r.Why + ")"
+	case r.Target == nil && r.Why != "":
+		return "(reported: " + r.Why + ")"
+	case r.Target == nil:
+		return "(reported; no target)"
+	case *r.Met:
+		return fmt.Sprintf("target ≤ %g: met", *r.Target)
+	}
+	return fmt.Sprintf("target ≤ %g: NOT met", *r.Target)
 }

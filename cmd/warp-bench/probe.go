@@ -147,11 +147,15 @@ func (p *probe) write(w *api.Warp[[]byte], interval time.Duration, deadline time
 // reader is one polling reader's state, touched only by its goroutine
 // until the phase ends.
 type reader struct {
-	seen  []int64 // seen[s]: when a value ≥ s was first read; 0: never
-	last  int64
-	reads int64
-	stale int64
+	seen    []int64 // seen[s]: when a value ≥ s was first read; 0: never
+	last    int64
+	reads   int64
+	stale   int64
+	staleAt []int64 // when the stale reads happened (the first maxStaleTimes)
 }
+
+// maxStaleTimes bounds the stale reads a reader keeps the time of.
+const maxStaleTimes = 1 << 16
 
 // probePoll is the pause between two reads of a probe reader.
 const probePoll = 20 * time.Microsecond
@@ -176,6 +180,9 @@ func (p *probe) read(w *api.Warp[[]byte], deadline time.Time) *reader {
 		s := int64(binary.BigEndian.Uint64(v))
 		if s < floor {
 			r.stale++
+			if len(r.staleAt) < maxStaleTimes {
+				r.staleAt = append(r.staleAt, p.clock())
+			}
 		}
 		if s > r.last {
 			t := p.clock()
@@ -198,13 +205,15 @@ func (p *probe) read(w *api.Warp[[]byte], deadline time.Time) *reader {
 type probeResult struct {
 	lag        *hdrhistogram.Histogram
 	samples    []lagSample
+	readers    int // reader nodes in this process; without one, nothing was observed
 	unseen     int64
 	reads      int64
 	stale      int64
-	writesSeen int64 // probe writes whose return is known
-	early      int64 // samples applied (or seen) before their Set returned
-	applied    bool  // lags are publish→apply (else first seen by a poll)
-	flushes    int64 // repair flushes the reader nodes applied
+	staleAt    []int64 // probe clock
+	writesSeen int64   // probe writes whose return is known
+	early      int64   // samples applied (or seen) before their Set returned
+	applied    bool    // lags are publish→apply (else first seen by a poll)
+	flushes    int64   // repair flushes the reader nodes applied
 }
 
 // results turns the observations into lags. When every returned write's
@@ -215,7 +224,7 @@ type probeResult struct {
 // falls back to when a polling reader first saw the value, which adds
 // the poll's sleep (Go's timers: from about 0.1 to 1 ms) to each lag.
 func (p *probe) results(readers []*reader, readerNodes []int) probeResult {
-	res := probeResult{lag: newHist()}
+	res := probeResult{lag: newHist(), readers: len(readers)}
 	n := p.newest.Load()
 	versions := true
 	for s := int64(1); s <= n; s++ {
@@ -227,6 +236,7 @@ func (p *probe) results(readers []*reader, readerNodes []int) probeResult {
 	for _, r := range readers {
 		res.reads += r.reads
 		res.stale += r.stale
+		res.staleAt = append(res.staleAt, r.staleAt...)
 	}
 	if versions && len(readerNodes) > 0 {
 		res.applied = true
@@ -321,4 +331,18 @@ func (p *probe) sample(res *probeResult, at, rt int64) {
 	lag := max(at-rt, 0)
 	record(res.lag, lag)
 	res.samples = append(res.samples, lagSample{at: at - p.base, lag: lag})
+}
+
+// stalePerSec counts the stale reads of each second of tl; base is the
+// probe clock's value at the phase start.
+func (res probeResult) stalePerSec(tl *timeline, base int64) map[int]*secExtra {
+	out := map[int]*secExtra{}
+	for _, t := range res.staleAt {
+		s := tl.secOf(t - base)
+		if out[s] == nil {
+			out[s] = &secExtra{}
+		}
+		out[s].staleReads++
+	}
+	return out
 }

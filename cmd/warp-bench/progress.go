@@ -3,63 +3,72 @@ package main
 import (
 	"fmt"
 	"io"
+	"sync"
 	"time"
 )
 
-// progress prints a line to stderr once a second on runs longer than
-// about 2 s; its ticker also finalizes the timeline's seconds.
+// progress prints to stderr: a line when each phase (a baseline, a mode,
+// a target) starts, and once a second while any step lasts longer than
+// a second (preloads and clean-ups included). The cluster's ticker also
+// finalizes the timeline's seconds.
 type progress struct {
+	mu     sync.Mutex // guards w's lines and phase
 	w      io.Writer
-	on     bool
 	phase  int
 	phases int
 	dur    time.Duration
 }
 
 func newProgress(w io.Writer, cfg config) *progress {
-	n := cfg.phases()
-	return &progress{w: w, on: time.Duration(n)*cfg.Duration > 2*time.Second, phases: n, dur: cfg.Duration}
+	return &progress{w: w, phases: cfg.phases(), dur: cfg.Duration}
 }
 
-// note prints a one-off line (a phase that has no ticker).
+// printf prints one line.
+func (p *progress) printf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "warp-bench: "+format+"\n", args...)
+}
+
+// note starts the next phase with a line.
 func (p *progress) note(format string, args ...any) {
+	p.mu.Lock()
 	p.phase++
-	if p.on {
-		fmt.Fprintf(p.w, "warp-bench: [%d/%d] "+format+"\n", append([]any{p.phase, p.phases}, args...)...)
-	}
+	n := p.phase
+	p.mu.Unlock()
+	p.printf("[%d/%d] "+format, append([]any{n, p.phases}, args...)...)
+}
+
+// watch prints line() once a second, after the first second, until the
+// returned stop is called: the progress of a step that has no ticker of
+// its own (a preload, a clean-up, a wait).
+func (p *progress) watch(line func(el time.Duration) string) (stop func()) {
+	start := time.Now()
+	return every(time.Second, func() { p.printf("  %s", line(time.Since(start).Round(time.Second))) })
 }
 
 // tick starts the once-a-second ticker of a cluster phase; the returned
 // func stops it and waits for it.
 func (p *progress) tick(name string, ph *phase) (stop func()) {
-	p.phase++
 	return every(time.Second, func() {
 		pts := ph.tl.finalize(ph.tl.sec(time.Now()) - 1) // a second every worker has left
 		observePoints(pts)
-		if !p.on {
-			return
-		}
 		el := time.Since(ph.start)
-		var w99 float64
+		w99 := "n/a"
 		if len(pts) > 0 {
-			w99 = pts[len(pts)-1].WriteP99us
+			w99 = fmtF(pts[len(pts)-1].WriteP99us, 1) + "µs"
 		}
-		fmt.Fprintf(p.w, "warp-bench: [%d/%d %s] %v/%v  %d ops (%.0f/s)  last second's write p99 %.1fµs  errors %d\n",
-			p.phase, p.phases, name, el.Round(time.Second), p.dur, ph.ops.Load(),
-			float64(ph.ops.Load())/el.Seconds(), w99, ph.errs.Load())
+		p.printf("  %s %v/%v  %d ops (%.0f/s)  last second's write p99 %s  errors %d",
+			name, el.Round(time.Second), p.dur, ph.ops.Load(), float64(ph.ops.Load())/el.Seconds(), w99, ph.errs.Load())
 	})
 }
 
 // tickOps starts the ticker of a single-node target.
 func (p *progress) tickOps(name string, ops func() int64) (stop func()) {
-	p.phase++
 	start := time.Now()
 	return every(time.Second, func() {
-		if p.on {
-			el := time.Since(start)
-			fmt.Fprintf(p.w, "warp-bench: [%d/%d %s] %v/%v  %d ops (%.0f/s)\n",
-				p.phase, p.phases, name, el.Round(time.Second), p.dur, ops(), float64(ops())/el.Seconds())
-		}
+		el := time.Since(start)
+		p.printf("  %s %v/%v  %d ops (%.0f/s)", name, el.Round(time.Second), p.dur, ops(), float64(ops())/el.Seconds())
 	})
 }
 

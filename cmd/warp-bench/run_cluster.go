@@ -1,95 +1,138 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 )
 
 // result is everything a run reports.
 type result struct {
-	Config   config             `json:"config"`
-	Role     string             `json:"role,omitempty"` // with -node-id: leader or follower
-	Results  []report           `json:"results,omitempty"`
-	Baseline *rttReport         `json:"baseline,omitempty"`
-	Modes    []modeReport       `json:"modes,omitempty"`
-	Ratios   map[string]float64 `json:"ratios,omitempty"`
-	Timeline []point            `json:"timeline,omitempty"`
+	Config   config         `json:"config"`
+	Role     string         `json:"role,omitempty"` // with -node-id: leader or follower
+	Results  []report       `json:"results,omitempty"`
+	Baseline *rttReport     `json:"baseline,omitempty"`
+	Rueidis  *rueidisReport `json:"rueidis_baseline,omitempty"`
+	Modes    []modeReport   `json:"modes,omitempty"`
+	// Ratios are figures relative to baselines of the same run, Targets
+	// absolute figures, each against its target (docs/performance.md).
+	Ratios   []ratioResult `json:"ratios,omitempty"`
+	Targets  []ratioResult `json:"targets,omitempty"`
+	Notes    []string      `json:"notes,omitempty"`
+	Timeline []point       `json:"timeline,omitempty"`
 }
 
 // runCluster runs the baseline and every mode on a cluster: the nodes of
 // this process, and with -node-id those of the other processes too.
-func runCluster(cfg config, stderr io.Writer) (res result, err error) {
-	c, err := newCluster(cfg)
+// Whatever the run wrote into the store is dropped on the way out, also
+// when it fails or is interrupted (with -node-id by the leader, or by
+// anyone if the cluster never formed).
+func runCluster(ctx context.Context, cfg config, pr *progress) (res result, err error) {
+	c, err := newCluster(ctx, cfg, pr)
 	if err != nil {
-		return res, err
+		return res, interrupted(ctx, err)
 	}
 	drop := true
-	defer func() { c.close(drop) }()
+	defer func() {
+		if cerr := c.close(drop, pr); cerr != nil && err == nil {
+			err = fmt.Errorf("cleanup: %w", cerr)
+		}
+	}()
 	runStart := time.Now()
 	var co *coord
 	leader := true
 	if cfg.multiProcess() {
-		if co, err = newCoord(c.url, cfg.Cluster, cfg.NodeID, cfg.NodesExpected); err != nil {
+		if co, err = newCoord(c.url, cfg.Auth, cfg.Cluster, cfg.NodeID, cfg.NodesExpected); err != nil {
 			return res, err
 		}
 		defer co.close()
-		drop = false
-		if leader, err = join(c, co, cfg, stderr); err != nil {
-			return res, err
+		if leader, err = join(ctx, c, co, cfg, pr); err != nil {
+			return res, interrupted(ctx, err)
 		}
+		drop = leader // the leader drops the shared table or prefix
 		res.Role = map[bool]string{true: "leader", false: "follower"}[leader]
-	} else if err := c.converge(10 * time.Second); err != nil {
+	} else if err := c.converge(ctx, 10*time.Second); err != nil {
 		return res, err
 	}
-	pr := newProgress(stderr, cfg)
-	if leader {
-		bd := min(cfg.Duration, 2*time.Second)
-		pr.note("baseline: raw NATS %d-of-%d ack round trip for %v", c.total-1, c.total, bd)
-		rtt, err := rawRoundTrip(c.url, c.total, cfg.Concurrency, bd, cfg.MaxOps)
-		if err != nil {
-			return res, err
-		}
-		res.Baseline = &rtt
-	}
-	if co != nil {
-		if !leader {
-			pr.note("baseline: the leader measures it; waiting")
-		}
-		if _, err := co.barrier("baseline", cfg.JoinTimeout); err != nil {
-			return res, err
-		}
+	if err := c.baseline(ctx, &res, runStart, pr, co, leader); err != nil {
+		return res, interrupted(ctx, err)
 	}
 	for _, m := range strings.Split(cfg.Modes, ",") {
-		rep, pts, err := c.runMode(m, runStart, pr, co, leader)
+		rep, pts, err := c.runMode(ctx, m, runStart, pr, co, leader)
 		if err != nil {
-			return res, err
+			return res, interrupted(ctx, err)
 		}
 		res.Modes = append(res.Modes, rep)
 		res.Timeline = append(res.Timeline, pts...)
 	}
-	if co != nil {
-		if _, err := co.barrier("done", cfg.JoinTimeout); err != nil {
-			return res, err
+	if leader && cfg.runsRueidis() {
+		rr, pts := runRueidis(ctx, c, &res, runStart, pr)
+		res.Rueidis = &rr
+		res.Timeline = append(res.Timeline, pts...)
+		if ctx.Err() != nil {
+			return res, errInterrupted
 		}
-		drop = leader // the leader drops the shared table or prefix
 	}
-	res.Ratios = ratios(res)
+	if co != nil {
+		if _, err := co.barrier(ctx, "done", cfg.JoinTimeout); err != nil {
+			return res, interrupted(ctx, err)
+		}
+	}
+	res.Config = cfg.printable()
+	res.Ratios, res.Targets = evalAll(clusterRatios, res), evalAll(clusterTargets, res)
+	res.Notes = clusterNotes(cfg, res)
 	return res, nil
+}
+
+// baseline measures the raw NATS round trip (the leader), while the other
+// processes wait at a barrier.
+func (c *cluster) baseline(ctx context.Context, res *result, runStart time.Time, pr *progress, co *coord, leader bool) error {
+	if leader {
+		bd := min(c.cfg.Duration, 2*time.Second)
+		pr.note("baseline: raw NATS %d-of-%d ack round trip for %v", c.total-1, c.total, bd)
+		start := time.Now()
+		tl := newTimeline("baseline", runStart, start, bd)
+		stop := pr.watch(func(el time.Duration) string { return fmt.Sprintf("baseline %v/%v", el, bd) })
+		rtt, err := rawRoundTrip(ctx, c.url, c.cfg.Auth, c.total, c.cfg.Concurrency, bd, c.cfg.MaxOps, tl)
+		stop()
+		if err != nil {
+			return err
+		}
+		res.Baseline = &rtt
+		res.Timeline = append(res.Timeline, tl.finish(nil)...)
+	}
+	if co == nil {
+		return nil
+	}
+	if !leader {
+		pr.note("baseline: the leader measures it; waiting")
+	}
+	_, err := co.barrier(ctx, "baseline", c.cfg.JoinTimeout)
+	return err
+}
+
+// interrupted turns an error caused by a cancelled run into
+// errInterrupted.
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() != nil && !errors.Is(err, errInterrupted) {
+		return fmt.Errorf("%w (%v)", errInterrupted, err)
+	}
+	return err
 }
 
 // join waits for this process's node to see the others, then for every
 // process at the join barrier; the process with the smallest id leads.
-func join(c *cluster, co *coord, cfg config, stderr io.Writer) (leader bool, err error) {
-	fmt.Fprintf(stderr, "warp-bench: node %s waiting for %d nodes on %s (cluster %q)\n", cfg.NodeID, cfg.NodesExpected, c.url, cfg.Cluster)
-	if err := c.converge(cfg.JoinTimeout); err != nil {
+func join(ctx context.Context, c *cluster, co *coord, cfg config, pr *progress) (leader bool, err error) {
+	pr.printf("node %s waiting for %d nodes on %s (cluster %q)", cfg.NodeID, cfg.NodesExpected, redactURL(c.url), cfg.Cluster)
+	if err := c.converge(ctx, cfg.JoinTimeout); err != nil {
 		return false, err
 	}
-	ids, err := co.barrier("join", cfg.JoinTimeout)
+	ids, err := co.barrier(ctx, "join", cfg.JoinTimeout)
 	if err != nil {
 		return false, err
 	}
-	fmt.Fprintf(stderr, "warp-bench: cluster %v formed; %s leads\n", ids, ids[0])
+	pr.printf("cluster %v formed; %s leads", ids, ids[0])
 	return ids[0] == cfg.NodeID, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"slices"
 	"sync"
 	"time"
@@ -18,27 +19,41 @@ func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, maxLatency, 
 // newSecHist returns the coarser (2 digits, 28 KiB) histogram of one second.
 func newSecHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, maxLatency, 2) }
 
+// record records ns, clamped to [0, maxLatency] (a lag of 0: applied
+// before the write returned).
 func record(h *hdrhistogram.Histogram, ns int64) {
-	_ = h.RecordValue(min(max(ns, 1), maxLatency))
+	_ = h.RecordValue(min(max(ns, 0), maxLatency))
 }
 
-func us(h *hdrhistogram.Histogram, q float64) float64 {
-	if h.TotalCount() == 0 {
-		return 0
-	}
-	return float64(h.ValueAtQuantile(q)) / 1e3
-}
-
-// point is one second of one phase.
+// point is one second of one phase (the last one may be shorter: a
+// phase's points never reach past its end). A figure without samples is
+// nil (null in JSON).
 type point struct {
-	Phase      string  `json:"phase"`
-	T          float64 `json:"t_s"` // end of the second, from the start of the run
+	Phase string `json:"phase"`
+	// T0 and T are the start and the end of the second, in seconds from
+	// the start of the run.
+	T0         float64 `json:"t0_s"`
+	T          float64 `json:"t_s"`
 	Ops        int64   `json:"ops"`
-	WriteP50us float64 `json:"write_p50_us"`
-	WriteP99us float64 `json:"write_p99_us"`
-	LagP50us   float64 `json:"lag_p50_us"`
-	LagP99us   float64 `json:"lag_p99_us"`
+	WriteP50us figure  `json:"write_p50_us"`
+	WriteP99us figure  `json:"write_p99_us"`
+	LagP50us   figure  `json:"lag_p50_us"`
+	LagP99us   figure  `json:"lag_p99_us"`
 	LagSamples int     `json:"lag_samples"`
+	// StaleReads, Repairs and Gaps happened in this second; NoLeaseMs is
+	// the node-milliseconds without a coherence lease (summed over this
+	// process's nodes).
+	StaleReads int64   `json:"stale_reads"`
+	Repairs    uint64  `json:"repairs"`
+	Gaps       uint64  `json:"gaps"`
+	NoLeaseMs  float64 `json:"no_lease_ms"`
+}
+
+// secExtra is what a second adds to its point besides ops and latency.
+type secExtra struct {
+	staleReads    int64
+	repairs, gaps uint64
+	noLeaseMs     float64
 }
 
 // timeline collects one phase's per-second figures. Workers hand it their
@@ -49,6 +64,8 @@ type timeline struct {
 	phase  string
 	start  time.Time
 	offset float64 // seconds from the start of the run to start
+	length float64 // the phase's length in seconds
+	last   int     // the phase's last second: later events count in it
 
 	mu     sync.Mutex // guards secs, done and points
 	secs   map[int]*second
@@ -61,11 +78,24 @@ type second struct {
 	write *hdrhistogram.Histogram
 }
 
-func newTimeline(phase string, runStart, start time.Time) *timeline {
-	return &timeline{phase: phase, start: start, offset: start.Sub(runStart).Seconds(), secs: map[int]*second{}}
+func newTimeline(phase string, runStart, start time.Time, length time.Duration) *timeline {
+	last := int((length+time.Second-1)/time.Second) - 1
+	return &timeline{phase: phase, start: start, offset: start.Sub(runStart).Seconds(), length: length.Seconds(),
+		last: max(last, 0), secs: map[int]*second{}}
 }
 
-func (tl *timeline) sec(t time.Time) int { return int(t.Sub(tl.start) / time.Second) }
+// sec is the second of the phase t falls in; an operation that ends after
+// the phase's end (a worker notices the deadline every few operations)
+// counts in the last second, so no point reaches into the next phase.
+func (tl *timeline) sec(t time.Time) int { return tl.secOf(int64(t.Sub(tl.start))) }
+
+// secOf is sec for ns since the phase start.
+func (tl *timeline) secOf(ns int64) int { return min(max(int(ns/int64(time.Second)), 0), tl.last) }
+
+// span returns the start and end of second s, from the run's start.
+func (tl *timeline) span(s int) (t0, t1 float64) {
+	return tl.offset + float64(s), tl.offset + min(float64(s+1), tl.length)
+}
 
 // add merges one worker's second s; too late for a finalized second, it
 // is dropped (the phase's totals still have it).
@@ -98,8 +128,8 @@ func (tl *timeline) finalize(upTo int) []point {
 	var out []point
 	for _, s := range secs {
 		sc := tl.secs[s]
-		p := point{Phase: tl.phase, T: tl.offset + float64(s+1), Ops: sc.ops,
-			WriteP50us: us(sc.write, 50), WriteP99us: us(sc.write, 99)}
+		p := point{Phase: tl.phase, Ops: sc.ops, WriteP50us: quantileOf(sc.write, 50), WriteP99us: quantileOf(sc.write, 99)}
+		p.T0, p.T = tl.span(s)
 		tl.points = append(tl.points, p)
 		out = append(out, p)
 		delete(tl.secs, s)
@@ -112,32 +142,48 @@ func (tl *timeline) finalize(upTo int) []point {
 // how late (ns).
 type lagSample struct{ at, lag int64 }
 
-// finish finalizes every second and adds the lag percentiles per second.
-func (tl *timeline) finish(lags []lagSample) []point {
+// finish finalizes every second, adds the lag percentiles and the extra
+// figures per second, and returns the phase's points in time order.
+func (tl *timeline) finish(lags []lagSample, extras ...map[int]*secExtra) []point {
 	tl.finalize(1 << 30)
 	bySec := map[int][]int64{}
 	for _, l := range lags {
-		s := int(l.at / int64(time.Second))
+		s := tl.secOf(l.at)
 		bySec[s] = append(bySec[s], l.lag)
 	}
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
 	idx := map[int]int{}
 	for i, p := range tl.points {
-		idx[int(p.T-tl.offset)-1] = i
+		idx[int(p.T0-tl.offset+0.5)] = i
 	}
-	for s, v := range bySec {
+	at := func(s int) *point {
 		i, ok := idx[s]
 		if !ok {
-			tl.points = append(tl.points, point{Phase: tl.phase, T: tl.offset + float64(s+1)})
+			p := point{Phase: tl.phase}
+			p.T0, p.T = tl.span(s)
+			tl.points = append(tl.points, p)
 			i = len(tl.points) - 1
+			idx[s] = i
 		}
+		return &tl.points[i]
+	}
+	for s, v := range bySec {
 		slices.Sort(v)
-		p := &tl.points[i]
-		p.LagP50us, p.LagP99us = float64(quantile(v, 0.50))/1e3, float64(quantile(v, 0.99))/1e3
+		p := at(s)
+		p.LagP50us, p.LagP99us = some(float64(quantile(v, 0.50))/1e3), some(float64(quantile(v, 0.99))/1e3)
 		p.LagSamples = len(v)
 	}
-	slices.SortFunc(tl.points, func(a, b point) int { return int((a.T - b.T) * 1e3) })
+	for _, ex := range extras {
+		for s, e := range ex {
+			p := at(min(max(s, 0), tl.last))
+			p.StaleReads += e.staleReads
+			p.Repairs += e.repairs
+			p.Gaps += e.gaps
+			p.NoLeaseMs += e.noLeaseMs
+		}
+	}
+	slices.SortFunc(tl.points, func(a, b point) int { return cmp.Compare(a.T0, b.T0) })
 	return tl.points
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/allegro/bigcache/v3"
+	"github.com/maypok86/otter/v2"
 
 	"github.com/warpcache/warp/api"
 )
@@ -15,56 +16,89 @@ import (
 type target struct {
 	get   func(key string) (hit bool, err error)
 	set   func(key string, val []byte) error
-	close func()
+	close func() error
+	// l1 (may be nil) returns the reads so far and those the cache served
+	// itself, from the target's own counters (ok false: not counted);
+	// without it found keys count.
+	l1 func() (reads, hits int64, ok bool)
 }
 
-var targets = map[string]func(cfg config) (*target, error){
+var targets = map[string]func(ctx context.Context, cfg config, pr *progress) (*target, error){
 	"warp":     newWarpTarget,
+	"otter":    newOtterTarget,
 	"bigcache": newBigcacheTarget,
 	"map":      newMapTarget,
 }
 
-func newWarpTarget(cfg config) (*target, error) {
-	st, cleanup, err := openStore(cfg, runID())
+func newWarpTarget(ctx context.Context, cfg config, pr *progress) (*target, error) {
+	st, err := openStore(ctx, cfg, runID())
 	if err != nil {
 		return nil, err
 	}
-	var opts []api.Option[[]byte]
+	counter := &l1Counter{on: cfg.L1Hits}
+	opts := counter.options()
 	if cfg.MaxMiB > 0 {
 		opts = append(opts, api.WithMaxBytes[[]byte](cfg.MaxMiB<<20))
 	}
-	w, err := api.New[[]byte](st, opts...)
+	closeStore := func() error {
+		err := dropStore(st, pr)
+		st.close()
+		return err
+	}
+	w, err := api.New[[]byte](st.s, opts...)
 	if err != nil {
-		cleanup(true)
-		return nil, err
+		return nil, errors.Join(err, closeStore())
 	}
 	if err := w.Register("k:*", api.ModeStrongLocal, time.Hour); err != nil {
-		return nil, err
+		return nil, errors.Join(err, w.Close(), closeStore())
 	}
-	ctx := context.Background()
+	bg := context.Background()
 	return &target{
 		get: func(k string) (bool, error) {
-			_, err := w.Get(ctx, k)
+			_, err := w.Get(bg, k)
 			if errors.Is(err, api.ErrNotFound) {
 				return false, nil
 			}
 			return err == nil, err
 		},
-		set: func(k string, v []byte) error { return w.Set(ctx, k, v) },
-		close: func() {
-			_ = w.Close()
-			cleanup(true)
-		},
+		set:   func(k string, v []byte) error { return w.Set(bg, k, v) },
+		close: func() error { return errors.Join(w.Close(), closeStore()) },
+		l1:    counter.snapshot,
 	}, nil
 }
 
-func newBigcacheTarget(cfg config) (*target, error) {
+// newOtterTarget is otter v2 (S3-FIFO), bounded by weight (key and value
+// bytes) to -max-mib, else unbounded like the bigcache target.
+func newOtterTarget(_ context.Context, cfg config, _ *progress) (*target, error) {
+	o := &otter.Options[string, []byte]{InitialCapacity: cfg.Keys}
+	if cfg.MaxMiB > 0 {
+		o.MaximumWeight = uint64(cfg.MaxMiB) << 20
+		o.Weigher = func(k string, v []byte) uint32 { return uint32(len(k) + len(v)) }
+	}
+	c, err := otter.New(o)
+	if err != nil {
+		return nil, err
+	}
+	return &target{
+		get: func(k string) (bool, error) {
+			_, ok := c.GetIfPresent(k)
+			return ok, nil
+		},
+		set: func(k string, v []byte) error {
+			c.Set(k, append([]byte(nil), v...)) // the caller's buffer is reused, as with the map
+			return nil
+		},
+		close: func() error { c.InvalidateAll(); c.StopAllGoroutines(); return nil },
+	}, nil
+}
+
+func newBigcacheTarget(ctx context.Context, cfg config, _ *progress) (*target, error) {
 	bc := bigcache.DefaultConfig(time.Hour)
 	bc.CleanWindow, bc.Verbose = 0, false
 	bc.MaxEntriesInWindow = cfg.Keys
 	bc.MaxEntrySize = cfg.ValueSize + 32
 	bc.HardMaxCacheSize = cfg.MaxMiB // 0: unbounded
-	c, err := bigcache.New(context.Background(), bc)
+	c, err := bigcache.New(ctx, bc)
 	if err != nil {
 		return nil, err
 	}
@@ -77,11 +111,11 @@ func newBigcacheTarget(cfg config) (*target, error) {
 			return err == nil, err
 		},
 		set:   func(k string, v []byte) error { return c.Set(k, v) },
-		close: func() { _ = c.Close() },
+		close: c.Close,
 	}, nil
 }
 
-func newMapTarget(cfg config) (*target, error) {
+func newMapTarget(_ context.Context, cfg config, _ *progress) (*target, error) {
 	var mu sync.RWMutex
 	m := make(map[string][]byte, cfg.Keys)
 	return &target{
@@ -98,6 +132,6 @@ func newMapTarget(cfg config) (*target, error) {
 			mu.Unlock()
 			return nil
 		},
-		close: func() {},
+		close: func() error { return nil },
 	}, nil
 }
