@@ -287,14 +287,13 @@ func (w *Warp[T]) guard(key string) (store.Guard, error) {
 	}
 	epoch, ok := w.bus.Member()
 	if !ok {
-		return store.Guard{}, fmt.Errorf("%w: set %q: this node is not a member of the cluster now; the store was not written", ErrQuorum, key)
+		return store.Guard{}, fmt.Errorf("%w: set %q: this node is not a member of the cluster now (cut off, or expelled and rejoining); the store was not written", ErrQuorum, key)
 	}
 	return store.Guard{Cluster: w.cluster, Node: w.bus.NodeID(), Incarnation: epoch}, nil
 }
 
-// strongStoreErr wraps the error of a strong write's store write: a store
-// that refused it for the membership guard wrote nothing, which ErrQuorum
-// says.
+// strongStoreErr wraps the error of a guarded store write: a store that
+// refused it for the membership guard wrote nothing, which ErrQuorum says.
 func strongStoreErr(key string, err error) error {
 	if errors.Is(err, store.ErrNotMember) {
 		return fmt.Errorf("%w: set %q: the store refused the write, this node is no longer a member of the cluster: %w", ErrQuorum, key, err)

@@ -81,7 +81,7 @@ func newTestCluster[T any](t testing.TB, n int, o clusterOpts) *testCluster[T] {
 			WithBus[T](bus.Config{
 				Cluster: "test", Transport: tr, Keys: testKeys,
 				HeartbeatInterval: 20 * time.Millisecond, LeaseDuration: 100 * time.Millisecond,
-				PeerTimeout: time.Second, StrongTimeout: 3 * time.Second, MemberLease: 400 * time.Millisecond,
+				PeerTimeout: time.Second, StrongTimeout: 3 * time.Second, MemberLease: time.Second,
 			}),
 		}
 		opts = append(opts, WithInvalidationListener[T](func(ev Invalidation) {
@@ -331,7 +331,8 @@ func TestClusterStrongQuorum(t *testing.T) {
 // nodes, one of which is cut off from the bus for part of the run, produce
 // a history porcupine accepts as linearizable.
 //
-// The long partition outlasts the cut node's membership lease: it stops
+// The long partition outlasts the cut node's membership lease (1 s here)
+// and the expulsion wait after it: it stops
 // renewing, the others expel it and serve again without it, its writes
 // fail with ErrQuorum, and once healed it rejoins.
 func TestClusterStrongLinearizable(t *testing.T) {
@@ -339,7 +340,7 @@ func TestClusterStrongLinearizable(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		partition time.Duration
-	}{{"no partition", 0}, {"short partition", 300 * time.Millisecond}, {"long partition", 2500 * time.Millisecond}} {
+	}{{"no partition", 0}, {"short partition", 300 * time.Millisecond}, {"long partition", 3500 * time.Millisecond}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			checkStrongHistory(t, tc.partition)
@@ -394,7 +395,7 @@ func checkStrongHistory(t *testing.T, partition time.Duration) {
 		wg.Go(func() { // one writer per node
 			defer writing.Add(-1)
 			r := rand.New(rand.NewPCG(uint64(n), 1))
-			for range 40 {
+			for i := 0; i < 2000 && (i < 40 || time.Since(start) < partition+500*time.Millisecond); i++ { // through the partition and past its heal
 				next.Lock()
 				value++
 				v := value
@@ -430,6 +431,7 @@ func checkStrongHistory(t *testing.T, partition time.Duration) {
 			})
 		}
 	}
+	epoch := c.nodes[2].Bus().Epoch()
 	if partition > 0 {
 		wg.Go(func() {
 			<-time.After(30 * time.Millisecond)
@@ -439,6 +441,11 @@ func checkStrongHistory(t *testing.T, partition time.Duration) {
 		})
 	}
 	wg.Wait()
+	if partition > 3*time.Second { // past the membership lease and the expulsion wait
+		waitFor(t, 10*time.Second, "the cut node expelled and back under a new epoch", func() bool {
+			return c.nodes[2].Bus().Epoch() > epoch && c.nodes[2].Bus().LeaseValid()
+		})
+	}
 	res, _ := porcupine.CheckOperationsVerbose(registerModel, ops, 30*time.Second)
 	if res != porcupine.Ok {
 		t.Fatalf("history of %d operations is %v, not linearizable", len(ops), res)

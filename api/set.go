@@ -72,13 +72,22 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 			return nil
 		})
 	}
+	if reg.mode == ModeEventualDistributed {
+		// Guarded like a strong write: once this node is out of the
+		// membership the others serve without waiting for its word, so
+		// its writes must stop landing, or they would stay stale there.
+		if wr.Guard, err = w.guard(key); err != nil {
+			w.recycleEntry(bp, entry)
+			return err
+		}
+	}
 	gen := v.Gen(h)
 	wr.Min = w.node.HLC().Now()
 	ver, err := w.store.Set(ctx, key, value, wr)
 	if err != nil {
 		w.recycleEntry(bp, entry)
 		w.dropAfterFailedWrite(key, v)
-		return fmt.Errorf("warp: set %q: %w", key, err)
+		return strongStoreErr(key, fmt.Errorf("warp: set %q: %w", key, err))
 	}
 	if w.installed(key, reg, v, entry, ver, wr.Min, gen) {
 		w.recycleEntry(bp, entry)
@@ -154,7 +163,14 @@ func (w *Warp[T]) setMerged(ctx context.Context, key string, reg *registration, 
 			return w.mergeLocked(ctx, key, reg, epoch, value, min, g)
 		})
 	}
-	return w.mergeLocked(ctx, key, reg, epoch, value, 0, store.Guard{})
+	var g store.Guard
+	if reg.mode == ModeEventualDistributed {
+		var err error
+		if g, err = w.guard(key); err != nil {
+			return err
+		}
+	}
+	return w.mergeLocked(ctx, key, reg, epoch, value, 0, g)
 }
 
 // mergeLocked is setMerged under the key's lock; versions are at least min,

@@ -114,7 +114,7 @@ func (t *Txn[T]) Commit() (err error) {
 	}
 	keys, distributed, strong := t.keys()
 	var guard store.Guard
-	if strong {
+	if len(distributed) > 0 { // guarded by this node's membership, as a Set of these keys
 		var err error
 		if guard, err = w.guard(keys[0]); err != nil {
 			return err

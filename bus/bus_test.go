@@ -104,7 +104,7 @@ func TestFaultsAreRepaired(t *testing.T) {
 	}{
 		{"drop 10%", faultbus.Faults{Drop: 0.1}, true},
 		{"duplicate and reorder", faultbus.Faults{Duplicate: 0.3, Reorder: 0.3}, false},
-		{"delay and drop", faultbus.Faults{Delay: 5 * time.Millisecond, Drop: 0.05}, true},
+		{"delay and drop", faultbus.Faults{Delay: 5 * time.Millisecond, Drop: 0.1}, true},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

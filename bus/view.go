@@ -74,6 +74,7 @@ func (a *busActor) onRenewed(r renewed) {
 		return
 	}
 	a.memberUntil = later(a.memberUntil, r.sent.Add(a.cfg.MemberLease))
+	a.publishSelf()
 	a.synced = true
 	next := make(map[string]*memberState, len(r.members))
 	for _, m := range r.members {
@@ -143,6 +144,7 @@ func (a *busActor) replaced(p *peer) {
 // asks for a new Join: this node's record is gone or was replaced.
 func (a *busActor) lostMembership(err error) {
 	a.memberUntil = time.Time{}
+	a.publishSelf()
 	for _, w := range a.pending {
 		a.finish(w, err)
 	}
@@ -177,6 +179,7 @@ func (a *busActor) onRejoined(r rejoined) {
 func (a *busActor) setEpoch(epoch uint64) {
 	a.epoch = epoch
 	a.b.epoch.Store(epoch)
+	a.publishSelf()
 	a.seq = 0
 	a.ring = newRing(a.cfg.RingSize)
 	a.hbNum = epoch
@@ -233,6 +236,15 @@ func (a *busActor) dropGhosts(now time.Time) {
 			delete(a.ghosts, k)
 		}
 	}
+}
+
+// publishSelf stores this node's epoch and membership lease for Member.
+func (a *busActor) publishSelf() {
+	until := int64(0)
+	if !a.memberUntil.IsZero() {
+		until = int64(a.memberUntil.Sub(a.b.base))
+	}
+	a.b.self.Store(&selfMember{epoch: a.epoch, until: until})
 }
 
 // publishMembers stores the sorted view for Members.

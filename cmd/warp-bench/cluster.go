@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/warpcache/warp/messages/wire"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -35,13 +37,17 @@ const (
 	benchStrongTimeout = 2 * time.Second
 )
 
-func busConfig(cluster string, tr bus.Transport) bus.Config {
+func busConfig(cluster string, tr bus.Transport, keys []wire.Key, insecure bool) bus.Config {
 	return bus.Config{
-		Cluster: cluster, Transport: tr,
+		Cluster: cluster, Transport: tr, Keys: keys, Insecure: insecure,
 		HeartbeatInterval: benchHeartbeat, LeaseDuration: benchLease,
 		PeerTimeout: 2 * time.Second, StrongTimeout: benchStrongTimeout,
 	}
 }
+
+// envClusterKey names the environment variable that holds the cluster key
+// of a run on an external NATS server.
+const envClusterKey = "WARP_CLUSTER_KEY"
 
 // cluster is the nodes of this process, the store they share and the NATS
 // server they meet on.
@@ -75,6 +81,18 @@ func newCluster(ctx context.Context, cfg config, pr *progress) (c *cluster, err 
 			return c, err
 		}
 		c.url = c.srv.URL()
+		// The embedded server serves this process only: a key of its own.
+		c.cfg.clusterKeys = []wire.Key{wire.GenerateKey(1)}
+	} else if !cfg.Insecure {
+		_, inline := os.LookupEnv(envClusterKey)
+		_, file := os.LookupEnv(envClusterKey + "_FILE")
+		if !inline && !file {
+			return c, fmt.Errorf("-nats: every process of the cluster needs the same cluster key in $%s (or a file named by $%s_FILE); "+
+				"warp-bench -gen-key prints one; -insecure runs without (docs/security.md)", envClusterKey, envClusterKey)
+		}
+		if c.cfg.clusterKeys, err = wire.LoadKeys(envClusterKey); err != nil {
+			return c, fmt.Errorf("-nats: the cluster key: %w", err)
+		}
 	}
 	c.name, c.ids = runID(), make([]string, cfg.Nodes)
 	for i := range c.ids {
@@ -113,7 +131,7 @@ func (c *cluster) startNode(i int, id string) error {
 	}
 	opts := []api.Option[[]byte]{
 		api.WithNodeConfig[[]byte](actors.Config{ID: id}),
-		api.WithBus[[]byte](busConfig(c.cfg.Cluster, tr)),
+		api.WithBus[[]byte](busConfig(c.cfg.Cluster, tr, c.cfg.clusterKeys, c.cfg.Insecure)),
 		api.WithInvalidationListener[[]byte](func(ev api.Invalidation) {
 			if p := c.probe.Load(); p != nil {
 				p.applied(i, ev)

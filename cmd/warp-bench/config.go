@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/warpcache/warp/messages/wire"
 	"net"
 	"net/url"
 	"slices"
@@ -40,6 +41,9 @@ type config struct {
 	NodesExpected int           `json:"nodes_expected,omitempty"`
 	JoinTimeout   time.Duration `json:"-"`
 	L1Hits        bool          `json:"l1_hits"`
+	Insecure      bool          `json:"insecure,omitempty"`
+	GenKey        bool          `json:"-"`
+	clusterKeys   []wire.Key    // the bus's keys; see clusterKeys()
 	MetricsAddr   string        `json:"-"`
 	CPUProfile    string        `json:"-"`
 }

@@ -41,6 +41,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.Auth.Cert, "nats-tls-cert", "", "-nats: PEM client certificate (with -nats-tls-key)")
 	fs.StringVar(&cfg.Auth.Key, "nats-tls-key", "", "-nats: PEM private key of -nats-tls-cert")
 	fs.StringVar(&cfg.Auth.User, "nats-user", "", "-nats: user name; the password is read from $"+envNATSPassword+" (a token from $"+envNATSToken+")")
+	fs.BoolVar(&cfg.Insecure, "insecure", false, "-nats: run the bus without a cluster key (any client of the server can then forge Warp's traffic; docs/security.md)")
+	fs.BoolVar(&cfg.GenKey, "gen-key", false, "print a new cluster key for $"+envClusterKey+" and exit")
 	fs.StringVar(&cfg.Cluster, "cluster", "warpbench", "cluster: name on the bus (and the shared store's table/prefix with -node-id)")
 	fs.StringVar(&cfg.NodeID, "node-id", "", "multi-process: this process's node id (needs -nats, -nodes-expected and a shared -store)")
 	fs.IntVar(&cfg.NodesExpected, "nodes-expected", 0, "multi-process: how many warp-bench processes form the cluster")
@@ -77,7 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 func (c config) applicable(given map[string]bool) error {
 	single := c.Nodes == 1 && c.NodeID == ""
 	clusterOnly := []string{"rate", "modes", "probe-interval", "nats", "cluster", "plot",
-		"nats-creds", "nats-tls-ca", "nats-tls-cert", "nats-tls-key", "nats-user"}
+		"nats-creds", "nats-tls-ca", "nats-tls-cert", "nats-tls-key", "nats-user", "insecure"}
 	for _, f := range clusterOnly {
 		if given[f] && single {
 			return fmt.Errorf("-%s: applies to a cluster (-nodes ≥ 2 or -node-id), not to -nodes 1", f)
@@ -98,7 +100,7 @@ func (c config) applicable(given map[string]bool) error {
 		return fmt.Errorf("-reads: -rate drives writes only, so -reads does not apply")
 	}
 	if c.NATS == "" {
-		for _, f := range []string{"nats-creds", "nats-tls-ca", "nats-tls-cert", "nats-tls-key", "nats-user"} {
+		for _, f := range []string{"nats-creds", "nats-tls-ca", "nats-tls-cert", "nats-tls-key", "nats-user", "insecure"} {
 			if given[f] {
 				return fmt.Errorf("-%s: applies with -nats only (the embedded server needs no credentials)", f)
 			}

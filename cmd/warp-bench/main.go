@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/warpcache/warp/messages/wire"
 	"io"
 	"os"
 	"os/signal"
@@ -62,6 +63,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	sc.add(cfg.secrets()...)
 	if errors.Is(err, errHelp) {
 		return nil
+	}
+	if err == nil && cfg.GenKey {
+		_, err = fmt.Fprintln(stdout, wire.GenerateKey(1).Encode())
+		return err
 	}
 	if err != nil {
 		return sc.error(err)

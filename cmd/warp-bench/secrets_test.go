@@ -72,7 +72,7 @@ func noSecret(t *testing.T, texts ...string) {
 
 // clusterArgs is a short run of two nodes on the NATS server at url.
 func clusterArgs(url string, more ...string) []string {
-	return append([]string{"-nats", url, "-nodes", "2", "-modes", "strong-local", "-keys", "500",
+	return append([]string{"-nats", url, "-insecure", "-nodes", "2", "-modes", "strong-local", "-keys", "500",
 		"-duration", "200ms", "-concurrency", "2", "-json"}, more...)
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/warpcache/warp/messages/wire"
 	"io"
 	"os"
 	"path/filepath"
@@ -42,6 +43,7 @@ type Cluster struct {
 	cfg   Config
 	name  string
 	table string
+	key   string // the cluster key, encoded, given to every node
 	pool  *pgxpool.Pool
 	store *postgres.Store[string]
 	nats  []*natsServer
@@ -59,7 +61,8 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		return nil, fmt.Errorf("cluster: %d nodes, %d NATS servers", cfg.Nodes, cfg.NATSServers)
 	}
 	suffix := strings.ToLower(rand.Text()[:10])
-	c := &Cluster{cfg: cfg, name: "chaos-" + suffix, table: "warp_chaos_" + suffix, logs: make(map[string]*os.File)}
+	c := &Cluster{cfg: cfg, name: "chaos-" + suffix, table: "warp_chaos_" + suffix, logs: make(map[string]*os.File),
+		key: wire.GenerateKey(1).Encode()}
 	if err := c.start(ctx); err != nil {
 		return nil, errors.Join(err, c.Close())
 	}
@@ -224,7 +227,7 @@ func (c *Cluster) Close() error {
 	}
 	if c.pool != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := c.pool.Exec(ctx, fmt.Sprintf(`DROP TABLE IF EXISTS %[1]s, %[1]s_history; DROP FUNCTION IF EXISTS %[1]s_history_keep()`, c.table))
+		_, err := c.pool.Exec(ctx, fmt.Sprintf(`DROP TABLE IF EXISTS %[1]s, %[1]s_history, %[1]s_members; DROP FUNCTION IF EXISTS %[1]s_history_keep()`, c.table))
 		cancel()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("cluster: drop %s: %w", c.table, err))

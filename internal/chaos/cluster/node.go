@@ -63,6 +63,7 @@ func (n *Node) start(offset time.Duration) error {
 		Path: c.cfg.Exe,
 		Args: []string{"node", "-id", n.ID, "-cluster", c.name, "-nats", n.Proxy.URL(),
 			"-dsn", c.cfg.DSN, "-table", c.table, "-clock-offset", offset.String()},
+		Env:    []string{node.EnvClusterKey + "=" + c.key},
 		Stdout: ready, Stderr: ready.log,
 	})
 	if err != nil {

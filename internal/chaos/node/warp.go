@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/warpcache/warp/messages/wire"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -40,10 +41,15 @@ const (
 	leaseMargin   = 10 * time.Millisecond
 	peerTimeout   = 3 * time.Second
 	strongTimeout = 2 * time.Second
+	memberLease   = 2 * time.Second
 	applyTimeout  = 5 * time.Second
 	natsPing      = 2 * time.Second
 	natsPingsOut  = 2
 )
+
+// EnvClusterKey names the environment variable through which the
+// controller gives every node the run's cluster key.
+const EnvClusterKey = "WARP_CLUSTER_KEY"
 
 // StrongPrefixes are the prefixes of the StrongDistributed families.
 var StrongPrefixes = []string{StrongPrefix, QuorumPrefix}
@@ -79,6 +85,11 @@ func newWarp(ctx context.Context, s Settings, clock actors.Clock) (*api.Warp[str
 		pool.Close()
 		return nil, nil, err
 	}
+	keys, err := wire.LoadKeys(EnvClusterKey)
+	if err != nil {
+		pool.Close()
+		return nil, nil, fmt.Errorf("node: the cluster key: %w", err)
+	}
 	tr, err := natsbus.Dial(s.NATS, natsbus.Options{
 		Name: "warp-chaos-" + s.ID, PingInterval: natsPing, MaxPingsOutstanding: natsPingsOut,
 	})
@@ -89,10 +100,10 @@ func newWarp(ctx context.Context, s Settings, clock actors.Clock) (*api.Warp[str
 	w, err := api.New[string](st,
 		api.WithNodeConfig[string](actors.Config{ID: s.ID, Clock: clock}),
 		api.WithBus[string](bus.Config{
-			Cluster: s.Cluster, Transport: tr,
+			Cluster: s.Cluster, Transport: tr, Keys: keys,
 			HeartbeatInterval: heartbeat, LeaseDuration: leaseDuration, MaxClockDrift: clockDrift,
 			LeaseMargin: leaseMargin, PeerTimeout: peerTimeout, StrongTimeout: strongTimeout,
-			ApplyTimeout: applyTimeout,
+			ApplyTimeout: applyTimeout, MemberLease: memberLease,
 		}),
 	)
 	if err != nil {
@@ -115,16 +126,16 @@ func newWarp(ctx context.Context, s Settings, clock actors.Clock) (*api.Warp[str
 }
 
 // StalenessBound is how long after a write returned another node may
-// still serve the older value of an EventualDistributed key: the lapse
-// wait, LeaseDuration·(1+ρ)/(1−ρ) + LeaseMargin, after which the bus
-// itself counts a silent peer as no longer serving (a node that misses
-// the invalidation loses its lease within it), plus one heartbeat
-// interval, within which a lost invalidation is noticed through the
-// heartbeat watermark. With Warp's defaults: 620 ms.
+// still serve the older value of an EventualDistributed key, the bound
+// docs/core.md documents: a reader's lease comes from a heartbeat answer
+// of the writer that predates the write (a later answer counts only once
+// the reader applied everything the writer had sent, the invalidation
+// included), and lasts LeaseDuration on the reader's clock, so at most
+// LeaseDuration/(1−ρ) in real time; plus LeaseMargin for scheduling.
+// With Warp's defaults: 515 ms.
 func StalenessBound() time.Duration {
 	lease, drift := float64(leaseDuration), clockDrift
-	lapse := time.Duration(lease*(1+drift)/(1-drift)) + leaseMargin
-	return lapse + heartbeat
+	return time.Duration(lease/(1-drift)) + leaseMargin
 }
 
 // Timings are the nodes' Warp timeouts, which the scenarios size their
@@ -136,6 +147,9 @@ type Timings struct {
 	Peer time.Duration
 	// Strong bounds a strong write's wait for acks (StrongTimeout).
 	Strong time.Duration
+	// Member is a renewal's membership lease (MemberLease); a silent
+	// member is expelled a little over it after its last renewal.
+	Member time.Duration
 	// Apply bounds each applied bus event (ApplyTimeout).
 	Apply time.Duration
 	// DeadConn is how long a dead NATS connection goes unnoticed
@@ -146,12 +160,12 @@ type Timings struct {
 // Timing returns the nodes' timeouts.
 func Timing() Timings {
 	return Timings{
-		Lease: leaseDuration, Peer: peerTimeout, Strong: strongTimeout, Apply: applyTimeout,
+		Lease: leaseDuration, Peer: peerTimeout, Strong: strongTimeout, Apply: applyTimeout, Member: memberLease,
 		DeadConn: natsPing * natsPingsOut,
 	}
 }
 
 // Longest returns the longest of t's timeouts.
 func (t Timings) Longest() time.Duration {
-	return max(t.Lease, t.Peer, t.Strong, t.Apply, t.DeadConn)
+	return max(t.Lease, t.Peer, t.Strong, t.Apply, t.DeadConn, 2*t.Member)
 }
