@@ -9,8 +9,7 @@ import (
 // yet (they need a <!-- go: --> or <!-- listing: --> comment, or a fix),
 // by page and first line. Their problems are logged, not failed; a pending
 // block without problems fails the test, so that it leaves the list.
-var pending = map[string][]string{
-}
+var pending = map[string][]string{}
 
 // TestDocs checks README.md and docs/*.md.
 func TestDocs(t *testing.T) {
