@@ -34,12 +34,12 @@ var stateMetrics = []stateMetric{
 	{name: "warp_shard_restarts_total", help: "Shard actors restarted after a panic.", kind: prometheus.CounterValue, cache: func(s api.CacheStats) uint64 { return s.Restarts }},
 	{name: "warp_bus_published_total", help: "Envelopes this node broadcast.", kind: prometheus.CounterValue, bus: func(s bus.Stats) uint64 { return s.Published }},
 	{name: "warp_bus_applied_total", help: "Remote events applied.", kind: prometheus.CounterValue, bus: func(s bus.Stats) uint64 { return s.Applied }},
-	{name: "warp_bus_dropped_malformed_total", help: "Inbound messages dropped because they did not decode.", kind: prometheus.CounterValue, bus: func(s bus.Stats) uint64 { return s.Malformed }},
+	{name: "warp_bus_dropped_malformed_total", help: "Inbound messages dropped on arrival: not sealed under the cluster key, or not decoding.", kind: prometheus.CounterValue, bus: func(s bus.Stats) uint64 { return s.Malformed }},
 	{name: "warp_bus_duplicates_total", help: "Remote envelopes received twice and not applied again.", kind: prometheus.CounterValue, bus: func(s bus.Stats) uint64 { return s.Duplicates }},
 	{name: "warp_bus_overflows_total", help: "Publishes turned into a flush broadcast because the queue was full.", kind: prometheus.CounterValue, bus: func(s bus.Stats) uint64 { return s.Overflows }},
 	{name: "warp_bus_gaps_total", help: "Holes detected in a peer's sequence.", kind: prometheus.CounterValue, bus: func(s bus.Stats) uint64 { return s.Gaps }},
 	{name: "warp_bus_retransmits_total", help: "Envelopes sent again on a peer's request.", kind: prometheus.CounterValue, bus: func(s bus.Stats) uint64 { return s.Retransmits }},
-	{name: "warp_bus_repairs_total", help: "Repair flushes (unrecoverable gap, reconnect, lapsed lease).", kind: prometheus.CounterValue, bus: func(s bus.Stats) uint64 { return s.Repairs }},
+	{name: "warp_bus_repairs_total", help: "Repair flushes (a gap the ring cannot cover, a member gone without a clean Leave, a failed apply, a flush storm).", kind: prometheus.CounterValue, bus: func(s bus.Stats) uint64 { return s.Repairs }},
 	{name: "warp_bus_acks_total", help: "Strong acks received.", kind: prometheus.CounterValue, bus: func(s bus.Stats) uint64 { return s.Acks }},
 	{name: "warp_bus_errors_dropped_total", help: "Asynchronous bus errors nobody read.", kind: prometheus.CounterValue, bus: func(s bus.Stats) uint64 { return s.ErrorsDropped }},
 	{name: "warp_leases_granted_total", help: "Leases granted by this instance.", kind: prometheus.CounterValue, coord: func(s api.CoordinationStats) uint64 { return s.LeasesGranted }},
@@ -60,7 +60,10 @@ func newStateCollector(src api.Source, labels prometheus.Labels) *stateCollector
 		c.descs[m.name] = prometheus.NewDesc(m.name, m.help, nil, labels)
 	}
 	c.descs["warp_coherence_lease_valid"] = prometheus.NewDesc("warp_coherence_lease_valid", "1 while this node may serve StrongDistributed keys from L1.", nil, labels)
-	c.descs["warp_bus_peers"] = prometheus.NewDesc("warp_bus_peers", "Peers in this node's membership view.", nil, labels)
+	c.descs["warp_bus_peers"] = prometheus.NewDesc("warp_bus_peers", "Members of this node's view, itself excluded.", nil, labels)
+	c.descs["warp_bus_rejected_total"] = prometheus.NewDesc("warp_bus_rejected_total",
+		"What the bus refused, by reason: bad_mac, unknown_key, truncated, format, malformed, version (a message dropped on arrival), clock (a version too far ahead), peers (over MaxPeers), rate (over RetransmitRate).",
+		[]string{"reason"}, labels)
 	return c
 }
 
@@ -96,4 +99,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.descs["warp_coherence_lease_valid"], prometheus.GaugeValue, lease)
 	ch <- prometheus.MustNewConstMetric(c.descs["warp_bus_peers"], prometheus.GaugeValue, float64(c.src.Peers()))
+	for reason, n := range bs.Rejected {
+		ch <- prometheus.MustNewConstMetric(c.descs["warp_bus_rejected_total"], prometheus.CounterValue, float64(n), reason)
+	}
 }
