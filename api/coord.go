@@ -202,3 +202,16 @@ func (w *Warp[T]) SetFenced(ctx context.Context, key string, value T, token uint
 	w.record("set", key, start, err)
 	return err
 }
+
+// DeleteFenced deletes key from the store with a lock's fencing token, as
+// SetFenced writes: the store refuses it (store.ErrFenced) if it has
+// accepted a larger token for key, and keeps a tombstone, so an older
+// write cannot bring the key back. Every node drops its copy, as the key's
+// mode says for a Set (for a StrongDistributed key: fenced everywhere
+// first, then deleted). A later Get finds ErrNotFound.
+func (w *Warp[T]) DeleteFenced(ctx context.Context, key string, token uint64) error {
+	start := w.started()
+	err := w.deleteWrite(ctx, key, store.Write{Fence: token})
+	w.record("delete", key, start, err)
+	return err
+}

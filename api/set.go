@@ -95,6 +95,45 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 	return nil
 }
 
+// deleteWrite deletes key under the conditions of wr, through the same
+// protocol as a write of key's mode.
+func (w *Warp[T]) deleteWrite(ctx context.Context, key string, wr store.Write) error {
+	if err := w.check(ctx, key); err != nil {
+		return err
+	}
+	reg, _, err := w.lookup(key)
+	if err != nil {
+		return err
+	}
+	v := w.router.Shard(w.router.Hash(key))
+	if reg.mode == ModeStrongDistributed {
+		return w.setStrong(ctx, key, reg, func(ctx context.Context, min merge.Version, g store.Guard) error {
+			wr.Min, wr.Guard = min, g
+			if _, err := w.store.Delete(ctx, key, wr); err != nil {
+				return fmt.Errorf("warp: delete %q: %w", key, err)
+			}
+			return nil
+		})
+	}
+	if reg.mode == ModeEventualDistributed {
+		if wr.Guard, err = w.guard(key); err != nil {
+			return err
+		}
+	}
+	wr.Min = w.node.HLC().Now()
+	ver, err := w.store.Delete(ctx, key, wr)
+	if err != nil {
+		w.dropAfterFailedWrite(key, v)
+		return strongStoreErr(key, fmt.Errorf("warp: delete %q: %w", key, err))
+	}
+	rep := w.router.Replies.Get()
+	if _, err := w.request(v, &messages.Invalidate{Key: key, Version: ver, Reply: rep}, rep); err != nil {
+		w.report(fmt.Errorf("warp: delete %q: drop the cached copy: %w", key, err))
+	}
+	w.propagate(key, reg, ver)
+	return nil
+}
+
 // recycleEntry returns a write's entry buffer to the pool once the shard
 // answered; buffers grown past maxRecycledEntry are left to the GC.
 func (w *Warp[T]) recycleEntry(bp *[]byte, entry []byte) {

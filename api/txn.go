@@ -32,10 +32,11 @@ const MaxTxnOps = 1024
 // Txn is a transaction: writes to several keys applied all together or not
 // at all. Build one with [Warp.Txn]; it is not safe for concurrent use.
 type Txn[T any] struct {
-	w    *Warp[T]
-	ctx  context.Context
-	ops  []txnOp[T]
-	done bool
+	w     *Warp[T]
+	ctx   context.Context
+	ops   []txnOp[T]
+	fence uint64
+	done  bool
 }
 
 type txnOp[T any] struct {
@@ -67,6 +68,12 @@ func (t *Txn[T]) Delete(key string) { t.add(txnOp[T]{kind: store.OpDelete, key: 
 func (t *Txn[T]) CompareAndSwap(key string, old, new T) {
 	t.add(txnOp[T]{kind: store.OpSet, key: key, value: new, cas: true, old: old})
 }
+
+// Fence makes every write of the transaction carry a lock's fencing
+// token, as SetFenced does: the store refuses the whole commit (an error
+// wrapping store.ErrFenced, nothing applied) if it has accepted a larger
+// token for any of the transaction's keys.
+func (t *Txn[T]) Fence(token uint64) { t.fence = token }
 
 // add queues op; after Commit it is dropped, and a second Commit reports
 // ErrTxnDone.
@@ -236,7 +243,7 @@ func (t *Txn[T]) storeOps(token merge.Version, g store.Guard) []store.Op[T] {
 		if op.cas {
 			ops = append(ops, store.Op[T]{Kind: store.OpCheck, Key: op.key, Write: store.Write{Check: true, IfVersion: op.expected, Guard: g}})
 		}
-		ops = append(ops, store.Op[T]{Kind: op.kind, Key: op.key, Value: op.value, Write: store.Write{Min: token, Guard: g}})
+		ops = append(ops, store.Op[T]{Kind: op.kind, Key: op.key, Value: op.value, Write: store.Write{Min: token, Guard: g, Fence: t.fence}})
 	}
 	return ops
 }

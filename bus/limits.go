@@ -17,10 +17,17 @@ func newLimiter(cfg Config) limiter {
 	return limiter{rate: uint64(cfg.RetransmitRate), budget: uint64(cfg.RetransmitRate), flushEvery: cfg.FlushInterval}
 }
 
-// refill restores the retransmit budget once a second.
+// refill adds to the retransmit budget what the time since the last
+// refill earned, up to a second's worth (a token bucket): a requester
+// whose gap outruns the rate makes progress at every request.
 func (l *limiter) refill(now time.Time) {
-	if now.Sub(l.refilledAt) >= time.Second {
-		l.budget, l.refilledAt = l.rate, now
+	if l.refilledAt.IsZero() {
+		l.refilledAt = now
+		return
+	}
+	if earned := uint64(float64(l.rate) * now.Sub(l.refilledAt).Seconds()); earned > 0 {
+		l.budget = min(l.rate, l.budget+earned)
+		l.refilledAt = now
 	}
 }
 

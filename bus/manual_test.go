@@ -128,6 +128,17 @@ type mnode struct {
 // unanchored, and steps until every node holds its lease.
 func newMCluster(t testing.TB, anchored bool, ids ...string) *mcluster {
 	t.Helper()
+	return newMClusterOf(t, anchored, nil, ids...)
+}
+
+// newMClusterWith is an anchored newMCluster whose Config edit changes.
+func newMClusterWith(t testing.TB, edit func(*bus.Config), ids ...string) *mcluster {
+	t.Helper()
+	return newMClusterOf(t, true, edit, ids...)
+}
+
+func newMClusterOf(t testing.TB, anchored bool, edit func(*bus.Config), ids ...string) *mcluster {
+	t.Helper()
 	c := &mcluster{t: t, clk: &fakeClock{}, hub: newManualHub(), m: bustest.NewMembership(), nodes: map[string]*mnode{}}
 	c.cfg = bus.Config{
 		Cluster: clusterOf(t), Now: c.clk.Now, Keys: testKeys,
@@ -137,6 +148,9 @@ func newMCluster(t testing.TB, anchored bool, ids ...string) *mcluster {
 	}
 	if anchored {
 		c.cfg.Membership = c.m
+	}
+	if edit != nil {
+		edit(&c.cfg)
 	}
 	for _, id := range ids {
 		c.start(id)

@@ -226,8 +226,10 @@ func (a *busActor) retransmit(p *peer, from, to uint64) {
 		return
 	}
 	n := a.limits.retransmit(to - first + 1)
+	if n < to-first+1 {
+		a.b.reject(RejectRate, p.id) // cut to the budget; p asks again
+	}
 	if n == 0 {
-		a.b.reject(RejectRate, p.id)
 		return
 	}
 	envs := make([]wire.Envelope, 0, n)
