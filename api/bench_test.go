@@ -103,6 +103,41 @@ func BenchmarkGetHit(b *testing.B) {
 	}
 }
 
+// BenchmarkGetHitSerial is BenchmarkGetHit on one goroutine, for counting
+// instructions per hit (valgrind --tool=callgrind on two -benchtime Nx runs:
+// the difference over the difference of N is the hit alone, whatever the
+// host is doing).
+func BenchmarkGetHitSerial(b *testing.B) {
+	val := make([]byte, 64)
+	for _, dist := range []string{"uniform", "zipf"} {
+		order := keyOrder(dist == "zipf", 2)
+		run := func(name string, get func(string)) {
+			b.Run(dist+"/"+name, func(b *testing.B) {
+				b.ReportAllocs()
+				serialHits(b, order, get)
+			})
+		}
+		oc := otter.Must(&otter.Options[string, []byte]{MaximumSize: 2 * benchKeys})
+		for _, k := range benchKeyNames {
+			oc.Set(k, val)
+		}
+		run("otter", func(k string) { _, _ = oc.GetIfPresent(k) })
+		w := benchWarp(b, val, WithHotSlots[[]byte](16384))
+		run("warp", func(k string) { _, _ = w.Get(context.Background(), k) })
+	}
+}
+
+// serialHits is the measured loop of BenchmarkGetHitSerial, a function of
+// its own so that callgrind can count it alone
+// (--toggle-collect='*serialHits*').
+//
+//go:noinline
+func serialHits(b *testing.B, order []int, get func(string)) {
+	for i := 0; b.Loop(); i++ {
+		get(benchKeyNames[order[i&(len(order)-1)]])
+	}
+}
+
 // BenchmarkGetHitBus compares, in the same run, a hit on a key served under
 // the coherence lease (EventualDistributed, with a bus attached: one clock
 // read shared with the TTL check, plus an atomic load of the lease) with a
