@@ -94,7 +94,7 @@ func TestRouterDefaults(t *testing.T) {
 		{1 << 20, 1},
 		{1000, 1},
 	} {
-		r, err := n.NewRouter(RouterConfig{Shard: shard.Config{MaxBytes: tt.maxBytes, Decode: decode}})
+		r, err := n.NewRouter(RouterConfig{Shard: shard.Config{MaxBytes: tt.maxBytes, NewHot: shard.DecodeHot(decode)}})
 		if err != nil {
 			t.Fatal(err)
 		}

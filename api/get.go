@@ -36,7 +36,7 @@ func (w *Warp[T]) Get(ctx context.Context, key string) (T, error) {
 		if w.rec != nil {
 			w.rec.Read(true)
 		}
-		return e.Value.(T), nil
+		return *e.Value.(*T), nil
 	}
 	start := w.started()
 	out, hit, err := w.cached(key, h, v, now, epoch)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sync/singleflight"
 
@@ -78,6 +79,37 @@ type Warp[T any] struct {
 	closeOnce sync.Once
 }
 
+// hotBox is a hot-tier entry with its decoded value and, for a short key,
+// the key's bytes in the same allocation: a hit reads the entry, the key
+// and the value from one or two adjacent cache lines instead of following
+// a pointer to each (the value boxed in an interface, the key's bytes
+// wherever the caller that promoted it had them). Value points at v.
+type hotBox[T any] struct {
+	shard.HotEntry
+	v  T
+	kb [hotKeyBytes]byte
+}
+
+// hotKeyBytes is the longest key a hotBox holds inline.
+const hotKeyBytes = 32
+
+// newHot returns the shard's NewHot for values decoded by dec.
+func newHot[T any](dec func([]byte) (T, error)) func(string, shard.Header, []byte) (*shard.HotEntry, error) {
+	return func(key string, hdr shard.Header, val []byte) (*shard.HotEntry, error) {
+		v, err := dec(val)
+		if err != nil {
+			return nil, err
+		}
+		b := &hotBox[T]{v: v}
+		if len(key) <= hotKeyBytes {
+			n := copy(b.kb[:], key)
+			key = unsafe.String(&b.kb[0], n)
+		}
+		b.HotEntry = shard.HotEntry{Key: key, Value: &b.v, Header: hdr}
+		return &b.HotEntry, nil
+	}
+}
+
 // writePools recycle a write's entry buffer and Install message once the
 // shard has answered (bigcache copies the entry; the shard keeps neither):
 // a Set allocates neither. They are an allocation of their own: the
@@ -114,8 +146,7 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 		}
 		w.node = n
 	}
-	dec := o.codec.Decode
-	o.router.Shard.Decode = func(b []byte) (any, error) { return dec(b) }
+	o.router.Shard.NewHot = newHot(o.codec.Decode)
 	r, err := w.node.NewRouter(o.router)
 	if err != nil {
 		if w.ownsNode {

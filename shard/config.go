@@ -32,9 +32,10 @@ type Config struct {
 	// LifeWindow is bigcache's life window, only a backstop behind per-entry
 	// expiry. Default 24h.
 	LifeWindow time.Duration
-	// Decode decodes an entry's value for the hot tier. Nil disables the
-	// hot tier.
-	Decode func([]byte) (any, error)
+	// NewHot builds the hot-tier entry of key from its header and encoded
+	// value (decoding it). Nil disables the hot tier. [DecodeHot] makes one
+	// from a decode function.
+	NewHot func(key string, hdr Header, val []byte) (*HotEntry, error)
 	// Now reads the node's clock, in nanoseconds; it times fences. Nil
 	// means fences never expire before a sweep at a later Now.
 	Now func() int64
@@ -52,6 +53,18 @@ type Config struct {
 	OnReceive func(msg any)
 }
 
+// DecodeHot returns a Config.NewHot that stores what decode returns as the
+// entry's Value.
+func DecodeHot(decode func([]byte) (any, error)) func(string, Header, []byte) (*HotEntry, error) {
+	return func(key string, hdr Header, val []byte) (*HotEntry, error) {
+		v, err := decode(val)
+		if err != nil {
+			return nil, err
+		}
+		return &HotEntry{Key: key, Value: v, Header: hdr}, nil
+	}
+}
+
 func (c *Config) validate() error {
 	if c.MaxBytes < 0 {
 		return fmt.Errorf("shard: MaxBytes %d < 0", c.MaxBytes)
@@ -65,7 +78,7 @@ func (c *Config) validate() error {
 	if c.HotSlots == 0 {
 		c.HotSlots = 4096
 	}
-	if c.Decode == nil || c.HotSlots < 0 {
+	if c.NewHot == nil || c.HotSlots < 0 {
 		c.HotSlots = 1
 	}
 	if c.Stripes == 0 {

@@ -228,7 +228,7 @@ func (s *shard) publishHot(key string, h uint64, hdr Header, val []byte) {
 		s.unhot(key, h)
 		return
 	}
-	dec, err := s.v.cfg.Decode(val)
+	e, err := s.v.cfg.NewHot(key, hdr, val)
 	if err != nil {
 		s.unhot(key, h)
 		return
@@ -245,7 +245,7 @@ func (s *shard) publishHot(key string, h uint64, hdr Header, val []byte) {
 		way = int(s.v.hotNext[si])
 		s.v.hotNext[si] = uint8(way+1) % hotWays
 	}
-	set.slot[way].put(&HotEntry{Key: key, Value: dec, Header: hdr}, t)
+	set.slot[way].put(e, t)
 }
 
 // invalidate drops key's entry unless it is at least version v (v == 0:

@@ -32,7 +32,7 @@ func newHarnessWith(t *testing.T, edit func(*Config)) *harness {
 	t.Helper()
 	h := &harness{t: t, now: 1}
 	cfg := Config{Seed: maphash.MakeSeed(), MaxBytes: 8 << 20, Now: func() int64 { return h.now },
-		Decode: func(b []byte) (any, error) { return string(b), nil }}
+		NewHot: DecodeHot(func(b []byte) (any, error) { return string(b), nil })}
 	edit(&cfg)
 	v, err := NewView(cfg)
 	if err != nil {

@@ -16,7 +16,9 @@ import (
 )
 
 // HotEntry is a decoded entry in the hot tier. It is immutable once
-// published.
+// published. Config.NewHot builds it, and may embed it in a larger
+// allocation that also holds the decoded value and the key's bytes, so
+// that a hit touches one or two cache lines, not four.
 type HotEntry struct {
 	Key   string
 	Value any
