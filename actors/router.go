@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"cmp"
 	"fmt"
 	"hash/maphash"
 	"math/bits"
@@ -28,6 +29,10 @@ type RouterConfig struct {
 	// the memory bound (bigcache rounds a shard's bound up to whole MiB).
 	Shards int
 	Shard  shard.Config
+	// HotSlots and HotMaxBytes are the router's hot-tier totals, split
+	// among its shards where Shard.HotSlots and Shard.HotMaxBytes are 0;
+	// HotSlots 0 means [DefaultHotSlots], HotMaxBytes 0 no byte budget.
+	HotSlots, HotMaxBytes int
 }
 
 // DefaultMaxBytes is a router's memory bound for cached entries when none
@@ -74,7 +79,10 @@ func (n *Node) NewRouter(cfg RouterConfig) (*Router, error) {
 		cfg.Shards = min(DefaultShards(), 1<<(bits.Len(uint(mib))-1))
 	}
 	if cfg.Shard.HotSlots == 0 {
-		cfg.Shard.HotSlots = perShard(DefaultHotSlots, cfg.Shards)
+		cfg.Shard.HotSlots = perShard(cmp.Or(cfg.HotSlots, DefaultHotSlots), cfg.Shards)
+	}
+	if cfg.Shard.HotMaxBytes == 0 && cfg.HotMaxBytes > 0 {
+		cfg.Shard.HotMaxBytes = perShard(cfg.HotMaxBytes, cfg.Shards)
 	}
 	if cfg.Shard.Stripes == 0 {
 		cfg.Shard.Stripes = perShard(DefaultStripes, cfg.Shards)

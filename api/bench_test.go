@@ -247,6 +247,68 @@ func BenchmarkGetStruct(b *testing.B) {
 	})
 }
 
+// profile is a 10-field struct, the typed value of BenchmarkGetProfile.
+type profile struct {
+	ID        int64
+	Name      string
+	Email     string
+	Age       int
+	Admin     bool
+	Score     float64
+	Country   string
+	Plan      string
+	CreatedAt int64
+	Tags      []string
+}
+
+func sampleProfile(i int) profile {
+	return profile{ID: int64(i), Name: "Ada Lovelace", Email: "ada@example.com", Age: 36, Admin: i%2 == 0,
+		Score: 98.5, Country: "GB", Plan: "pro", CreatedAt: 1_700_000_000, Tags: []string{"math", "engines"}}
+}
+
+// BenchmarkGetProfile is a typed Get hit of a 10-field struct over 100k
+// keys, against otter holding the same structs, in the same run: the cost
+// of decoding a value served from bigcache rather than the hot tier.
+func BenchmarkGetProfile(b *testing.B) {
+	ctx := context.Background()
+	for _, dist := range []string{"uniform", "zipf"} {
+		order := keyOrder(dist == "zipf", 2)
+		run := func(name string, get func(string)) {
+			b.Run(dist+"/"+name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					i := rand.IntN(len(order))
+					for pb.Next() {
+						get(benchKeyNames[order[i&(len(order)-1)]])
+						i++
+					}
+				})
+			})
+		}
+		oc := otter.Must(&otter.Options[string, profile]{MaximumSize: 2 * benchKeys})
+		for i, k := range benchKeyNames {
+			oc.Set(k, sampleProfile(i))
+		}
+		run("otter", func(k string) { _, _ = oc.GetIfPresent(k) })
+		w, err := New[profile](memory.New[profile](memory.Options{}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = w.Register("user:*", ModeStrongLocal, time.Hour)
+		for i, k := range benchKeyNames {
+			_ = w.Set(ctx, k, sampleProfile(i))
+		}
+		for range 2 {
+			for _, k := range benchKeyNames {
+				_, _ = w.Get(ctx, k)
+			}
+		}
+		run("warp", func(k string) { _, _ = w.Get(ctx, k) })
+		_ = w.Close()
+	}
+}
+
 // writerOrders holds each parallel writer's key sequence. Each writer draws
 // its keys from its own random stream. Writers that shared one sequence
 // from random offsets could fall into step, one a key behind the other, so

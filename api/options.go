@@ -107,8 +107,14 @@ func WithMaxBytes[T any](n int) Option[T] {
 
 // WithHotSlots sets the size of each shard's decoded hot tier, a power of
 // two (in sets of 4 slots, a key in any slot of its set); a negative n
-// disables it. Default: [actors.DefaultHotSlots] (32,768) split among the
-// shards, 1,024 each at 32 shards.
+// disables it. Default: for []byte and string values, whose decoding
+// costs next to nothing, [actors.DefaultHotSlots] (32,768) split among the
+// shards, 1,024 each at 32 shards; for values a codec must decode (structs,
+// maps...), a tier sized to the memory bound, one slot per KiB of it
+// (262,144 at the default 256 MiB), whose entries may take at most a
+// quarter of the bound on top of it (estimated: key, encoded value and
+// 128 bytes each), so that a working set that fits the cache is served
+// decoded.
 func WithHotSlots[T any](n int) Option[T] {
 	return func(o *options[T]) error { o.router.Shard.HotSlots = n; return nil }
 }

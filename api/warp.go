@@ -1,8 +1,10 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,6 +112,21 @@ func newHot[T any](dec func([]byte) (T, error)) func(string, shard.Header, []byt
 	}
 }
 
+// sizeHotTier sizes the hot tier for values the codec must decode, unless
+// WithHotSlots set it: see WithHotSlots.
+func sizeHotTier[T any](rc *actors.RouterConfig, c codec.Codec[T]) {
+	switch any(c).(type) {
+	case codec.Bytes, codec.String:
+		return // decoding is a copy: the default tier does
+	}
+	if rc.Shard.HotSlots != 0 {
+		return
+	}
+	maxBytes := cmp.Or(rc.Shard.MaxBytes, actors.DefaultMaxBytes)
+	rc.HotSlots = max(actors.DefaultHotSlots, 1<<bits.Len(uint(maxBytes>>10)-1))
+	rc.HotMaxBytes = maxBytes / 4
+}
+
 // writePools recycle a write's entry buffer and Install message once the
 // shard has answered (bigcache copies the entry; the shard keeps neither):
 // a Set allocates neither. They are an allocation of their own: the
@@ -138,6 +155,7 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 	}
 	w := &Warp[T]{store: s, codec: o.codec, engine: o.engine, maxValue: o.maxValueSize, fenceTTL: o.fenceTTL, graceTTL: graceFor(bus.Config{}), writeBound: writeBound(bus.Config{}, graceFor(bus.Config{})), errs: make(chan error, 64), pools: new(writePools)}
 	w.table.Store(&table{t: pattern.NewTable[*registration]()})
+	sizeHotTier(&o.router, o.codec)
 	w.node, w.ownsNode = o.node, o.node == nil
 	if w.ownsNode {
 		n, err := actors.NewNode(o.nodeCfg)

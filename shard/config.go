@@ -32,6 +32,11 @@ type Config struct {
 	// LifeWindow is bigcache's life window, only a backstop behind per-entry
 	// expiry. Default 24h.
 	LifeWindow time.Duration
+	// HotMaxBytes bounds the estimated bytes of the hot tier's entries
+	// (key, encoded value and the entry): a promotion that would pass it
+	// is refused unless it replaces a larger entry. 0: only HotSlots
+	// bounds the tier.
+	HotMaxBytes int
 	// NewHot builds the hot-tier entry of key from its header and encoded
 	// value (decoding it). Nil disables the hot tier. [DecodeHot] makes one
 	// from a decode function.

@@ -228,11 +228,6 @@ func (s *shard) publishHot(key string, h uint64, hdr Header, val []byte) {
 		s.unhot(key, h)
 		return
 	}
-	e, err := s.v.cfg.NewHot(key, hdr, val)
-	if err != nil {
-		s.unhot(key, h)
-		return
-	}
 	si := h & s.v.hotMask
 	set, t := &s.v.hot[si], hotTag(h)
 	way, _ := set.find(key, t)
@@ -241,12 +236,36 @@ func (s *shard) publishHot(key string, h uint64, hdr Header, val []byte) {
 			way = i
 		}
 	}
-	if way < 0 {
+	victim := way < 0
+	if victim {
 		way = int(s.v.hotNext[si])
+	}
+	size := len(key) + len(val) + hotEntryOverhead
+	old := 0
+	if e := set.slot[way].e.Load(); e != nil {
+		old = e.Size
+	}
+	if max := s.v.cfg.HotMaxBytes; max > 0 && s.v.hotBytes-old+size > max {
+		s.unhot(key, h) // over the budget: served from bigcache
+		return
+	}
+	e, err := s.v.cfg.NewHot(key, hdr, val)
+	if err != nil {
+		s.unhot(key, h)
+		return
+	}
+	if victim {
 		s.v.hotNext[si] = uint8(way+1) % hotWays
 	}
+	e.Size = size
+	s.v.hotBytes += size - old
 	set.slot[way].put(e, t)
 }
+
+// hotEntryOverhead is what a hot entry costs beyond its key and encoded
+// value, in the estimate that HotMaxBytes bounds: the entry, the decoded
+// value's headers and the allocator's rounding.
+const hotEntryOverhead = 128
 
 // invalidate drops key's entry unless it is at least version v (v == 0:
 // always), and moves the stripe generation so no older fill lands.
@@ -280,7 +299,8 @@ func (s *shard) drop(key string, h, st uint64) {
 // set's line of tags and no other key's entry.
 func (s *shard) unhot(key string, h uint64) {
 	set := &s.v.hot[h&s.v.hotMask]
-	if i, _ := set.find(key, hotTag(h)); i >= 0 {
+	if i, e := set.find(key, hotTag(h)); i >= 0 {
+		s.v.hotBytes -= e.Size
 		set.slot[i].clear()
 	}
 }
@@ -313,6 +333,7 @@ func (s *shard) clearHot(match func(*HotEntry) bool) {
 		set := &s.v.hot[si]
 		for i := range set.slot {
 			if e := set.slot[i].e.Load(); e != nil && (match == nil || match(e)) {
+				s.v.hotBytes -= e.Size
 				set.slot[i].clear()
 			}
 		}

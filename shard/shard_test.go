@@ -529,3 +529,38 @@ func TestHotSetIsOneCacheLine(t *testing.T) {
 		t.Fatalf("hotSet is %d bytes; want 64", n)
 	}
 }
+
+// HotMaxBytes bounds the hot tier's estimated bytes: promotions that would
+// pass it are refused (those keys are served from bigcache), and dropping
+// entries frees their share for others.
+func TestHotMaxBytes(t *testing.T) {
+	t.Parallel()
+	const budget = 4 * (hotEntryOverhead + 2 + 100)
+	h := newHarnessWith(t, func(c *Config) { c.HotMaxBytes, c.HotSlots = budget, 64 })
+	val := strings.Repeat("x", 100)
+	hot := func(k string) bool { return h.v.Hot(k, h.v.Hash(k)) != nil }
+	promote := func(k string) {
+		h.ask(&messages.Install{Key: k, Entry: entry(1, val), Gen: h.v.Gen(h.v.Hash(k)), Reply: messages.NewReply()})
+		h.sys.Root.Send(h.v.PID(), &messages.Promote{Key: k})
+		h.ask(&messages.Invalidate{Key: "absent", Reply: messages.NewReply()}) // FIFO: the promote ran
+	}
+	n := 0
+	for i := range 10 {
+		k := fmt.Sprintf("k%d", i)
+		promote(k)
+		if hot(k) {
+			n++
+		}
+	}
+	if n != 4 || h.v.hotBytes > budget {
+		t.Fatalf("%d keys promoted, %d bytes; want 4 within %d", n, h.v.hotBytes, budget)
+	}
+	h.ask(&messages.Invalidate{Key: "k0", Reply: messages.NewReply()})
+	if h.v.hotBytes > budget-(hotEntryOverhead+2+100) {
+		t.Fatalf("%d hot bytes after dropping k0; want its share freed", h.v.hotBytes)
+	}
+	promote("k9")
+	if !hot("k9") {
+		t.Fatal("a promotion into the freed budget was refused")
+	}
+}

@@ -23,6 +23,10 @@ type HotEntry struct {
 	Key   string
 	Value any
 	Header
+	// Size is the entry's estimated bytes (key, encoded value and the
+	// entry itself), what it counts against Config.HotMaxBytes; the shard
+	// sets it.
+	Size int
 }
 
 // View is a shard's state as readers see it. The shard actor is its only
@@ -36,6 +40,8 @@ type View struct {
 	hot     []hotSet
 	hotMask uint64
 	hotOn   bool
+	// hotBytes is the sum of the hot entries' Size; the actor's alone.
+	hotBytes int
 	// hotNext is each set's next victim when all its ways are taken
 	// (round robin); touched only by the actor.
 	hotNext []uint8
