@@ -104,6 +104,11 @@ func (n *Node) Epoch() uint64 { return n.epoch }
 // first reads after it.
 func (n *Node) Now() int64 { return int64(time.Since(n.start)) }
 
+// HLCAt returns the next version of the node's hybrid logical clock for a
+// reading now of Now: one clock read serves the caller's deadline and the
+// version.
+func (n *Node) HLCAt(now int64) merge.Version { return n.hlc.NowFrom(n.wall.Add(time.Duration(now))) }
+
 // Start returns the origin of Now: the monotonic clock's reading when the
 // node started.
 func (n *Node) Start() time.Time { return n.start }

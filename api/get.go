@@ -224,6 +224,11 @@ func (w *Warp[T]) entry(key string, reg *registration, epoch uint32, value T) ([
 
 // appendEntry is entry, built in dst's spare capacity.
 func (w *Warp[T]) appendEntry(dst []byte, key string, reg *registration, epoch uint32, value T) ([]byte, error) {
+	return w.appendEntryAt(dst, key, reg, epoch, value, w.node.Now())
+}
+
+// appendEntryAt is appendEntry at now, a reading of the node clock.
+func (w *Warp[T]) appendEntryAt(dst []byte, key string, reg *registration, epoch uint32, value T, now int64) ([]byte, error) {
 	if cap(dst) < shard.HeaderSize+64 {
 		dst = make([]byte, 0, shard.HeaderSize+64)
 	}
@@ -239,7 +244,7 @@ func (w *Warp[T]) appendEntry(dst []byte, key string, reg *registration, epoch u
 	if reg.strategy != nil {
 		flags |= flagCounted
 	}
-	hdr := shard.Header{Expiry: w.node.Now() + int64(w.ttlFor(reg, key)), Epoch: epoch, Flags: flags}
+	hdr := shard.Header{Expiry: now + int64(w.ttlFor(reg, key)), Epoch: epoch, Flags: flags}
 	shard.AppendHeader(buf[:0], hdr)
 	return buf, nil
 }

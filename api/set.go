@@ -55,7 +55,8 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 	if bp == nil {
 		bp = new([]byte)
 	}
-	entry, err := w.appendEntry(*bp, key, reg, epoch, value)
+	now := w.node.Now()
+	entry, err := w.appendEntryAt(*bp, key, reg, epoch, value, now)
 	if err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 		}
 	}
 	gen := v.Gen(h)
-	wr.Min = w.node.HLC().Now()
+	wr.Min = w.node.HLCAt(now)
 	ver, err := w.store.Set(ctx, key, value, wr)
 	if err != nil {
 		w.recycleEntry(bp, entry)

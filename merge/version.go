@@ -80,8 +80,12 @@ func NewClock(wall func() time.Time, maxAhead time.Duration) *Clock {
 // Now returns a Version larger than every Version this clock returned or
 // observed before, or MaxVersion once the clock has reached it (it then
 // stops: it never wraps).
-func (c *Clock) Now() Version {
-	phys := uint64(min(MakeVersion(c.wall()), MaxVersion))
+func (c *Clock) Now() Version { return c.NowFrom(c.wall()) }
+
+// NowFrom is Now with the wall time t the caller read from the clock's
+// source already: a caller that needs the time anyway reads it once.
+func (c *Clock) NowFrom(t time.Time) Version {
+	phys := uint64(min(MakeVersion(t), MaxVersion))
 	for {
 		last := c.last.Load()
 		next := min(max(phys, last+1), uint64(MaxVersion))
