@@ -3,12 +3,14 @@ package api
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/warpcache/warp/actors"
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/bus/inproc"
+	"github.com/warpcache/warp/bus/natsbus"
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"
@@ -101,4 +103,24 @@ func TestStrongNeedsMembership(t *testing.T) {
 	if err := w.Register("e:*", ModeEventualDistributed, time.Hour); err != nil {
 		t.Fatalf("eventual registration without membership: %v", err)
 	}
+}
+
+// A bus over NATS without the cluster's key refuses to start: api.New
+// fails with ErrConfig saying so (Insecure is the explicit way out).
+func TestNATSBusWithoutKeyRefused(t *testing.T) {
+	t.Parallel()
+	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	tr, err := natsbus.Dial(srv.URL(), natsbus.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New[string](memory.New[string](memory.Options{}), WithBus[string](bus.Config{Cluster: "nokey", Transport: tr}))
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "Keys") {
+		t.Fatalf("a NATS bus without a key: got %v; want ErrConfig naming Keys", err)
+	}
+	_ = tr.Close()
 }

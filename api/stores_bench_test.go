@@ -94,7 +94,7 @@ func openPostgres(b *testing.B) store.Store[[]byte] {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _, _ = pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+table) })
+	b.Cleanup(func() { _, _ = pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+table+", "+table+"_members, "+table+"_history") })
 	return st
 }
 

@@ -16,9 +16,10 @@ type TTLFunc func(KeyStats) time.Duration
 // TTL implements [TTLStrategy].
 func (f TTLFunc) TTL(s KeyStats) time.Duration { return f(s) }
 
-// KeyStats is what a [TTLStrategy] knows about a key: reads and writes on
-// this node since the key was first seen, and the time since its previous
-// write here (0 if unknown).
+// KeyStats is what a [TTLStrategy] knows about a key: its reads and writes
+// on this node per minute, recently (estimated in a fixed-size sketch that
+// forgets old counts; docs/adaptive-ttl.md), and the time since its
+// previous write here (0 if unknown).
 type KeyStats struct {
 	Key        string
 	Reads      uint64

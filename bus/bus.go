@@ -58,8 +58,14 @@ var epochs atomic.Uint64
 // New starts the bus actor for cfg on system and joins the cluster: with a
 // Membership, New joins it first (bounded by JoinTimeout) and takes the
 // epoch it assigns; the node holds no lease until its first renewal.
-// Close the Bus to leave; it owns cfg.Transport.
-func New(system *actor.ActorSystem, cfg Config) (*Bus, error) {
+// Close the Bus to leave; it owns cfg.Transport, which it closes itself if
+// New fails.
+func New(system *actor.ActorSystem, cfg Config) (b *Bus, err error) {
+	defer func() {
+		if err != nil && cfg.Transport != nil {
+			_ = cfg.Transport.Close()
+		}
+	}()
 	monotonic := cfg.Now == nil
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
@@ -68,7 +74,7 @@ func New(system *actor.ActorSystem, cfg Config) (*Bus, error) {
 	if system == nil {
 		return nil, fmt.Errorf("%w: nil actor system", ErrInvalid)
 	}
-	b := &Bus{
+	b = &Bus{
 		cfg: cfg, root: system.Root, base: cfg.Now(), monotonic: monotonic,
 		queue: make(chan pubItem, cfg.QueueSize), kick: make(chan struct{}, 1),
 		credits: make(chan struct{}, 2), errs: make(chan error, 64),
@@ -98,7 +104,7 @@ func New(system *actor.ActorSystem, cfg Config) (*Bus, error) {
 	// strong write. The actor never waits on anything that waits on it.
 	b.pid = b.root.Spawn(actor.PropsFromProducer(func() actor.Actor { return a },
 		actor.WithDispatcher(actor.NewSynchronizedDispatcher(300)), actor.WithMailbox(mailbox.New())))
-	if err := cfg.Transport.Open(cfg.Cluster, cfg.NodeID, HandlerFuncs{Message: b.receive, State: b.state}); err != nil {
+	if err = cfg.Transport.Open(cfg.Cluster, cfg.NodeID, HandlerFuncs{Message: b.receive, State: b.state}); err != nil {
 		b.root.Stop(b.pid)
 		b.leaveMembership()
 		b.cancel()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/bus/bustest"
+	"github.com/warpcache/warp/messages/wire"
 )
 
 // fakeClock is a clock the test moves by hand.
@@ -111,6 +112,23 @@ func TestLeaseLapseInjectedClock(t *testing.T) {
 	}
 }
 
+// networkTransport hides that the transport it wraps stays in the process,
+// as a NATS or Kafka transport would.
+type networkTransport struct{ bus.Transport }
+
+// A network transport without keys starts only when Insecure says so.
+func TestInsecureStarts(t *testing.T) {
+	t.Parallel()
+	trs, _ := inprocTransports(1)
+	c := fastConfig("c", "n", networkTransport{trs[0]}, bustest.NewApplier(), nil)
+	c.Keys, c.Insecure = nil, true
+	b, err := bus.New(newSystem(t), c)
+	if err != nil {
+		t.Fatalf("Insecure without keys: %v", err)
+	}
+	_ = b.Close()
+}
+
 func TestConfigInvalid(t *testing.T) {
 	t.Parallel()
 	trs, _ := inprocTransports(1)
@@ -126,6 +144,11 @@ func TestConfigInvalid(t *testing.T) {
 		{"lease not above heartbeat", func(c *bus.Config) { c.LeaseDuration = c.HeartbeatInterval }},
 		{"drift", func(c *bus.Config) { c.MaxClockDrift = 0.9 }},
 		{"peer timeout under lapse", func(c *bus.Config) { c.PeerTimeout = c.LeaseDuration }},
+		{"network transport without keys", func(c *bus.Config) { c.Transport, c.Keys = networkTransport{c.Transport}, nil }},
+		{"bad key", func(c *bus.Config) { c.Keys = []wire.Key{{ID: 1, Secret: []byte("short")}} }},
+		{"three keys", func(c *bus.Config) { c.Keys = []wire.Key{wire.GenerateKey(1), wire.GenerateKey(2), wire.GenerateKey(3)} }},
+		{"too many peers", func(c *bus.Config) { c.MaxPeers = 1<<16 + 1 }},
+		{"membership lease under four ticks", func(c *bus.Config) { c.MemberLease = time.Millisecond }},
 	}
 	sys := newSystem(t)
 	for _, tt := range tests {
