@@ -94,7 +94,9 @@ func openPostgres(b *testing.B) store.Store[[]byte] {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _, _ = pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+table+", "+table+"_members, "+table+"_history") })
+	b.Cleanup(func() {
+		_, _ = pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+table+", "+table+"_members, "+table+"_history")
+	})
 	return st
 }
 

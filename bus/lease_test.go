@@ -146,7 +146,9 @@ func TestConfigInvalid(t *testing.T) {
 		{"peer timeout under lapse", func(c *bus.Config) { c.PeerTimeout = c.LeaseDuration }},
 		{"network transport without keys", func(c *bus.Config) { c.Transport, c.Keys = networkTransport{c.Transport}, nil }},
 		{"bad key", func(c *bus.Config) { c.Keys = []wire.Key{{ID: 1, Secret: []byte("short")}} }},
-		{"three keys", func(c *bus.Config) { c.Keys = []wire.Key{wire.GenerateKey(1), wire.GenerateKey(2), wire.GenerateKey(3)} }},
+		{"three keys", func(c *bus.Config) {
+			c.Keys = []wire.Key{wire.GenerateKey(1), wire.GenerateKey(2), wire.GenerateKey(3)}
+		}},
 		{"too many peers", func(c *bus.Config) { c.MaxPeers = 1<<16 + 1 }},
 		{"membership lease under four ticks", func(c *bus.Config) { c.MemberLease = time.Millisecond }},
 	}
