@@ -123,6 +123,23 @@ func publishKeys(b *bus.Bus, prefix string, n int) map[string]merge.Version {
 	return keys
 }
 
+// allCovered waits until app holds every key at its version, or flushed
+// (more than flushed flushes): a flush covers whatever it was missing.
+func allCovered(t *testing.T, app *bustest.Applier, keys map[string]merge.Version, flushed int) {
+	t.Helper()
+	app.Wait(t, fmt.Sprintf("%d keys applied or flushed", len(keys)), func() bool {
+		if app.Flushes > flushed {
+			return true
+		}
+		for k, v := range keys {
+			if app.Versions[k] < v {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // allApplied waits until app holds every key at its version.
 func allApplied(t *testing.T, app *bustest.Applier, keys map[string]merge.Version) {
 	t.Helper()

@@ -81,6 +81,13 @@ func (a *Applier) InvalidatePrefix(_ context.Context, prefix string) error {
 // Flush implements bus.Applier.
 func (a *Applier) Flush(context.Context) error { return a.record(func() { a.Flushes++ }) }
 
+// FlushCount returns how many flushes were applied.
+func (a *Applier) FlushCount() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.Flushes
+}
+
 // Version returns the newest version applied for key.
 func (a *Applier) Version(key string) merge.Version {
 	a.mu.Lock()
