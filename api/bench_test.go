@@ -73,15 +73,7 @@ func BenchmarkGetHit(b *testing.B) {
 		order := keyOrder(dist == "zipf", 2)
 		run := func(name string, get func(string), metrics ...func(*testing.B)) {
 			b.Run(dist+"/"+name, func(b *testing.B) {
-				b.ReportAllocs()
-				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					i := rand.IntN(len(order))
-					for pb.Next() {
-						get(benchKeyNames[order[i&(len(order)-1)]])
-						i++
-					}
-				})
+				parallelGets(b, order, get)
 				for _, m := range metrics {
 					m(b)
 				}
@@ -101,6 +93,20 @@ func BenchmarkGetHit(b *testing.B) {
 		cold := benchWarp(b, val, WithHotSlots[[]byte](-1))
 		run("warp-nohot", func(k string) { _, _ = cold.Get(context.Background(), k) })
 	}
+}
+
+// parallelGets runs get from b.RunParallel's goroutines over benchmark
+// keys in order, each goroutine from a random place in it.
+func parallelGets(b *testing.B, order []int, get func(string)) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := rand.IntN(len(order))
+		for pb.Next() {
+			get(benchKeyNames[order[i&(len(order)-1)]])
+			i++
+		}
+	})
 }
 
 // BenchmarkGetHitSerial is BenchmarkGetHit on one goroutine, for counting
@@ -148,15 +154,7 @@ func BenchmarkGetHitBus(b *testing.B) {
 		order := keyOrder(dist == "zipf", 2)
 		run := func(name string, w *Warp[[]byte]) {
 			b.Run(dist+"/"+name, func(b *testing.B) {
-				b.ReportAllocs()
-				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					i := rand.IntN(len(order))
-					for pb.Next() {
-						_, _ = w.Get(context.Background(), benchKeyNames[order[i&(len(order)-1)]])
-						i++
-					}
-				})
+				parallelGets(b, order, func(k string) { _, _ = w.Get(context.Background(), k) })
 				if w.bus != nil && !w.bus.LeaseValid() {
 					b.Fatal("the lease lapsed during the benchmark: hits went to the store")
 				}
@@ -274,17 +272,7 @@ func BenchmarkGetProfile(b *testing.B) {
 	for _, dist := range []string{"uniform", "zipf"} {
 		order := keyOrder(dist == "zipf", 2)
 		run := func(name string, get func(string)) {
-			b.Run(dist+"/"+name, func(b *testing.B) {
-				b.ReportAllocs()
-				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					i := rand.IntN(len(order))
-					for pb.Next() {
-						get(benchKeyNames[order[i&(len(order)-1)]])
-						i++
-					}
-				})
-			})
+			b.Run(dist+"/"+name, func(b *testing.B) { parallelGets(b, order, get) })
 		}
 		oc := otter.Must(&otter.Options[string, profile]{MaximumSize: 2 * benchKeys})
 		for i, k := range benchKeyNames {
