@@ -90,6 +90,10 @@ func BenchmarkGetHit(b *testing.B) {
 		run("warp", func(k string) { _, _ = w.Get(context.Background(), k) }, func(b *testing.B) {
 			b.ReportMetric(hotShare(w), "hot-share")
 		})
+		d := benchWarp(b, val) // the default hot tier: 32,768 slots in all
+		run("warp-default", func(k string) { _, _ = d.Get(context.Background(), k) }, func(b *testing.B) {
+			b.ReportMetric(hotShare(d), "hot-share")
+		})
 		cold := benchWarp(b, val, WithHotSlots[[]byte](-1))
 		run("warp-nohot", func(k string) { _, _ = cold.Get(context.Background(), k) })
 	}
