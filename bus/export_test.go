@@ -1,7 +1,6 @@
 package bus
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -87,22 +86,3 @@ func ServeMembership(b *Bus) {
 
 // ExpelAfter exposes the expulsion wait of cfg after defaults.
 func ExpelAfter(cfg Config) time.Duration { return cfg.withDefaults().expelAfter() }
-
-// LeaseState describes why b holds its lease or not, for test failures.
-func LeaseState(b *Bus) string {
-	var s string
-	b.root.Send(b.pid, inspect{fn: func(a *busActor) {
-		now := a.now()
-		s = fmt.Sprintf("down %v repair %v leaving %v synced %v member %v; peers %d", a.down, a.repair, a.leaving, a.synced, now.Before(a.memberUntil), len(a.peers))
-		for id, epoch := range a.view() {
-			p := a.peers[id]
-			if p == nil {
-				s += fmt.Sprintf("; %s: unheard", id)
-				continue
-			}
-			s += fmt.Sprintf("; %s: epoch %d/%d gap %v (%d/%d) lease in %v renewal %+v", id, p.epoch, epoch, p.gap(), p.have, p.high, p.leaseUntil.Sub(now), p.renewal)
-		}
-	}})
-	b.sync()
-	return s
-}

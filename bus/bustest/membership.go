@@ -19,7 +19,6 @@ type Membership struct {
 	members map[string]bus.Member
 	held    map[string]bool
 	Fail    atomic.Bool
-	Renews  atomic.Int64
 }
 
 // NewMembership returns an empty Membership.
@@ -58,7 +57,6 @@ func (m *Membership) Renew(ctx context.Context, node string, epoch uint64) ([]bu
 	if err := m.check(ctx, node); err != nil {
 		return nil, err
 	}
-	m.Renews.Add(1)
 	all := make([]bus.Member, 0, len(m.members))
 	r, ok := m.members[node]
 	if ok && r.Epoch == epoch {
