@@ -25,7 +25,6 @@ type busActor struct {
 
 	// Membership (anchored).
 	memberUntil time.Time               // this node's own membership lease
-	synced      bool                    // a renewal has told the members
 	members     map[string]*memberState // the latest renewal's, this node excluded
 	ghosts      map[memberKey]*ghost    // departed members not yet provably gone
 	rejoining   bool

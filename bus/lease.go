@@ -149,13 +149,12 @@ func (a *busActor) leaseBase() time.Time {
 	switch {
 	case a.down || a.leaving:
 		return time.Time{}
-	case a.anchored && !a.synced:
-		return time.Time{}
 	case !a.anchored && now.Before(a.startup):
 		return time.Time{} // peers are still being discovered
 	}
 	until := maxTime
 	if a.anchored {
+		// memberUntil is zero until the first renewal told the members.
 		if !now.Before(a.memberUntil) {
 			return time.Time{}
 		}

@@ -75,7 +75,6 @@ func (a *busActor) onRenewed(r renewed) {
 	}
 	a.memberUntil = later(a.memberUntil, r.sent.Add(a.cfg.MemberLease))
 	a.publishSelf()
-	a.synced = true
 	next := make(map[string]*memberState, len(r.members))
 	for _, m := range r.members {
 		if m.Node == a.cfg.NodeID || len(next) >= a.cfg.MaxPeers {
