@@ -160,7 +160,7 @@ func (a *busActor) leaseBase() time.Time {
 		}
 		until = a.memberUntil
 	}
-	for id, epoch := range a.view() {
+	for id, epoch := range a.view {
 		p := a.peers[id]
 		if p == nil || p.epoch != epoch || p.gap() || !now.Before(p.leaseUntil) {
 			return time.Time{}

@@ -157,14 +157,14 @@ func (a *busActor) mayRenew(now time.Time) bool {
 	if now.Sub(time.Unix(0, a.b.lastRenew.Load())) >= 2*a.cfg.expelAfter() {
 		return true
 	}
-	view := a.view()
-	heard := 1 // this node
-	for id, epoch := range view {
+	heard, size := 1, 1 // this node
+	for id, epoch := range a.view {
+		size++
 		if p := a.peers[id]; p != nil && p.epoch == epoch && now.Sub(p.answerAt) < a.cfg.MemberLease {
 			heard++
 		}
 	}
-	return 2*heard > len(view)+1
+	return 2*heard > size
 }
 
 // ask hands a request to the membership goroutine without blocking; a

@@ -45,7 +45,7 @@ func (a *busActor) startStrong(m strongReq) {
 		id: m.id, seq: e.Seq, version: m.version, quorum: m.quorum, deadline: m.deadline,
 		needed: make(map[memberKey]struct{}), acked: make(map[string]uint64), reply: m.reply,
 	}
-	for id, epoch := range a.view() {
+	for id, epoch := range a.view {
 		w.needed[memberKey{id, epoch}] = struct{}{}
 	}
 	for k, g := range a.ghosts {
@@ -53,7 +53,7 @@ func (a *busActor) startStrong(m strongReq) {
 			w.needed[k] = struct{}{}
 		}
 	}
-	if live := len(a.view()); m.quorum > live {
+	if live := a.viewLen(); m.quorum > live {
 		a.finish(w, fmt.Errorf("%w: 0 acked of %d needed: only %d live peers", ErrQuorum, m.quorum, live))
 		return
 	}

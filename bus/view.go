@@ -36,22 +36,35 @@ func (a *busActor) inView(node string, epoch uint64) bool {
 	return m != nil && m.Epoch == epoch
 }
 
-// view returns the members of this node's view (this node excluded), by
-// node id, with their epochs.
-func (a *busActor) view() map[string]uint64 {
-	v := make(map[string]uint64)
+// view yields the members of this node's view (this node excluded), by
+// node id, with their epochs: range over a.view. It allocates nothing, so
+// the lease check after every actor message costs no map.
+func (a *busActor) view(yield func(id string, epoch uint64) bool) {
 	if !a.anchored {
 		for id, p := range a.peers {
-			if p.inView() {
-				v[id] = p.epoch
+			if p.inView() && !yield(id, p.epoch) {
+				return
 			}
 		}
-		return v
+		return
 	}
 	for id, m := range a.members {
-		v[id] = m.Epoch
+		if !yield(id, m.Epoch) {
+			return
+		}
 	}
-	return v
+}
+
+// viewLen returns how many members the view has.
+func (a *busActor) viewLen() int {
+	if a.anchored {
+		return len(a.members)
+	}
+	n := 0
+	for range a.view {
+		n++
+	}
+	return n
 }
 
 // isMember reports whether this node holds its own membership now.
@@ -249,7 +262,7 @@ func (a *busActor) publishSelf() {
 // publishMembers stores the sorted view for Members.
 func (a *busActor) publishMembers() {
 	ids := make([]string, 0, len(a.peers))
-	for id := range a.view() {
+	for id := range a.view {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
