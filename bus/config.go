@@ -198,20 +198,21 @@ func inProcess(t Transport) bool {
 }
 
 // lapseWait is how long after it last answered a peer's heartbeat a writer
-// waits before it counts the peer's lease as lapsed: the lease lasts
-// LeaseDuration on the peer's clock, which may run slow by MaxClockDrift
-// while the writer's runs fast by as much (see docs/syncbus.md).
-func (c Config) lapseWait() time.Duration {
-	d := c.MaxClockDrift
-	return time.Duration(float64(c.LeaseDuration)*(1+d)/(1-d)) + c.LeaseMargin
-}
+// waits before it counts the peer's lease, LeaseDuration on the peer's
+// clock, as lapsed (see docs/syncbus.md).
+func (c Config) lapseWait() time.Duration { return c.outlast(c.LeaseDuration) }
 
 // expelAfter is how long a member's record must stay unchanged, on the
 // observer's clock from the renewal reply that first showed it, before the
 // member's own membership lease has provably ended (see docs/syncbus.md).
-func (c Config) expelAfter() time.Duration {
-	d := c.MaxClockDrift
-	return time.Duration(float64(c.MemberLease)*(1+d)/(1-d)) + c.LeaseMargin
+func (c Config) expelAfter() time.Duration { return c.outlast(c.MemberLease) }
+
+// outlast is how long, on this node's clock, it takes for a lease of d on
+// another node's clock to have provably ended: that clock may run slow by
+// MaxClockDrift while this one runs fast by as much; plus LeaseMargin.
+func (c Config) outlast(d time.Duration) time.Duration {
+	ρ := c.MaxClockDrift
+	return time.Duration(float64(d)*(1+ρ)/(1-ρ)) + c.LeaseMargin
 }
 
 // renewEvery is the period of membership renewals.
