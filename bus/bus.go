@@ -38,7 +38,7 @@ type Bus struct {
 	memberReqs chan memberReq // actor → membership goroutine
 	renewOK    atomic.Bool    // the actor's mayRenew, for the membership goroutine
 	self       atomic.Pointer[selfMember]
-	lastRenew  atomic.Int64 // when the last renewal was sent, ns on the bus clock
+	lastRenew  atomic.Int64 // when the last renewal was sent, ns since base
 	stats      counters
 	keyring    *wire.Keyring // nil: messages are not sealed
 	errs       chan error

@@ -116,11 +116,11 @@ func (b *Bus) renew() {
 	if !b.renewOK.Load() {
 		return
 	}
-	b.lastRenew.Store(b.cfg.Now().UnixNano())
 	ctx, cancel := b.callCtx()
 	defer cancel()
 	epoch := b.epoch.Load()
 	sent := b.cfg.Now()
+	b.lastRenew.Store(int64(sent.Sub(b.base)))
 	ms, err := b.cfg.Membership.Renew(ctx, b.cfg.NodeID, epoch)
 	b.root.Send(b.pid, renewed{epoch: epoch, sent: sent, recv: b.cfg.Now(), members: ms, err: err})
 }
@@ -154,7 +154,7 @@ func (a *busActor) mayRenew(now time.Time) bool {
 	// Silent for twice the expulsion wait: the others, if they could, have
 	// expelled this node, so a renewal now only tells it so (and it then
 	// rejoins), or finds it still a member because nobody could.
-	if now.Sub(time.Unix(0, a.b.lastRenew.Load())) >= 2*a.cfg.expelAfter() {
+	if now.Sub(a.b.base)-time.Duration(a.b.lastRenew.Load()) >= 2*a.cfg.expelAfter() {
 		return true
 	}
 	heard, size := 1, 1 // this node
