@@ -183,3 +183,55 @@ func TestRestartedMemberIsWaitedFor(t *testing.T) {
 		t.Fatalf("a stopped waiting for the old b after %v; want at least the lapse wait %v", waited, bus.LapseWait(c.cfg))
 	}
 }
+
+// The timeline docs/syncbus.md gives for a node C cut off both ways: C's
+// strong publishes complete once the lapse wait passed (every other member
+// provably stopped serving), until its own membership lease ends; that
+// happens no sooner than MemberLease after the cut (C renews while a
+// majority answered it within MemberLease) and no later than MemberLease
+// after its last renewal; the others expel C only after that, once its
+// record stalled for expelAfter.
+func TestCutOffNodeTimeline(t *testing.T) {
+	t.Parallel()
+	c := newMCluster(t, true, "a", "b", "c")
+	cut := c.nodes["c"].b
+	step := c.cfg.HeartbeatInterval
+	c.cut("c", true, true)
+	start := c.clk.Now()
+	since := func() time.Duration { return c.clk.Now().Sub(start) }
+	for since() < bus.LapseWait(c.cfg) {
+		c.step(step)
+	}
+	if err := <-c.strong("c", "k", 1); err != nil {
+		t.Fatalf("c's strong publish %v after the cut, past the lapse wait: %v; state: %s", since(), err, c.state())
+	}
+	for _, id := range []string{"a", "b"} {
+		if c.nodes[id].b.LeaseValid() {
+			t.Fatalf("%s holds its lease while c, a member, is cut off; state: %s", id, c.state())
+		}
+	}
+	var memberEnd, expelled time.Duration
+	for memberEnd == 0 || expelled == 0 {
+		if since() > 4*c.cfg.MemberLease {
+			t.Fatalf("%v after the cut: c's membership lease ended at %v, c expelled at %v (0: not yet); state: %s", since(), memberEnd, expelled, c.state())
+		}
+		c.step(step)
+		if _, ok := cut.Member(); !ok && memberEnd == 0 {
+			memberEnd = since()
+			if err := <-c.strong("c", "k", 2); !errors.Is(err, bus.ErrQuorum) {
+				t.Fatalf("c's strong publish once its membership lease ended: %v; want ErrQuorum", err)
+			}
+		}
+		if _, ok := c.m.Members()["c"]; !ok && expelled == 0 {
+			expelled = since()
+		}
+	}
+	t.Logf("c cut off: membership lease ended %v after the cut, expelled at %v", memberEnd, expelled)
+	if memberEnd < c.cfg.MemberLease || memberEnd > 2*c.cfg.MemberLease+step {
+		t.Fatalf("c's membership lease ended %v after the cut; want within [MemberLease, 2·MemberLease] = [%v, %v]", memberEnd, c.cfg.MemberLease, 2*c.cfg.MemberLease)
+	}
+	if expelled < memberEnd || expelled > memberEnd+bus.ExpelAfter(c.cfg)-c.cfg.MemberLease+2*step {
+		t.Fatalf("c expelled %v after the cut, its membership lease ended at %v; want after that, within expelAfter−MemberLease+2 steps", expelled, memberEnd)
+	}
+}
+
