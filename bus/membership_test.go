@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -235,3 +236,34 @@ func TestCutOffNodeTimeline(t *testing.T) {
 	}
 }
 
+// MaxPeers bounds the view: a member beyond it is left out of every view
+// that is full, is never answered as a member, and so never holds a lease;
+// the members already in a view keep their place (no departure, no flush)
+// and each one left out is counted.
+func TestMaxPeersBoundsTheView(t *testing.T) {
+	t.Parallel()
+	c := newMClusterWith(t, func(cfg *bus.Config) { cfg.MaxPeers = 2 }, "a", "b", "c")
+	repairs := map[string]uint64{}
+	for _, id := range c.order {
+		repairs[id] = c.nodes[id].b.Stats().Repairs
+	}
+	d := c.start("d")
+	for range 40 {
+		c.step(c.cfg.HeartbeatInterval)
+		if d.b.LeaseValid() {
+			t.Fatalf("d, beyond MaxPeers, holds a lease; state: %s", c.state())
+		}
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		b := c.nodes[id].b
+		if !b.LeaseValid() || len(b.Members()) != 2 || slices.Contains(b.Members(), "d") {
+			t.Fatalf("%s: lease %v, view %v; want its lease and its view of two without d; state: %s", id, b.LeaseValid(), b.Members(), c.state())
+		}
+		if got := b.Stats().Repairs - repairs[id]; got != 0 {
+			t.Fatalf("%s flushed %d times while d was left out; want its view kept; state: %s", id, got, c.state())
+		}
+		if b.Stats().Rejected[bus.RejectPeers] == 0 {
+			t.Fatalf("%s left d out without counting it; stats %+v", id, b.Stats())
+		}
+	}
+}

@@ -50,7 +50,7 @@ const (
 	// clock than it accepts.
 	RejectClock = "clock"
 	// RejectPeers: a message from a new node while MaxPeers nodes are
-	// known.
+	// known, or a member a renewal listed that the full view left out.
 	RejectPeers = "peers"
 	// RejectRate: a retransmit request beyond RetransmitRate.
 	RejectRate = "rate"

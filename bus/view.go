@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/warpcache/warp/messages/wire"
@@ -88,9 +89,13 @@ func (a *busActor) onRenewed(r renewed) {
 	}
 	a.memberUntil = later(a.memberUntil, r.sent.Add(a.cfg.MemberLease))
 	a.publishSelf()
-	next := make(map[string]*memberState, len(r.members))
-	for _, m := range r.members {
-		if m.Node == a.cfg.NodeID || len(next) >= a.cfg.MaxPeers {
+	next := make(map[string]*memberState, min(len(r.members), a.cfg.MaxPeers))
+	for _, m := range a.viewOrder(r.members) {
+		if m.Node == a.cfg.NodeID {
+			continue
+		}
+		if len(next) >= a.cfg.MaxPeers {
+			a.b.reject(RejectPeers, m.Node)
 			continue
 		}
 		old := a.members[m.Node]
@@ -108,6 +113,29 @@ func (a *busActor) onRenewed(r renewed) {
 	}
 	a.members = next
 	a.publishMembers()
+}
+
+// viewOrder orders the members a renewal returned for the view's MaxPeers
+// places: those in the view keep theirs, new ones follow by node id. A
+// member left out is not answered, so it never holds a lease; the order
+// keeps the view from changing with the order the Membership lists them in.
+func (a *busActor) viewOrder(ms []Member) []Member {
+	if len(ms) <= a.cfg.MaxPeers {
+		return ms
+	}
+	ms = slices.Clone(ms)
+	slices.SortFunc(ms, func(x, y Member) int {
+		_, xin := a.members[x.Node]
+		_, yin := a.members[y.Node]
+		switch {
+		case xin && !yin:
+			return -1
+		case yin && !xin:
+			return 1
+		}
+		return strings.Compare(x.Node, y.Node)
+	})
+	return ms
 }
 
 // departed handles member m leaving the view: a writer keeps waiting for it
