@@ -52,7 +52,7 @@ func TestDuplicateStrongEnvelopeIsAckedAgain(t *testing.T) {
 	applied := 0
 	app := ApplierFuncs{InvalidateFunc: func(context.Context, string, merge.Version) error { applied++; return nil }}
 	_, a, p := newTestActorWith(func() time.Time { return now }, tr, app)
-	e := wire.Envelope{Origin: "b", Epoch: 1, Seq: 1, Op: wire.OpInvalidate, Key: "k", Version: 3, Strong: true, ReplyTo: "b"}
+	e := wire.Envelope{Origin: "b", Epoch: 1, Seq: 1, Op: wire.OpInvalidate, Key: "k", Version: 3, Strong: true}
 	for range 2 {
 		env := e
 		a.handleStream(p, &env)

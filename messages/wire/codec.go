@@ -13,7 +13,6 @@ const (
 	flagSeq
 	flagKey
 	flagVersion
-	flagReplyTo
 	flagWatermark
 	flagRef
 	flagFence
@@ -54,7 +53,7 @@ func check(envs []Envelope) error {
 			return fmt.Errorf("%w: envelope %d has another origin than envelope 0", ErrInvalid, i)
 		case e.Op == 0:
 			return fmt.Errorf("%w: envelope %d has no op", ErrInvalid, i)
-		case len(e.Origin) > MaxNodeIDLen || len(e.ReplyTo) > MaxNodeIDLen:
+		case len(e.Origin) > MaxNodeIDLen:
 			return fmt.Errorf("%w: node id over %d bytes", ErrInvalid, MaxNodeIDLen)
 		case len(e.Key) > MaxKeyLen:
 			return fmt.Errorf("%w: key of %d bytes (max %d)", ErrInvalid, len(e.Key), MaxKeyLen)
@@ -86,9 +85,6 @@ func appendEnvelope(dst []byte, e *Envelope) []byte {
 	if e.Key != "" {
 		flags |= flagKey
 	}
-	if e.ReplyTo != "" {
-		flags |= flagReplyTo
-	}
 	dst = append(dst, byte(e.Op))
 	dst = binary.AppendUvarint(dst, flags)
 	dst = appendUint(dst, e.Seq)
@@ -96,9 +92,6 @@ func appendEnvelope(dst []byte, e *Envelope) []byte {
 		dst = appendString(dst, e.Key)
 	}
 	dst = appendUint(dst, uint64(e.Version))
-	if e.ReplyTo != "" {
-		dst = appendString(dst, e.ReplyTo)
-	}
 	dst = appendUint(dst, e.Watermark)
 	return appendUint(dst, e.Ref)
 }
@@ -224,9 +217,6 @@ func (r *reader) envelope(e *Envelope) {
 	e.Version = merge.Version(r.optUint(flags, flagVersion, "version"))
 	if r.err == nil && !e.Version.Valid() {
 		r.fail("version %d above %d", e.Version, merge.MaxVersion)
-	}
-	if flags&flagReplyTo != 0 {
-		e.ReplyTo = r.string(MaxNodeIDLen, "replyTo")
 	}
 	e.Watermark = r.optUint(flags, flagWatermark, "watermark")
 	e.Ref = r.optUint(flags, flagRef, "ref")

@@ -19,10 +19,10 @@ func TestRoundTrip(t *testing.T) {
 	}{
 		{"invalidate", []Envelope{with(func(e *Envelope) { e.Op, e.Seq, e.Key, e.Version = OpInvalidate, 1, "user:1", 42 })}},
 		{"strong", []Envelope{with(func(e *Envelope) {
-			e.Op, e.Seq, e.Key, e.Version, e.Strong, e.ReplyTo = OpInvalidate, 7, "k", 1<<40, true, "node-a"
+			e.Op, e.Seq, e.Key, e.Version, e.Strong = OpInvalidate, 7, "k", 1<<40, true
 		})}},
 		{"fence", []Envelope{with(func(e *Envelope) {
-			e.Op, e.Seq, e.Key, e.Version, e.Strong, e.Fence, e.ReplyTo = OpInvalidate, 7, "k", 1<<40, true, true, "node-a"
+			e.Op, e.Seq, e.Key, e.Version, e.Strong, e.Fence = OpInvalidate, 7, "k", 1<<40, true, true
 		})}},
 		{"release", []Envelope{with(func(e *Envelope) { e.Op, e.Seq, e.Key, e.Version, e.Release = OpInvalidate, 8, "k", 1<<40, true })}},
 		{"member answer", []Envelope{with(func(e *Envelope) { e.Op, e.Ref, e.Watermark, e.Member = OpHeartbeatAck, 3, 9, true })}},
@@ -72,7 +72,6 @@ func TestAppendInvalid(t *testing.T) {
 		{"mixed origin", []Envelope{{Origin: "a", Op: OpFlush}, {Origin: "b", Op: OpFlush}}},
 		{"mixed epoch", []Envelope{{Origin: "a", Op: OpFlush}, {Origin: "a", Epoch: 2, Op: OpFlush}}},
 		{"long origin", []Envelope{{Origin: long, Op: OpFlush}}},
-		{"long replyTo", []Envelope{{Origin: "a", Op: OpFlush, ReplyTo: long}}},
 		{"long key", []Envelope{{Origin: "a", Op: OpFlush, Key: strings.Repeat("k", MaxKeyLen+1)}}},
 		{"version above MaxVersion", []Envelope{{Origin: "a", Op: OpInvalidate, Version: merge.MaxVersion + 1}}},
 		{"version 2^63+1", []Envelope{{Origin: "a", Op: OpInvalidate, Version: 1<<63 + 1}}},
@@ -142,7 +141,7 @@ func TestDecodeMalformed(t *testing.T) {
 
 func FuzzDecode(f *testing.F) {
 	seed := []Envelope{
-		{Origin: "n1", Epoch: 1, Op: OpInvalidate, Seq: 1, Key: "k", Version: 1, Strong: true, ReplyTo: "n1"},
+		{Origin: "n1", Epoch: 1, Op: OpInvalidate, Seq: 1, Key: "k", Version: 1, Strong: true},
 		{Origin: "n1", Epoch: 1, Op: OpHeartbeat, Watermark: 1, Ref: 2},
 		{Origin: "n1", Epoch: 1, Op: OpInvalidate, Seq: 2, Key: "k", Version: 5, Fence: true, Release: true},
 		{Origin: "n1", Epoch: 1, Op: OpHeartbeatAck, Ref: 2, Member: true},

@@ -15,7 +15,7 @@
 // One bus message holds a batch of envelopes from one origin:
 //
 //	message  = format(1 byte = 2) origin(string) epoch(uvarint) count(uvarint) envelope*
-//	envelope = op(1 byte) flags(uvarint) [seq] [key] [version] [replyTo] [watermark] [ref]
+//	envelope = op(1 byte) flags(uvarint) [seq] [key] [version] [watermark] [ref]
 //	string   = length(uvarint) bytes
 //
 // The flags say which of the optional fields follow (a zero field is left

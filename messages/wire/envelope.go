@@ -9,10 +9,11 @@ import (
 // Bounds enforced by [Append] and [Decode].
 const (
 	// FormatVersion is the format written by [Append]; the first byte of
-	// every message. Format 2 made the flags a uvarint and added Fence,
-	// Release and Member; format 1 is no longer accepted.
+	// every message. Format 2 made the flags a uvarint, added Fence,
+	// Release and Member, and dropped ReplyTo (an ack goes to the origin);
+	// format 1 is no longer accepted.
 	FormatVersion = 2
-	// MaxNodeIDLen bounds [Envelope.Origin] and [Envelope.ReplyTo].
+	// MaxNodeIDLen bounds [Envelope.Origin].
 	MaxNodeIDLen = 128
 	// MaxKeyLen bounds [Envelope.Key].
 	MaxKeyLen = 64 << 10
@@ -30,7 +31,7 @@ const (
 	// Version. With Fence set, Version is a write's fence token: stop
 	// caching Key until the token is released (an envelope with Release
 	// set and the same Version) or expires. Strong ones are acked with
-	// [OpAck] to ReplyTo.
+	// [OpAck] to the origin.
 	OpInvalidate Op = 1
 	// OpInvalidatePrefix: drop every cached key that starts with Key.
 	OpInvalidatePrefix Op = 2
@@ -100,7 +101,7 @@ type Envelope struct {
 	// Version is the written version or fence token (invalidations) or
 	// the applied version (acks); at most [merge.MaxVersion].
 	Version merge.Version
-	// Strong asks every receiver to ack ReplyTo once applied.
+	// Strong asks every receiver to ack the origin once applied.
 	Strong bool
 	// Fence says Version is a fence token (see [OpInvalidate]).
 	Fence bool
@@ -109,8 +110,6 @@ type Envelope struct {
 	// Member, in a heartbeat answer, says the answerer holds the
 	// heartbeat's origin as a member.
 	Member bool
-	// ReplyTo is the node id to ack, at most [MaxNodeIDLen] bytes.
-	ReplyTo string
 	// Watermark is a sequence number: the last one sent (heartbeats), the
 	// first one wanted (Nack), the last one lost (repair Flush); in an
 	// Ack, the epoch of the acked writer.
