@@ -61,3 +61,23 @@ func TestDuplicateStrongEnvelopeIsAckedAgain(t *testing.T) {
 		t.Fatalf("a strong envelope received twice: applied %d times, %d acks to its writer; want 1 and 2", applied, tr.sent["b"])
 	}
 }
+
+// Only members of the view are answered: a retransmit request or a
+// heartbeat from a node outside it gets nothing back (no retransmission,
+// no answer), while the same from a member gets both.
+func TestOnlyMembersAreAnswered(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	tr := &sendCounter{sent: map[string]int{}}
+	b, a, _ := newTestActorWith(func() time.Time { return now }, tr, ApplierFuncs{})
+	a.anchored = true
+	a.members["b"] = &memberState{Member: Member{Node: "b", Epoch: 1}}
+	a.publish([]pubItem{{op: wire.OpInvalidate, key: "k1", version: 1}, {op: wire.OpInvalidate, key: "k2", version: 2}})
+	for _, from := range []string{"x", "b"} {
+		a.handle(&wire.Envelope{Origin: from, Epoch: 1, Op: wire.OpNack, Watermark: 1, Ref: 2})
+		a.handle(&wire.Envelope{Origin: from, Epoch: 1, Op: wire.OpHeartbeat, Ref: 1})
+	}
+	if tr.sent["x"] != 0 || tr.sent["b"] != 2 || b.stats.retransmits.Load() != 2 {
+		t.Fatalf("sent %d messages to the non-member x and %d to the member b, %d envelopes retransmitted; want 0, 2 (a retransmission, an answer) and 2",
+			tr.sent["x"], tr.sent["b"], b.stats.retransmits.Load())
+	}
+}
