@@ -81,3 +81,29 @@ func TestOnlyMembersAreAnswered(t *testing.T) {
 			tr.sent["x"], tr.sent["b"], b.stats.retransmits.Load())
 	}
 }
+
+// A gap gets exactly RetransmitTries retransmit requests, one a heartbeat
+// interval, before the node gives up on the origin and flushes.
+func TestGapFlushesAfterRetransmitTries(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	tr := &sendCounter{sent: map[string]int{}}
+	flushes := 0
+	app := ApplierFuncs{FlushFunc: func(context.Context) error { flushes++; return nil }}
+	_, a, p := newTestActorWith(func() time.Time { return now }, tr, app)
+	for _, tries := range []int{1, 3} {
+		tr.sent["b"], flushes = 0, 0
+		a.cfg.RetransmitTries = tries
+		a.announce(p, p.high+5) // five envelopes of b's never arrive
+		for range 10 * tries {
+			if flushes > 0 {
+				break
+			}
+			now = now.Add(a.cfg.HeartbeatInterval)
+			a.tick()
+		}
+		if tr.sent["b"] != tries || flushes != 1 || p.gap() {
+			t.Fatalf("RetransmitTries %d: %d requests to b, %d flushes, gap %v; want %d requests, then 1 flush closing the gap", tries, tr.sent["b"], flushes, p.gap(), tries)
+		}
+		now = now.Add(a.cfg.FlushInterval) // the next flush may come at once
+	}
+}
