@@ -1,7 +1,10 @@
 package bus
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,5 +108,34 @@ func TestGapFlushesAfterRetransmitTries(t *testing.T) {
 			t.Fatalf("RetransmitTries %d: %d requests to b, %d flushes, gap %v; want %d requests, then 1 flush closing the gap", tries, tr.sent["b"], flushes, p.gap(), tries)
 		}
 		now = now.Add(a.cfg.FlushInterval) // the next flush may come at once
+	}
+}
+
+// What the bus refuses is counted every time and logged at most once a
+// minute per reason and origin: a flood of forged messages costs one log
+// line per origin, not one per message.
+func TestRejectLogsOncePerMinutePerOrigin(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	b, _, _ := newTestActor(func() time.Time { return now })
+	var out bytes.Buffer
+	b.cfg.Logger = slog.New(slog.NewTextHandler(&out, nil))
+	lines := func() int { return strings.Count(out.String(), "rejected a message") }
+	for range 100 {
+		b.reject("bad_mac", "x")
+	}
+	b.reject("bad_mac", "y")
+	b.reject(RejectRate, "x")
+	if n, got := lines(), b.Stats().Rejected; n != 3 || got["bad_mac"] != 101 || got[RejectRate] != 1 {
+		t.Fatalf("%d log lines, counts %v; want 3 lines (x and y for bad_mac, x for rate) and every rejection counted", n, got)
+	}
+	now = now.Add(59 * time.Second)
+	b.reject("bad_mac", "x")
+	if n := lines(); n != 3 {
+		t.Fatalf("%d log lines 59 s later; want still 3", n)
+	}
+	now = now.Add(time.Second)
+	b.reject("bad_mac", "x")
+	if n := lines(); n != 4 {
+		t.Fatalf("%d log lines a minute later; want 4", n)
 	}
 }

@@ -95,7 +95,7 @@ const maxLogged = 1024
 // most once per origin and reason per minute.
 func (b *Bus) reject(reason, origin string) {
 	c := &b.stats
-	now := time.Now()
+	now := b.cfg.Now()
 	c.mu.Lock()
 	if c.rejected == nil {
 		c.rejected, c.logged = map[string]uint64{}, map[[2]string]time.Time{}
