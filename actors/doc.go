@@ -1,7 +1,7 @@
 // Package actors owns Warp's actor system: a [Node] (its id and epoch, an
-// injected *slog.Logger that is silent by default, a coarse clock and a
-// hybrid logical clock) and [Router]s that map keys to shard actors by hash
-// and own those actors.
+// injected *slog.Logger that is silent by default, a monotonic clock,
+// [Node.Now], read afresh on every check, and a hybrid logical clock) and
+// [Router]s that map keys to shard actors by hash and own those actors.
 //
 // # Dispatch
 //

@@ -5,10 +5,10 @@
 // # Entries
 //
 // Each cached value is stored behind a [Header] of [HeaderSize] bytes: its
-// version, its expiry on the node's coarse clock, the registration epoch it
-// was resolved under, and flags (strong, negative). Readers check expiry and
-// epoch on every read; a periodic sweep drops expired entries, and
-// bigcache's life window is only a backstop.
+// version, its expiry on the node's monotonic clock (actors.Node.Now), the
+// registration epoch it was resolved under, and flags (strong, negative).
+// Readers check expiry and epoch on every read; a periodic sweep drops
+// expired entries, and bigcache's life window is only a backstop.
 //
 // # Hot tier
 //
