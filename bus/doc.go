@@ -27,23 +27,36 @@
 // # Eventual invalidations
 //
 // Every broadcast envelope carries a per-origin sequence number within the
-// origin's epoch (new at every process start). A receiver applies each new
+// origin's epoch (its [Membership] incarnation: new at every start, and
+// again on a rejoin after it lost its record). A receiver applies each new
 // envelope through the Applier (which keeps the newest version, so
 // duplicates and reorders are harmless), notices holes from later sequence
 // numbers and from the watermark in heartbeats, and asks the origin to
 // send the missing envelopes again from its ring. If the origin no longer
-// has them, or does not answer, the receiver flushes. A reconnect or a
-// lapsed lease also ends in a flush. A full publish queue turns into a
-// flush broadcast: never a silent drop.
+// has them, or does not answer after Config.RetransmitTries requests, the
+// receiver flushes. After a reconnect or a lapsed lease the node catches
+// up the same way, and takes its lease back only then. It also flushes for
+// a member gone without a clean Leave, a failed Applier call, and its first
+// lease after joining, never more than once per Config.FlushInterval (a
+// flush asked for sooner waits, with the lease off). A full publish queue
+// turns into a flush broadcast: never a silent drop.
 //
 // # Strong invalidations and the coherence lease
 //
-// A node may serve StrongDistributed keys from L1 only while
-// [Bus.LeaseValid]. Its lease with respect to a peer is renewed only by a
-// heartbeat round trip it started, and lasts from the heartbeat's send time
-// for Config.LeaseDuration. [Bus.PublishStrong] waits until every peer of
-// the view acked or provably lost its lease: no answer from the writer for
-// LeaseDuration·(1+ρ)/(1−ρ) + LeaseMargin, ρ being Config.MaxClockDrift.
-// docs/syncbus.md has the argument and the limits (a partition longer than
-// PeerTimeout splits the view).
+// The view is the cluster's [Membership], kept in the primary store: a
+// node joins in [New], renews every Config.MemberLease/4, and is expelled
+// by the others once its record has not changed for
+// MemberLease·(1+ρ)/(1−ρ) + LeaseMargin, ρ being Config.MaxClockDrift.
+// Silence never removes a member. A node may serve StrongDistributed keys
+// from L1 only while [Bus.LeaseValid]: it is a member, and for every member
+// of its view it holds a lease, renewed only by a heartbeat round trip it
+// started that the member answered as a member, lasting
+// Config.LeaseDuration from the heartbeat's send time, and counted only
+// once the node caught up with everything the member had sent when it
+// answered. [Bus.PublishStrong] waits until every member of the view acked
+// or provably lost its lease: no answer from the writer for
+// LeaseDuration·(1+ρ)/(1−ρ) + LeaseMargin. docs/syncbus.md has the
+// argument and the timings. Without a Membership the view is the peers
+// heard within Config.PeerTimeout, which a partition splits: only eventual
+// keys should run on such a bus.
 package bus

@@ -16,10 +16,12 @@
 // closes the connection on [Transport.Close]; [FromConn] shares a
 // connection the caller owns and only unsubscribes on Close. Either way the
 // transport reports disconnects and reconnects to the bus, which stops
-// serving strong keys while disconnected and flushes after a reconnect,
-// because what was published meanwhile may be lost (core NATS does not
-// store messages). A slow consumer (a subscription over its pending limits)
-// also loses messages; the bus's gap detection repairs that.
+// serving strong keys while disconnected. What was published meanwhile may
+// be lost (core NATS does not store messages): after a reconnect the bus
+// catches up from the origins' rings, and takes its lease back only then
+// (it flushes only for what the rings no longer hold). A slow consumer (a
+// subscription over its pending limits) also loses messages; the bus's gap
+// detection repairs that.
 //
 // # Security
 //
