@@ -28,8 +28,6 @@ func (s StaleRead) String() string {
 
 // Staleness is the result of [Stale].
 type Staleness struct {
-	// Reads counts the reads judged.
-	Reads int
 	// Max is the largest staleness seen (within the bound or not).
 	Max time.Duration
 	// Over lists the reads staler than the bound, stalest first.
@@ -47,7 +45,6 @@ func Stale(ops []history.Op, prefix, initial string, bound time.Duration) Stalen
 			if !r.found || !ok || w.failed {
 				continue
 			}
-			s.Reads++
 			at, by, ok := ki.replacedAt(w, r.op.Call)
 			if !ok {
 				continue

@@ -126,18 +126,11 @@ func (c *Cluster) openStore(ctx context.Context) error {
 // Nodes returns the nodes, n1 first.
 func (c *Cluster) Nodes() []*Node { return c.nodes }
 
-// Name returns the run's bus cluster name; Table its store table.
-func (c *Cluster) Name() string  { return c.name }
-func (c *Cluster) Table() string { return c.table }
-
 // StopNATS stops NATS server i; StartNATS starts it again on its ports.
 func (c *Cluster) StopNATS(i int) { c.nats[i].stop() }
 
 // StartNATS starts NATS server i again on the ports it had.
 func (c *Cluster) StartNATS(i int) error { return c.nats[i].start() }
-
-// NATSServers returns how many NATS servers the cluster has.
-func (c *Cluster) NATSServers() int { return len(c.nats) }
 
 // StoreValues reads every key's value from the store (absent keys are
 // left out).

@@ -31,12 +31,11 @@ type Node struct {
 	Proxy *proxy.Proxy
 
 	c *Cluster
-	// mu guards the fields below: the current process, its control
-	// client and the clock offset it was started with.
+	// mu guards the fields below: the current process and its control
+	// client.
 	mu     sync.Mutex
 	proc   *proc.Process
 	client *control.Client
-	offset time.Duration
 }
 
 // Client returns the control client of the node's current process, nil
@@ -74,7 +73,7 @@ func (n *Node) start(offset time.Duration) error {
 	select {
 	case addr := <-ready.addr:
 		n.mu.Lock()
-		n.proc, n.offset = p, offset
+		n.proc = p
 		n.client = control.NewClient(addr, c.cfg.ConnsPerNode)
 		n.mu.Unlock()
 		return nil

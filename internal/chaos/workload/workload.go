@@ -68,9 +68,6 @@ func Start(t Target, rec *history.Recorder, cfg Config) *Workload {
 	return w
 }
 
-// Wait waits until every client has issued its MaxOps operations.
-func (w *Workload) Wait() { w.wg.Wait() }
-
 // Stop asks the clients to stop and waits for them (at most one
 // operation's bound).
 func (w *Workload) Stop() {

@@ -142,7 +142,7 @@ func TestWorkload(t *testing.T) {
 		},
 		Timeout: time.Second, MaxOps: maxOps, Seed: 1,
 	})
-	w.Wait()
+	workload.Wait(w)
 	w.Stop()
 	ops := rec.Ops()
 	if len(ops) != 4*maxOps {
