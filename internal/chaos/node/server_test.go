@@ -42,12 +42,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for prefix, mode := range map[string]api.Mode{StrongPrefix: api.ModeStrongDistributed, QuorumPrefix: api.ModeStrongDistributed, EventualPrefix: api.ModeEventualDistributed} {
-		if err := w.Register(prefix+"*", mode, KeyTTL); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.SetQuorum(QuorumPrefix+"*", 1); err != nil {
+	if err := register(w); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer((&server{w: w, clock: clock, id: "n1"}).handler())

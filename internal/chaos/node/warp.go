@@ -112,17 +112,21 @@ func newWarp(ctx context.Context, s Settings, clock actors.Clock) (*api.Warp[str
 		return nil, nil, err
 	}
 	closeAll := func() { _ = w.Close(); pool.Close() }
-	err = errors.Join(
+	if err := register(w); err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	return w, closeAll, nil
+}
+
+// register registers the key families on w.
+func register(w *api.Warp[string]) error {
+	return errors.Join(
 		w.Register(StrongPrefix+"*", api.ModeStrongDistributed, KeyTTL),
 		w.Register(QuorumPrefix+"*", api.ModeStrongDistributed, KeyTTL),
 		w.SetQuorum(QuorumPrefix+"*", 1),
 		w.Register(EventualPrefix+"*", api.ModeEventualDistributed, KeyTTL),
 	)
-	if err != nil {
-		closeAll()
-		return nil, nil, err
-	}
-	return w, closeAll, nil
 }
 
 // StalenessBound is how long after a write returned another node may
