@@ -19,11 +19,15 @@
 //
 // The node gives Warp (actors.Config.Clock) the wall clock plus an offset,
 // set by the -clock-offset flag at start and changed at run time through
-// the control API: a node whose clock is an hour ahead, or that jumps. The
-// bus measures its leases and timeouts with its own monotonic clock
-// (bus.Config.Now is left to its default), as it would on a host whose
-// wall clock is stepped: only what Warp reads from the node's clock
-// (hybrid-logical-clock versions, entry expiry, fences) moves.
+// the control API: a node whose clock is an hour ahead, or that jumps.
+// Warp reads that clock once, when the node starts, to anchor its hybrid
+// logical clock (and the node's epoch), and follows the monotonic clock
+// from there (actors.Node.Now); no deadline reads it (entry expiry,
+// fences, leases), and the bus measures its leases and timeouts with its
+// own monotonic clock (bus.Config.Now is left to its default). So a jump
+// at run time moves nothing; a node restarted with an offset issues
+// versions that far ahead (or behind), and the other nodes refuse to
+// observe a version further ahead than actors.Config.MaxClockAhead.
 //
 // # Start-up
 //
