@@ -58,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Runs, "runs", 0, "runs per scenario (0: the profile's)")
 	fs.StringVar(&o.DSN, "dsn", cmp.Or(os.Getenv("WARP_POSTGRES_DSN"), "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL DSN (127.0.0.1 only)")
 	fs.StringVar(&o.OutDir, "out", "", "directory for logs and evidence (default: a new directory under $TMPDIR)")
-	fs.DurationVar(&o.StaleBound, "stale-bound", node.StalenessBound(), "eventual staleness bound (default: the nodes' lapse wait plus a heartbeat)")
+	fs.DurationVar(&o.StaleBound, "stale-bound", node.StalenessBound(), "eventual staleness bound; the default is the nodes' LeaseDuration/(1−ρ) + LeaseMargin")
 	fs.IntVar(&o.Nodes, "nodes", 3, "nodes per cluster")
 	fs.IntVar(&o.ClientsPerNode, "clients", 2, "clients per node")
 	fs.Uint64Var(&o.Seed, "seed", uint64(time.Now().UnixNano()), "seed of the load's choices")

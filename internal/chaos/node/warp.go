@@ -33,7 +33,12 @@ const (
 )
 
 // Warp's timing on every node: the library's defaults, written out so
-// that [StalenessBound] and [Timing] follow what the nodes run with.
+// that [StalenessBound] and [Timing] follow what the nodes run with
+// (newWarp passes each one explicitly). TestNATSTimingIsTheDefault checks
+// the NATS pings against natsbus's defaults; the bus's defaults are
+// applied inside bus.New and no exported API returns them (bus.LapseWait
+// is a test seam of package bus), so the bus timings here are checked
+// against bus/config.go (Config.withDefaults) by reading it.
 const (
 	heartbeat     = 100 * time.Millisecond
 	leaseDuration = 5 * heartbeat
