@@ -34,18 +34,20 @@ const (
 
 // Scenarios returns every scenario, in report order. Fault lengths follow
 // the nodes' Warp timeouts (node.Timing): a short pause is half the
-// coherence lease (the shortest timeout), a long one 3 s past the longest.
+// coherence lease (the shortest timeout), a long one 3 s past the longest;
+// a one-way cut lasts three membership leases, past the expulsion of the
+// node cut off.
 func Scenarios() []Scenario {
 	t := node.Timing()
 	short, long := t.Lease/2, t.Longest()+3*time.Second
-	oneWay := 2 * t.Peer
+	oneWay := 3 * t.Member
 	return []Scenario{
 		{Name: "pause-short", NATS: 1, FullRuns: 5, Doc: "n2 is paused (SIGSTOP) for " + short.String() + ", three times, 1 s apart", Fault: pauses(short, false, 3)},
 		{Name: "pause-short-cut", NATS: 1, FullRuns: 5, Doc: "as pause-short, and n2's link is cut (connections dropped) when it is paused, healed 1 s after it continues", Fault: pauses(short, true, 3)},
 		{Name: "pause-long", NATS: 1, FullRuns: 5, Doc: "n2 is paused for " + long.String() + ", past every Warp timeout", Fault: pauses(long, false, 1)},
 		{Name: "pause-long-cut", NATS: 1, FullRuns: 5, Doc: "as pause-long, and n2's link is cut (connections dropped) when it is paused, healed 1 s after it continues", Fault: pauses(long, true, 1)},
 		{Name: "partition-2s", NATS: 1, FullRuns: 1, Doc: "n3 is cut from NATS both ways for 2 s (connections kept)", Fault: partition(n3, proxy.Both, 2*time.Second)},
-		{Name: "partition-30s", NATS: 1, FullRuns: 5, Doc: "n3 is cut from NATS both ways for 30 s (connections kept), 10× PeerTimeout", Fault: partition(n3, proxy.Both, 30*time.Second)},
+		{Name: "partition-30s", NATS: 1, FullRuns: 5, Doc: "n3 is cut from NATS both ways for 30 s (connections kept), 15× MemberLease", Fault: partition(n3, proxy.Both, 30*time.Second)},
 		{Name: "one-way-up", NATS: 1, FullRuns: 1, Doc: "n3's messages to NATS stop for " + oneWay.String() + "; what NATS sends it still arrives", Fault: partition(n3, proxy.Up, oneWay)},
 		{Name: "one-way-down", NATS: 1, FullRuns: 1, Doc: "what NATS sends n3 stops for " + oneWay.String() + "; n3's messages still arrive", Fault: partition(n3, proxy.Down, oneWay)},
 		{Name: "nats-restart", NATS: 1, FullRuns: 1, Doc: "the NATS server is shut down for 3 s, then started on the same port", Fault: natsRestart(3 * time.Second)},

@@ -152,8 +152,6 @@ func StalenessBound() time.Duration {
 type Timings struct {
 	// Lease is the coherence lease (LeaseDuration), the shortest timeout.
 	Lease time.Duration
-	// Peer drops a silent peer from the view (PeerTimeout).
-	Peer time.Duration
 	// Strong bounds a strong write's wait for acks (StrongTimeout).
 	Strong time.Duration
 	// Member is a renewal's membership lease (MemberLease); a silent
@@ -169,12 +167,12 @@ type Timings struct {
 // Timing returns the nodes' timeouts.
 func Timing() Timings {
 	return Timings{
-		Lease: leaseDuration, Peer: peerTimeout, Strong: strongTimeout, Apply: applyTimeout, Member: memberLease,
+		Lease: leaseDuration, Strong: strongTimeout, Apply: applyTimeout, Member: memberLease,
 		DeadConn: natsPing * natsPingsOut,
 	}
 }
 
 // Longest returns the longest of t's timeouts.
 func (t Timings) Longest() time.Duration {
-	return max(t.Lease, t.Peer, t.Strong, t.Apply, t.DeadConn, 2*t.Member)
+	return max(t.Lease, t.Strong, t.Apply, t.DeadConn, 2*t.Member)
 }
