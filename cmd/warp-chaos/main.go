@@ -56,7 +56,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Profile, "profile", cmp.Or(os.Getenv("CHAOS_PROFILE"), "full"), "short (every scenario once, within 10 minutes) or full (pauses and 30 s partitions five times); default $CHAOS_PROFILE or full")
 	only := fs.String("only", "", "run only the scenarios matching this regexp (at least once each)")
 	fs.IntVar(&o.Runs, "runs", 0, "runs per scenario (0: the profile's)")
-	fs.StringVar(&o.DSN, "dsn", cmp.Or(os.Getenv("WARP_POSTGRES_DSN"), "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL DSN (127.0.0.1 only)")
+	fs.StringVar(&o.DSN, "dsn", cmp.Or(os.Getenv("WARP_POSTGRES_DSN"), "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL DSN (loopback hosts only)")
 	fs.StringVar(&o.OutDir, "out", "", "directory for logs and evidence (default: a new directory under $TMPDIR)")
 	fs.DurationVar(&o.StaleBound, "stale-bound", node.StalenessBound(), "eventual staleness bound; the default is the nodes' LeaseDuration/(1−ρ) + LeaseMargin")
 	fs.IntVar(&o.Nodes, "nodes", 3, "nodes per cluster")

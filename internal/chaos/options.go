@@ -16,7 +16,7 @@ type Options struct {
 	Runs int
 	// Exe is the warp-chaos binary the nodes run (os.Executable()).
 	Exe string
-	// DSN is the PostgreSQL connection string (127.0.0.1).
+	// DSN is the PostgreSQL connection string (loopback hosts only).
 	DSN string
 	// OutDir receives node logs, visualizations of failing keys and the
 	// histories of failing runs.

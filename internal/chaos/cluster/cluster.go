@@ -27,7 +27,8 @@ type Config struct {
 	Exe string
 	// Nodes is the node count; NATSServers 1 or 3.
 	Nodes, NATSServers int
-	// DSN is the PostgreSQL connection string (host 127.0.0.1).
+	// DSN is the PostgreSQL connection string; every host it names must
+	// be loopback.
 	DSN string
 	// LogDir receives one log per node (stdout and stderr).
 	LogDir string
@@ -103,8 +104,8 @@ func (c *Cluster) openStore(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster: postgres DSN: %w", err)
 	}
-	if h := pcfg.ConnConfig.Host; h != "127.0.0.1" && h != "localhost" {
-		return fmt.Errorf("cluster: postgres host %q is not loopback", h)
+	if err := loopbackOnly(ctx, &pcfg.ConnConfig.Config); err != nil {
+		return err
 	}
 	if c.pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
 		return fmt.Errorf("cluster: postgres: %w", err)

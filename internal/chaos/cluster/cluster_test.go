@@ -1,9 +1,12 @@
 package cluster
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/warpcache/warp/internal/chaos/node"
 	"github.com/warpcache/warp/internal/leakcheck"
@@ -55,5 +58,46 @@ func TestReadyWriter(t *testing.T) {
 	}
 	if !strings.HasPrefix(log.String(), "starting\n") || !strings.HasSuffix(log.String(), "again\n") {
 		t.Fatalf("log %q; want everything written", log.String())
+	}
+}
+
+func TestLoopbackOnly(t *testing.T) {
+	t.Parallel()
+	resolves := func(addrs ...string) func(context.Context, string) ([]string, error) {
+		return func(_ context.Context, host string) ([]string, error) {
+			if host != "localhost" {
+				t.Errorf("resolved %q; want only localhost resolved", host)
+			}
+			return addrs, nil
+		}
+	}
+	loopback := resolves("127.0.0.1", "::1")
+	for _, tc := range []struct {
+		dsn    string
+		lookup func(context.Context, string) ([]string, error)
+		ok     bool
+	}{
+		{"postgres://postgres@127.0.0.1:5432/test?sslmode=disable", loopback, true},
+		{"postgres://postgres@127.0.0.1:5432/test", loopback, true}, // sslmode prefer: two fallbacks per host
+		{"postgres://postgres@[::1]:5432/test", loopback, true},
+		{"postgres://postgres@127.0.0.2,127.0.0.1:5432/test", loopback, true},
+		{"postgres://postgres@localhost:5432/test", loopback, true},
+		{"postgres://postgres@127.0.0.1,10.9.9.9:5432/test", loopback, false},
+		{"host=127.0.0.1,10.9.9.9 port=5432 dbname=test", loopback, false},
+		{"postgres://postgres@10.9.9.9:5432/test", loopback, false},
+		{"postgres://postgres@localhost:5432/test", resolves("127.0.0.1", "10.0.0.1"), false},
+		{"postgres://postgres@localhost:5432/test", resolves(), false},
+		{"postgres://postgres@db.example.com:5432/test", loopback, false},
+		{"postgres://postgres@127.0.0.1,localhost,db.example.com/test", loopback, false},
+		{"host=/var/run/postgresql dbname=test", loopback, false},
+	} {
+		cfg, err := pgconn.ParseConfig(tc.dsn)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.dsn, err)
+		}
+		cfg.LookupFunc = tc.lookup
+		if err := loopbackOnly(context.Background(), cfg); (err == nil) != tc.ok {
+			t.Errorf("%s: got %v; want accepted %v", tc.dsn, err, tc.ok)
+		}
 	}
 }
