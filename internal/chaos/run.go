@@ -1,10 +1,13 @@
 package chaos
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/warpcache/warp/internal/chaos/cluster"
@@ -115,36 +118,58 @@ func runOnce(ctx context.Context, o *Options, p Profile, sc Scenario, run int) (
 }
 
 // converge reads every key on every node until each serves the store's
-// value, bounded by convergeBound; the reads join the history (clients
-// base.. base+nodes-1). It returns the store's final values and "" if the
-// cluster converged, else what was still different.
+// value, bounded by convergeBound and ctx, which it checks before every
+// read; the reads join the history (clients base.. base+nodes-1). It
+// returns the store's final values and "" if the cluster converged, else
+// what was still different: each lagging node's first key off.
 func converge(ctx context.Context, c *cluster.Cluster, rec *history.Recorder, keys []string, base int) (map[string]string, string) {
 	deadline := time.Now().Add(convergeBound)
+	over := func() bool { return ctx.Err() != nil || time.Now().After(deadline) }
+	var diffs []string
 	for {
 		final, err := c.StoreValues(ctx, keys)
 		if err != nil {
 			return nil, "store: " + err.Error()
 		}
-		diff := ""
-		for i, n := range c.Nodes() {
-			cl := n.Client()
-			if cl == nil {
-				diff = n.ID + " is down"
-				continue
-			}
-			for _, k := range keys {
-				op, _ := workload.Do(cl, rec, history.Op{Client: base + i, Node: n.ID, Kind: history.Read, Keys: []string{k}}, opTimeout)
-				if op.Status != history.OK || op.Values[0] != final[k] {
-					diff = fmt.Sprintf("%s serves %s = %v %q; the store holds %q", n.ID, k, op.Status, op.Values, final[k])
-				}
-			}
-		}
-		if diff == "" {
+		sweep, cut := lagging(c, rec, keys, base, final, deadline, over)
+		if !cut && len(sweep) == 0 {
 			return final, ""
 		}
-		if ctx.Err() != nil || time.Now().After(deadline) {
-			return final, fmt.Sprintf("not within %v: %s", convergeBound, diff)
+		if len(sweep) > 0 || diffs == nil {
+			diffs = sweep
+		}
+		if cut || over() {
+			why := strings.Join(diffs, "; ")
+			if why == "" {
+				why = cmp.Or(context.Cause(ctx), errors.New("not every node was read")).Error()
+			}
+			return final, fmt.Sprintf("not within %v: %s", convergeBound, why)
 		}
 		<-time.After(100 * time.Millisecond)
 	}
+}
+
+// lagging reads every key on every node, moving on to the next node at
+// its first key that differs from final, and returns those differences;
+// cut is true if over() stopped it before every node was read.
+func lagging(c *cluster.Cluster, rec *history.Recorder, keys []string, base int, final map[string]string, deadline time.Time, over func() bool) (diffs []string, cut bool) {
+nodes:
+	for i, n := range c.Nodes() {
+		cl := n.Client()
+		if cl == nil {
+			diffs = append(diffs, n.ID+" is down")
+			continue
+		}
+		for _, k := range keys {
+			if over() {
+				return diffs, true
+			}
+			op, _ := workload.Do(cl, rec, history.Op{Client: base + i, Node: n.ID, Kind: history.Read, Keys: []string{k}}, min(opTimeout, time.Until(deadline)))
+			if op.Status != history.OK || op.Values[0] != final[k] {
+				diffs = append(diffs, fmt.Sprintf("%s serves %s = %v %q; the store holds %q", n.ID, k, op.Status, op.Values, final[k]))
+				continue nodes
+			}
+		}
+	}
+	return diffs, false
 }
