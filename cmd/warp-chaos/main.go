@@ -89,8 +89,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	// The first signal cancels ctx, which stops the run and cleans up; it
+	// also restores the default handling, so a second one exits at once.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop)
 	fmt.Fprintf(stderr, "warp-chaos: profile %s, seed %d, evidence in %s\n", o.Profile, o.Seed, o.OutDir)
 	ok, err := chaos.Run(ctx, o, stdout)
 	if err != nil {

@@ -1,6 +1,8 @@
 package chaos
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,7 +89,7 @@ func TestJudge(t *testing.T) {
 	}
 	dir := t.TempDir()
 	res := RunResult{Converged: true}
-	judge(&res, clean, map[string]string{"s:0": "a", "e:0": "b"}, o, p, dir)
+	judge(context.Background(), &res, clean, map[string]string{"s:0": "a", "e:0": "b"}, o, p, dir)
 	if res.Failed() || res.StaleMax != 40*time.Millisecond {
 		t.Fatalf("clean history: %+v; want a pass with max staleness 40ms", res)
 	}
@@ -95,7 +97,7 @@ func TestJudge(t *testing.T) {
 		op(2, "n3", history.Read, "s:0", initial, 40, 45), // a strong stale read
 		op(2, "n3", history.Read, "e:0", initial, 500, 510))
 	res = RunResult{Converged: true}
-	judge(&res, bad, map[string]string{"s:0": "a", "e:0": initial}, o, p, dir)
+	judge(context.Background(), &res, bad, map[string]string{"s:0": "a", "e:0": initial}, o, p, dir)
 	if res.Strong != 1 || res.Stale != 1 || res.Phantoms != 1 || !res.Failed() {
 		t.Fatalf("bad history: %+v; want 1 strong violation, 1 stale read, 1 lost write", res)
 	}
@@ -103,5 +105,14 @@ func TestJudge(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("evidence %s: %v", f, err)
 		}
+	}
+	// Once the budget is spent or the run interrupted, porcupine is not
+	// run, and the run fails as incomplete.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res = RunResult{Converged: true}
+	judge(ctx, &res, clean, map[string]string{"s:0": "a", "e:0": "b"}, o, p, t.TempDir())
+	if !errors.Is(res.Err, context.Canceled) || res.Strong != 0 || !res.Failed() {
+		t.Fatalf("judged after ctx ended: %+v; want a failure for context.Canceled, no strong verdict", res)
 	}
 }

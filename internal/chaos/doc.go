@@ -16,7 +16,8 @@
 // one per node that only that node writes), lets it run, applies
 // the scenario's faults and heals them, lets the load run on, stops it,
 // then reads every key on every node until each serves the store's value
-// (convergence, bounded). The history is judged by package check:
+// (convergence, bounded), and stops the cluster. The history is judged by
+// package check, within what is left of the profile's budget:
 // linearizability of strong keys (porcupine), staleness of eventual reads
 // against a bound, phantom reads and lost writes. Evidence of a failure
 // (porcupine visualizations, the history as JSON lines, node logs) is

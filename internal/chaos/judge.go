@@ -1,7 +1,9 @@
 package chaos
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,13 +52,20 @@ func (r RunResult) Failed() bool {
 const examples = 3
 
 // judge runs every checker on ops and fills res; evidence of failures is
-// written to dir.
-func judge(res *RunResult, ops []history.Op, final map[string]string, o *Options, p Profile, dir string) {
+// written to dir. Porcupine's check of each key is cut to what is left of
+// ctx (the profile's budget); once ctx is done no further key is checked
+// and res.Err says so.
+func judge(ctx context.Context, res *RunResult, ops []history.Op, final map[string]string, o *Options, p Profile, dir string) {
 	res.Ops = len(ops)
 	res.Notes = append(res.Notes, writeCounts(ops))
 	var verdicts []check.Verdict
 	for _, prefix := range node.StrongPrefixes {
-		verdicts = append(verdicts, check.Linearizable(ops, prefix, initial, p.CheckTimeout)...)
+		vs, err := check.Linearizable(ctx, ops, prefix, initial, p.CheckTimeout)
+		verdicts = append(verdicts, vs...)
+		if err != nil {
+			res.Err = errors.Join(res.Err, fmt.Errorf("judge: linearizability not checked in full: %w", err))
+			break
+		}
 	}
 	for _, v := range verdicts {
 		switch v.Result {
@@ -70,7 +79,7 @@ func judge(res *RunResult, ops []history.Op, final map[string]string, o *Options
 			}
 		case porcupine.Unknown:
 			res.Inconclusive++
-			res.Notes = append(res.Notes, fmt.Sprintf("%s: porcupine gave up after %v (%d ops)", v.Key, p.CheckTimeout, v.Ops))
+			res.Notes = append(res.Notes, fmt.Sprintf("%s: porcupine gave up within %v (%d ops)", v.Key, p.CheckTimeout, v.Ops))
 		}
 	}
 	var witnesses []check.StaleRead

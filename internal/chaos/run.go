@@ -84,11 +84,12 @@ func runOnce(ctx context.Context, o *Options, p Profile, sc Scenario, run int) (
 		res.Err = err
 		return res
 	}
-	defer func() {
+	closeCluster := func() {
 		if err := c.Close(); err != nil && res.Err == nil {
 			res.Err = err
 		}
-	}()
+	}
+	defer closeCluster()
 	rec := history.NewRecorder()
 	wl := workload.Start(target{c}, rec, workload.Config{
 		ClientsPerNode: o.ClientsPerNode, Families: fams,
@@ -113,7 +114,8 @@ func runOnce(ctx context.Context, o *Options, p Profile, sc Scenario, run int) (
 	env.logf("load stopped; waiting for convergence")
 	final, conv := converge(ctx, c, rec, all, o.Nodes*o.ClientsPerNode)
 	res.Converged, res.ConvergeNote = conv == "", conv
-	judge(&res, rec.Ops(), final, o, p, dir)
+	closeCluster() // the final values are read: free the cores for porcupine
+	judge(ctx, &res, rec.Ops(), final, o, p, dir)
 	return res
 }
 

@@ -1,6 +1,8 @@
 package check_test
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,9 +91,9 @@ func TestLinearizable(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			vs := check.Linearizable(tc.ops, "s:", initial, 10*time.Second)
-			if len(vs) != len(tc.want) {
-				t.Fatalf("got %d verdicts; want %d", len(vs), len(tc.want))
+			vs, err := check.Linearizable(context.Background(), tc.ops, "s:", initial, 10*time.Second)
+			if err != nil || len(vs) != len(tc.want) {
+				t.Fatalf("got %d verdicts, %v; want %d, nil", len(vs), err, len(tc.want))
 			}
 			for _, v := range vs {
 				if v.Result != tc.want[v.Key] {
@@ -102,9 +104,32 @@ func TestLinearizable(t *testing.T) {
 	}
 }
 
+// Once its context is done, Linearizable checks no further key: a
+// canceled context, or a deadline already past, yields no verdict and the
+// context's error.
+func TestLinearizableStopsWithItsContext(t *testing.T) {
+	t.Parallel()
+	ops := []history.Op{set(0, "s:1", "a", 0, 10, history.OK), set(0, "s:2", "a", 0, 10, history.OK)}
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	past, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	for _, tc := range []struct {
+		ctx  context.Context
+		want error
+	}{{canceled, context.Canceled}, {past, context.DeadlineExceeded}} {
+		if vs, err := check.Linearizable(tc.ctx, ops, "s:", initial, 10*time.Second); len(vs) != 0 || !errors.Is(err, tc.want) {
+			t.Errorf("got %d verdicts, %v; want none, %v", len(vs), err, tc.want)
+		}
+	}
+}
+
 func TestVisualize(t *testing.T) {
 	t.Parallel()
-	vs := check.Linearizable([]history.Op{set(0, "s:1", "a", 0, 10, history.OK), get(1, "s:1", initial, 20, 30)}, "s:", initial, 10*time.Second)
+	vs, err := check.Linearizable(context.Background(), []history.Op{set(0, "s:1", "a", 0, 10, history.OK), get(1, "s:1", initial, 20, 30)}, "s:", initial, 10*time.Second)
+	if err != nil || len(vs) != 1 {
+		t.Fatalf("got %d verdicts, %v; want 1, nil", len(vs), err)
+	}
 	path := filepath.Join(t.TempDir(), "s1.html")
 	if err := vs[0].Visualize(path); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package check_test
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -16,7 +17,8 @@ func ExampleLinearizable() {
 		{Client: 0, Node: "n1", Kind: history.Write, Keys: []string{"s:1"}, Values: []string{"a"}, Call: 0, Return: 10 * ms},
 		{Client: 1, Node: "n2", Kind: history.Read, Keys: []string{"s:1"}, Values: []string{"init"}, Call: 20 * ms, Return: 30 * ms},
 	}
-	for _, v := range check.Linearizable(ops, "s:", "init", time.Second) {
+	vs, _ := check.Linearizable(context.Background(), ops, "s:", "init", time.Second)
+	for _, v := range vs {
 		fmt.Println(v.Key, v.Result)
 	}
 	for _, r := range check.Stale(ops, "s:", "init", 0).Over {

@@ -2,6 +2,7 @@ package check
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"hash/fnv"
 	"maps"
@@ -70,9 +71,11 @@ func (v Verdict) Visualize(path string) error {
 }
 
 // Linearizable checks each key that starts with prefix against a register
-// holding initial at the start, each key for at most timeout, and returns
-// one verdict per key, sorted by key.
-func Linearizable(ops []history.Op, prefix, initial string, timeout time.Duration) []Verdict {
+// holding initial at the start, each key for at most timeout (positive),
+// cut to what is left before ctx's deadline, and returns one verdict per
+// key checked, sorted by key. Once ctx is done it checks no further key
+// and returns the verdicts it has with ctx's error.
+func Linearizable(ctx context.Context, ops []history.Op, prefix, initial string, timeout time.Duration) ([]Verdict, error) {
 	end := int64(0)
 	for _, op := range ops {
 		if op.Status != history.Unknown {
@@ -83,13 +86,24 @@ func Linearizable(ops []history.Op, prefix, initial string, timeout time.Duratio
 	end++ // after every answered operation: when an unknown write may end
 	model := registerModel(initial)
 	var out []Verdict
+	var err error
 	for key, ki := range index(ops, prefix, initial) {
+		limit := timeout
+		if d, ok := ctx.Deadline(); ok {
+			limit = min(limit, time.Until(d))
+		}
+		if err = ctx.Err(); err == nil && limit <= 0 {
+			err = context.DeadlineExceeded
+		}
+		if err != nil {
+			break
+		}
 		h := porcupineOps(ki, end)
-		res, info := porcupine.CheckOperationsVerbose(model, h, timeout)
+		res, info := porcupine.CheckOperationsVerbose(model, h, limit)
 		out = append(out, Verdict{Key: key, Result: res, Ops: len(h), model: model, info: info})
 	}
 	slices.SortFunc(out, func(a, b Verdict) int { return cmp.Compare(a.Key, b.Key) })
-	return out
+	return out, err
 }
 
 // porcupineOps turns one key's reads and writes into porcupine operations.

@@ -52,6 +52,9 @@ type Cluster struct {
 
 	logMu sync.Mutex // guards logs
 	logs  map[string]*os.File
+
+	closeOnce sync.Once
+	closeErr  error // what the first Close returned
 }
 
 // Start starts the servers, the proxies and the nodes, and waits for
@@ -201,8 +204,14 @@ func (c *Cluster) logPath(id string) string { return filepath.Join(c.cfg.LogDir,
 
 // Close stops the nodes, the proxies and the NATS servers, and drops the
 // table. It uses its own bounded context, so it works after the run's
-// context was canceled.
+// context was canceled. Only the first call does anything; later ones
+// return what it returned.
 func (c *Cluster) Close() error {
+	c.closeOnce.Do(func() { c.closeErr = c.close() })
+	return c.closeErr
+}
+
+func (c *Cluster) close() error {
 	errs := make([]error, len(c.nodes))
 	var wg sync.WaitGroup
 	for i, n := range c.nodes {
