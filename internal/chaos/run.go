@@ -58,12 +58,23 @@ func families(nodes int) ([]workload.Family, []string) {
 	return fs, all
 }
 
-// target adapts a cluster to workload.Target.
+// target adapts a cluster to workload.Target and fleet.
 type target struct{ c *cluster.Cluster }
 
 func (t target) Nodes() int                   { return len(t.c.Nodes()) }
 func (t target) Client(i int) *control.Client { return t.c.Nodes()[i].Client() }
 func (t target) NodeID(i int) string          { return t.c.Nodes()[i].ID }
+
+func (t target) StoreValues(ctx context.Context, keys []string) (map[string]string, error) {
+	return t.c.StoreValues(ctx, keys)
+}
+
+// fleet is what converge reads: the nodes and the store's values (absent
+// keys left out).
+type fleet interface {
+	workload.Target
+	StoreValues(ctx context.Context, keys []string) (map[string]string, error)
+}
 
 // runOnce runs scenario sc once on a fresh cluster and judges its history.
 func runOnce(ctx context.Context, o *Options, p Profile, sc Scenario, run int) (res RunResult) {
@@ -112,28 +123,28 @@ func runOnce(ctx context.Context, o *Options, p Profile, sc Scenario, run int) (
 		return res
 	}
 	env.logf("load stopped; waiting for convergence")
-	final, conv := converge(ctx, c, rec, all, o.Nodes*o.ClientsPerNode)
+	final, conv := converge(ctx, target{c}, rec, all, o.Nodes*o.ClientsPerNode, convergeBound)
 	res.Converged, res.ConvergeNote = conv == "", conv
 	closeCluster() // the final values are read: free the cores for porcupine
 	judge(ctx, &res, rec.Ops(), final, o, p, dir)
 	return res
 }
 
-// converge reads every key on every node until each serves the store's
-// value, bounded by convergeBound and ctx, which it checks before every
+// converge reads every key on every node of f until each serves the
+// store's value, bounded by bound and ctx, which it checks before every
 // read; the reads join the history (clients base.. base+nodes-1). It
 // returns the store's final values and "" if the cluster converged, else
 // what was still different: each lagging node's first key off.
-func converge(ctx context.Context, c *cluster.Cluster, rec *history.Recorder, keys []string, base int) (map[string]string, string) {
-	deadline := time.Now().Add(convergeBound)
+func converge(ctx context.Context, f fleet, rec *history.Recorder, keys []string, base int, bound time.Duration) (map[string]string, string) {
+	deadline := time.Now().Add(bound)
 	over := func() bool { return ctx.Err() != nil || time.Now().After(deadline) }
 	var diffs []string
 	for {
-		final, err := c.StoreValues(ctx, keys)
+		final, err := f.StoreValues(ctx, keys)
 		if err != nil {
 			return nil, "store: " + err.Error()
 		}
-		sweep, cut := lagging(c, rec, keys, base, final, deadline, over)
+		sweep, cut := lagging(f, rec, keys, base, final, deadline, over)
 		if !cut && len(sweep) == 0 {
 			return final, ""
 		}
@@ -145,7 +156,7 @@ func converge(ctx context.Context, c *cluster.Cluster, rec *history.Recorder, ke
 			if why == "" {
 				why = cmp.Or(context.Cause(ctx), errors.New("not every node was read")).Error()
 			}
-			return final, fmt.Sprintf("not within %v: %s", convergeBound, why)
+			return final, fmt.Sprintf("not within %v: %s", bound, why)
 		}
 		<-time.After(100 * time.Millisecond)
 	}
@@ -154,21 +165,21 @@ func converge(ctx context.Context, c *cluster.Cluster, rec *history.Recorder, ke
 // lagging reads every key on every node, moving on to the next node at
 // its first key that differs from final, and returns those differences;
 // cut is true if over() stopped it before every node was read.
-func lagging(c *cluster.Cluster, rec *history.Recorder, keys []string, base int, final map[string]string, deadline time.Time, over func() bool) (diffs []string, cut bool) {
+func lagging(f fleet, rec *history.Recorder, keys []string, base int, final map[string]string, deadline time.Time, over func() bool) (diffs []string, cut bool) {
 nodes:
-	for i, n := range c.Nodes() {
-		cl := n.Client()
+	for i := range f.Nodes() {
+		id, cl := f.NodeID(i), f.Client(i)
 		if cl == nil {
-			diffs = append(diffs, n.ID+" is down")
+			diffs = append(diffs, id+" is down")
 			continue
 		}
 		for _, k := range keys {
 			if over() {
 				return diffs, true
 			}
-			op, _ := workload.Do(cl, rec, history.Op{Client: base + i, Node: n.ID, Kind: history.Read, Keys: []string{k}}, min(opTimeout, time.Until(deadline)))
+			op, _ := workload.Do(cl, rec, history.Op{Client: base + i, Node: id, Kind: history.Read, Keys: []string{k}}, min(opTimeout, time.Until(deadline)))
 			if op.Status != history.OK || op.Values[0] != final[k] {
-				diffs = append(diffs, fmt.Sprintf("%s serves %s = %v %q; the store holds %q", n.ID, k, op.Status, op.Values, final[k]))
+				diffs = append(diffs, fmt.Sprintf("%s serves %s = %v %q; the store holds %q", id, k, op.Status, op.Values, final[k]))
 				continue nodes
 			}
 		}
