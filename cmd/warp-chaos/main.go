@@ -6,7 +6,8 @@
 // kills, latency, clock jumps), and checks the history: linearizability
 // of StrongDistributed keys, staleness of EventualDistributed reads, no
 // phantom or lost write, convergence after the last heal. It prints one
-// table row per scenario and exits 1 if any check failed.
+// table row per scenario and exits 1 if any check failed, or if the
+// canary, a scenario run on nodes broken on purpose, passed them all.
 //
 //	go run ./cmd/warp-chaos                       # the full profile (make chaos)
 //	go run ./cmd/warp-chaos -profile short        # every scenario once, within 10 minutes (CI)

@@ -11,8 +11,8 @@ func TestList(t *testing.T) {
 	if err := run([]string{"-list"}, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(out.String(), "\n"); n != 13 || !strings.Contains(out.String(), "partition-30s") {
-		t.Fatalf("-list printed %d lines:\n%s\nwant the 13 scenarios", n, out.String())
+	if n := strings.Count(out.String(), "\n"); n != 14 || !strings.Contains(out.String(), "partition-30s") || !strings.Contains(out.String(), "canary") {
+		t.Fatalf("-list printed %d lines:\n%s\nwant the 14 scenarios, the canary included", n, out.String())
 	}
 }
 

@@ -18,7 +18,14 @@ func TestMain(m *testing.M) { leakcheck.Main(m) }
 func TestScenarios(t *testing.T) {
 	t.Parallel()
 	seen := map[string]bool{}
+	canaries := 0
 	for _, sc := range Scenarios() {
+		if sc.Canary {
+			canaries++
+			if p := Profiles["short"]; p.Runs(sc) < 1 {
+				t.Errorf("%s: not in the short profile; want every profile to run the canary", sc.Name)
+			}
+		}
 		if seen[sc.Name] || sc.Name == "" || sc.Doc == "" || sc.Fault == nil || (sc.NATS != 1 && sc.NATS != 3) || sc.FullRuns < 1 {
 			t.Errorf("scenario %+v: want a unique name, a doc, a fault, 1 or 3 NATS servers and at least one run", sc)
 		}
@@ -27,8 +34,34 @@ func TestScenarios(t *testing.T) {
 			t.Errorf("%s: %d full runs; want 5", sc.Name, sc.FullRuns)
 		}
 	}
-	if len(seen) != 13 {
-		t.Errorf("got %d scenarios; want 13", len(seen))
+	if len(seen) != 14 || canaries != 1 {
+		t.Errorf("got %d scenarios, %d canaries; want 14, 1", len(seen), canaries)
+	}
+}
+
+// A scenario's run passes if every check passed; the canary's if some
+// check failed in a run that completed.
+func TestScenarioPassed(t *testing.T) {
+	t.Parallel()
+	clean := RunResult{Converged: true}
+	stale := RunResult{Converged: true, Stale: 3}
+	broken := RunResult{Err: os.ErrClosed}
+	for _, tc := range []struct {
+		canary bool
+		res    RunResult
+		want   bool
+	}{
+		{false, clean, true},
+		{false, stale, false},
+		{false, broken, false},
+		{true, clean, false},
+		{true, stale, true},
+		{true, RunResult{Converged: true, Strong: 1}, true},
+		{true, broken, false},
+	} {
+		if got := (Scenario{Canary: tc.canary}).passed(tc.res); got != tc.want {
+			t.Errorf("canary %v, %+v: got passed %v; want %v", tc.canary, tc.res, got, tc.want)
+		}
 	}
 }
 

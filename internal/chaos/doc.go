@@ -28,5 +28,7 @@
 // [Profiles] has "short", every scenario once within a 10-minute budget
 // (CI), and "full", every scenario, the pause and 30 s partition
 // scenarios five times. [Run] prints one table row per scenario and
-// reports failure if any check failed in any run.
+// reports failure if any check failed in any run, or if a run of the
+// canary, a scenario whose nodes are broken on purpose
+// ([Scenario].Canary), passed every check.
 package chaos

@@ -89,7 +89,7 @@ func runOnce(ctx context.Context, o *Options, p Profile, sc Scenario, run int) (
 	fams, all := families(o.Nodes)
 	c, err := cluster.Start(ctx, cluster.Config{
 		Exe: o.Exe, Nodes: o.Nodes, NATSServers: sc.NATS, DSN: o.DSN, LogDir: dir,
-		ConnsPerNode: o.ClientsPerNode + 1, Keys: all, Initial: initial,
+		ConnsPerNode: o.ClientsPerNode + 1, Keys: all, Initial: initial, Canary: sc.Canary,
 	})
 	if err != nil {
 		res.Err = err

@@ -20,6 +20,10 @@ type Scenario struct {
 	// FullRuns is how many runs the full profile gives it (the short
 	// profile runs every scenario once).
 	FullRuns int
+	// Canary runs the nodes broken on purpose (node.Settings.Canary): a
+	// run passes only if some check fails, showing that the suite still
+	// can.
+	Canary bool
 	// Fault applies the faults and heals them before it returns, while
 	// the load runs.
 	Fault func(ctx context.Context, e *Env) error
@@ -55,7 +59,17 @@ func Scenarios() []Scenario {
 		{Name: "kill-restart", NATS: 1, FullRuns: 1, Doc: "n2 is killed (SIGKILL) and restarted 2 s later", Fault: killRestart},
 		{Name: "latency", NATS: 1, FullRuns: 1, Doc: "every link gets 25 ms + [0, 50 ms) of latency each way for 8 s", Fault: latency},
 		{Name: "clock-jump", NATS: 1, FullRuns: 1, Doc: "n2's clock jumps +1 h and n3's −1 h at run time; 4 s later both restart keeping their offsets", Fault: clockJump},
+		{Name: "canary", NATS: 1, FullRuns: 1, Canary: true, Doc: "nodes broken on purpose (every family eventual, serving stale copies); n3 is cut from NATS both ways for 3 s: the run must fail", Fault: partition(n3, proxy.Both, 3*time.Second)},
 	}
+}
+
+// passed reports whether res is the verdict sc must get: every check
+// passed, or, for the canary, some check failed in a run that completed.
+func (sc Scenario) passed(res RunResult) bool {
+	if sc.Canary {
+		return res.Err == nil && res.Failed()
+	}
+	return !res.Failed()
 }
 
 // pauses pauses n2 times times for d, 1 s apart; with cut, its link is

@@ -37,6 +37,9 @@ type Config struct {
 	// Keys are written with Initial in the store before the nodes start.
 	Keys    []string
 	Initial string
+	// Canary starts the nodes with their canary setting (node.Settings),
+	// which breaks them on purpose.
+	Canary bool
 }
 
 // Cluster is one run's NATS servers, proxies, nodes and store table.

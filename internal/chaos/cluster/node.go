@@ -58,10 +58,13 @@ func (n *Node) start(offset time.Duration) error {
 	}
 	c := n.c
 	ready := &readyWriter{log: c.logFor(n.ID), addr: make(chan string, 1)}
+	args := []string{"node", "-id", n.ID, "-cluster", c.name, "-nats", n.Proxy.URL(),
+		"-dsn", c.cfg.DSN, "-table", c.table, "-clock-offset", offset.String()}
+	if c.cfg.Canary {
+		args = append(args, "-canary")
+	}
 	p, err := proc.Start(proc.Spec{
-		Path: c.cfg.Exe,
-		Args: []string{"node", "-id", n.ID, "-cluster", c.name, "-nats", n.Proxy.URL(),
-			"-dsn", c.cfg.DSN, "-table", c.table, "-clock-offset", offset.String()},
+		Path: c.cfg.Exe, Args: args,
 		Env:    []string{node.EnvClusterKey + "=" + c.key},
 		Stdout: ready, Stderr: ready.log,
 	})

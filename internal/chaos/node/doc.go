@@ -13,7 +13,9 @@
 // StrongDistributed with a quorum of one peer, and [EventualPrefix] keys
 // EventualDistributed. The staleness bound the controller checks eventual
 // reads against, [StalenessBound], is derived from the bus timing set
-// there.
+// there. The hidden -canary flag ([Settings].Canary) registers every
+// family EventualDistributed with serve-stale instead, for the canary
+// scenario, whose runs must fail.
 //
 // # Clock
 //

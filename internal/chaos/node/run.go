@@ -29,6 +29,7 @@ func Run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&s.NATS, "nats", "", "NATS URL: the node's fault proxy")
 	fs.StringVar(&s.DSN, "dsn", "", "PostgreSQL DSN")
 	fs.StringVar(&s.Table, "table", "", "the run's store table")
+	fs.BoolVar(&s.Canary, "canary", false, "break the key families on purpose (the canary scenario)")
 	listen := fs.String("listen", "127.0.0.1:0", "control API address (loopback)")
 	offset := fs.Duration("clock-offset", 0, "offset added to the wall clock given to Warp")
 	if err := fs.Parse(args); err != nil {

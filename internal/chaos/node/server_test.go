@@ -42,7 +42,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := register(w); err != nil {
+	if err := register(w, false); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer((&server{w: w, clock: clock, id: "n1"}).handler())
@@ -56,6 +56,21 @@ func newFixture(t *testing.T) *fixture {
 }
 
 const timeout = 5 * time.Second
+
+// The canary's registration is accepted: a node started with -canary
+// runs, every family eventual, rather than failing to start.
+func TestCanaryRegisters(t *testing.T) {
+	t.Parallel()
+	w, err := api.New[string](memory.New[string](memory.Options{}),
+		api.WithBus[string](bus.Config{Cluster: "test", Transport: inproc.NewHub().Transport()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = w.Close() }()
+	if err := register(w, true); err != nil {
+		t.Fatalf("canary registration: %v; want nil", err)
+	}
+}
 
 func TestOperations(t *testing.T) {
 	t.Parallel()

@@ -70,6 +70,9 @@ type Settings struct {
 	// DSN is the PostgreSQL connection string; Table the run's table
 	// (created by the controller).
 	DSN, Table string
+	// Canary breaks the node on purpose (see register): the canary
+	// scenario's runs must fail.
+	Canary bool
 }
 
 // newWarp builds the node's Warp instance: every Warp setting of a chaos
@@ -117,15 +120,27 @@ func newWarp(ctx context.Context, s Settings, clock actors.Clock) (*api.Warp[str
 		return nil, nil, err
 	}
 	closeAll := func() { _ = w.Close(); pool.Close() }
-	if err := register(w); err != nil {
+	if err := register(w, s.Canary); err != nil {
 		closeAll()
 		return nil, nil, err
 	}
 	return w, closeAll, nil
 }
 
-// register registers the key families on w.
-func register(w *api.Warp[string]) error {
+// register registers the key families on w. With canary it breaks the
+// promises the checkers judge, to show that they catch it: every family
+// is registered EventualDistributed, serving its cached copies whatever
+// the lease (WithServeStale), so across a cut each side serves copies the
+// other side has replaced, for as long as the cut lasts, and no write
+// waits for a peer.
+func register(w *api.Warp[string], canary bool) error {
+	if canary {
+		var errs []error
+		for _, prefix := range []string{StrongPrefix, QuorumPrefix, EventualPrefix} {
+			errs = append(errs, w.Register(prefix+"*", api.ModeEventualDistributed, KeyTTL, api.WithServeStale(KeyTTL)))
+		}
+		return errors.Join(errs...)
+	}
 	return errors.Join(
 		w.Register(StrongPrefix+"*", api.ModeStrongDistributed, KeyTTL),
 		w.Register(QuorumPrefix+"*", api.ModeStrongDistributed, KeyTTL),
