@@ -12,8 +12,6 @@ type Problem struct {
 	File string // slash-separated, relative to the repository root
 	Line int
 	Msg  string
-	// Block is the first line of the code block the problem is in, if any.
-	Block string
 }
 
 func (p Problem) String() string { return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Msg) }
@@ -28,7 +26,6 @@ type checker struct {
 	pages    map[string]*page // by slash path; nil: not a readable page
 	problems []Problem
 	code     *code
-	block    string // the block being checked, for Problem.Block
 }
 
 // Check checks the Markdown files (slash paths relative to root, the
@@ -80,5 +77,5 @@ func (c *checker) page(rel string) *page {
 func (c *checker) abs(rel string) string { return filepath.Join(c.root, filepath.FromSlash(rel)) }
 
 func (c *checker) errorf(at pos, format string, args ...any) {
-	c.problems = append(c.problems, Problem{File: at.file, Line: at.line, Msg: fmt.Sprintf(format, args...), Block: c.block})
+	c.problems = append(c.problems, Problem{File: at.file, Line: at.line, Msg: fmt.Sprintf(format, args...)})
 }

@@ -55,16 +55,6 @@ func parsePage(path, src string) *page {
 	return p
 }
 
-// firstLine is the block's first non-blank line, trimmed.
-func (b block) firstLine() string {
-	for _, l := range strings.Split(b.text, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			return l
-		}
-	}
-	return ""
-}
-
 func (p *page) addSlug(s string, seen map[string]int) {
 	n := seen[s]
 	seen[s] = n + 1

@@ -15,7 +15,6 @@ import (
 // fragment is a go block turned into a file to type-check.
 type fragment struct {
 	at      pos
-	block   string // its first line
 	src     string
 	first   int // line of src holding the block's first line
 	imports map[string]bool
@@ -37,7 +36,6 @@ func (c *checker) checkBlocks(pages []*page) error {
 				continue
 			}
 			at := pos{p.path, b.line}
-			c.block = b.firstLine()
 			switch {
 			case b.markers["example"] != "":
 				c.checkExample(at, b)
@@ -55,7 +53,6 @@ func (c *checker) checkBlocks(pages []*page) error {
 					c.errorf(err.at, "%s", err.msg)
 					continue
 				}
-				f.block = c.block
 				frags = append(frags, f)
 				for path := range f.imports {
 					need[path] = true
@@ -71,14 +68,11 @@ func (c *checker) checkBlocks(pages []*page) error {
 		return err
 	}
 	for _, l := range listings {
-		c.block = l.b.firstLine()
 		c.checkListing(l.at, l.b, l.path)
 	}
 	for _, f := range frags {
-		c.block = f.block
 		c.typecheck(f)
 	}
-	c.block = ""
 	return nil
 }
 
