@@ -39,12 +39,14 @@ docs: ## check README.md and docs/*.md: links, anchors, and that every go block 
 	$(GO) test -count 1 -run 'TestDocs' ./internal/docscheck/
 
 race: ## all tests with the race detector
-	$(GO) test -race -timeout $(TEST_TIMEOUT) $(PKGS)
+	$(GO) test -race -timeout $(TEST_TIMEOUT) $(RACE_SKIP) $(PKGS)
 
 allocs: ## the allocation tests, without the race detector (whose own allocations they would count)
 	$(GO) test -run 'Allocates' -count 1 ./api ./shard ./messages/wire
 
-test: lint tidy-check docs race allocs ## what CI runs: lint, go.mod tidiness, the docs check, every test with the race detector, the allocation tests
+# Within test, race skips TestDocs: the docs target has just run it.
+test: RACE_SKIP := -skip '^TestDocs$$'
+test: lint tidy-check docs race allocs ## what CI runs: lint, go.mod tidiness, the docs check, every other test with the race detector, the allocation tests
 
 bench: ## benchmarks (BENCH=regexp COUNT=n); compare runs with benchstat
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) $(PKGS)
