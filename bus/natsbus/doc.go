@@ -31,8 +31,12 @@
 // rejects two kinds of credentials at once. Its errors and the lines it
 // logs to [Options.Logger] never show a credential: user info in a URL is
 // replaced by REDACTED, and a password or token found in a server's or
-// the client's error message is taken out. Which subjects Warp's NATS user
-// needs, and how to keep other clients off them, is in docs/security.md.
+// the client's error message is taken out. A connection the caller makes
+// itself with nats.Connect (one that hears its own messages, which Dial's
+// does not) takes the same settings from [Options.Credentials], and
+// [Options.Secrets] lists what to keep out of its messages. Which subjects
+// Warp's NATS user needs, and how to keep other clients off them, is in
+// docs/security.md.
 //
 // # Embedded server
 //

@@ -54,6 +54,15 @@ func newRedactor(urls string, o Options) redactor {
 	return r
 }
 
+// Secrets returns the credentials that [Dial] keeps out of its errors and
+// log lines for url and o: the user info of every URL, its password or
+// its lone user name (a token), raw and percent-decoded, and o's Password
+// and Token; longest first. A caller that connects with
+// [Options.Credentials] filters its own messages with them.
+func (o Options) Secrets(url string) []string {
+	return slices.Clone(newRedactor(url, o).secrets)
+}
+
 // userInfo returns where a URL's user info lies: u[start:end] is what
 // comes between "scheme://" (if any) and the last "@" of the authority.
 // It does not parse u, so a URL that does not parse still has its

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -188,4 +189,20 @@ func port(t *testing.T, srv *natsbus.Server) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// Secrets lists what Dial keeps out of its messages: the URLs' user info
+// and its password or token, raw and decoded, and the options' password
+// and token; not a user name that goes with a password.
+func TestSecrets(t *testing.T) {
+	t.Parallel()
+	got := natsbus.Options{Password: password, Token: token}.Secrets("nats://warp:pa%2Fss@h:1,nats://tok-in-url@h:2")
+	for _, want := range []string{"warp:pa%2Fss", "warp:pa/ss", "pa%2Fss", "pa/ss", "tok-in-url", password, token} {
+		if !slices.Contains(got, want) {
+			t.Errorf("got %q; want %q among them", got, want)
+		}
+	}
+	if slices.Contains(got, "warp") {
+		t.Errorf("got %q; want no user name that goes with a password", got)
+	}
 }

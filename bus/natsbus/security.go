@@ -9,6 +9,19 @@ import (
 	"github.com/warpcache/warp/bus"
 )
 
+// Credentials returns the nats.go options of o's credentials and TLS
+// settings, for a connection to url (a comma-separated list is fine) that
+// the caller makes with nats.Connect: one that must hear its own
+// messages, say, which a connection of [Dial] does not (it sets
+// nats.NoEcho). Reconnect settings, Name, InboxPrefix and Logger are not
+// among them. It rejects what Dial rejects, with Dial's errors: user info
+// in url counts as one kind of credentials. Errors wrap [bus.ErrInvalid]
+// and name fields, never their values; [Options.Secrets] lists what to
+// keep out of the caller's own messages.
+func (o Options) Credentials(url string) ([]nats.Option, error) {
+	return o.securityOptions(hasUserInfo(url))
+}
+
 // securityOptions returns the nats.go options for o's credentials and TLS
 // settings. urlCreds says whether the URL carries user info, which counts
 // as one kind of credentials. Errors wrap [bus.ErrInvalid] and name

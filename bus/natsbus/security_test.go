@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/bus/natsbus"
@@ -95,6 +96,16 @@ func TestCredentials(t *testing.T) {
 			if err := tr.Open("c", "n", bus.HandlerFuncs{}); err != nil {
 				t.Fatalf("Open: %v", err)
 			}
+			// The same settings on a connection made with nats.Connect.
+			opts, err := tt.good.Credentials(srv.URL())
+			if err != nil {
+				t.Fatalf("Credentials: %v", err)
+			}
+			nc, err := nats.Connect(srv.URL(), append(opts, nats.MaxReconnects(0))...)
+			if err != nil {
+				t.Fatalf("nats.Connect with Credentials: %v", err)
+			}
+			nc.Close()
 			for _, a := range tt.bad {
 				tr, err := natsbus.Dial(srv.URL(), a.opts)
 				if err == nil {
@@ -132,6 +143,9 @@ func TestCredentialsInvalid(t *testing.T) {
 			tr, err := natsbus.Dial(tt.url, tt.opts)
 			if !errors.Is(err, bus.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, %v; want ErrInvalid saying %q", tr, err, tt.want)
+			}
+			if opts, err := tt.opts.Credentials(tt.url); !errors.Is(err, bus.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Credentials: got %d options, %v; want ErrInvalid saying %q", len(opts), err, tt.want)
 			}
 		})
 	}

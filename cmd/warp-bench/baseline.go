@@ -37,7 +37,7 @@ func rawRoundTrip(ctx context.Context, url string, auth natsAuth, n, workers int
 		}
 	}()
 	for i := range conns {
-		nc, err := dialNATS(url, "warp-bench-rtt-"+strconv.Itoa(i), auth, false)
+		nc, err := dialNATS(url, "warp-bench-rtt-"+strconv.Itoa(i), auth)
 		if err != nil {
 			return rttReport{}, fmt.Errorf("baseline: %w", err)
 		}

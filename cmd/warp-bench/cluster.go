@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/warpcache/warp/actors"
@@ -58,7 +57,6 @@ type cluster struct {
 	store    *benchStore
 	name     string // the run's (or, across processes, the cluster's) name
 	ids      []string
-	conns    []*nats.Conn // the nodes' connections, closed after the nodes
 	nodes    []*api.Warp[[]byte]
 	counters []*l1Counter // each node's L1 read counters
 	total    int          // nodes in the cluster, across processes
@@ -113,16 +111,12 @@ func newCluster(ctx context.Context, cfg config, pr *progress) (c *cluster, err 
 	return c, nil
 }
 
-// startNode starts node i on a connection of its own.
+// startNode starts node i on a connection of its own, which its
+// transport owns.
 func (c *cluster) startNode(i int, id string) error {
-	nc, err := dialNATS(c.url, "warp-bench-"+id, c.cfg.Auth, true)
+	tr, err := natsbus.Dial(c.url, c.cfg.Auth.busOptions("warp-bench-"+id))
 	if err != nil {
-		return err
-	}
-	c.conns = append(c.conns, nc)
-	tr, err := natsbus.FromConn(nc, natsbus.Options{})
-	if err != nil {
-		return err
+		return fmt.Errorf("-nats: node %s: %w", id, err)
 	}
 	counter := &l1Counter{on: c.cfg.L1Hits}
 	if c.cfg.MetricsAddr != "" { // each node's metrics, labelled by node and run
@@ -209,14 +203,11 @@ func (c *cluster) busStats() bus.Stats {
 	return s
 }
 
-// close stops the nodes and their connections, drops what the run wrote
+// close stops the nodes (and so their connections), drops what the run wrote
 // into the store when drop is set, then closes the store and the server.
 func (c *cluster) close(drop bool, pr *progress) error {
 	for _, w := range c.nodes {
 		_ = w.Close()
-	}
-	for _, nc := range c.conns {
-		nc.Close()
 	}
 	var err error
 	if c.store != nil {

@@ -73,8 +73,7 @@ func (c config) runsRueidis() bool {
 // secrets returns every secret the configuration holds, for the
 // scrubber.
 func (c config) secrets() []string {
-	out := append(secretsOf(c.NATS), secretsOf(c.PostgresDSN)...)
-	return append(out, c.Auth.password, c.Auth.token)
+	return append(c.Auth.secrets(c.NATS), secretsOf(c.PostgresDSN)...)
 }
 
 // printable is c as the report shows it: no secret in it.
@@ -197,7 +196,7 @@ func (c config) validateEndpoints() error {
 		if err := loopbackURL(c.NATS); err != nil {
 			return fmt.Errorf("-nats %q: %w", redactURL(c.NATS), err)
 		}
-		if err := c.Auth.validate(); err != nil {
+		if err := c.Auth.validate(c.NATS); err != nil {
 			return err
 		}
 	}

@@ -31,7 +31,7 @@ type coord struct {
 }
 
 func newCoord(url string, auth natsAuth, cluster, id string, n int) (*coord, error) {
-	nc, err := dialNATS(url, "warp-bench-coord-"+id, auth, false)
+	nc, err := dialNATS(url, "warp-bench-coord-"+id, auth)
 	if err != nil {
 		return nil, err
 	}

@@ -3,9 +3,12 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/warpcache/warp/bus/natsbus"
 )
 
 // The environment variables that carry a NATS secret: a secret on the
@@ -18,7 +21,7 @@ const (
 // natsAuth is how warp-bench authenticates to an external NATS server
 // (-nats): a creds file, TLS (a CA, a client certificate), a user with a
 // password, or a token. Every connection warp-bench makes (the nodes',
-// the baseline's, the coordinator's) uses it.
+// the baseline's, the coordinator's) uses it, through natsbus.Options.
 type natsAuth struct {
 	Creds string `json:"creds,omitempty"`
 	CA    string `json:"tls_ca,omitempty"`
@@ -34,19 +37,30 @@ func (a *natsAuth) fromEnv() {
 	a.password, a.token = os.Getenv(envNATSPassword), os.Getenv(envNATSToken)
 }
 
-// validate checks the combination and that every named file exists.
-func (a natsAuth) validate() error {
-	switch {
-	case (a.Cert == "") != (a.Key == ""):
-		return fmt.Errorf("-nats-tls-cert and -nats-tls-key: give both or neither")
-	case a.User != "" && a.password == "":
-		return fmt.Errorf("-nats-user %q: needs the password in $%s", a.User, envNATSPassword)
-	case a.User == "" && a.password != "":
-		return fmt.Errorf("$%s is set: needs -nats-user", envNATSPassword)
-	case a.token != "" && (a.User != "" || a.Creds != ""):
-		return fmt.Errorf("$%s: cannot be combined with -nats-user or -nats-creds", envNATSToken)
-	case a.Creds != "" && a.User != "":
-		return fmt.Errorf("-nats-creds: cannot be combined with -nats-user")
+// busOptions returns the natsbus options of a connection named name with
+// a's credentials and TLS settings.
+func (a natsAuth) busOptions(name string) natsbus.Options {
+	return natsbus.Options{Name: name, User: a.User, Password: a.password, Token: a.token,
+		CredsFile: a.Creds, CAFile: a.CA, CertFile: a.Cert, KeyFile: a.Key}
+}
+
+// asFlags turns the natsbus.Options fields named in natsbus's errors into
+// the flags and variables busOptions sets them from.
+var asFlags = strings.NewReplacer(
+	"user info in the URL", "user info in -nats",
+	"User/Password", "-nats-user/$"+envNATSPassword,
+	"User and Password", "-nats-user and $"+envNATSPassword,
+	"Token", "$"+envNATSToken,
+	"CredsFile", "-nats-creds",
+	"CertFile and KeyFile", "-nats-tls-cert and -nats-tls-key",
+)
+
+// validate checks a with url as natsbus will when it connects (one kind
+// of credentials, user info in url included; a user with a password, a
+// certificate with its key), and that every named file exists.
+func (a natsAuth) validate(url string) error {
+	if _, err := a.busOptions("").Credentials(url); err != nil {
+		return fmt.Errorf("-nats: %s", asFlags.Replace(err.Error()))
 	}
 	for flag, f := range map[string]string{"-nats-creds": a.Creds, "-nats-tls-ca": a.CA, "-nats-tls-cert": a.Cert, "-nats-tls-key": a.Key} {
 		if f == "" {
@@ -59,40 +73,19 @@ func (a natsAuth) validate() error {
 	return nil
 }
 
-// options returns the nats.go options of a.
-func (a natsAuth) options() []nats.Option {
-	var opts []nats.Option
-	if a.Creds != "" {
-		opts = append(opts, nats.UserCredentials(a.Creds))
-	}
-	if a.CA != "" {
-		opts = append(opts, nats.RootCAs(a.CA))
-	}
-	if a.Cert != "" {
-		opts = append(opts, nats.ClientCert(a.Cert, a.Key))
-	}
-	if a.User != "" {
-		opts = append(opts, nats.UserInfo(a.User, a.password))
-	}
-	if a.token != "" {
-		opts = append(opts, nats.Token(a.token))
-	}
-	return opts
-}
+// secrets returns what to keep out of every message for a connection to
+// url: natsbus's own list.
+func (a natsAuth) secrets(url string) []string { return a.busOptions("").Secrets(url) }
 
-// dialNATS connects to url as name with auth. A node's connection takes
-// the settings natsbus.Dial would give it (fast reconnects, no echo of
-// its own broadcasts); the caller owns the connection.
-func dialNATS(url, name string, auth natsAuth, node bool) (*nats.Conn, error) {
-	opts := append(auth.options(), nats.Name(name), nats.Timeout(2*time.Second))
-	if node {
-		opts = append(opts,
-			nats.ReconnectWait(100*time.Millisecond), nats.MaxReconnects(-1),
-			nats.ReconnectJitter(10*time.Millisecond, 10*time.Millisecond),
-			nats.ReconnectBufSize(8<<20), nats.PingInterval(2*time.Second), nats.MaxPingsOutstanding(2),
-			nats.NoEcho())
+// dialNATS connects to url as name with auth, for the coordinator and the
+// baseline, which hear their own messages (a node's connection, made by
+// natsbus.Dial, does not); the caller owns the connection.
+func dialNATS(url, name string, auth natsAuth) (*nats.Conn, error) {
+	opts, err := auth.busOptions(name).Credentials(url)
+	if err != nil {
+		return nil, fmt.Errorf("-nats: %s", asFlags.Replace(err.Error()))
 	}
-	nc, err := nats.Connect(url, opts...)
+	nc, err := nats.Connect(url, append(opts, nats.Name(name), nats.Timeout(2*time.Second))...)
 	if err != nil {
 		return nil, fmt.Errorf("-nats %s: %w", redactURL(url), err)
 	}

@@ -61,8 +61,9 @@ func redactDSN(s string) string {
 	return dsnPassword.ReplaceAllString(s, "${1}"+redacted)
 }
 
-// secretsOf returns the secrets inside a URL or DSN: the password (or a
-// token in the user name, or a password or token query parameter).
+// secretsOf returns the secrets inside a PostgreSQL URL or DSN: the
+// password (or a password or token query parameter). A NATS URL's are
+// natsbus's to find (natsAuth.secrets).
 func secretsOf(s string) []string {
 	var out []string
 	if m := userInfo.FindStringSubmatch(s); m != nil { // whatever url.Parse makes of it
@@ -74,8 +75,6 @@ func secretsOf(s string) []string {
 		if u.User != nil {
 			if p, ok := u.User.Password(); ok {
 				out = append(out, p)
-			} else if natsScheme(u.Scheme) {
-				out = append(out, u.User.Username())
 			}
 		}
 		q := u.Query()
