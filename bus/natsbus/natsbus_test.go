@@ -10,20 +10,11 @@ import (
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/bus/bustest"
 	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/internal/natstest"
 )
 
-func startServer(t *testing.T) *natsbus.Server {
-	t.Helper()
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{})
-	if err != nil {
-		t.Fatalf("StartEmbedded: %v", err)
-	}
-	t.Cleanup(srv.Shutdown)
-	return srv
-}
-
 func TestContract(t *testing.T) {
-	srv := startServer(t)
+	srv := natstest.Start(t, nil)
 	bustest.Run(t, func(t *testing.T) func() bus.Transport {
 		return func() bus.Transport {
 			tr, err := natsbus.Dial(srv.URL(), natsbus.Options{})
@@ -36,7 +27,7 @@ func TestContract(t *testing.T) {
 }
 
 func TestContractFromConn(t *testing.T) {
-	srv := startServer(t)
+	srv := natstest.Start(t, nil)
 	bustest.Run(t, func(t *testing.T) func() bus.Transport {
 		return func() bus.Transport {
 			nc, err := nats.Connect(srv.URL())
@@ -55,7 +46,7 @@ func TestContractFromConn(t *testing.T) {
 
 func TestOpenRejectsBadTokens(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := natstest.Start(t, nil)
 	for _, tc := range []struct{ cluster, node string }{{"a.b", "n"}, {"c", "n*"}, {"c", "x y"}, {"c>", "n"}} {
 		tr, err := natsbus.Dial(srv.URL(), natsbus.Options{})
 		if err != nil {
@@ -72,7 +63,7 @@ func TestOpenRejectsBadTokens(t *testing.T) {
 // subscriptions work again afterwards.
 func TestRestartReportsStates(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := natstest.Start(t, nil)
 	states := make(chan bus.State, 16)
 	msgs := make(chan string, 16)
 	h := bus.HandlerFuncs{
@@ -131,7 +122,7 @@ func TestRestartReportsStates(t *testing.T) {
 // (NoEcho): with n nodes that saves a 1/n share of every delivery.
 func TestDialSkipsOwnBroadcasts(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := natstest.Start(t, nil)
 	a, err := natsbus.Dial(srv.URL(), natsbus.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/internal/natstest"
 )
 
 // Secrets used below; none may appear in an error or a log line.
@@ -77,16 +78,16 @@ func TestDialErrorsHideSecrets(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	closed := "127.0.0.1:" + closedPort(t)
-	auth := startConfigured(t, func(o *server.Options) {
+	auth := natstest.Start(t, func(o *server.Options) {
 		o.Users = []*server.User{{Username: "warp", Password: "right-password"}}
 	}).URL()
 	hostOf := strings.TrimPrefix(auth, "nats://")
 	_, seed := userNKey(t)
 	badSeed := append(bytes.Clone(seed[:len(seed)-4]), "AAAA"...)
-	op := newOperatorSetup(t)
-	badCreds := bytes.Replace(op.creds, []byte("-----BEGIN USER NKEY SEED-----"), []byte("-----BEGIN NOTHING-----"), 1)
-	p := newPKI(t)
-	tlsURL := startConfigured(t, func(o *server.Options) { o.TLSConfig = p.serverTLS() }).URL()
+	op := natstest.NewOperator(t)
+	badCreds := bytes.Replace(op.Creds, []byte("-----BEGIN USER NKEY SEED-----"), []byte("-----BEGIN NOTHING-----"), 1)
+	p := natstest.NewPKI(t)
+	tlsURL := natstest.Start(t, func(o *server.Options) { o.TLSConfig = p.ServerTLS() }).URL()
 	tests := []struct {
 		name    string
 		url     string
@@ -104,9 +105,9 @@ func TestDialErrorsHideSecrets(t *testing.T) {
 		{"wrong password in options", auth, natsbus.Options{User: "warp", Password: password}, []string{password}, bus.ErrTransport},
 		{"wrong token in options", auth, natsbus.Options{Token: token}, []string{token}, bus.ErrTransport},
 		{"refused, password in options", "nats://" + closed, natsbus.Options{User: "warp", Password: password}, []string{password}, bus.ErrTransport},
-		{"malformed seed file", auth, natsbus.Options{NKeySeedFile: writeFile(t, dir, "bad.nk", badSeed)}, []string{string(badSeed), string(badSeed[:20])}, bus.ErrInvalid},
-		{"malformed creds file", auth, natsbus.Options{CredsFile: writeFile(t, dir, "bad.creds", badCreds)}, []string{string(op.userSeed)}, bus.ErrTransport},
-		{"creds refused", auth, natsbus.Options{CredsFile: writeFile(t, dir, "op.creds", op.creds)}, []string{string(op.userSeed)}, bus.ErrTransport},
+		{"malformed seed file", auth, natsbus.Options{NKeySeedFile: natstest.WriteFile(t, dir, "bad.nk", badSeed)}, []string{string(badSeed), string(badSeed[:20])}, bus.ErrInvalid},
+		{"malformed creds file", auth, natsbus.Options{CredsFile: natstest.WriteFile(t, dir, "bad.creds", badCreds)}, []string{string(op.UserSeed)}, bus.ErrTransport},
+		{"creds refused", auth, natsbus.Options{CredsFile: natstest.WriteFile(t, dir, "op.Creds", op.Creds)}, []string{string(op.UserSeed)}, bus.ErrTransport},
 		{"untrusted TLS server, password in URL", strings.Replace(tlsURL, "nats://", "tls://warp:"+password+"@", 1), natsbus.Options{}, []string{password}, bus.ErrTransport},
 	}
 	for _, tt := range tests {
@@ -135,7 +136,7 @@ func TestLogsHideSecrets(t *testing.T) {
 	t.Parallel()
 	var serverPassword atomic.Value
 	serverPassword.Store(password)
-	srv := startConfigured(t, func(o *server.Options) {
+	srv := natstest.Start(t, func(o *server.Options) {
 		o.Users = []*server.User{{Username: "warp", Password: serverPassword.Load().(string),
 			Permissions: &server.Permissions{Publish: &server.SubjectPermission{Deny: []string{"forbidden"}}}}}
 	})

@@ -6,24 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/internal/natstest"
 )
-
-// startConfigured starts an embedded server adjusted by configure.
-func startConfigured(t *testing.T, configure func(*server.Options)) *natsbus.Server {
-	t.Helper()
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{Configure: configure})
-	if err != nil {
-		t.Fatalf("StartEmbedded: %v", err)
-	}
-	t.Cleanup(srv.Shutdown)
-	return srv
-}
 
 type attempt struct {
 	name string
@@ -39,8 +28,8 @@ func TestCredentials(t *testing.T) {
 	dir := t.TempDir()
 	nkPub, nkSeed := userNKey(t)
 	_, strangerSeed := userNKey(t)
-	op, stranger := newOperatorSetup(t), newOperatorSetup(t)
-	p := newPKI(t)
+	op, stranger := natstest.NewOperator(t), natstest.NewOperator(t)
+	p := natstest.NewPKI(t)
 	const authFailed = "Authorization Violation"
 	tests := []struct {
 		name      string
@@ -58,36 +47,33 @@ func TestCredentials(t *testing.T) {
 			[]attempt{{"none", natsbus.Options{}, authFailed}, {"wrong token", natsbus.Options{Token: "tok-wrong"}, authFailed}}},
 		{"nkey",
 			func(o *server.Options) { o.Nkeys = []*server.NkeyUser{{Nkey: nkPub}} },
-			natsbus.Options{NKeySeedFile: writeFile(t, dir, "user.nk", nkSeed)},
+			natsbus.Options{NKeySeedFile: natstest.WriteFile(t, dir, "user.nk", nkSeed)},
 			[]attempt{{"none", natsbus.Options{}, authFailed},
-				{"another user's seed", natsbus.Options{NKeySeedFile: writeFile(t, dir, "stranger.nk", strangerSeed)}, authFailed}}},
+				{"another user's seed", natsbus.Options{NKeySeedFile: natstest.WriteFile(t, dir, "stranger.nk", strangerSeed)}, authFailed}}},
 		{"creds (operator mode)",
-			func(o *server.Options) {
-				o.TrustedOperators = []*jwt.OperatorClaims{op.operator}
-				o.AccountResolver = op.resolver
-			},
-			natsbus.Options{CredsFile: writeFile(t, dir, "warp.creds", op.creds)},
+			op.Configure,
+			natsbus.Options{CredsFile: natstest.WriteFile(t, dir, "warp.creds", op.Creds)},
 			[]attempt{{"none", natsbus.Options{}, authFailed},
-				{"another operator's creds", natsbus.Options{CredsFile: writeFile(t, dir, "stranger.creds", stranger.creds)}, authFailed}}},
+				{"another operator's creds", natsbus.Options{CredsFile: natstest.WriteFile(t, dir, "stranger.Creds", stranger.Creds)}, authFailed}}},
 		{"tls verify",
-			func(o *server.Options) { o.TLSConfig, o.TLSVerify = p.serverTLS(), true },
-			natsbus.Options{CAFile: p.caFile, CertFile: p.clientCertFile, KeyFile: p.clientKeyFile},
-			[]attempt{{"no client certificate", natsbus.Options{CAFile: p.caFile}, "tls"}, // TLS 1.3: "certificate required", or the connection closed after the handshake
-				{"server not trusted", natsbus.Options{CertFile: p.clientCertFile, KeyFile: p.clientKeyFile}, "certificate signed by unknown authority"},
+			func(o *server.Options) { o.TLSConfig, o.TLSVerify = p.ServerTLS(), true },
+			natsbus.Options{CAFile: p.CAFile, CertFile: p.ClientCertFile, KeyFile: p.ClientKeyFile},
+			[]attempt{{"no client certificate", natsbus.Options{CAFile: p.CAFile}, "tls"}, // TLS 1.3: "certificate required", or the connection closed after the handshake
+				{"server not trusted", natsbus.Options{CertFile: p.ClientCertFile, KeyFile: p.ClientKeyFile}, "certificate signed by unknown authority"},
 				{"no TLS settings", natsbus.Options{}, "certificate"},
 				{"TLS 1.0 only", natsbus.Options{TLSConfig: &tls.Config{MaxVersion: tls.VersionTLS10}}, "tls error"}}},
 		{"tls verify_and_map",
 			func(o *server.Options) {
-				o.TLSConfig, o.TLSVerify, o.TLSMap = p.serverTLS(), true, true
+				o.TLSConfig, o.TLSVerify, o.TLSMap = p.ServerTLS(), true, true
 				o.Users = []*server.User{{Username: "CN=warp-node"}}
 			},
-			natsbus.Options{CAFile: p.caFile, CertFile: p.clientCertFile, KeyFile: p.clientKeyFile},
-			[]attempt{{"certificate of an unmapped identity", natsbus.Options{CAFile: p.caFile, CertFile: p.strangerCert, KeyFile: p.strangerKeyFile}, authFailed}}},
+			natsbus.Options{CAFile: p.CAFile, CertFile: p.ClientCertFile, KeyFile: p.ClientKeyFile},
+			[]attempt{{"certificate of an unmapped identity", natsbus.Options{CAFile: p.CAFile, CertFile: p.StrangerCertFile, KeyFile: p.StrangerKeyFile}, authFailed}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := startConfigured(t, tt.configure)
+			srv := natstest.Start(t, tt.configure)
 			tr, err := natsbus.Dial(srv.URL(), tt.good)
 			if err != nil {
 				t.Fatalf("Dial with the credentials: %v", err)
@@ -153,7 +139,7 @@ func TestCredentialsInvalid(t *testing.T) {
 
 func TestInboxPrefix(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := natstest.Start(t, nil)
 	tr, err := natsbus.Dial(srv.URL(), natsbus.Options{InboxPrefix: "_INBOX_warp"})
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
@@ -173,10 +159,10 @@ func TestInboxPrefix(t *testing.T) {
 // the clone, and the connection still uses the base's settings.
 func TestTLSConfigNotModified(t *testing.T) {
 	t.Parallel()
-	p := newPKI(t)
-	srv := startConfigured(t, func(o *server.Options) { o.TLSConfig, o.TLSVerify = p.serverTLS(), true })
+	p := natstest.NewPKI(t)
+	srv := natstest.Start(t, func(o *server.Options) { o.TLSConfig, o.TLSVerify = p.ServerTLS(), true })
 	base := &tls.Config{MaxVersion: tls.VersionTLS12}
-	tr, err := natsbus.Dial(srv.URL(), natsbus.Options{TLSConfig: base, CAFile: p.caFile, CertFile: p.clientCertFile, KeyFile: p.clientKeyFile})
+	tr, err := natsbus.Dial(srv.URL(), natsbus.Options{TLSConfig: base, CAFile: p.CAFile, CertFile: p.ClientCertFile, KeyFile: p.ClientKeyFile})
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}

@@ -16,62 +16,58 @@ import (
 // the permissions the server reports both as violations).
 func TestThirdClientBusSubjects(t *testing.T) {
 	t.Parallel()
-	for _, d := range deployments {
-		t.Run(d.name, func(t *testing.T) {
-			t.Parallel()
-			srv := startWithConfig(t, d.conf)
-			got := make(chan string, 16)
-			openNode(t, srv, "n1", func(m []byte) { got <- string(m) })
-			n2 := openNode(t, srv, "n2", func([]byte) {})
-			onc, oerrs := connectAs(t, srv, "other", "_INBOX")
-			sub, err := onc.SubscribeSync("warp.>")
-			if err != nil {
+	forEachDeployment(t, func(t *testing.T, d deployment, srv *natsbus.Server) {
+		got := make(chan string, 16)
+		openNode(t, srv, "n1", func(m []byte) { got <- string(m) })
+		n2 := openNode(t, srv, "n2", func([]byte) {})
+		onc, oerrs := connectAs(t, srv, "other", "_INBOX")
+		sub, err := onc.SubscribeSync("warp.>")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, subj := range []string{"warp.c.bcast", "warp.c.node.n1"} {
+			if err := onc.Publish(subj, []byte("forged")); err != nil {
 				t.Fatal(err)
 			}
-			for _, subj := range []string{"warp.c.bcast", "warp.c.node.n1"} {
-				if err := onc.Publish(subj, []byte("forged")); err != nil {
-					t.Fatal(err)
-				}
+		}
+		if err := onc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if err := n2.Broadcast([]byte("genuine")); err != nil {
+			t.Fatal(err)
+		}
+		// Bounded: what the node receives in 500 ms, and whether the
+		// other client read the broadcast.
+		var msgs []string
+		for deadline := time.After(500 * time.Millisecond); ; {
+			select {
+			case m := <-got:
+				msgs = append(msgs, m)
+				continue
+			case <-deadline:
 			}
-			if err := onc.Flush(); err != nil {
-				t.Fatal(err)
-			}
-			if err := n2.Broadcast([]byte("genuine")); err != nil {
-				t.Fatal(err)
-			}
-			// Bounded: what the node receives in 500 ms, and whether the
-			// other client read the broadcast.
-			var msgs []string
-			for deadline := time.After(500 * time.Millisecond); ; {
-				select {
-				case m := <-got:
-					msgs = append(msgs, m)
-					continue
-				case <-deadline:
-				}
-				break
-			}
-			read := false // the other client got the genuine broadcast
-			for m, err := sub.NextMsg(100 * time.Millisecond); err == nil; m, err = sub.NextMsg(100 * time.Millisecond) {
-				read = read || string(m.Data) == "genuine"
-			}
-			forged := strings.Contains(strings.Join(msgs, ","), "forged")
-			if !strings.Contains(strings.Join(msgs, ","), "genuine") {
-				t.Fatalf("node n1 got %q; want the genuine broadcast", msgs)
-			}
-			if d.protected && (forged || read) {
-				t.Errorf("node got %q, other read the bus: %v; want neither", msgs, read)
-			}
-			if !d.protected && (!forged || !read) {
-				t.Errorf("node got %q, other read the bus: %v; want both without permissions", msgs, read)
-			}
-			if d.refuses {
-				expectViolation(t, oerrs,
-					"Permissions Violation for Publish to \"warp.c.bcast\"",
-					"Permissions Violation for Subscription to \"warp.>\"")
-			}
-		})
-	}
+			break
+		}
+		read := false // the other client got the genuine broadcast
+		for m, err := sub.NextMsg(100 * time.Millisecond); err == nil; m, err = sub.NextMsg(100 * time.Millisecond) {
+			read = read || string(m.Data) == "genuine"
+		}
+		forged := strings.Contains(strings.Join(msgs, ","), "forged")
+		if !strings.Contains(strings.Join(msgs, ","), "genuine") {
+			t.Fatalf("node n1 got %q; want the genuine broadcast", msgs)
+		}
+		if d.protected && (forged || read) {
+			t.Errorf("node got %q, other read the bus: %v; want neither", msgs, read)
+		}
+		if !d.protected && (!forged || !read) {
+			t.Errorf("node got %q, other read the bus: %v; want both without permissions", msgs, read)
+		}
+		if d.refuses {
+			expectViolation(t, oerrs,
+				"Permissions Violation for Publish to \"warp.c.bcast\"",
+				"Permissions Violation for Subscription to \"warp.>\"")
+		}
+	})
 }
 
 // openNode dials srv as Warp's user and opens the bus transport of node id

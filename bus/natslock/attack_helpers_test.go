@@ -4,16 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/internal/natstest"
 )
 
 // The deployments of docs/security.md, as nats-server configuration: Warp's
@@ -54,32 +52,29 @@ accounts {
 }`
 )
 
-// startWithConfig starts an embedded JetStream server configured by conf
-// (nats-server configuration syntax) on 127.0.0.1 and a random port.
-func startWithConfig(t *testing.T, conf string) *natsbus.Server {
-	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "server.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
+// deployment is a NATS set-up the attacks are tried against.
+type deployment struct {
+	name, conf string
+	protected  bool // by permissions or accounts
+	refuses    bool // the server refuses the attacks (rather than they reach nothing)
+}
+
+// deployments are the set-ups of docs/security.md.
+var deployments = []deployment{
+	{"one account without permissions", confOpen, false, false},
+	{"one account with subject permissions", confShared, true, true},
+	{"dedicated account", confDedicated, true, false},
+}
+
+// forEachDeployment runs test in a parallel subtest per deployment, on a
+// JetStream server of its own configured as the deployment says.
+func forEachDeployment(t *testing.T, test func(t *testing.T, d deployment, srv *natsbus.Server)) {
+	for _, d := range deployments {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, d, natstest.StartJetStream(t, natstest.Conf(t, d.conf)))
+		})
 	}
-	parsed, err := server.ProcessConfigFile(path)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	store := filepath.Join(dir, "js")
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{
-		JetStream: true, StoreDir: store,
-		Configure: func(o *server.Options) {
-			*o = *parsed.Clone()
-			o.NoLog, o.NoSigs, o.JetStream, o.StoreDir = true, true, true, store
-		},
-	})
-	if err != nil {
-		t.Fatalf("StartEmbedded: %v", err)
-	}
-	t.Cleanup(srv.Shutdown)
-	return srv
 }
 
 // connectAs connects to srv as user (password "<user>-pw") with the given

@@ -80,78 +80,74 @@ var attacks = []attack{
 // keeps it, and the next grant after its Unlock has a larger token.
 func TestThirdClientAttacks(t *testing.T) {
 	t.Parallel()
-	for _, d := range deployments {
-		t.Run(d.name, func(t *testing.T) {
-			t.Parallel()
-			srv := startWithConfig(t, d.conf)
-			ctx := bounded(t, 30*time.Second)
-			holder, rival := lockerAs(t, srv), lockerAs(t, srv)
-			onc, oerrs := connectAs(t, srv, "other", "_INBOX")
-			ojs, err := jetstream.New(onc)
-			if err != nil {
-				t.Fatal(err)
+	forEachDeployment(t, func(t *testing.T, d deployment, srv *natsbus.Server) {
+		ctx := bounded(t, 30*time.Second)
+		holder, rival := lockerAs(t, srv), lockerAs(t, srv)
+		onc, oerrs := connectAs(t, srv, "other", "_INBOX")
+		ojs, err := jetstream.New(onc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		grants := make([]*natslock.Lock, len(attacks))
+		for i := range attacks {
+			if grants[i], err = holder.TryLock(ctx, key(i), time.Minute); err != nil {
+				t.Fatalf("TryLock: %v", err)
 			}
-			grants := make([]*natslock.Lock, len(attacks))
-			for i := range attacks {
-				if grants[i], err = holder.TryLock(ctx, key(i), time.Minute); err != nil {
-					t.Fatalf("TryLock: %v", err)
-				}
-			}
-			attackErrs := parallel(len(attacks), func(i int) error {
-				actx, cancel := context.WithTimeout(ctx, attackTimeout)
-				defer cancel()
-				return attacks[i].run(actx, onc, ojs, key(i), grants[i].Token())
-			})
-			seconds := make([]*natslock.Lock, len(attacks))
-			rivalErrs := parallel(len(attacks), func(i int) (err error) {
-				rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-				defer cancel()
-				if seconds[i], err = rival.Lock(rctx, key(i), time.Minute); err == nil {
-					return nil
-				}
-				// A marker with a TTL vanishes without an event to wake
-				// a waiter; a TryLock then finds the key absent.
-				seconds[i], err = rival.TryLock(ctx, key(i), time.Minute)
-				return err
-			})
-			for i, a := range attacks {
-				first, second := grants[i], seconds[i]
-				refresh := first.Refresh(ctx, 0)
-				vulnerable := !d.protected && !a.refused
-				switch {
-				case (d.refuses || a.refused) && attackErrs[i] == nil:
-					t.Errorf("%s: the attack was accepted; want it refused", a.name)
-				case !vulnerable && second != nil:
-					t.Errorf("%s: a second holder was granted (token %d) while the first (token %d) is live", a.name, second.Token(), first.Token())
-				case !vulnerable && !errors.Is(rivalErrs[i], natslock.ErrLocked):
-					t.Errorf("%s: the second node: got %v; want ErrLocked (still held)", a.name, rivalErrs[i])
-				case !vulnerable && refresh != nil:
-					t.Errorf("%s: the holder's Refresh: got %v; want nil (still held)", a.name, refresh)
-				case vulnerable && second == nil:
-					t.Errorf("%s: no second holder (attack: %v; second node: %v); want the attack to work without permissions", a.name, attackErrs[i], rivalErrs[i])
-				case vulnerable && second.Token() <= first.Token():
-					t.Errorf("%s: second token %d after %d; want larger", a.name, second.Token(), first.Token())
-				case vulnerable && !errors.Is(refresh, natslock.ErrNotHeld):
-					t.Errorf("%s: the first holder's Refresh: got %v; want ErrNotHeld", a.name, refresh)
-				}
-			}
-			for i, a := range attacks {
-				if !d.protected && !a.refused {
-					continue
-				}
-				if err := grants[i].Unlock(ctx); err != nil {
-					t.Fatalf("Unlock: %v", err)
-				}
-				next, err := rival.TryLock(ctx, key(i), time.Minute)
-				if err != nil || next.Token() <= grants[i].Token() {
-					t.Fatalf("%s: grant after Unlock: got %v, %v; want a token above %d", a.name, next, err, grants[i].Token())
-				}
-			}
-			if d.refuses {
-				expectDenied(t, onc, oerrs, "_INBOX_warp.>")
-			}
+		}
+		attackErrs := parallel(len(attacks), func(i int) error {
+			actx, cancel := context.WithTimeout(ctx, attackTimeout)
+			defer cancel()
+			return attacks[i].run(actx, onc, ojs, key(i), grants[i].Token())
 		})
-	}
+		seconds := make([]*natslock.Lock, len(attacks))
+		rivalErrs := parallel(len(attacks), func(i int) (err error) {
+			rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			defer cancel()
+			if seconds[i], err = rival.Lock(rctx, key(i), time.Minute); err == nil {
+				return nil
+			}
+			// A marker with a TTL vanishes without an event to wake
+			// a waiter; a TryLock then finds the key absent.
+			seconds[i], err = rival.TryLock(ctx, key(i), time.Minute)
+			return err
+		})
+		for i, a := range attacks {
+			first, second := grants[i], seconds[i]
+			refresh := first.Refresh(ctx, 0)
+			vulnerable := !d.protected && !a.refused
+			switch {
+			case (d.refuses || a.refused) && attackErrs[i] == nil:
+				t.Errorf("%s: the attack was accepted; want it refused", a.name)
+			case !vulnerable && second != nil:
+				t.Errorf("%s: a second holder was granted (token %d) while the first (token %d) is live", a.name, second.Token(), first.Token())
+			case !vulnerable && !errors.Is(rivalErrs[i], natslock.ErrLocked):
+				t.Errorf("%s: the second node: got %v; want ErrLocked (still held)", a.name, rivalErrs[i])
+			case !vulnerable && refresh != nil:
+				t.Errorf("%s: the holder's Refresh: got %v; want nil (still held)", a.name, refresh)
+			case vulnerable && second == nil:
+				t.Errorf("%s: no second holder (attack: %v; second node: %v); want the attack to work without permissions", a.name, attackErrs[i], rivalErrs[i])
+			case vulnerable && second.Token() <= first.Token():
+				t.Errorf("%s: second token %d after %d; want larger", a.name, second.Token(), first.Token())
+			case vulnerable && !errors.Is(refresh, natslock.ErrNotHeld):
+				t.Errorf("%s: the first holder's Refresh: got %v; want ErrNotHeld", a.name, refresh)
+			}
+		}
+		for i, a := range attacks {
+			if !d.protected && !a.refused {
+				continue
+			}
+			if err := grants[i].Unlock(ctx); err != nil {
+				t.Fatalf("Unlock: %v", err)
+			}
+			next, err := rival.TryLock(ctx, key(i), time.Minute)
+			if err != nil || next.Token() <= grants[i].Token() {
+				t.Fatalf("%s: grant after Unlock: got %v, %v; want a token above %d", a.name, next, err, grants[i].Token())
+			}
+		}
+		if d.refuses {
+			expectDenied(t, onc, oerrs, "_INBOX_warp.>")
+		}
+	})
 }
 
 // TestThirdClientDeletesBucket: deleting the lock bucket is refused with
@@ -160,48 +156,33 @@ func TestThirdClientAttacks(t *testing.T) {
 // held name with a token that is not larger than the live grant's.
 func TestThirdClientDeletesBucket(t *testing.T) {
 	t.Parallel()
-	for _, d := range deployments {
-		t.Run(d.name, func(t *testing.T) {
-			t.Parallel()
-			srv := startWithConfig(t, d.conf)
-			ctx := bounded(t, 20*time.Second)
-			first, err := lockerAs(t, srv).TryLock(ctx, "orders", time.Minute)
-			if err != nil {
-				t.Fatalf("TryLock: %v", err)
+	forEachDeployment(t, func(t *testing.T, d deployment, srv *natsbus.Server) {
+		ctx := bounded(t, 20*time.Second)
+		first, err := lockerAs(t, srv).TryLock(ctx, "orders", time.Minute)
+		if err != nil {
+			t.Fatalf("TryLock: %v", err)
+		}
+		onc, _ := connectAs(t, srv, "other", "_INBOX")
+		actx, cancel := context.WithTimeout(ctx, attackTimeout)
+		defer cancel()
+		err = apiRequest(actx, onc, "$JS.API.STREAM.DELETE.KV_"+bucket, nil)
+		if d.protected {
+			if err == nil {
+				t.Fatal("the bucket's deletion was accepted")
 			}
-			onc, _ := connectAs(t, srv, "other", "_INBOX")
-			actx, cancel := context.WithTimeout(ctx, attackTimeout)
-			defer cancel()
-			err = apiRequest(actx, onc, "$JS.API.STREAM.DELETE.KV_"+bucket, nil)
-			if d.protected {
-				if err == nil {
-					t.Fatal("the bucket's deletion was accepted")
-				}
-				if err := first.Refresh(ctx, 0); err != nil {
-					t.Fatalf("the holder's Refresh: got %v; want nil", err)
-				}
-				return
+			if err := first.Refresh(ctx, 0); err != nil {
+				t.Fatalf("the holder's Refresh: got %v; want nil", err)
 			}
-			if err != nil {
-				t.Fatalf("delete without permissions: %v", err)
-			}
-			second, err := lockerAs(t, srv).TryLock(ctx, "orders", time.Minute)
-			if err != nil || second.Token() > first.Token() {
-				t.Fatalf("after the deletion: got %v, %v; want a grant whose token is not above %d", second, err, first.Token())
-			}
-		})
-	}
-}
-
-// deployments are the NATS set-ups the attacks are tried against.
-var deployments = []struct {
-	name, conf string
-	protected  bool // by permissions or accounts
-	refuses    bool // the server refuses the attacks (rather than they reach nothing)
-}{
-	{"one account without permissions", confOpen, false, false},
-	{"one account with subject permissions", confShared, true, true},
-	{"dedicated account", confDedicated, true, false},
+			return
+		}
+		if err != nil {
+			t.Fatalf("delete without permissions: %v", err)
+		}
+		second, err := lockerAs(t, srv).TryLock(ctx, "orders", time.Minute)
+		if err != nil || second.Token() > first.Token() {
+			t.Fatalf("after the deletion: got %v, %v; want a grant whose token is not above %d", second, err, first.Token())
+		}
+	})
 }
 
 // lockerAs returns a Locker on a new connection as Warp's user, with

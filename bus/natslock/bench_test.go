@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warpcache/warp/bus/natslock"
+	"github.com/warpcache/warp/internal/natstest"
 )
 
 // BenchmarkLockUnlock: TryLock + Unlock, a full grant and release against
@@ -18,7 +19,7 @@ import (
 // release's marker, so Create checks it: 3 round trips) and of a fresh name
 // each time (1 round trip).
 func BenchmarkLockUnlock(b *testing.B) {
-	n := newNode(b, startServer(b), natslock.Config{})
+	n := newNode(b, natstest.StartJetStream(b, nil), natslock.Config{})
 	benchNames(b, func(ctx context.Context, name string) error {
 		k, err := n.l.TryLock(ctx, name, 30*time.Second)
 		if err != nil {
@@ -31,7 +32,7 @@ func BenchmarkLockUnlock(b *testing.B) {
 // BenchmarkKVCreateDelete is the baseline: a bare KV Create and a Delete
 // guarded by its revision, the least a lock on JetStream KV costs.
 func BenchmarkKVCreateDelete(b *testing.B) {
-	n := newNode(b, startServer(b), natslock.Config{})
+	n := newNode(b, natstest.StartJetStream(b, nil), natslock.Config{})
 	kv, err := n.js.CreateKeyValue(context.Background(), jetstream.KeyValueConfig{Bucket: "baseline"})
 	if err != nil {
 		b.Fatal(err)
@@ -48,7 +49,7 @@ func BenchmarkKVCreateDelete(b *testing.B) {
 // BenchmarkLockUnlockParallel: grant and release from parallel goroutines,
 // each on its own name, over one connection.
 func BenchmarkLockUnlockParallel(b *testing.B) {
-	n := newNode(b, startServer(b), natslock.Config{})
+	n := newNode(b, natstest.StartJetStream(b, nil), natslock.Config{})
 	var ids atomic.Int64
 	ctx := bounded(b, 10*time.Minute)
 	b.ReportAllocs()

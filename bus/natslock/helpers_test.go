@@ -10,19 +10,8 @@ import (
 
 	"github.com/warpcache/warp/bus/natsbus"
 	"github.com/warpcache/warp/bus/natslock"
+	"github.com/warpcache/warp/internal/natstest"
 )
-
-// startServer starts an embedded nats-server with JetStream on 127.0.0.1,
-// a random port and a temporary store, stopped at the end of the test.
-func startServer(tb testing.TB) *natsbus.Server {
-	tb.Helper()
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{JetStream: true, StoreDir: tb.TempDir()})
-	if err != nil {
-		tb.Fatalf("StartEmbedded: %v", err)
-	}
-	tb.Cleanup(srv.Shutdown)
-	return srv
-}
 
 // node is one simulated node: its own connection, JetStream and Locker.
 type node struct {
@@ -65,7 +54,7 @@ func bounded(tb testing.TB, d time.Duration) context.Context {
 // bounded to 20 s.
 func twoHolders(t *testing.T) (a, b *node, ctx context.Context) {
 	t.Helper()
-	srv := startServer(t)
+	srv := natstest.StartJetStream(t, nil)
 	a = newNode(t, srv, natslock.Config{Owner: "a"})
 	b = newNode(t, srv, natslock.Config{Owner: "b"})
 	return a, b, bounded(t, 20*time.Second)

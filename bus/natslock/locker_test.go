@@ -10,11 +10,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warpcache/warp/bus/natslock"
+	"github.com/warpcache/warp/internal/natstest"
 )
 
 func TestTryLockHeld(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := natstest.StartJetStream(t, nil)
 	a := newNode(t, srv, natslock.Config{})
 	b := newNode(t, srv, natslock.Config{})
 	ctx := bounded(t, 10*time.Second)
@@ -47,7 +48,7 @@ func TestTryLockHeld(t *testing.T) {
 
 func TestCancel(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := natstest.StartJetStream(t, nil)
 	a := newNode(t, srv, natslock.Config{})
 	b := newNode(t, srv, natslock.Config{})
 	ctx := bounded(t, 10*time.Second)
@@ -85,7 +86,7 @@ func TestCancel(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := natstest.StartJetStream(t, nil)
 	a := newNode(t, srv, natslock.Config{})
 	n := newNode(t, srv, natslock.Config{})
 	ctx := bounded(t, 10*time.Second)
@@ -128,7 +129,7 @@ func TestClose(t *testing.T) {
 
 func TestInvalid(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := natstest.StartJetStream(t, nil)
 	n := newNode(t, srv, natslock.Config{})
 	ctx := bounded(t, 10*time.Second)
 	tests := []struct {
@@ -199,7 +200,7 @@ func TestInvalid(t *testing.T) {
 // creates it.
 func TestNewConcurrent(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := natstest.StartJetStream(t, nil)
 	ctx := bounded(t, 10*time.Second)
 	nodes := []*node{newNode(t, srv, natslock.Config{}), newNode(t, srv, natslock.Config{}), newNode(t, srv, natslock.Config{})}
 	errs := make(chan error, len(nodes))

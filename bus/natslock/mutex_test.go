@@ -12,6 +12,7 @@ import (
 	"github.com/anishathalye/porcupine"
 
 	"github.com/warpcache/warp/bus/natslock"
+	"github.com/warpcache/warp/internal/natstest"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"
 )
@@ -62,7 +63,7 @@ type hold struct {
 func TestMutualExclusion(t *testing.T) {
 	t.Parallel()
 	const nodes, rounds = 3, 30
-	srv := startServer(t)
+	srv := natstest.StartJetStream(t, nil)
 	// The TTL outlives the deadline: every waiter must be woken by an
 	// Unlock, none by an expiry.
 	const ttl = 30 * time.Second

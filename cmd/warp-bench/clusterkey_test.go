@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/internal/natstest"
 	"github.com/warpcache/warp/messages/wire"
 )
 
@@ -14,11 +14,7 @@ import (
 // one; -gen-key prints a key the bus accepts; with the key in the
 // environment the run works.
 func TestClusterKeyWithExternalNATS(t *testing.T) {
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
+	srv := natstest.Start(t, nil)
 	args := []string{"-nats", srv.URL(), "-nodes", "2", "-modes", "strong-local", "-keys", "500",
 		"-duration", "200ms", "-concurrency", "2", "-json"}
 	if _, _, err := runJSON(t, args); err == nil || !strings.Contains(err.Error(), envClusterKey) || !strings.Contains(err.Error(), "-gen-key") {

@@ -1,0 +1,69 @@
+package natstest
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/warpcache/warp/bus/natsbus"
+)
+
+// Start starts an in-process nats-server ([natsbus.StartEmbedded]) on
+// 127.0.0.1 and a free port, its options adjusted by configure (nil:
+// natsbus's defaults), and shuts it down when the test ends.
+func Start(tb testing.TB, configure func(*server.Options)) *natsbus.Server {
+	tb.Helper()
+	return start(tb, natsbus.EmbeddedOptions{Configure: configure})
+}
+
+// StartJetStream is [Start] with JetStream on, its store in a temporary
+// directory.
+func StartJetStream(tb testing.TB, configure func(*server.Options)) *natsbus.Server {
+	tb.Helper()
+	return start(tb, natsbus.EmbeddedOptions{JetStream: true, StoreDir: tb.TempDir(), Configure: configure})
+}
+
+func start(tb testing.TB, opts natsbus.EmbeddedOptions) *natsbus.Server {
+	tb.Helper()
+	srv, err := natsbus.StartEmbedded(opts)
+	if err != nil {
+		tb.Fatalf("StartEmbedded: %v", err)
+	}
+	tb.Cleanup(srv.Shutdown)
+	return srv
+}
+
+// Conf returns a configure function for [Start] that applies conf, a
+// nats-server configuration (users, accounts, permissions), over the
+// embedded server's options: what conf sets wins, except logging,
+// signals, JetStream and its store, which stay as natsbus sets them, and
+// the maximum payload stays natsbus's unless conf sets one.
+func Conf(tb testing.TB, conf string) func(*server.Options) {
+	tb.Helper()
+	path := WriteFile(tb, tb.TempDir(), "server.conf", []byte(conf))
+	parsed, err := server.ProcessConfigFile(path)
+	if err != nil {
+		tb.Fatalf("nats-server configuration: %v", err)
+	}
+	return func(o *server.Options) {
+		c := parsed.Clone()
+		c.NoLog, c.NoSigs, c.JetStream, c.StoreDir = o.NoLog, o.NoSigs, o.JetStream, o.StoreDir
+		if c.MaxPayload == 0 {
+			c.MaxPayload = o.MaxPayload
+		}
+		*o = *c
+	}
+}
+
+// WriteFile writes b to a new file named name in dir, readable by its
+// owner only, and returns its path.
+func WriteFile(tb testing.TB, dir, name string, b []byte) string {
+	tb.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
