@@ -74,11 +74,7 @@ func TestThirdClientBusSubjects(t *testing.T) {
 // in cluster "c".
 func openNode(t *testing.T, srv *natsbus.Server, id string, msg func([]byte)) *natsbus.Transport {
 	t.Helper()
-	tr, err := natsbus.Dial(srv.URL(), natsbus.Options{User: "warp", Password: "warp-pw", InboxPrefix: "_INBOX_warp"})
-	if err != nil {
-		t.Fatalf("Dial: %v", err)
-	}
-	t.Cleanup(func() { _ = tr.Close() })
+	tr := dialWarp(t, srv)
 	if err := tr.Open("c", id, bus.HandlerFuncs{Message: msg}); err != nil {
 		t.Fatalf("Open: %v", err)
 	}

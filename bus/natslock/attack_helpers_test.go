@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,67 +16,130 @@ import (
 	"github.com/warpcache/warp/internal/natstest"
 )
 
-// The deployments of docs/security.md, as nats-server configuration: Warp's
-// user "warp" and another service's user "other".
-const (
-	// Everyone in one account, nobody restricted: the attacks succeed.
-	confOpen = `
+// confOpen is one account without permissions, everyone in it: Warp's
+// user "warp" and another service's user "other". The attacks succeed.
+const confOpen = `
 authorization { users: [
   { user: warp,  password: warp-pw }
   { user: other, password: other-pw }
 ] }`
 
-	// One account; "other" is kept off Warp's subjects, its KV buckets'
-	// subjects and stream APIs, Warp's reply inbox, and stream
-	// administration (a stream's RePublish publishes as the server, past
-	// subject permissions).
-	confShared = `
-authorization { users: [
-  { user: warp, password: warp-pw }
-  { user: other, password: other-pw, permissions: {
-      publish: { deny: [
-        "warp.>",
-        "$KV.warp_locks.>", "$KV.warp_leases.>",
-        "$JS.API.STREAM.*.KV_warp_locks", "$JS.API.STREAM.*.*.KV_warp_locks",
-        "$JS.API.STREAM.*.KV_warp_leases", "$JS.API.STREAM.*.*.KV_warp_leases",
-        "$JS.API.STREAM.CREATE.>", "$JS.API.STREAM.UPDATE.>",
-        "_INBOX_warp.>"
-      ] }
-      subscribe: { deny: [ "warp.>", "_INBOX_warp.>" ] }
-  } }
-] }`
-
-	// Warp alone in its account; "other" in another, with JetStream.
-	confDedicated = `
-accounts {
-  WARP: { jetstream: enabled, users: [ { user: warp,  password: warp-pw } ] }
-  APPS: { jetstream: enabled, users: [ { user: other, password: other-pw } ] }
-}`
+// The sections of docs/security.md whose nats-server configuration is
+// tested as the page gives it.
+const (
+	securityDoc      = "../../docs/security.md"
+	sharedSection    = "### One account shared with other services"
+	dedicatedSection = "### A dedicated account (recommended)"
 )
+
+// The lines of the shared account's configuration that docs/security.md
+// says are each needed: the buckets' stream API, and stream creation and
+// update.
+var (
+	streamLines = []string{
+		`"$JS.API.STREAM.*.KV_warp_locks", "$JS.API.STREAM.*.*.KV_warp_locks",`,
+		`"$JS.API.STREAM.*.KV_warp_leases", "$JS.API.STREAM.*.*.KV_warp_leases",`,
+	}
+	createLine = `"$JS.API.STREAM.CREATE.>", "$JS.API.STREAM.UPDATE.>",`
+)
+
+// bucketDelete names the deletion of the lock bucket's stream
+// (TestThirdClientDeletesBucket) among the attacks a deployment lets
+// through.
+const bucketDelete = "bucket delete"
 
 // deployment is a NATS set-up the attacks are tried against.
 type deployment struct {
 	name, conf string
 	protected  bool // by permissions or accounts
 	refuses    bool // the server refuses the attacks (rather than they reach nothing)
+	// through names the attacks that succeed all the same: the
+	// configuration lacks the line that stops them.
+	through []string
 }
 
-// deployments are the set-ups of docs/security.md.
-var deployments = []deployment{
-	{"one account without permissions", confOpen, false, false},
-	{"one account with subject permissions", confShared, true, true},
-	{"dedicated account", confDedicated, true, false},
+// lets reports whether the attack named name succeeds in d (an attack the
+// bucket itself refuses aside).
+func (d deployment) lets(name string) bool {
+	return !d.protected || slices.Contains(d.through, name)
+}
+
+// deployments returns the set-ups of docs/security.md, read from the page,
+// and the shared account's configuration without the lines it says are
+// each needed, with the attacks each reduced configuration lets through.
+func deployments(t *testing.T) []deployment {
+	t.Helper()
+	shared := docConf(t, sharedSection)
+	return []deployment{
+		{name: "one account without permissions", conf: confOpen},
+		{name: "one account with subject permissions", conf: shared, protected: true, refuses: true},
+		{name: "one account without the stream lines", conf: without(t, shared, streamLines...), protected: true, refuses: true,
+			through: []string{"stream purge API", bucketDelete}},
+		{name: "one account without the CREATE/UPDATE line", conf: without(t, shared, createLine), protected: true, refuses: true,
+			through: []string{"purge republished by an own stream"}},
+		{name: "dedicated account", conf: docConf(t, dedicatedSection), protected: true},
+	}
 }
 
 // forEachDeployment runs test in a parallel subtest per deployment, on a
 // JetStream server of its own configured as the deployment says.
 func forEachDeployment(t *testing.T, test func(t *testing.T, d deployment, srv *natsbus.Server)) {
-	for _, d := range deployments {
+	for _, d := range deployments(t) {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
 			test(t, d, natstest.StartJetStream(t, natstest.Conf(t, d.conf)))
 		})
 	}
+}
+
+// docConf returns the first code block after the heading line of
+// docs/security.md.
+func docConf(t *testing.T, heading string) string {
+	t.Helper()
+	page, err := os.ReadFile(securityDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(page), "\n"+heading+"\n")
+	if !ok {
+		t.Fatalf("%s: no heading %q", securityDoc, heading)
+	}
+	_, block, ok := strings.Cut(after, "\n```\n")
+	if !ok {
+		t.Fatalf("%s: no code block under %q", securityDoc, heading)
+	}
+	block, _, ok = strings.Cut(block, "\n```\n")
+	if !ok {
+		t.Fatalf("%s: the code block under %q does not end", securityDoc, heading)
+	}
+	return block
+}
+
+// without returns conf without the given lines (leading white space
+// aside); each must be there.
+func without(t *testing.T, conf string, lines ...string) string {
+	t.Helper()
+	kept := strings.Split(conf, "\n")
+	for _, l := range lines {
+		n := len(kept)
+		kept = slices.DeleteFunc(kept, func(k string) bool { return strings.TrimSpace(k) == l })
+		if len(kept) == n {
+			t.Fatalf("%s: no line %s in the configuration:\n%s", securityDoc, l, conf)
+		}
+	}
+	return strings.Join(kept, "\n")
+}
+
+// dialWarp connects to srv as Warp's user with Warp's inbox prefix, as
+// docs/security.md says to: natsbus.Options{InboxPrefix: "_INBOX_warp"}.
+func dialWarp(t *testing.T, srv *natsbus.Server) *natsbus.Transport {
+	t.Helper()
+	tr, err := natsbus.Dial(srv.URL(), natsbus.Options{User: "warp", Password: "warp-pw", InboxPrefix: "_INBOX_warp"})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	t.Cleanup(func() { _ = tr.Close() })
+	return tr
 }
 
 // connectAs connects to srv as user (password "<user>-pw") with the given
