@@ -36,6 +36,41 @@ func TestNATSUserPassword(t *testing.T) {
 	}
 }
 
+// A server that wants a token: given in $WARP_BENCH_NATS_TOKEN or in
+// the URL, the run succeeds and prints it nowhere; a wrong token fails,
+// and is not printed either; a token with -nats-user is refused before
+// connecting.
+func TestNATSToken(t *testing.T) {
+	url := natstest.Start(t, func(o *server.Options) { o.Authorization = secret }).URL()
+	host := strings.TrimPrefix(url, "nats://")
+	t.Setenv(envNATSToken, secret)
+	res, stderr, err := runJSON(t, clusterArgs(url))
+	if err != nil {
+		t.Fatalf("token in $%s: %v\n%s", envNATSToken, err, stderr)
+	}
+	if len(res.Modes) != 1 || res.Modes[0].Ops == 0 || res.Baseline == nil || res.Baseline.Ops == 0 {
+		t.Errorf("report %+v; want the mode and the baseline measured", res)
+	}
+	if _, _, err := runJSON(t, clusterArgs(url, "-nats-user", "bench")); err == nil || !strings.Contains(err.Error(), envNATSToken) {
+		t.Errorf("a token with -nats-user: err = %v; want an error naming $%s", err, envNATSToken)
+	}
+	t.Setenv(envNATSToken, secret+"-wrong")
+	if _, _, err := runJSON(t, clusterArgs(url)); err == nil || !strings.Contains(err.Error(), "-nats") {
+		t.Errorf("a wrong token: err = %v; want a -nats connection error", err)
+	}
+	t.Setenv(envNATSToken, "")
+	res, stderr, err = runJSON(t, clusterArgs("nats://"+secret+"@"+host))
+	if err != nil {
+		t.Fatalf("token in the URL: %v\n%s", err, stderr)
+	}
+	if res.Config.NATS != "nats://xxxxx@"+host {
+		t.Errorf("report: nats %q; want the token redacted", res.Config.NATS)
+	}
+	if _, _, err := runJSON(t, clusterArgs(url)); err == nil {
+		t.Error("no token: the server let warp-bench in; the test proves nothing")
+	}
+}
+
 // A server that wants TLS with a client certificate signed by its CA:
 // -nats-tls-ca, -nats-tls-cert and -nats-tls-key get in; without the
 // client certificate the server refuses.
