@@ -149,3 +149,14 @@ func validToken(what, s string) error {
 	}
 	return nil
 }
+
+// validSubject reports whether s is a subject without wildcards: tokens
+// that validToken accepts, separated by single dots.
+func validSubject(what, s string) error {
+	for _, tok := range strings.Split(s, ".") {
+		if validToken(what, tok) != nil {
+			return fmt.Errorf("%w: natsbus: %s %q is not a subject without wildcards", bus.ErrInvalid, what, s)
+		}
+	}
+	return nil
+}

@@ -81,9 +81,8 @@ func (o Options) checkDialOptions(urlCreds bool) error {
 		return fmt.Errorf("%w: natsbus: User and Password go together", bus.ErrInvalid)
 	case (o.CertFile == "") != (o.KeyFile == ""):
 		return fmt.Errorf("%w: natsbus: CertFile and KeyFile go together", bus.ErrInvalid)
-	case o.InboxPrefix != "" && (strings.ContainsAny(o.InboxPrefix, "*> \t\r\n") ||
-		strings.HasPrefix(o.InboxPrefix, ".") || strings.HasSuffix(o.InboxPrefix, ".")):
-		return fmt.Errorf("%w: natsbus: InboxPrefix %q is not a subject without wildcards", bus.ErrInvalid, o.InboxPrefix)
+	case o.InboxPrefix != "":
+		return validSubject("InboxPrefix", o.InboxPrefix)
 	}
 	return nil
 }

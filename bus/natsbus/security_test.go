@@ -148,7 +148,7 @@ func TestInboxPrefix(t *testing.T) {
 	if got := tr.Conn().NewRespInbox(); !strings.HasPrefix(got, "_INBOX_warp.") {
 		t.Fatalf("got reply inbox %q; want the prefix _INBOX_warp.", got)
 	}
-	for _, bad := range []string{"bad.>", "a.*.b", "trailing.", "with space"} {
+	for _, bad := range []string{"bad.>", "a.*.b", "trailing.", ".leading", "with space", "a..b"} {
 		if _, err := natsbus.Dial(srv.URL(), natsbus.Options{InboxPrefix: bad}); !errors.Is(err, bus.ErrInvalid) {
 			t.Errorf("Dial with inbox prefix %q: got %v; want ErrInvalid", bad, err)
 		}
