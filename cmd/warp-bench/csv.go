@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"fmt"
 	"io"
 	"strconv"
 )
@@ -38,11 +39,20 @@ func newCSVRows(cols []string) *csvRows {
 	return r
 }
 
-// add appends a row from name, value pairs.
+// add appends a row from name, value pairs. A name that is not a column,
+// or a name without a value, is a bug of the caller: it panics rather
+// than write the value into the wrong column.
 func (r *csvRows) add(kv ...string) {
+	if len(kv)%2 != 0 {
+		panic(fmt.Sprintf("csv: column %q without a value", kv[len(kv)-1]))
+	}
 	row := make([]string, len(r.cols))
-	for i := 0; i+1 < len(kv); i += 2 {
-		row[r.idx[kv[i]]] = kv[i+1]
+	for i := 0; i < len(kv); i += 2 {
+		c, ok := r.idx[kv[i]]
+		if !ok {
+			panic(fmt.Sprintf("csv: no column %q", kv[i]))
+		}
+		row[c] = kv[i+1]
 	}
 	r.rows = append(r.rows, row)
 }

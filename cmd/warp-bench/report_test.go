@@ -236,3 +236,34 @@ func TestLeaderReportsOnlyWhatItMeasured(t *testing.T) {
 		t.Errorf("report claims an observation it did not make:\n%s", b.String())
 	}
 }
+
+// A row names existing columns only: an unknown name, or one without a
+// value, panics instead of landing in column 0; the single-node report's
+// rows (the cluster's are written in TestMissingFiguresAreNA) use none.
+func TestCSVRowsColumns(t *testing.T) {
+	t.Parallel()
+	for _, kv := range [][]string{{"row", "mode", "no_such_column", "1"}, {"row", "mode", "ops"}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("add(%q) did not panic; want a panic", kv)
+				}
+			}()
+			newCSVRows(clusterColumns).add(kv...)
+		}()
+	}
+	res := result{Results: []report{{Target: "warp", ReadP50us: some(1)}, {Target: "map"}}}
+	res.Ratios = evalAll(singleRatios(res.Results), res)
+	res.Notes = []string{"a note"}
+	var b bytes.Buffer
+	if err := writeCSV(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1+2+len(res.Ratios)+1 || recs[1][1] != "warp" || recs[1][len(singleColumns)-1] != "" {
+		t.Errorf("CSV %q; want a header, 2 targets, %d ratios and a note", recs, len(res.Ratios))
+	}
+}
