@@ -80,6 +80,7 @@ type phase struct {
 	keys     []string
 	start    time.Time
 	deadline time.Time
+	end      time.Time // when the load workers returned
 	tl       *timeline
 	halt     atomic.Bool // set on SIGINT or SIGTERM: the workers stop
 
@@ -215,13 +216,15 @@ func (ph *phase) runProbe(p *probe, co *coord, leader bool) (_ <-chan int64, _ <
 	return writes, readers, readerNodes
 }
 
-// runLoad runs the load workers until the deadline or -max-ops.
+// runLoad runs the load workers until the deadline or -max-ops, and
+// notes when they returned.
 func (ph *phase) runLoad() {
 	var wg sync.WaitGroup
 	for w := range ph.c.cfg.Concurrency {
 		wg.Go(func() { ph.worker(w) })
 	}
 	wg.Wait()
+	ph.end = time.Now()
 }
 
 func (ph *phase) worker(w int) {

@@ -10,7 +10,7 @@ import (
 // results, the bus counters' change and the nodes' coherence.
 func (ph *phase) report(pres probeResult, probeWrites int64, after, before bus.Stats, p *probe, perNode []nodeReport) modeReport {
 	cfg := ph.c.cfg
-	el := min(time.Since(ph.start), cfg.Duration+time.Second).Seconds()
+	el := ph.end.Sub(ph.start).Seconds() // the load's time, not the settling and barriers after it
 	ops, writes := ph.ops.Load(), ph.writes.Load()
 	observed := pres.readers > 0
 	rep := modeReport{

@@ -215,7 +215,8 @@ func TestMissingFiguresAreNA(t *testing.T) {
 func TestLeaderReportsOnlyWhatItMeasured(t *testing.T) {
 	t.Parallel()
 	c := &cluster{cfg: config{Duration: time.Second}, total: 3}
-	ph := &phase{c: c, mode: "eventual", start: time.Now(), rh: newHist(), wh: newHist()}
+	start := time.Now()
+	ph := &phase{c: c, mode: "eventual", start: start, end: start.Add(time.Second), rh: newHist(), wh: newHist()}
 	p := newProbe("ev:probe", func() int64 { return 0 }, 0, 8, 16, 1)
 	p.returned(1, 10)
 	pres := p.results(nil, nil)
@@ -265,5 +266,22 @@ func TestCSVRowsColumns(t *testing.T) {
 	}
 	if len(recs) != 1+2+len(res.Ratios)+1 || recs[1][1] != "warp" || recs[1][len(singleColumns)-1] != "" {
 		t.Errorf("CSV %q; want a header, 2 targets, %d ratios and a note", recs, len(res.Ratios))
+	}
+}
+
+// ops/s and writes/s are over the load's own time, from the phase's start
+// to the workers' return, not until the report (after the probe settled
+// and the processes met at the end barrier).
+func TestOpsPerSecOverLoadTime(t *testing.T) {
+	t.Parallel()
+	c := &cluster{cfg: config{Duration: 5 * time.Second}, total: 2}
+	start := time.Now().Add(-10 * time.Second)
+	ph := &phase{c: c, mode: "eventual", start: start, end: start.Add(2 * time.Second), rh: newHist(), wh: newHist()}
+	ph.ops.Store(100)
+	ph.writes.Store(40)
+	p := newProbe("ev:probe", func() int64 { return 0 }, 0, 8, 16, 1)
+	rep := ph.report(p.results(nil, nil), 0, bus.Stats{}, bus.Stats{}, p, nil)
+	if rep.OpsPerSec != 50 || rep.WritesPerSec != 20 {
+		t.Errorf("got %v ops/s, %v writes/s; want 50 and 20 (100 ops, 40 writes in the load's 2 s)", rep.OpsPerSec, rep.WritesPerSec)
 	}
 }
