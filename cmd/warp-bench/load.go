@@ -65,8 +65,6 @@ func runAll(ctx context.Context, cfg config, pr *progress) (result, error) {
 		res.Results = append(res.Results, r)
 		runtime.GC()
 	}
-	res.Config = cfg.printable()
-	res.Ratios = evalAll(singleRatios(res.Results), res)
 	return res, nil
 }
 

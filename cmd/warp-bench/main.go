@@ -107,7 +107,7 @@ func runWith(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res.Config = cfg.printable()
+	res.derive(cfg)
 	if cfg.Plot != "" {
 		if err := writePlotFile(cfg.Plot, res); err != nil {
 			return err

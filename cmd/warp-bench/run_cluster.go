@@ -24,6 +24,19 @@ type result struct {
 	Timeline []point       `json:"timeline,omitempty"`
 }
 
+// derive sets what the report derives from the run's figures: the
+// configuration as printed (without its secrets), the ratios and targets
+// held against it and, for a cluster, the notes.
+func (res *result) derive(cfg config) {
+	res.Config = cfg.printable()
+	if len(res.Results) > 0 { // -nodes 1
+		res.Ratios = evalAll(singleRatios(res.Results), *res)
+		return
+	}
+	res.Ratios, res.Targets = evalAll(clusterRatios, *res), evalAll(clusterTargets, *res)
+	res.Notes = clusterNotes(cfg, *res)
+}
+
 // runCluster runs the baseline and every mode on a cluster: the nodes of
 // this process, and with -node-id those of the other processes too.
 // Whatever the run wrote into the store is dropped on the way out, also
@@ -80,9 +93,6 @@ func runCluster(ctx context.Context, cfg config, pr *progress) (res result, err 
 			return res, interrupted(ctx, err)
 		}
 	}
-	res.Config = cfg.printable()
-	res.Ratios, res.Targets = evalAll(clusterRatios, res), evalAll(clusterTargets, res)
-	res.Notes = clusterNotes(cfg, res)
 	return res, nil
 }
 
