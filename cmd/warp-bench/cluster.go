@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"github.com/warpcache/warp/messages/wire"
-	"os"
 	"sync/atomic"
 	"time"
 
@@ -82,14 +81,9 @@ func newCluster(ctx context.Context, cfg config, pr *progress) (c *cluster, err 
 		// The embedded server serves this process only: a key of its own.
 		c.cfg.clusterKeys = []wire.Key{wire.GenerateKey(1)}
 	} else if !cfg.Insecure {
-		_, inline := os.LookupEnv(envClusterKey)
-		_, file := os.LookupEnv(envClusterKey + "_FILE")
-		if !inline && !file {
-			return c, fmt.Errorf("-nats: every process of the cluster needs the same cluster key in $%s (or a file named by $%s_FILE); "+
-				"warp-bench -gen-key prints one; -insecure runs without (docs/security.md)", envClusterKey, envClusterKey)
-		}
 		if c.cfg.clusterKeys, err = wire.LoadKeys(envClusterKey); err != nil {
-			return c, fmt.Errorf("-nats: the cluster key: %w", err)
+			return c, fmt.Errorf("-nats: the cluster key: %w; every process of the cluster needs the same one in $%s (or a file named by $%s_FILE): "+
+				"warp-bench -gen-key prints one; -insecure runs without (docs/security.md)", err, envClusterKey, envClusterKey)
 		}
 	}
 	c.name, c.ids = runID(), make([]string, cfg.Nodes)
