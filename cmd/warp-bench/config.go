@@ -43,7 +43,7 @@ type config struct {
 	L1Hits        bool          `json:"l1_hits"`
 	Insecure      bool          `json:"insecure,omitempty"`
 	GenKey        bool          `json:"-"`
-	clusterKeys   []wire.Key    // the bus's keys; see clusterKeys()
+	clusterKeys   []wire.Key    // the bus's keys, set by newCluster: generated for the embedded server, $WARP_CLUSTER_KEY's with -nats
 	MetricsAddr   string        `json:"-"`
 	CPUProfile    string        `json:"-"`
 }
