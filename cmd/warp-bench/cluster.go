@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/warpcache/warp/messages/wire"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/warpcache/warp/api/prommetrics"
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/messages/wire"
 )
 
 // modeByName maps -modes names to Warp modes.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"github.com/warpcache/warp/messages/wire"
 	"net"
 	"net/url"
 	"slices"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/warpcache/warp/messages/wire"
 )
 
 // config is the parsed command line.

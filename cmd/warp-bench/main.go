@@ -24,12 +24,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/warpcache/warp/messages/wire"
 	"io"
 	"os"
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
+
+	"github.com/warpcache/warp/messages/wire"
 )
 
 func main() {
