@@ -182,12 +182,19 @@ func lockRow(t *testing.T, pool *pgxpool.Pool, table, key string) (pid int32, un
 	return pid, func() { tx.Rollback(context.Background()) }
 }
 
-// gone waits until backend pid has exited.
+// gone waits until backend pid has exited, failing the test after
+// waitLimit.
 func gone(t *testing.T, pool *pgxpool.Pool, pid int32) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+	defer cancel()
 	for {
 		var n int
-		if err := pool.QueryRow(t.Context(), "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid).Scan(&n); err != nil {
+		err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid).Scan(&n)
+		if ctx.Err() != nil {
+			t.Fatalf("backend %d still there after %v", pid, waitLimit)
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 		if n == 0 {
@@ -197,20 +204,29 @@ func gone(t *testing.T, pool *pgxpool.Pool, pid int32) {
 }
 
 // blocked returns the pid of a backend that waits for locker, querying
-// until one does.
+// until one does; after waitLimit it fails the test, so that a call that
+// should wait but does not fails it instead of hanging it.
 func blocked(t *testing.T, pool *pgxpool.Pool, locker int32) int32 {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+	defer cancel()
 	for {
 		var pid int32
-		err := pool.QueryRow(t.Context(), `SELECT pid FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid)) LIMIT 1`, locker).Scan(&pid)
+		err := pool.QueryRow(ctx, `SELECT pid FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid)) LIMIT 1`, locker).Scan(&pid)
 		if err == nil {
 			return pid
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("no backend waited for backend %d within %v", locker, waitLimit)
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			t.Fatal(err)
 		}
 	}
 }
+
+// waitLimit bounds how long blocked and gone wait.
+const waitLimit = 10 * time.Second
 
 func BenchmarkGet(b *testing.B) {
 	bench(b, storetest.BenchGet)
