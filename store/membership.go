@@ -42,6 +42,9 @@ type Guard struct {
 	Incarnation uint64
 }
 
+// IsZero reports whether g is the zero Guard, which checks nothing.
+func (g Guard) IsZero() bool { return g == Guard{} }
+
 // Membership is implemented by stores that keep a cluster's membership
 // beside the data, so that the store itself can refuse the write of a node
 // that is no longer a member ([Write].Guard). Warp's bus anchors its

@@ -1,10 +1,8 @@
 package memory
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 
 	"github.com/warpcache/warp/store"
@@ -65,9 +63,10 @@ func (s *Store[T]) Renew(ctx context.Context, cluster, node string, incarnation 
 	if err := check.Call(ctx, "memory", "renew", check.Member(cluster, node, incarnation)); err != nil {
 		return nil, err
 	}
+	self := store.Guard{Cluster: cluster, Node: node, Incarnation: incarnation}
 	c := s.members.get(cluster, false)
 	if c == nil {
-		return nil, notMember("renew", cluster, node, incarnation)
+		return nil, notMember("renew", self)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -75,7 +74,7 @@ func (s *Store[T]) Renew(ctx context.Context, cluster, node string, incarnation 
 	if m := c.nodes[node]; m != nil && m.Incarnation == incarnation {
 		m.Counter++
 	} else {
-		err = notMember("renew", cluster, node, incarnation)
+		err = notMember("renew", self)
 	}
 	out := make([]store.Member, 0, len(c.nodes))
 	for _, m := range c.nodes {
@@ -118,31 +117,26 @@ func (s *Store[T]) remove(cluster string, m store.Member, counter bool) bool {
 	return true
 }
 
-// enter checks the guards of ops and holds the read side of their
-// clusters' locks (each once, in name order) until the returned clusters
-// are passed to leave. With no guard it returns nil and holds nothing.
-func (s *Store[T]) enter(op string, ops []store.Op[T]) ([]*cluster, error) {
-	var guards []store.Guard
-	for _, o := range ops {
-		if o.Write.Guard != (store.Guard{}) {
-			guards = append(guards, o.Write.Guard)
-		}
-	}
-	if len(guards) == 0 {
-		return nil, nil
-	}
-	slices.SortFunc(guards, func(a, b store.Guard) int { return cmp.Compare(a.Cluster, b.Cluster) })
+// enter checks guards (distinct and sorted, as check.Guards returns them)
+// and holds the read side of their clusters' locks (each once, in name
+// order) until the returned clusters are passed to leave. With no guard it
+// returns nil and holds nothing.
+func (s *Store[T]) enter(op string, guards []store.Guard) ([]*cluster, error) {
 	var held []*cluster
 	for i, g := range guards {
-		c := s.members.get(g.Cluster, false)
-		if c != nil && (i == 0 || g.Cluster != guards[i-1].Cluster) {
-			c.mu.RLock()
-			held = append(held, c)
+		if i > 0 && g.Cluster == guards[i-1].Cluster {
+			if !held[len(held)-1].holds(g) {
+				leave(held)
+				return nil, notMember(op, g)
+			}
+			continue
 		}
-		if c == nil || !c.holds(g) {
+		c, err := s.enterOne(op, g)
+		if err != nil {
 			leave(held)
-			return nil, notMember(op, g.Cluster, g.Node, g.Incarnation)
+			return nil, err
 		}
+		held = append(held, c)
 	}
 	return held, nil
 }
@@ -152,12 +146,12 @@ func (s *Store[T]) enter(op string, ops []store.Op[T]) ([]*cluster, error) {
 func (s *Store[T]) enterOne(op string, g store.Guard) (*cluster, error) {
 	c := s.members.get(g.Cluster, false)
 	if c == nil {
-		return nil, notMember(op, g.Cluster, g.Node, g.Incarnation)
+		return nil, notMember(op, g)
 	}
 	c.mu.RLock()
 	if !c.holds(g) {
 		c.mu.RUnlock()
-		return nil, notMember(op, g.Cluster, g.Node, g.Incarnation)
+		return nil, notMember(op, g)
 	}
 	return c, nil
 }
@@ -176,8 +170,8 @@ func leave(held []*cluster) {
 	}
 }
 
-func notMember(op, cluster, node string, incarnation uint64) error {
-	return fmt.Errorf("memory: %s: node %q of cluster %q has no record under incarnation %d: %w", op, node, cluster, incarnation, store.ErrNotMember)
+func notMember(op string, g store.Guard) error {
+	return fmt.Errorf("memory: %s: %w", op, check.NotMember(g))
 }
 
 var _ store.Membership = (*Store[int])(nil)

@@ -155,7 +155,7 @@ func (s *Store[T]) one(ctx context.Context, op store.Op[T]) (merge.Version, erro
 	if err := checkOp(ctx, op); err != nil {
 		return 0, err
 	}
-	if g := op.Write.Guard; g != (store.Guard{}) {
+	if g := op.Write.Guard; !g.IsZero() {
 		c, err := s.enterOne(check.OpName(op.Kind), g)
 		if err != nil {
 			return 0, err
@@ -243,7 +243,7 @@ func (s *Store[T]) Commit(ctx context.Context, ops []store.Op[T]) ([]merge.Versi
 			return nil, err
 		}
 	}
-	held, err := s.enter("commit", ops)
+	held, err := s.enter("commit", check.Guards(ops))
 	if err != nil {
 		return nil, err
 	}

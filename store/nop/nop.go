@@ -49,7 +49,7 @@ func (s *Store[T]) next(op string, w store.Write) (merge.Version, error) {
 	if err := check.Write(w); err != nil {
 		return 0, fmt.Errorf("nop: %s: %w", op, err)
 	}
-	if w.Guard != (store.Guard{}) {
+	if !w.Guard.IsZero() {
 		return 0, fmt.Errorf("nop: %s: a guarded write needs a store.Membership: %w", op, store.ErrInvalid)
 	}
 	for {

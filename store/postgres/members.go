@@ -146,7 +146,7 @@ func (s *Store[T]) Renew(ctx context.Context, cluster, node string, incarnation 
 		return nil, fail(ctx, "renew", node, err)
 	}
 	if !renewed {
-		return out, notMember("renew", cluster, node, incarnation)
+		return out, notMember("renew", store.Guard{Cluster: cluster, Node: node, Incarnation: incarnation})
 	}
 	return out, nil
 }
@@ -200,17 +200,13 @@ func (s *Store[T]) reap(ctx context.Context, op, cluster, node string, incarnati
 // guard locks the member rows of ops' guards FOR KEY SHARE in tx, or
 // fails with store.ErrNotMember if one is missing.
 func (s *Store[T]) guard(ctx context.Context, tx pgx.Tx, ops []store.Op[T]) error {
-	var guards []store.Guard
-	var clusters, nodes []string
-	var incs []int64
-	for _, op := range ops {
-		if g := op.Write.Guard; g != (store.Guard{}) && !slices.Contains(guards, g) {
-			guards = append(guards, g)
-			clusters, nodes, incs = append(clusters, g.Cluster), append(nodes, g.Node), append(incs, int64(g.Incarnation))
-		}
-	}
+	guards := check.Guards(ops)
 	if len(guards) == 0 {
 		return nil
+	}
+	clusters, nodes, incs := make([]string, len(guards)), make([]string, len(guards)), make([]int64, len(guards))
+	for i, g := range guards {
+		clusters[i], nodes[i], incs[i] = g.Cluster, g.Node, int64(g.Incarnation)
 	}
 	rows, _ := tx.Query(ctx, s.q.members.guard, clusters, nodes, incs)
 	var g store.Guard
@@ -224,13 +220,13 @@ func (s *Store[T]) guard(ctx context.Context, tx pgx.Tx, ops []store.Op[T]) erro
 		return fail(ctx, "commit", "", err)
 	}
 	if len(guards) > 0 {
-		return notMember("commit", guards[0].Cluster, guards[0].Node, guards[0].Incarnation)
+		return notMember("commit", guards[0])
 	}
 	return nil
 }
 
-func notMember(op, cluster, node string, incarnation uint64) error {
-	return fmt.Errorf("postgres: %s: node %q of cluster %q has no record under incarnation %d: %w", op, node, cluster, incarnation, store.ErrNotMember)
+func notMember(op string, g store.Guard) error {
+	return fmt.Errorf("postgres: %s: %w", op, check.NotMember(g))
 }
 
 var _ store.Membership = (*Store[int])(nil)

@@ -140,8 +140,7 @@ func (s *Store[T]) write(ctx context.Context, kind store.OpKind, key string, b [
 			return 0, fail(ctx, name, key, err)
 		}
 		if !cur.member {
-			g := w.Guard
-			return 0, notMember(fmt.Sprintf("%s %q", name, key), g.Cluster, g.Node, g.Incarnation)
+			return 0, notMember(fmt.Sprintf("%s %q", name, key), w.Guard)
 		}
 		if err := admit(kind, key, cur, w); err != nil {
 			return 0, fmt.Errorf("postgres: %s %w", name, err)
@@ -160,7 +159,7 @@ func (s *Store[T]) statement(kind store.OpKind, key string, b []byte, w store.Wr
 	if cas {
 		args[5], q = int64(w.IfVersion), s.q.update
 	}
-	if g := w.Guard; g != (store.Guard{}) {
+	if g := w.Guard; !g.IsZero() {
 		args = append(args, g.Cluster, g.Node, int64(g.Incarnation))
 		q = s.q.guarded[0]
 		if cas {
@@ -174,7 +173,7 @@ func (s *Store[T]) statement(kind store.OpKind, key string, b []byte, w store.Wr
 // row exists (member is true for an unguarded one).
 func (s *Store[T]) state(ctx context.Context, key string, g store.Guard) (row, error) {
 	cur := row{member: true}
-	if g == (store.Guard{}) {
+	if g.IsZero() {
 		err := s.pool.QueryRow(ctx, s.q.state, key).Scan(&cur.version, &cur.fence)
 		if errors.Is(err, pgx.ErrNoRows) {
 			err = nil

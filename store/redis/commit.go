@@ -87,7 +87,7 @@ func (s *Store[T]) commitArgs(ctx context.Context, ops []store.Op[T]) ([]string,
 			first = k
 		}
 		w, g := op.Write, 0
-		if w.Guard != (store.Guard{}) {
+		if !w.Guard.IsZero() {
 			g = at(s.membersKey(w.Guard.Cluster))
 		}
 		args = append(args, kind, k, b, num(w.Min), flag(w.Check), num(w.IfVersion), num(w.Fence),

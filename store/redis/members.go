@@ -71,7 +71,7 @@ func (s *Store[T]) Renew(ctx context.Context, cluster, node string, incarnation 
 		return nil, fmt.Errorf("redis: renew %q: members hash of cluster %q: %w", node, cluster, err)
 	}
 	if renewed, _ := res[0].(int64); renewed != 1 {
-		return out, fmt.Errorf("redis: renew: node %q of cluster %q has no record under incarnation %d: %w", node, cluster, incarnation, store.ErrNotMember)
+		return out, fmt.Errorf("redis: renew: %w", check.NotMember(store.Guard{Cluster: cluster, Node: node, Incarnation: incarnation}))
 	}
 	return out, nil
 }

@@ -115,7 +115,7 @@ func (s *Store[T]) write(ctx context.Context, op, kind, key string, b []byte, w 
 	}
 	keys := []string{s.cfg.Prefix + key}
 	args := []any{kind, b, num(w.Min), flag(w.Check), num(w.IfVersion), num(w.Fence), s.writeID()}
-	if g := w.Guard; g != (store.Guard{}) {
+	if g := w.Guard; !g.IsZero() {
 		keys = append(keys, s.membersKey(g.Cluster))
 		args = append(args, g.Node, num(g.Incarnation))
 	}
@@ -143,7 +143,7 @@ func status(res []any, key string, g store.Guard) error {
 	case statusOK:
 		return nil
 	case statusNotMember:
-		return fmt.Errorf("%q: node %q of cluster %q has no record under incarnation %d: %w", key, g.Node, g.Cluster, g.Incarnation, store.ErrNotMember)
+		return fmt.Errorf("%q: %w", key, check.NotMember(g))
 	case statusConflict:
 		return fmt.Errorf("%q is at version %s: %w", key, digits(res[len(res)-1]), store.ErrConflict)
 	case statusFenced:

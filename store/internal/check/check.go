@@ -1,12 +1,15 @@
 // Package check validates the input that every store adapter checks alike:
 // the versions and guard of a write, and the ids and incarnations of a
-// membership. Its errors wrap [store.ErrInvalid] and carry no package
-// prefix; each adapter puts its own ("memory: set \"k\": ...") in front.
+// membership; it also collects the guards of a commit ([Guards]) and words
+// [store.ErrNotMember] ([NotMember]). Its errors carry no package prefix;
+// each adapter puts its own ("memory: set \"k\": ...") in front.
 package check
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -27,13 +30,34 @@ func Write(w store.Write) error {
 
 // Guard checks g: the zero Guard, or a valid cluster, node and incarnation.
 func Guard(g store.Guard) error {
-	if g == (store.Guard{}) {
+	if g.IsZero() {
 		return nil
 	}
 	if err := Member(g.Cluster, g.Node, g.Incarnation); err != nil {
 		return fmt.Errorf("guard: %w", err)
 	}
 	return nil
+}
+
+// Guards returns the distinct guards of ops, zero ones left out, sorted by
+// cluster, node and incarnation; nil if no op is guarded.
+func Guards[T any](ops []store.Op[T]) []store.Guard {
+	var gs []store.Guard
+	for _, op := range ops {
+		if !op.Write.Guard.IsZero() {
+			gs = append(gs, op.Write.Guard)
+		}
+	}
+	slices.SortFunc(gs, func(a, b store.Guard) int {
+		return cmp.Or(cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Node, b.Node), cmp.Compare(a.Incarnation, b.Incarnation))
+	})
+	return slices.Compact(gs)
+}
+
+// NotMember is the error of a guarded write, or a renewal, whose node holds
+// no record under its incarnation: it wraps store.ErrNotMember.
+func NotMember(g store.Guard) error {
+	return fmt.Errorf("node %q of cluster %q has no record under incarnation %d: %w", g.Node, g.Cluster, g.Incarnation, store.ErrNotMember)
 }
 
 // Member checks the cluster, node and incarnation of a membership call.
