@@ -12,13 +12,13 @@ import (
 	"github.com/warpcache/warp/store/internal/check"
 )
 
-// Commit implements [store.Committer] with one transaction: it locks the
-// member rows of the ops' guards FOR KEY SHARE (one more statement, only if
-// an op is guarded), locks every key's row in key order (inserting a
-// placeholder for a missing key, so that no other writer can create it
-// meanwhile), checks every op against the locked rows and the ops before
-// it, then applies the writes in one pipelined batch and commits. Any
-// failure rolls everything back.
+// Commit implements [store.Committer] with one transaction: one pipelined
+// batch locks the member rows of the ops' guards FOR KEY SHARE (a statement
+// of its own, only if an op is guarded), then every key's row in key order
+// (inserting a placeholder for a missing key, so that no other writer can
+// create it meanwhile); Commit checks every op against the locked rows and
+// the ops before it, then applies the writes in a second pipelined batch
+// and commits. Any failure rolls everything back.
 func (s *Store[T]) Commit(ctx context.Context, ops []store.Op[T]) ([]merge.Version, error) {
 	enc, err := s.prepare(ctx, ops)
 	if err != nil {
@@ -29,9 +29,6 @@ func (s *Store[T]) Commit(ctx context.Context, ops []store.Op[T]) ([]merge.Versi
 	}
 	var out []merge.Version
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := s.guard(ctx, tx, ops); err != nil {
-			return err
-		}
 		cur, keys, err := s.lock(ctx, tx, ops)
 		if err != nil {
 			return err
@@ -70,7 +67,9 @@ func (s *Store[T]) prepare(ctx context.Context, ops []store.Op[T]) ([][]byte, er
 	return enc, nil
 }
 
-// lock locks the rows of ops' keys in key order and returns their state.
+// lock locks, in one round trip, the member rows of ops' guards, then the
+// rows of ops' keys in key order, and returns the keys' state and sorted
+// keys; it fails with store.ErrNotMember if a guard has no live row.
 func (s *Store[T]) lock(ctx context.Context, tx pgx.Tx, ops []store.Op[T]) (map[string]row, []string, error) {
 	keys := make([]string, 0, len(ops))
 	for _, op := range ops {
@@ -78,17 +77,32 @@ func (s *Store[T]) lock(ctx context.Context, tx pgx.Tx, ops []store.Op[T]) (map[
 	}
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
-	rows, _ := tx.Query(ctx, s.q.lock, keys)
 	cur := make(map[string]row, len(keys))
-	var k string
-	var r row
-	_, err := pgx.ForEachRow(rows, []any{&k, &r.version, &r.fence}, func() error {
-		if _, err := check.Stored(uint64(r.version)); err != nil {
-			return fmt.Errorf("%q: %w", k, err)
-		}
-		cur[k] = r
-		return nil
-	})
+	read := func(rows pgx.Rows) error {
+		var k string
+		var r row
+		_, err := pgx.ForEachRow(rows, []any{&k, &r.version, &r.fence}, func() error {
+			if _, err := check.Stored(uint64(r.version)); err != nil {
+				return fmt.Errorf("%q: %w", k, err)
+			}
+			cur[k] = r
+			return nil
+		})
+		return err
+	}
+	b := &pgx.Batch{}
+	members := s.guard(b, ops)
+	var err error
+	if b.Len() == 0 { // unguarded: a plain query costs less than a batch
+		rows, _ := tx.Query(ctx, s.q.lock, keys)
+		err = read(rows)
+	} else {
+		b.Queue(s.q.lock, keys).Query(read)
+		err = tx.SendBatch(ctx, b).Close()
+	}
+	if err := members(); err != nil {
+		return nil, nil, err
+	}
 	if err != nil {
 		return nil, nil, fail(ctx, "commit", "", err)
 	}

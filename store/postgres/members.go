@@ -197,32 +197,38 @@ func (s *Store[T]) reap(ctx context.Context, op, cluster, node string, incarnati
 	return nil
 }
 
-// guard locks the member rows of ops' guards FOR KEY SHARE in tx, or
-// fails with store.ErrNotMember if one is missing.
-func (s *Store[T]) guard(ctx context.Context, tx pgx.Tx, ops []store.Op[T]) error {
+// guard queues on b, if an op is guarded, the statement that locks the
+// live member rows of ops' guards FOR KEY SHARE. Once b has run, the
+// returned func returns an error wrapping store.ErrNotMember if a guard
+// had no such row, else nil (also if the statement's result never came,
+// which b's own error then tells).
+func (s *Store[T]) guard(b *pgx.Batch, ops []store.Op[T]) func() error {
 	guards := check.Guards(ops)
 	if len(guards) == 0 {
-		return nil
+		return func() error { return nil }
 	}
 	clusters, nodes, incs := make([]string, len(guards)), make([]string, len(guards)), make([]int64, len(guards))
 	for i, g := range guards {
 		clusters[i], nodes[i], incs[i] = g.Cluster, g.Node, int64(g.Incarnation)
 	}
-	rows, _ := tx.Query(ctx, s.q.members.guard, clusters, nodes, incs)
-	var g store.Guard
-	var inc int64
-	_, err := pgx.ForEachRow(rows, []any{&g.Cluster, &g.Node, &inc}, func() error {
-		g.Incarnation = uint64(inc)
-		guards = slices.DeleteFunc(guards, func(x store.Guard) bool { return x == g })
-		return nil
+	read := false
+	b.Queue(s.q.members.guard, clusters, nodes, incs).Query(func(rows pgx.Rows) error {
+		var g store.Guard
+		var inc int64
+		_, err := pgx.ForEachRow(rows, []any{&g.Cluster, &g.Node, &inc}, func() error {
+			g.Incarnation = uint64(inc)
+			guards = slices.DeleteFunc(guards, func(x store.Guard) bool { return x == g })
+			return nil
+		})
+		read = err == nil
+		return err
 	})
-	if err != nil {
-		return fail(ctx, "commit", "", err)
+	return func() error {
+		if read && len(guards) > 0 {
+			return notMember("commit", guards[0])
+		}
+		return nil
 	}
-	if len(guards) > 0 {
-		return notMember("commit", guards[0])
-	}
-	return nil
 }
 
 func notMember(op string, g store.Guard) error {
