@@ -34,15 +34,17 @@
 // a write is an INSERT ... ON CONFLICT DO UPDATE ... WHERE (conditions)
 // RETURNING version, or an UPDATE ... WHERE version = IfVersion for a
 // compare-and-swap, so the server applies the conditions under the row
-// lock. Only a rejected write pays a second query, to tell [store.ErrConflict]
-// from [store.ErrFenced].
+// lock. Only a rejected write pays a second query, to tell [store.ErrConflict],
+// [store.ErrFenced] and, for a guarded write, [store.ErrNotMember] apart.
 //
 // # Commit
 //
-// [Store.Commit] runs one transaction: one statement locks every key's row in
-// key order (inserting a placeholder row for a missing key, so that nobody
-// creates it meanwhile; lock order prevents deadlocks between commits), Go
-// checks the ops in order against the locked rows, and one pipelined batch
+// [Store.Commit] runs one transaction: one pipelined batch locks the member
+// rows of the ops' guards FOR KEY SHARE (a statement of its own, only if an
+// op is guarded), then every key's row in key order (one statement that
+// inserts a placeholder row for a missing key, so that nobody creates it
+// meanwhile; lock order prevents deadlocks between commits); Go checks the
+// ops in order against the locked rows, and a second pipelined batch
 // applies them. A failed check, a lost connection or an ended context rolls
 // everything back.
 //

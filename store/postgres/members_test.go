@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/store"
@@ -45,26 +46,8 @@ func TestRemovalWaitsForWritesInFlight(t *testing.T) {
 			return err
 		}},
 	}
-	writes := []struct {
-		name  string
-		write func(ctx context.Context, s *postgres.Store[[]byte], g store.Guard) (merge.Version, error)
-	}{
-		{"Set", func(ctx context.Context, s *postgres.Store[[]byte], g store.Guard) (merge.Version, error) {
-			return s.Set(ctx, "k", []byte("in flight"), store.Write{Guard: g})
-		}},
-		{"Commit", func(ctx context.Context, s *postgres.Store[[]byte], g store.Guard) (merge.Version, error) {
-			vs, err := s.Commit(ctx, []store.Op[[]byte]{
-				{Kind: store.OpSet, Key: "j", Value: []byte("in flight"), Write: store.Write{Guard: g}},
-				{Kind: store.OpSet, Key: "k", Value: []byte("in flight"), Write: store.Write{Guard: g}},
-			})
-			if err != nil {
-				return 0, err
-			}
-			return vs[1], nil
-		}},
-	}
 	for _, r := range removals {
-		for _, w := range writes {
+		for _, w := range guardedWrites {
 			t.Run(r.name+"/"+w.name, func(t *testing.T) {
 				t.Parallel()
 				s, table := newTable(t, pool, postgres.Config{})
@@ -111,6 +94,69 @@ func TestRemovalWaitsForWritesInFlight(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// guardedWrites are the writes that TestRemovalWaitsForWritesInFlight and
+// TestRenewDoesNotWaitForWrites hold in flight: each writes key k (a
+// Commit, keys j and k) guarded by g, and returns k's version.
+var guardedWrites = []struct {
+	name  string
+	write func(ctx context.Context, s *postgres.Store[[]byte], g store.Guard) (merge.Version, error)
+}{
+	{"Set", func(ctx context.Context, s *postgres.Store[[]byte], g store.Guard) (merge.Version, error) {
+		return s.Set(ctx, "k", []byte("in flight"), store.Write{Guard: g})
+	}},
+	{"Commit", func(ctx context.Context, s *postgres.Store[[]byte], g store.Guard) (merge.Version, error) {
+		vs, err := s.Commit(ctx, []store.Op[[]byte]{
+			{Kind: store.OpSet, Key: "j", Value: []byte("in flight"), Write: store.Write{Guard: g}},
+			{Kind: store.OpSet, Key: "k", Value: []byte("in flight"), Write: store.Write{Guard: g}},
+		})
+		if err != nil {
+			return 0, err
+		}
+		return vs[1], nil
+	}},
+}
+
+// TestRenewDoesNotWaitForWrites holds a guarded write in flight, as
+// TestRemovalWaitsForWritesInFlight does, and renews its member: Renew's
+// UPDATE leaves the row's key alone, so it must not wait for the write's
+// FOR KEY SHARE lock, and the write must then apply.
+func TestRenewDoesNotWaitForWrites(t *testing.T) {
+	t.Parallel()
+	pool := testPool(t)
+	for _, w := range guardedWrites {
+		t.Run(w.name, func(t *testing.T) {
+			t.Parallel()
+			s, table := newTable(t, pool, postgres.Config{})
+			ctx := t.Context()
+			inc, err := s.Join(ctx, "c", "a", 1)
+			must(t, err)
+			g := store.Guard{Cluster: "c", Node: "a", Incarnation: inc}
+			_, err = s.Set(ctx, "k", []byte("before"), store.Write{})
+			must(t, err)
+			holder, unlock := lockRow(t, pool, table, "k")
+			defer unlock()
+			wrote := make(chan error, 1)
+			go func() {
+				_, err := w.write(ctx, s, g)
+				wrote <- err
+			}()
+			blocked(t, pool, holder)
+
+			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			ms, err := s.Renew(rctx, "c", "a", inc)
+			if err != nil {
+				t.Fatalf("Renew while a guarded write is in flight = %v; want it to return at once, renewed", err)
+			}
+			if len(ms) != 1 || ms[0] != (store.Member{Node: "a", Incarnation: inc, Counter: 1}) {
+				t.Fatalf("Renew = %+v; want a at incarnation %d, counter 1", ms, inc)
+			}
+			unlock()
+			must(t, <-wrote)
+		})
 	}
 }
 

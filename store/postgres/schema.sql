@@ -51,9 +51,11 @@ $$;
 -- per cluster one row with node '' whose incarnation is the largest one
 -- issued there (so that incarnations keep growing after their members
 -- are gone). A guarded write locks its writer's row FOR KEY SHARE in the
--- statement or transaction that writes; Expel and Leave DELETE the row,
--- which waits for those locks, and Join locks it FOR UPDATE before
--- replacing it. Renew's UPDATE of counter does not wait for them.
+-- statement or transaction that writes. Expel, Leave and a Join that
+-- replaces a record first mark the row dead (an UPDATE that negates its
+-- incarnation and waits for no writer; once it committed, no write
+-- matches the row), then DELETE it, which waits for the locks of the
+-- writes in flight. Renew's UPDATE of counter does not wait for them.
 CREATE TABLE IF NOT EXISTS "warp_store_members" (
     cluster     text COLLATE "C" NOT NULL,
     node        text COLLATE "C" NOT NULL,
