@@ -30,10 +30,11 @@
 //     [store.MaxMembers], bad ids and incarnations, cancelled contexts;
 //     writes and commits guarded by a node that was expelled, left,
 //     rejoined, never joined or names another incarnation fail with
-//     [store.ErrNotMember] and write nothing. Under concurrency, in rounds:
-//     once Expel of a member returned, every guarded write of it that
+//     [store.ErrNotMember] and write nothing. Under concurrency, in rounds,
+//     for Expel, Leave and a Join that replaces the record alike: once the
+//     removal of a member returned, every guarded write of it that
 //     succeeded is visible (its version at most the one read right after
-//     Expel), and every one that starts afterwards fails.
+//     the removal), and every one that starts afterwards fails.
 //
 // Failures of the server itself (a connection killed mid-call) depend on
 // the adapter and are tested beside it.

@@ -13,25 +13,56 @@ import (
 
 // maxGuardedWrites bounds the writes of one writer in one round of
 // testExpelStopsWrites: it stops at its first ErrNotMember, and fails if
-// it never gets one (Expel never took effect).
+// it never gets one (the removal never took effect).
 const maxGuardedWrites = 100_000
 
-// testExpelStopsWrites checks the promise that makes a guard worth having:
-// in each round, writers hammer one key with writes guarded by a member
-// (a Set or, on a Committer, a two-key commit), and the member is expelled
-// while they run. Once Expel returned, every write that succeeded must be
-// visible (its version at most the version read right after Expel), and
-// every write that started after Expel returned must fail with
-// ErrNotMember. A store that checks the guard outside the write's atomic
-// step lets a write that passed the check land after Expel, which the
-// first check catches.
+// removals are the calls that end a member's record g: each must return
+// only after every write guarded by g that was in flight has ended.
+var removals = []struct {
+	name   string
+	remove func(t *testing.T, m store.Membership, g store.Guard)
+}{
+	{"Expel", func(t *testing.T, m store.Membership, g store.Guard) {
+		expel(t, m, g.Cluster, store.Member{Node: g.Node, Incarnation: g.Incarnation}, true)
+	}},
+	{"Leave", func(t *testing.T, m store.Membership, g store.Guard) {
+		leave(t, m, g.Cluster, g.Node, g.Incarnation)
+	}},
+	{"Join", func(t *testing.T, m store.Membership, g store.Guard) {
+		if inc := join(t, m, g.Cluster, g.Node, 0); inc <= g.Incarnation {
+			t.Fatalf("Join(%q, %q, 0) replacing incarnation %d = %d; want a larger one", g.Cluster, g.Node, g.Incarnation, inc)
+		}
+	}},
+}
+
+// testExpelStopsWrites checks the promise that makes a guard worth having,
+// for each of the removals (Expel, Leave, and a Join that replaces the
+// record): in each round, writers hammer one key with writes guarded by a
+// member (a Set or, on a Committer, a two-key commit), and the member's
+// record is removed while they run. Once the removal returned, every write
+// that succeeded must be visible (its version at most the version read
+// right after the removal), and every write that started after the
+// removal returned must fail with ErrNotMember. A store that checks the
+// guard outside the write's atomic step, or whose removal does not wait
+// for the writes in flight, lets a write land after the removal returned,
+// which the first check catches.
 func testExpelStopsWrites(t *testing.T, h Harness) {
+	for _, r := range removals {
+		t.Run(r.name, func(t *testing.T) {
+			t.Parallel()
+			removalStopsWrites(t, h, r.name, r.remove)
+		})
+	}
+}
+
+// removalStopsWrites is testExpelStopsWrites for one removal, named name.
+func removalStopsWrites(t *testing.T, h Harness, name string, remove func(*testing.T, store.Membership, store.Guard)) {
 	s := h.New(t)
 	m := membership(t, s)
 	c, _ := s.(store.Committer[[]byte])
 	for round := range h.rounds() {
 		g := store.Guard{Cluster: "c", Node: "w", Incarnation: join(t, m, "c", "w", 1)}
-		var expelled atomic.Bool
+		var removed atomic.Bool
 		var running sync.WaitGroup // the writers until their first success
 		running.Add(h.workers())
 		wrote := make([][]merge.Version, h.workers())
@@ -46,7 +77,7 @@ func testExpelStopsWrites(t *testing.T, h Harness) {
 					}
 				}()
 				for i := range maxGuardedWrites {
-					late := expelled.Load()
+					late := removed.Load()
 					v, err := guardedWrite(t, s, c, w, i, g)
 					if errors.Is(err, store.ErrNotMember) {
 						return
@@ -56,7 +87,7 @@ func testExpelStopsWrites(t *testing.T, h Harness) {
 						return
 					}
 					if late {
-						errs[w] = fmt.Errorf("a write that started after Expel returned was applied at version %d", v)
+						errs[w] = fmt.Errorf("a write that started after %s returned was applied at version %d", name, v)
 						return
 					}
 					wrote[w] = append(wrote[w], v)
@@ -65,12 +96,12 @@ func testExpelStopsWrites(t *testing.T, h Harness) {
 						running.Done()
 					}
 				}
-				errs[w] = fmt.Errorf("still a member after %d guarded writes: Expel never took effect", maxGuardedWrites)
+				errs[w] = fmt.Errorf("still a member after %d guarded writes: %s never took effect", maxGuardedWrites, name)
 			})
 		}
 		running.Wait()
-		expel(t, m, "c", store.Member{Node: "w", Incarnation: g.Incarnation}, true)
-		expelled.Store(true)
+		remove(t, m, g)
+		removed.Store(true)
 		after := version(t, s, "k")
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {
@@ -79,7 +110,7 @@ func testExpelStopsWrites(t *testing.T, h Harness) {
 		for w, vs := range wrote {
 			for _, v := range vs {
 				if v > after {
-					t.Fatalf("round %d: writer %d's guarded write was applied at %d, after Expel returned (version then %d)", round, w, v, after)
+					t.Fatalf("round %d: writer %d's guarded write was applied at %d, after %s returned (version then %d)", round, w, v, name, after)
 				}
 			}
 		}
