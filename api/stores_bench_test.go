@@ -95,7 +95,7 @@ func openPostgres(b *testing.B) store.Store[[]byte] {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() {
-		_, _ = pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+table+", "+table+"_members, "+table+"_history")
+		_ = postgres.DropSchema(context.Background(), pool, table)
 	})
 	return st
 }

@@ -76,8 +76,7 @@ func openPostgres(ctx context.Context, dsn, table string) (*benchStore, error) {
 		return nil, fmt.Errorf("-store postgres: %w", err)
 	}
 	drop := func(ctx context.Context) error {
-		_, err := pool.Exec(ctx, fmt.Sprintf(`DROP TABLE IF EXISTS %[1]s, %[1]s_history, %[1]s_members; DROP FUNCTION IF EXISTS %[1]s_history_keep()`, table))
-		if err != nil {
+		if err := postgres.DropSchema(ctx, pool, table); err != nil {
 			return fmt.Errorf("drop table %s: %w", table, err)
 		}
 		return nil

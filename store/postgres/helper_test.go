@@ -82,10 +82,8 @@ func newTable(tb testing.TB, pool *pgxpool.Pool, cfg postgres.Config) (*postgres
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
-		_, err := pool.Exec(context.Background(), fmt.Sprintf(
-			`DROP TABLE IF EXISTS %[1]s, %[1]s_history, %[1]s_members; DROP FUNCTION IF EXISTS %[1]s_history_keep()`, cfg.Table))
-		if err != nil {
-			tb.Errorf("drop %s: %v", cfg.Table, err)
+		if err := postgres.DropSchema(context.Background(), pool, cfg.Table); err != nil {
+			tb.Error(err)
 		}
 	})
 	return s, cfg.Table

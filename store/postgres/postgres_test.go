@@ -70,8 +70,9 @@ func TestSchemaQualifiedTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		pool.Exec(context.Background(), `DROP TABLE IF EXISTS public.warp_test_qualified, public.warp_test_qualified_history, public.warp_test_qualified_members;
-DROP FUNCTION IF EXISTS public.warp_test_qualified_history_keep()`)
+		if err := postgres.DropSchema(context.Background(), pool, "public.warp_test_qualified"); err != nil {
+			t.Error(err)
+		}
 	})
 	v1, err := s.Set(t.Context(), "k", "one", store.Write{})
 	if err != nil {
@@ -83,6 +84,33 @@ DROP FUNCTION IF EXISTS public.warp_test_qualified_history_keep()`)
 	it, err := s.GetAt(t.Context(), "k", v1)
 	if err != nil || it.Value != "one" || it.Version != v1 {
 		t.Fatalf("GetAt(%d) = %+v, %v; want one@%d", v1, it, err, v1)
+	}
+}
+
+// TestDropSchema: after New and DropSchema, no table, index or function
+// named after the table is left.
+func TestDropSchema(t *testing.T) {
+	t.Parallel()
+	pool := testPool(t)
+	_, table := newTable(t, pool, postgres.Config{History: 2})
+	objects := func() (n int) {
+		t.Helper()
+		err := pool.QueryRow(t.Context(), `SELECT
+    (SELECT count(*) FROM pg_class WHERE starts_with(relname, $1)) +
+    (SELECT count(*) FROM pg_proc WHERE starts_with(proname, $1))`, table).Scan(&n)
+		must(t, err)
+		return n
+	}
+	if n := objects(); n == 0 {
+		t.Fatalf("after New, no object is named after %s", table)
+	}
+	must(t, postgres.DropSchema(t.Context(), pool, table))
+	if n := objects(); n != 0 {
+		t.Fatalf("after DropSchema, %d objects are named after %s; want none", n, table)
+	}
+	must(t, postgres.DropSchema(t.Context(), pool, table)) // nothing to drop
+	if err := postgres.DropSchema(t.Context(), pool, `x"; DROP TABLE y; --`); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("DropSchema of a bad name = %v; want ErrInvalid", err)
 	}
 }
 

@@ -69,6 +69,31 @@ CREATE TRIGGER %s AFTER UPDATE ON %s FOR EACH ROW
 	})
 }
 
+// DropSchema drops what [New] creates for table (a [Config].Table; empty
+// means DefaultTable): the table, its _history and _members tables, with
+// the history trigger, and the function <table>_history_keep. Missing
+// objects are skipped. It is meant for tests and benchmarks that create
+// tables of their own; the data is gone for good.
+func DropSchema(ctx context.Context, pool *pgxpool.Pool, table string) error {
+	cfg, err := Config{Table: table}.withDefaults()
+	if err != nil {
+		return err
+	}
+	if pool == nil {
+		return fmt.Errorf("postgres: nil pool: %w", store.ErrInvalid)
+	}
+	n := newNames(cfg.Table)
+	if _, err := pool.Exec(ctx, n.drop()); err != nil {
+		return fmt.Errorf("postgres: drop %s: %w", n.table, err)
+	}
+	return nil
+}
+
+// drop returns the statements that undo schema and the history trigger.
+func (n names) drop() string {
+	return fmt.Sprintf("DROP TABLE IF EXISTS %s, %s, %s; DROP FUNCTION IF EXISTS %s()", n.table, n.history, n.members, n.keep)
+}
+
 // checkSchema fails unless the tables New would create exist (the history
 // table only if history > 0): with Config.SkipSchema, a missing table
 // would otherwise surface at the first write, or the first guarded one.

@@ -233,7 +233,7 @@ func (c *Cluster) close() error {
 	}
 	if c.pool != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := c.pool.Exec(ctx, fmt.Sprintf(`DROP TABLE IF EXISTS %[1]s, %[1]s_history, %[1]s_members; DROP FUNCTION IF EXISTS %[1]s_history_keep()`, c.table))
+		err := postgres.DropSchema(ctx, c.pool, c.table)
 		cancel()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("cluster: drop %s: %w", c.table, err))
