@@ -15,12 +15,18 @@ type members struct {
 }
 
 // cluster is one cluster's membership. A guarded write holds mu's read
-// side from its membership check to the end of its write; Join, Renew,
-// Expel and Leave hold the write side, so they wait for the guarded writes
-// in flight, and once Expel returns no write of the removed record is.
+// side from its membership check to the end of its write; Join, Expel and
+// Leave hold the write side, so they wait for the guarded writes in
+// flight, and once Expel returns no write of the removed record is.
+// Renew changes only a counter, which no write reads: it holds mu's read
+// side, so that it neither waits for the guarded writes nor holds them
+// off, and renew, so that Renews still happen one at a time.
 // A cluster is never dropped, so that top survives its members.
 type cluster struct {
-	mu    sync.RWMutex // guards nodes and top
+	mu sync.RWMutex // guards nodes, top and the records (counters: see renew)
+	// renew is held by Renew, with mu's read side: a counter changes under
+	// both, and is read under renew or mu's write side.
+	renew sync.Mutex
 	nodes map[string]*store.Member
 	top   uint64 // the largest incarnation issued
 }
@@ -68,8 +74,10 @@ func (s *Store[T]) Renew(ctx context.Context, cluster, node string, incarnation 
 	if c == nil {
 		return nil, notMember("renew", self)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	c.renew.Lock()
+	defer c.renew.Unlock()
 	var err error
 	if m := c.nodes[node]; m != nil && m.Incarnation == incarnation {
 		m.Counter++

@@ -2,7 +2,7 @@
 // versions, tombstones, fencing tokens and a bounded history per key, and
 // the membership of clusters ([store.Membership]; a guarded write holds
 // its cluster's read lock from its check to the end of its write, which
-// Join, Renew, Expel and Leave take for writing). It is
+// Join, Expel and Leave take for writing). It is
 // the store for tests, benchmarks and single-process use; values are kept as
 // given, so callers must not modify a value after writing it.
 package memory
