@@ -86,12 +86,12 @@ func (s *Store[T]) commitArgs(ctx context.Context, ops []store.Op[T]) ([]string,
 		if first == 0 && op.Kind != store.OpCheck {
 			first = k
 		}
-		w, g := op.Write, 0
+		w, g, inc := op.Write, 0, zero
 		if !w.Guard.IsZero() {
-			g = at(s.membersKey(w.Guard.Cluster))
+			g, inc = at(s.membersKey(w.Guard.Cluster)), num(w.Guard.Incarnation)
 		}
 		args = append(args, kind, k, b, num(w.Min), flag(w.Check), num(w.IfVersion), num(w.Fence),
-			g, w.Guard.Node, num(w.Guard.Incarnation))
+			g, w.Guard.Node, inc)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, nil, fmt.Errorf("redis: commit: %w", err)

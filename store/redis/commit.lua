@@ -7,12 +7,7 @@
 -- members hash (0: unguarded), the guard's node and incarnation.
 -- Returns {0, version...}, or {1, op, stored version}, {2, op, stored
 -- token}, {3, op}, {4, op} as write.lua does for the op that failed.
-local ZERO, MAXV = '00000000000000000000', '04611686018427387903'
-local function inc(s)
-  local hi, lo = tonumber(string.sub(s, 1, 10)), tonumber(string.sub(s, 11, 20)) + 1
-  if lo == 10000000000 then hi, lo = hi + 1, 0 end
-  return string.format('%010d%010d', hi, lo)
-end
+-- ZERO, MAXV and inc come from prelude.lua.
 local id, n, first = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local st = {}
 for i = 1, n do

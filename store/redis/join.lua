@@ -4,13 +4,7 @@
 -- largest incarnation issued. ARGV: 1 node, 2 min incarnation, 3 the
 -- largest incarnation allowed (20 digits each), 4 the most members.
 -- Returns {0, incarnation}, {3} when incarnations are exhausted, {5} when
--- the cluster is full.
-local ZERO = '00000000000000000000'
-local function inc(s)
-  local hi, lo = tonumber(string.sub(s, 1, 10)), tonumber(string.sub(s, 11, 20)) + 1
-  if lo == 10000000000 then hi, lo = hi + 1, 0 end
-  return string.format('%010d%010d', hi, lo)
-end
+-- the cluster is full. ZERO and inc come from prelude.lua.
 local k, node = KEYS[1], ARGV[1]
 local top = redis.call('HGET', k, '')
 if top and top >= ARGV[3] then return {3} end

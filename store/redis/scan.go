@@ -23,7 +23,8 @@ func (s *Store[T]) Scan(ctx context.Context, prefix string, fn func(string, stor
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("redis: scan %q: %w", prefix, err)
 	}
-	sc := &scanner[T]{s: s, fn: fn, seen: map[string]bool{}, match: escapeGlob(s.cfg.Prefix+prefix) + "*"}
+	sc := &scanner[T]{s: s, fn: fn, seen: map[string]bool{}, match: escapeGlob(s.cfg.Prefix+prefix) + "*",
+		own: s.cfg.Prefix + reserved[:1]}
 	nodes, err := masters(ctx, s.client)
 	if err != nil {
 		return err
@@ -60,6 +61,7 @@ type scanner[T any] struct {
 	s     *Store[T]
 	fn    func(string, store.Item[T]) error
 	match string
+	own   string          // starts the names of the store's own hashes
 	seen  map[string]bool // keys visited
 }
 
@@ -84,7 +86,7 @@ func (sc *scanner[T]) node(ctx context.Context, c goredis.UniversalClient) error
 func (sc *scanner[T]) batch(ctx context.Context, c goredis.UniversalClient, keys []string) error {
 	var fresh []string
 	for _, k := range keys {
-		if strings.HasPrefix(k, sc.s.cfg.Prefix+reserved[:1]) {
+		if strings.HasPrefix(k, sc.own) {
 			continue // the store's own hash, no key
 		}
 		if !sc.seen[k] {

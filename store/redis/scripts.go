@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strconv"
+	"strings"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -12,6 +13,8 @@ import (
 )
 
 var (
+	//go:embed prelude.lua
+	preludeLua string
 	//go:embed write.lua
 	writeLua string
 	//go:embed commit.lua
@@ -23,12 +26,16 @@ var (
 	//go:embed remove.lua
 	removeLua string
 
+	// prelude, in front of the scripts that need it, defines ZERO, MAXV
+	// (merge.MaxVersion) and inc.
+	prelude = strings.Replace(preludeLua, "'MAXVERSION'", "'"+num(merge.MaxVersion)+"'", 1)
+
 	// The scripts run with EVALSHA, falling back to EVAL when the server
 	// does not have them cached.
-	writeScript  = goredis.NewScript(writeLua)
-	commitScript = goredis.NewScript(commitLua)
-	joinScript   = goredis.NewScript(joinLua)
-	renewScript  = goredis.NewScript(renewLua)
+	writeScript  = goredis.NewScript(prelude + writeLua)
+	commitScript = goredis.NewScript(prelude + commitLua)
+	joinScript   = goredis.NewScript(prelude + joinLua)
+	renewScript  = goredis.NewScript(prelude + renewLua)
 	removeScript = goredis.NewScript(removeLua)
 )
 
@@ -45,6 +52,9 @@ const (
 // num formats a version or token for the scripts: 20 decimal digits, so
 // that string order is numeric order.
 func num[N ~uint64](n N) string { return fmt.Sprintf("%020d", uint64(n)) }
+
+// zero is num(0).
+const zero = "00000000000000000000"
 
 // parseVersion parses a version the scripts or a hash of key returned; one
 // above merge.MaxVersion is an error.

@@ -8,12 +8,7 @@
 -- Returns {0, version}, {1, stored version} on a conflict, {2, stored
 -- token} when fenced, {3} when the version would pass merge.MaxVersion,
 -- {4} when the guard's node holds no record under its incarnation.
-local ZERO, MAXV = '00000000000000000000', '04611686018427387903'
-local function inc(s)
-  local hi, lo = tonumber(string.sub(s, 1, 10)), tonumber(string.sub(s, 11, 20)) + 1
-  if lo == 10000000000 then hi, lo = hi + 1, 0 end
-  return string.format('%010d%010d', hi, lo)
-end
+-- ZERO, MAXV and inc come from prelude.lua.
 local k = KEYS[1]
 local cur = redis.call('HMGET', k, 'ver', 'f', 'w')
 local ver, fence = cur[1] or ZERO, cur[2] or ZERO
