@@ -49,13 +49,21 @@ func BenchSet(b *testing.B, s store.Store[[]byte]) {
 	})
 }
 
+// benchPrepare returns the benchmark keys, having written each with a
+// 128-byte value unless an earlier run on s did (they are written in
+// order, so the last one tells).
 func benchPrepare(b *testing.B, s store.Store[[]byte]) []string {
 	b.Helper()
 	keys := make([]string, benchKeys)
-	val := make([]byte, 128)
 	for i := range keys {
 		keys[i] = "bench/" + strconv.Itoa(i)
-		if _, err := s.Set(b.Context(), keys[i], val, store.Write{}); err != nil {
+	}
+	if v, err := s.Version(b.Context(), keys[benchKeys-1]); err == nil && v != 0 {
+		return keys
+	}
+	val := make([]byte, 128)
+	for _, k := range keys {
+		if _, err := s.Set(b.Context(), k, val, store.Write{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -72,7 +80,7 @@ func BenchGuardedSet(b *testing.B, s store.Store[[]byte], guarded bool, parallel
 	if guarded {
 		w.Guard = benchGuard(b, s)
 	}
-	keys := benchKeysOf(b, s)
+	keys := benchPrepare(b, s)
 	val := make([]byte, 128)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -107,7 +115,7 @@ func BenchGuardedSet(b *testing.B, s store.Store[[]byte], guarded bool, parallel
 // goroutine writing under the same member.
 func BenchGuardedRatio(b *testing.B, s store.Store[[]byte], parallelism, block int) {
 	writes := [2]store.Write{{}, {Guard: benchGuard(b, s)}}
-	keys := benchKeysOf(b, s)
+	keys := benchPrepare(b, s)
 	val := make([]byte, 128)
 	var next atomic.Uint64
 	var total, count [2]atomic.Int64 // nanoseconds and writes, unguarded then guarded
@@ -191,20 +199,6 @@ func BenchRenew(b *testing.B, s store.Store[[]byte], members int) {
 			b.Fatalf("Renew = %d members, %v; want %d", len(ms), err, members)
 		}
 	}
-}
-
-// benchKeysOf returns the benchmark keys, writing them first unless an
-// earlier run on s did.
-func benchKeysOf(b *testing.B, s store.Store[[]byte]) []string {
-	b.Helper()
-	if v, err := s.Version(b.Context(), "bench/"+strconv.Itoa(benchKeys-1)); err != nil || v == 0 {
-		return benchPrepare(b, s)
-	}
-	keys := make([]string, benchKeys)
-	for i := range keys {
-		keys[i] = "bench/" + strconv.Itoa(i)
-	}
-	return keys
 }
 
 // BenchMembership runs, on s, BenchGuardedSet unguarded then guarded,
