@@ -274,7 +274,7 @@ func (w *Warp[T]) setStrong(ctx context.Context, key string, reg *registration, 
 	wctx, cancel := context.WithDeadline(ctx, time.Now().Add(w.writeBound-time.Duration(w.node.Now()-start)))
 	defer cancel()
 	if err := write(wctx, v0, guard); err != nil {
-		return strongStoreErr(key, err)
+		return guardedStoreErr(key, err)
 	}
 	return nil
 }
@@ -292,10 +292,11 @@ func (w *Warp[T]) guard(key string) (store.Guard, error) {
 	return store.Guard{Cluster: w.cluster, Node: w.bus.NodeID(), Incarnation: epoch}, nil
 }
 
-// strongStoreErr wraps the error of a guarded store write: a store that
-// refused it for the membership guard wrote nothing, which ErrQuorum says.
-func strongStoreErr(key string, err error) error {
-	if errors.Is(err, store.ErrNotMember) {
+// guardedStoreErr wraps the error of a guarded store write (strong or
+// eventual, plain or merged): a store that refused it for the membership
+// guard wrote nothing, which ErrQuorum says, once.
+func guardedStoreErr(key string, err error) error {
+	if errors.Is(err, store.ErrNotMember) && !errors.Is(err, ErrQuorum) {
 		return fmt.Errorf("%w: set %q: the store refused the write, this node is no longer a member of the cluster: %w", ErrQuorum, key, err)
 	}
 	return err

@@ -34,13 +34,32 @@ func (s gateStore[T]) Set(ctx context.Context, key string, v T, wr store.Write) 
 	return s.Store.Set(ctx, key, v, wr)
 }
 
-// A strong write held up between its fence and its store write (a pause,
-// a slow link) while its node falls out of the membership never lands:
-// the store checks the writer's membership with the write, refuses it,
-// and Set fails with ErrQuorum, the store untouched. Without the guard,
-// the write would land after the others stopped waiting for this node.
+// A distributed write held up between its fence and its store write (a
+// pause, a slow link) while its node falls out of the membership never
+// lands: the store checks the writer's membership with the write, refuses
+// it, and Set fails with ErrQuorum, the store untouched. Without the
+// guard, the write would land after the others stopped waiting for this
+// node. Every guarded path is tried: strong and eventual, plain and merged.
 func TestZombieStrongWriteRefused(t *testing.T) {
 	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		mode   Mode
+		merged bool
+	}{
+		{"strong", ModeStrongDistributed, false},
+		{"strong-merged", ModeStrongDistributed, true},
+		{"eventual", ModeEventualDistributed, false},
+		{"eventual-merged", ModeEventualDistributed, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			zombieWriteRefused(t, tc.name, tc.mode, tc.merged)
+		})
+	}
+}
+
+func zombieWriteRefused(t *testing.T, cluster string, mode Mode, merged bool) {
 	ctx := context.Background()
 	mem := memory.New[string](memory.Options{})
 	gate := gateStore[string]{Store: mem, armed: make(chan struct{}, 1), entered: make(chan struct{}), open: make(chan struct{})}
@@ -49,14 +68,20 @@ func TestZombieStrongWriteRefused(t *testing.T) {
 	for i, s := range []store.Store[string]{gate, mem} {
 		w, err := New[string](s,
 			WithNodeConfig[string](actors.Config{ID: []string{"z0", "z1"}[i]}),
-			WithBus[string](bus.Config{Cluster: "zombie", Transport: hub.Transport(),
+			WithBus[string](bus.Config{Cluster: cluster, Transport: hub.Transport(),
 				HeartbeatInterval: 20 * time.Millisecond, LeaseDuration: 100 * time.Millisecond,
 				MemberLease: 400 * time.Millisecond, StrongTimeout: 3 * time.Second}))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = w.Close() })
-		if err := w.Register("s:*", ModeStrongDistributed, time.Hour); err != nil {
+		if merged {
+			// Last writer wins, through the merge path's compare-and-swap.
+			if err := w.engine.Register("s:*", func(_ string, _ bool, in string) (string, error) { return in, nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Register("s:*", mode, time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		nodes = append(nodes, w)
@@ -68,9 +93,9 @@ func TestZombieStrongWriteRefused(t *testing.T) {
 	gate.armed <- struct{}{}
 	done := make(chan error, 1)
 	go func() { done <- nodes[0].Set(ctx, "s:1", "zombie") }()
-	<-gate.entered // fenced everywhere; the store write waits
+	<-gate.entered // fenced everywhere (strong); the store write waits
 	epoch, _ := nodes[0].Bus().Member()
-	if err := mem.Leave(ctx, "zombie", "z0", epoch); err != nil { // z0 is out, as an expulsion would put it
+	if err := mem.Leave(ctx, cluster, "z0", epoch); err != nil { // z0 is out, as an expulsion would put it
 		t.Fatal(err)
 	}
 	close(gate.open)

@@ -70,7 +70,7 @@ func WithNode[T any](n *actors.Node) Option[T] {
 }
 
 // WithNodeConfig configures the node the instance starts (ignored with
-// WithNode): its id, logger, clock, coarse-clock resolution and sweeps.
+// WithNode): its id, logger, clock, clock-skew bound, sweeps and dispatcher.
 func WithNodeConfig[T any](cfg actors.Config) Option[T] {
 	return func(o *options[T]) error { o.nodeCfg = cfg; return nil }
 }

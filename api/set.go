@@ -88,7 +88,7 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 	if err != nil {
 		w.recycleEntry(bp, entry)
 		w.dropAfterFailedWrite(key, v)
-		return strongStoreErr(key, fmt.Errorf("warp: set %q: %w", key, err))
+		return guardedStoreErr(key, fmt.Errorf("warp: set %q: %w", key, err))
 	}
 	if w.installed(key, reg, v, entry, ver, wr.Min, gen) {
 		w.recycleEntry(bp, entry)
@@ -125,7 +125,7 @@ func (w *Warp[T]) deleteWrite(ctx context.Context, key string, wr store.Write) e
 	ver, err := w.store.Delete(ctx, key, wr)
 	if err != nil {
 		w.dropAfterFailedWrite(key, v)
-		return strongStoreErr(key, fmt.Errorf("warp: delete %q: %w", key, err))
+		return guardedStoreErr(key, fmt.Errorf("warp: delete %q: %w", key, err))
 	}
 	rep := w.router.Replies.Get()
 	if _, err := w.request(v, &messages.Invalidate{Key: key, Version: ver, Reply: rep}, rep); err != nil {
@@ -257,7 +257,7 @@ func (w *Warp[T]) mergeLocked(ctx context.Context, key string, reg *registration
 		}
 		if err != nil {
 			w.dropAfterFailedWrite(key, v)
-			return fmt.Errorf("warp: set %q: %w", key, err)
+			return guardedStoreErr(key, fmt.Errorf("warp: set %q: %w", key, err))
 		}
 		if reg.mode == ModeStrongDistributed {
 			return nil // fenced: the next read loads it
