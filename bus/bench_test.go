@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -104,4 +105,63 @@ func BenchmarkLeaseValid(b *testing.B) {
 			nodes[0].bus.LeaseValid()
 		}
 	})
+}
+
+// BenchmarkPublishToApply: an eventual publish's lag, from Publish on one
+// node to the Applier's Invalidate on the other, over an embedded NATS
+// server; one publish at a time, p50 and p99. "busy" runs a goroutine that
+// keeps a core busy meanwhile, as a reader that never blocks would.
+func BenchmarkPublishToApply(b *testing.B) {
+	for _, busy := range []bool{false, true} {
+		b.Run(map[bool]string{false: "idle", true: "busy"}[busy], func(b *testing.B) {
+			_, trs := natsNodes(b, 2)
+			applied := make(chan merge.Version, 1)
+			nodes := startNodes(b, trs, func(c *bus.Config) {
+				if c.NodeID == "n1" {
+					c.Applier = bus.ApplierFuncs{InvalidateFunc: func(_ context.Context, _ string, v merge.Version) error {
+						applied <- v
+						return nil
+					}}
+				}
+			})
+			converged(b, nodes)
+			if busy {
+				stop := make(chan struct{})
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					for n := 0; ; n++ {
+						if n%1024 == 0 {
+							select {
+							case <-stop:
+								return
+							default:
+							}
+						}
+					}
+				}()
+				b.Cleanup(func() { close(stop); <-done })
+			}
+			lags := make([]time.Duration, 0, b.N)
+			timeout := time.NewTimer(time.Minute)
+			defer timeout.Stop()
+			v := merge.Version(0)
+			for b.Loop() {
+				v++
+				start := time.Now()
+				nodes[0].bus.Publish("key", v)
+				for got := merge.Version(0); got < v; {
+					select {
+					case got = <-applied:
+					case <-timeout.C:
+						b.Fatal("not applied within a minute")
+					}
+				}
+				lags = append(lags, time.Since(start))
+			}
+			slices.Sort(lags)
+			b.ReportMetric(float64(lags[len(lags)/2].Nanoseconds()), "p50-ns")
+			b.ReportMetric(float64(lags[len(lags)*99/100].Nanoseconds()), "p99-ns")
+		})
+	}
 }
