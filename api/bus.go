@@ -23,11 +23,16 @@ import (
 // bus without a membership serves only eventual keys: registering a
 // ModeStrongDistributed key fails with ErrConfig. Without a bus, the
 // instance is a single node and the distributed modes behave like
-// ModeStrongLocal.
+// ModeStrongLocal. cfg.Now must be nil: a cache hit checks the bus's lease
+// against the node's monotonic clock, so the bus must measure with the same
+// one.
 func WithBus[T any](cfg bus.Config) Option[T] {
 	return func(o *options[T]) error {
 		if cfg.Transport == nil || cfg.Cluster == "" {
 			return fmt.Errorf("%w: bus needs a Cluster and a Transport", ErrConfig)
+		}
+		if cfg.Now != nil {
+			return fmt.Errorf("%w: bus Config.Now must be nil: a hit checks the bus's lease on the node's own clock", ErrConfig)
 		}
 		o.bus = &cfg
 		return nil

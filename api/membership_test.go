@@ -130,6 +130,19 @@ func TestStrongNeedsMembership(t *testing.T) {
 	}
 }
 
+// A bus with a clock of its own is refused with ErrConfig: a hit checks
+// the bus's lease against the node's monotonic clock, and a bus measuring
+// leases on another clock would make that check wrong, a lease that looks
+// longer than it is included.
+func TestBusClockRefused(t *testing.T) {
+	t.Parallel()
+	_, err := New[string](memory.New[string](memory.Options{}),
+		WithBus[string](bus.Config{Cluster: "clock", Transport: inproc.NewHub().Transport(), Now: time.Now}))
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "Now") {
+		t.Fatalf("a bus with its own clock: got %v; want ErrConfig naming Now", err)
+	}
+}
+
 // A bus over NATS without the cluster's key refuses to start: api.New
 // fails with ErrConfig saying so (Insecure is the explicit way out).
 func TestNATSBusWithoutKeyRefused(t *testing.T) {
