@@ -113,12 +113,7 @@ func (s *Store[T]) write(ctx context.Context, op, kind, key string, b []byte, w 
 	if err := check.Write(w); err != nil {
 		return 0, fmt.Errorf("redis: %s %q: %w", op, key, err)
 	}
-	keys := []string{s.cfg.Prefix + key}
-	args := []any{kind, b, num(w.Min), flag(w.Check), num(w.IfVersion), num(w.Fence), s.writeID()}
-	if g := w.Guard; !g.IsZero() {
-		keys = append(keys, s.membersKey(g.Cluster))
-		args = append(args, g.Node, num(g.Incarnation))
-	}
+	keys, args := s.newWriteArgs(kind, key, b, w)
 	res, err := writeScript.Run(ctx, s.client, keys, args...).Slice()
 	if err != nil {
 		return 0, fail(ctx, op, key, err)
@@ -166,7 +161,8 @@ func digits(v any) string {
 // retry after a lost reply returns the first run's result instead of
 // writing again.
 func (s *Store[T]) writeID() string {
-	return fmt.Sprintf("%s%x", s.id, s.seq.Add(1))
+	var b [48]byte
+	return string(s.appendWriteID(b[:0]))
 }
 
 func flag(b bool) string {

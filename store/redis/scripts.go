@@ -51,7 +51,10 @@ const (
 
 // num formats a version or token for the scripts: 20 decimal digits, so
 // that string order is numeric order.
-func num[N ~uint64](n N) string { return fmt.Sprintf("%020d", uint64(n)) }
+func num[N ~uint64](n N) string {
+	var b [numLen]byte
+	return string(appendNum(b[:0], uint64(n)))
+}
 
 // zero is num(0).
 const zero = "00000000000000000000"

@@ -1,0 +1,57 @@
+package redis
+
+import (
+	"strconv"
+
+	"github.com/warpcache/warp/store"
+)
+
+// numLen is the width of a number for the scripts (see num).
+const numLen = 20
+
+// appendNum appends n as num formats it.
+func appendNum(b []byte, n uint64) []byte {
+	var d [numLen]byte
+	for i := numLen - 1; i >= 0; i-- {
+		d[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(b, d[:]...)
+}
+
+// appendWriteID appends the id of this Store's next write (see writeID).
+func (s *Store[T]) appendWriteID(b []byte) []byte {
+	return strconv.AppendUint(append(b, s.id...), s.seq.Add(1), 16)
+}
+
+// writeArgs are the keys and arguments of one run of write.lua. The
+// arguments point into it (go-redis writes a *string as the string) and its
+// numbers and write id share one string, so that a write allocates them
+// together instead of once each.
+type writeArgs struct {
+	keys [2]string
+	args [9]any
+	// The script's ARGV 1 and 3 to 9.
+	kind, min, check, ifVersion, fence, id, node, incarnation string
+}
+
+// newWriteArgs lays out a write of kind ("s" or "d") of the encoded value
+// b to key under w for write.lua.
+func (s *Store[T]) newWriteArgs(kind, key string, b []byte, w store.Write) (keys []string, args []any) {
+	var buf [4*numLen + 48]byte
+	nums := appendNum(buf[:0], uint64(w.Min))
+	nums = appendNum(nums, uint64(w.IfVersion))
+	nums = appendNum(nums, uint64(w.Fence))
+	nums = appendNum(nums, w.Guard.Incarnation)
+	all := string(s.appendWriteID(nums))
+	a := &writeArgs{kind: kind, check: flag(w.Check), node: w.Guard.Node,
+		min: all[:numLen], ifVersion: all[numLen : 2*numLen], fence: all[2*numLen : 3*numLen],
+		incarnation: all[3*numLen : 4*numLen], id: all[4*numLen:]}
+	a.keys[0] = s.cfg.Prefix + key
+	a.args = [9]any{&a.kind, b, &a.min, &a.check, &a.ifVersion, &a.fence, &a.id, &a.node, &a.incarnation}
+	if w.Guard.IsZero() {
+		return a.keys[:1], a.args[:7]
+	}
+	a.keys[1] = s.membersKey(w.Guard.Cluster)
+	return a.keys[:], a.args[:]
+}
