@@ -114,17 +114,18 @@ func (s *Store[T]) write(ctx context.Context, op, kind, key string, b []byte, w 
 		return 0, fmt.Errorf("redis: %s %q: %w", op, key, err)
 	}
 	keys, args := s.newWriteArgs(kind, key, b, w)
-	res, err := writeScript.Run(ctx, s.client, keys, args...).Slice()
+	res, err := writeScript.Run(ctx, s.client, keys, args...).Result()
 	if err != nil {
 		return 0, fail(ctx, op, key, err)
 	}
-	if err := status(res, key, w.Guard); err != nil {
+	if ver, ok := res.(string); ok {
+		return parseVersion(op, key, ver)
+	}
+	failed, _ := res.([]any)
+	if err := status(failed, key, w.Guard); err != nil {
 		return 0, fmt.Errorf("redis: %s %w", op, err)
 	}
-	if len(res) != 2 {
-		return 0, fmt.Errorf("redis: %s %q: unexpected script reply %v", op, key, res)
-	}
-	return parseVersion(op, key, res[1])
+	return 0, fmt.Errorf("redis: %s %q: unexpected script reply %v", op, key, res)
 }
 
 // status turns a script's failure reply into an error naming key and, if

@@ -5,14 +5,15 @@
 -- and tokens as 20-digit decimal strings, compared as strings since Lua
 -- numbers are doubles), 7 write id, and for a guarded write 8 the guard's
 -- node, 9 its incarnation (20 digits).
--- Returns {0, version}, {1, stored version} on a conflict, {2, stored
+-- Returns the version written (a bare string, the cheapest reply to make
+-- and to read), or on a failure {1, stored version} on a conflict, {2, stored
 -- token} when fenced, {3} when the version would pass merge.MaxVersion,
 -- {4} when the guard's node holds no record under its incarnation.
 -- ZERO, MAXV and inc come from prelude.lua.
 local k = KEYS[1]
 local cur = redis.call('HMGET', k, 'ver', 'f', 'w')
 local ver, fence = cur[1] or ZERO, cur[2] or ZERO
-if cur[3] == ARGV[7] then return {0, ver} end -- a client's retry of a write that applied
+if cur[3] == ARGV[7] then return ver end -- a client's retry of a write that applied
 if KEYS[2] then
   local rec = redis.call('HGET', KEYS[2], ARGV[8])
   if not rec or string.sub(rec, 1, 20) ~= ARGV[9] then return {4} end
@@ -29,4 +30,4 @@ if ARGV[1] == 'd' then
 else
   redis.call('HSET', k, 'v', ARGV[2], 'ver', nv, 'f', fence, 'd', '0', 'w', ARGV[7])
 end
-return {0, nv}
+return nv
