@@ -21,10 +21,13 @@ import (
 // 64-byte value through Warp (EventualDistributed on the Redis store, on a
 // bus: the write's Lua script, its membership guard, the local install and
 // the publish) with what a user of Redis client-side caching would pay, a
-// rueidis SET, one caller each: p50 and p99 of each write. The steps
-// between attribute the difference: a go-redis SET (Warp's client), the
-// store's guarded write alone (the script), and Warp's StrongLocal write
-// on Redis (the script and the local install, no guard, no bus).
+// rueidis SET, one caller each: p50 and p99 of each write. Every
+// sub-benchmark interleaves its writes with rueidis SETs, in turn first
+// and second, so that the two meet the same load on a busy machine, and
+// reports both and their ratios (×rueidis). The steps between rueidis and
+// Warp attribute the difference: a go-redis SET (Warp's client), the
+// store's guarded write alone (the script), and Warp's StrongLocal write on
+// Redis (the script and the local install, no guard, no bus).
 func BenchmarkRedisSet(b *testing.B) {
 	ctx := context.Background()
 	addr := os.Getenv("WARP_REDIS_ADDR")
@@ -33,22 +36,20 @@ func BenchmarkRedisSet(b *testing.B) {
 	}
 	val := make([]byte, 64)
 	key := func(i int) string { return fmt.Sprintf("k:%d", i&255) }
-	b.Run("rueidis", func(b *testing.B) {
-		c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{addr}, DisableRetry: true})
-		if err != nil {
-			b.Skipf("Redis at %s: %v (start it: bash .ci/services)", addr, err)
+	rc, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{addr}, DisableRetry: true})
+	if err != nil {
+		b.Skipf("Redis at %s: %v (start it: bash .ci/services)", addr, err)
+	}
+	defer rc.Close()
+	prefix := fmt.Sprintf("warp_bench_rueidis_%d:", time.Now().UnixNano())
+	defer func() {
+		for i := range 256 {
+			_ = rc.Do(ctx, rc.B().Del().Key(prefix+key(i)).Build()).Error()
 		}
-		defer c.Close()
-		prefix := fmt.Sprintf("warp_bench_rueidis_%d:", time.Now().UnixNano())
-		defer func() {
-			for i := range 256 {
-				_ = c.Do(ctx, c.B().Del().Key(prefix+key(i)).Build()).Error()
-			}
-		}()
-		latencies(b, func(i int) error {
-			return c.Do(ctx, c.B().Set().Key(prefix+key(i)).Value(string(val)).Build()).Error()
-		})
-	})
+	}()
+	rueidisSet := func(i int) error {
+		return rc.Do(ctx, rc.B().Set().Key(prefix+key(i)).Value(string(val)).Build()).Error()
+	}
 	b.Run("go-redis", func(b *testing.B) {
 		c := goredis.NewClient(&goredis.Options{Addr: addr})
 		defer c.Close()
@@ -58,7 +59,7 @@ func BenchmarkRedisSet(b *testing.B) {
 				c.Del(ctx, prefix+key(i))
 			}
 		}()
-		latencies(b, func(i int) error { return c.Set(ctx, prefix+key(i), val, 0).Err() })
+		latencies(b, rueidisSet, func(i int) error { return c.Set(ctx, prefix+key(i), val, 0).Err() })
 	})
 	b.Run("store-guarded", func(b *testing.B) {
 		st := openRedis(b).(*redis.Store[[]byte])
@@ -67,7 +68,7 @@ func BenchmarkRedisSet(b *testing.B) {
 			b.Fatal(err)
 		}
 		g := store.Guard{Cluster: "redis-bench", Node: "n1", Incarnation: inc}
-		latencies(b, func(i int) error {
+		latencies(b, rueidisSet, func(i int) error {
 			_, err := st.Set(ctx, key(i), val, store.Write{Min: 1, Guard: g})
 			return err
 		})
@@ -77,7 +78,7 @@ func BenchmarkRedisSet(b *testing.B) {
 		if err := w.Register("k:*", ModeStrongLocal, time.Hour); err != nil {
 			b.Fatal(err)
 		}
-		latencies(b, func(i int) error { return w.Set(ctx, key(i), val) })
+		latencies(b, rueidisSet, func(i int) error { return w.Set(ctx, key(i), val) })
 	})
 	b.Run("warp-eventual", func(b *testing.B) {
 		w := newWarp(b, openRedis(b), WithBus[[]byte](bus.Config{Cluster: "redis-bench", Transport: inproc.NewHub().Transport()}))
@@ -88,23 +89,36 @@ func BenchmarkRedisSet(b *testing.B) {
 		for !w.Bus().LeaseValid() && time.Now().Before(deadline) {
 			<-time.After(time.Millisecond)
 		}
-		latencies(b, func(i int) error { return w.Set(ctx, key(i), val) })
+		latencies(b, rueidisSet, func(i int) error { return w.Set(ctx, key(i), val) })
 	})
 }
 
-// latencies runs write(i) for each iteration, one caller, and reports the
-// p50 and p99 of its latency.
-func latencies(b *testing.B, write func(i int) error) {
+// latencies runs base(i) and write(i) for each iteration, one caller, the
+// one or the other first in turn, and reports the p50 and p99 of write's
+// latency, of base's (base-p50-ns, base-p99-ns) and their ratios.
+func latencies(b *testing.B, base, write func(i int) error) {
 	b.ReportAllocs()
-	d := make([]time.Duration, 0, b.N)
+	d := [2][]time.Duration{make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)}
+	f := [2]func(int) error{base, write}
 	for i := 0; b.Loop(); i++ {
-		start := time.Now()
-		if err := write(i); err != nil {
-			b.Fatal(err)
+		for j := range 2 {
+			k := (i + j) & 1
+			start := time.Now()
+			if err := f[k](i); err != nil {
+				b.Fatal(err)
+			}
+			d[k] = append(d[k], time.Since(start))
 		}
-		d = append(d, time.Since(start))
 	}
-	slices.Sort(d)
-	b.ReportMetric(float64(d[len(d)/2].Nanoseconds()), "p50-ns")
-	b.ReportMetric(float64(d[len(d)*99/100].Nanoseconds()), "p99-ns")
+	var p [2][2]float64 // p50, p99 of base, write
+	for k := range d {
+		slices.Sort(d[k])
+		p[k] = [2]float64{float64(d[k][len(d[k])/2]), float64(d[k][len(d[k])*99/100])}
+	}
+	b.ReportMetric(p[1][0], "p50-ns")
+	b.ReportMetric(p[1][1], "p99-ns")
+	b.ReportMetric(p[0][0], "base-p50-ns")
+	b.ReportMetric(p[0][1], "base-p99-ns")
+	b.ReportMetric(p[1][0]/p[0][0], "p50-x")
+	b.ReportMetric(p[1][1]/p[0][1], "p99-x")
 }
