@@ -19,6 +19,7 @@ import (
 	"github.com/warpcache/warp/bus/faultbus"
 	"github.com/warpcache/warp/bus/inproc"
 	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/internal/natstest"
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/messages/wire"
 	"github.com/warpcache/warp/shard"
@@ -49,12 +50,7 @@ func newTestCluster[T any](t testing.TB, n int, o clusterOpts) *testCluster[T] {
 	c := &testCluster[T]{store: memory.New[T](memory.Options{}), flushN: make([]atomic.Int64, n)}
 	var hub *inproc.Hub
 	if o.nats {
-		srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.srv = srv
-		t.Cleanup(srv.Shutdown)
+		c.srv = natstest.Start(t, nil)
 	} else {
 		hub = inproc.NewHub()
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/warpcache/warp/actors"
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/internal/natstest"
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/messages/wire"
 	"github.com/warpcache/warp/store/memory"
@@ -38,11 +39,7 @@ type forgeSetup struct {
 
 func newForgeSetup(t *testing.T, secure bool) *forgeSetup {
 	t.Helper()
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
+	srv := natstest.Start(t, nil)
 	f := &forgeSetup{store: memory.New[string](memory.Options{}), cluster: "forged", flushes: make([]atomic.Int64, 2)}
 	for i := range 2 {
 		tr, err := natsbus.Dial(srv.URL(), natsbus.Options{ReconnectWait: 20 * time.Millisecond})
@@ -74,10 +71,11 @@ func newForgeSetup(t *testing.T, secure bool) *forgeSetup {
 		f.nodes = append(f.nodes, w)
 	}
 	waitFor(t, 10*time.Second, "both leases", func() bool { return f.nodes[0].Bus().LeaseValid() && f.nodes[1].Bus().LeaseValid() })
-	f.nc, err = nats.Connect(srv.URL())
+	nc, err := nats.Connect(srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.nc = nc
 	t.Cleanup(f.nc.Close)
 	return f
 }

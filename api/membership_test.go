@@ -11,6 +11,7 @@ import (
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/bus/inproc"
 	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/internal/natstest"
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"
@@ -147,11 +148,7 @@ func TestBusClockRefused(t *testing.T) {
 // fails with ErrConfig saying so (Insecure is the explicit way out).
 func TestNATSBusWithoutKeyRefused(t *testing.T) {
 	t.Parallel()
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
+	srv := natstest.Start(t, nil)
 	tr, err := natsbus.Dial(srv.URL(), natsbus.Options{})
 	if err != nil {
 		t.Fatal(err)

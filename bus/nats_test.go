@@ -8,17 +8,14 @@ import (
 
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/internal/natstest"
 )
 
 // natsNodes starts an embedded server on a random loopback port and n
 // transports dialed to it.
 func natsNodes(t testing.TB, n int) (*natsbus.Server, []bus.Transport) {
 	t.Helper()
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{})
-	if err != nil {
-		t.Fatalf("StartEmbedded: %v", err)
-	}
-	t.Cleanup(srv.Shutdown)
+	srv := natstest.Start(t, nil)
 	trs := make([]bus.Transport, n)
 	for i := range trs {
 		tr, err := natsbus.Dial(srv.URL(), natsbus.Options{ReconnectWait: 20 * time.Millisecond})

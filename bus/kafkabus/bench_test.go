@@ -7,6 +7,7 @@ import (
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/bus/kafkabus"
 	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/internal/natstest"
 )
 
 // BenchmarkBroadcast: one node broadcasts 64-byte messages to another,
@@ -41,11 +42,7 @@ func kafkaPair(b *testing.B) (from, to bus.Transport) {
 }
 
 func natsPair(b *testing.B) (from, to bus.Transport) {
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(srv.Shutdown)
+	srv := natstest.Start(b, nil)
 	dial := func() bus.Transport {
 		tr, err := natsbus.Dial(srv.URL(), natsbus.Options{})
 		if err != nil {

@@ -4,17 +4,14 @@ import (
 	"testing"
 
 	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/internal/natstest"
 )
 
 // The NATS timing the nodes run with is natsbus's default: a transport
 // dialled with zero Options pings as natsPing and natsPingsOut say.
 func TestNATSTimingIsTheDefault(t *testing.T) {
 	t.Parallel()
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
+	srv := natstest.Start(t, nil)
 	tr, err := natsbus.Dial(srv.URL(), natsbus.Options{})
 	if err != nil {
 		t.Fatal(err)
