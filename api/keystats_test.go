@@ -8,7 +8,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/warpcache/warp/actors"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"
 )
@@ -97,21 +96,8 @@ func TestKeyStatsReadBeforeSketch(t *testing.T) {
 func TestDynamicTTLForgetsOldReads(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
-		w, err := New[string](spy, WithNodeConfig[string](actors.Config{}))
-		if err != nil {
-			t.Fatal(err)
-		}
+		w, spy := readHot(t)
 		defer w.Close()
-		if err := w.RegisterDynamicTTL("k", ModeStrongLocal, AdaptiveTTL{Min: time.Second, Max: time.Hour, Scale: 1}); err != nil {
-			t.Fatal(err)
-		}
-		_, _ = spy.Store.Set(ctx, "k", "v", store.Write{})
-		for range 100 { // the first load gets Min; 99 hits are counted
-			_, _ = w.Get(ctx, "k")
-		}
-		time.Sleep(1100 * time.Millisecond)
-		_, _ = w.Get(ctx, "k") // reload: 99 reads a minute, TTL 100s
 		time.Sleep(10 * time.Minute)
 		_, _ = w.Get(ctx, "k") // reload: about 10 reads a minute, TTL 11s
 		loads := spy.gets.Load()

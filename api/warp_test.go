@@ -1173,21 +1173,8 @@ func TestAdaptiveTTL(t *testing.T) {
 func TestDynamicTTLFollowsReads(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
-		w, err := New[string](spy, WithNodeConfig[string](actors.Config{}))
-		if err != nil {
-			t.Fatal(err)
-		}
+		w, spy := readHot(t)
 		defer w.Close()
-		if err := w.RegisterDynamicTTL("k", ModeStrongLocal, AdaptiveTTL{Min: time.Second, Max: time.Hour, Scale: 1}); err != nil {
-			t.Fatal(err)
-		}
-		_, _ = spy.Store.Set(ctx, "k", "v", store.Write{})
-		for range 100 { // first load gets Min; 99 hits are counted
-			_, _ = w.Get(ctx, "k")
-		}
-		time.Sleep(1100 * time.Millisecond)
-		_, _ = w.Get(ctx, "k") // reload: the TTL now reflects ~100 reads
 		loads := spy.gets.Load()
 		time.Sleep(30 * time.Second)
 		_, _ = w.Get(ctx, "k")
@@ -1195,6 +1182,31 @@ func TestDynamicTTLFollowsReads(t *testing.T) {
 			t.Fatalf("a read-hot key expired after 30s; want its TTL to have grown")
 		}
 	})
+}
+
+// readHot returns an instance whose key "k" (adaptive TTL from 1 s to 1 h)
+// was read 100 times in its first second and has just been reloaded, its
+// TTL now reflecting those reads, and the store that counts its loads.
+// Call it inside a synctest bubble; the caller closes the instance.
+func readHot(t *testing.T) (*Warp[string], *spyStore[string]) {
+	t.Helper()
+	ctx := context.Background()
+	spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
+	w, err := New[string](spy, WithNodeConfig[string](actors.Config{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.RegisterDynamicTTL("k", ModeStrongLocal, AdaptiveTTL{Min: time.Second, Max: time.Hour, Scale: 1}); err != nil {
+		_ = w.Close()
+		t.Fatal(err)
+	}
+	_, _ = spy.Store.Set(ctx, "k", "v", store.Write{})
+	for range 100 { // the first load gets Min; 99 hits are counted
+		_, _ = w.Get(ctx, "k")
+	}
+	time.Sleep(1100 * time.Millisecond)
+	_, _ = w.Get(ctx, "k") // reload: 99 reads a minute, TTL 100s
+	return w, spy
 }
 
 // appliedButFailed is a store whose Set applies the write, then reports an
