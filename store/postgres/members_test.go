@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/postgres"
@@ -50,30 +52,13 @@ func TestRemovalWaitsForWritesInFlight(t *testing.T) {
 		for _, w := range guardedWrites {
 			t.Run(r.name+"/"+w.name, func(t *testing.T) {
 				t.Parallel()
-				s, table := newTable(t, pool, postgres.Config{})
-				ctx := t.Context()
-				inc, err := s.Join(ctx, "c", "a", 1)
-				must(t, err)
-				g := store.Guard{Cluster: "c", Node: "a", Incarnation: inc}
-				_, err = s.Set(ctx, "k", []byte("before"), store.Write{})
-				must(t, err)
-				holder, unlock := lockRow(t, pool, table, "k")
-				defer unlock()
-				type result struct {
-					v   merge.Version
-					err error
-				}
-				wrote := make(chan result, 1)
-				go func() {
-					v, err := w.write(ctx, s, g)
-					wrote <- result{v, err}
-				}()
-				writer := blocked(t, pool, holder)
+				h := holdWrite(t, pool, w.write)
+				s, inc, ctx := h.s, h.g.Incarnation, t.Context()
 				removed := make(chan error, 1)
 				go func() { removed <- r.remove(ctx, s, inc) }()
-				blocked(t, pool, writer) // the removal waits for the write
+				blocked(t, pool, h.writer) // the removal waits for the write
 
-				_, err = s.Set(ctx, "other", []byte("new"), store.Write{Guard: g})
+				_, err := s.Set(ctx, "other", []byte("new"), store.Write{Guard: h.g})
 				if !errors.Is(err, store.ErrNotMember) {
 					t.Fatalf("a new guarded Set while %s waits = %v; want ErrNotMember at once", r.name, err)
 				}
@@ -85,8 +70,8 @@ func TestRemovalWaitsForWritesInFlight(t *testing.T) {
 					t.Fatalf("%s returned (%v) while a guarded write was in flight", r.name, err)
 				default:
 				}
-				unlock()
-				res := <-wrote
+				h.unlock()
+				res := <-h.wrote
 				must(t, res.err)
 				must(t, <-removed)
 				if v, err := s.Version(ctx, "k"); err != nil || v != res.v {
@@ -119,6 +104,45 @@ var guardedWrites = []struct {
 	}},
 }
 
+// heldWrite is a guarded write of member a (cluster c) held in flight: it
+// has locked its member row and waits for key k's row, which the test
+// holds until unlock.
+type heldWrite struct {
+	s      *postgres.Store[[]byte]
+	g      store.Guard
+	writer int32 // the write's backend
+	unlock func()
+	wrote  chan heldResult
+}
+
+type heldResult struct {
+	v   merge.Version
+	err error
+}
+
+// holdWrite joins a to a new table, writes k unguarded, locks k's row and
+// starts write guarded by a's record, returning once the write waits for
+// the row.
+func holdWrite(t *testing.T, pool *pgxpool.Pool, write func(context.Context, *postgres.Store[[]byte], store.Guard) (merge.Version, error)) *heldWrite {
+	t.Helper()
+	s, table := newTable(t, pool, postgres.Config{})
+	ctx := t.Context()
+	inc, err := s.Join(ctx, "c", "a", 1)
+	must(t, err)
+	h := &heldWrite{s: s, g: store.Guard{Cluster: "c", Node: "a", Incarnation: inc}, wrote: make(chan heldResult, 1)}
+	_, err = s.Set(ctx, "k", []byte("before"), store.Write{})
+	must(t, err)
+	holder, unlock := lockRow(t, pool, table, "k")
+	t.Cleanup(unlock)
+	h.unlock = unlock
+	go func() {
+		v, err := write(ctx, s, h.g)
+		h.wrote <- heldResult{v, err}
+	}()
+	h.writer = blocked(t, pool, holder)
+	return h
+}
+
 // TestRenewDoesNotWaitForWrites holds a guarded write in flight, as
 // TestRemovalWaitsForWritesInFlight does, and renews its member: Renew's
 // UPDATE leaves the row's key alone, so it must not wait for the write's
@@ -129,33 +153,19 @@ func TestRenewDoesNotWaitForWrites(t *testing.T) {
 	for _, w := range guardedWrites {
 		t.Run(w.name, func(t *testing.T) {
 			t.Parallel()
-			s, table := newTable(t, pool, postgres.Config{})
-			ctx := t.Context()
-			inc, err := s.Join(ctx, "c", "a", 1)
-			must(t, err)
-			g := store.Guard{Cluster: "c", Node: "a", Incarnation: inc}
-			_, err = s.Set(ctx, "k", []byte("before"), store.Write{})
-			must(t, err)
-			holder, unlock := lockRow(t, pool, table, "k")
-			defer unlock()
-			wrote := make(chan error, 1)
-			go func() {
-				_, err := w.write(ctx, s, g)
-				wrote <- err
-			}()
-			blocked(t, pool, holder)
-
-			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			h := holdWrite(t, pool, w.write)
+			inc := h.g.Incarnation
+			rctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 			defer cancel()
-			ms, err := s.Renew(rctx, "c", "a", inc)
+			ms, err := h.s.Renew(rctx, "c", "a", inc)
 			if err != nil {
 				t.Fatalf("Renew while a guarded write is in flight = %v; want it to return at once, renewed", err)
 			}
 			if len(ms) != 1 || ms[0] != (store.Member{Node: "a", Incarnation: inc, Counter: 1}) {
 				t.Fatalf("Renew = %+v; want a at incarnation %d, counter 1", ms, inc)
 			}
-			unlock()
-			must(t, <-wrote)
+			h.unlock()
+			must(t, (<-h.wrote).err)
 		})
 	}
 }
