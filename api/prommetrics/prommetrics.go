@@ -12,14 +12,13 @@ package prommetrics
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/warpcache/warp/api"
+	"github.com/warpcache/warp/internal/stripes"
 )
 
 // Config configures a [Recorder].
@@ -50,23 +49,7 @@ type Recorder struct {
 	lag     prometheus.Histogram
 	// reads are counted in striped cells, summed at scrape time: one
 	// shared counter would make every cache hit contend for its line.
-	hits, misses stripes
-}
-
-// stripes is a counter spread over cache-line-padded cells.
-type stripes [16]struct {
-	n atomic.Uint64
-	_ [56]byte
-}
-
-func (s *stripes) inc() { s[rand.Uint32()&15].n.Add(1) }
-
-func (s *stripes) sum() float64 {
-	var t uint64
-	for i := range s {
-		t += s[i].n.Load()
-	}
-	return float64(t)
+	hits, misses stripes.Counter
 }
 
 // New returns a Recorder that registers on reg.
@@ -99,14 +82,14 @@ func (r *Recorder) attach(src api.Source) error {
 		Name: "warp_op_duration_seconds", Help: "Latency of operations that reached a shard or the store.",
 		ConstLabels: labels, Buckets: r.cfg.Buckets,
 	}, []string{"op", "mode"})
-	reads := func(result string, s *stripes) prometheus.Collector {
+	reads := func(result string, s *stripes.Counter) prometheus.Collector {
 		l := prometheus.Labels{"result": result}
 		for k, v := range labels {
 			l[k] = v
 		}
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "warp_l1_reads_total", Help: "Reads by L1 outcome: hit or miss.", ConstLabels: l,
-		}, s.sum)
+		}, func() float64 { return float64(s.Sum()) })
 	}
 	r.lag = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "warp_bus_apply_lag_seconds", Help: "Age of a remote write when its invalidation was applied here (HLC timestamps: ms resolution, includes clock skew).",
@@ -123,9 +106,9 @@ func (r *Recorder) attach(src api.Source) error {
 // Read implements [api.Recorder].
 func (r *Recorder) Read(hit bool) {
 	if hit {
-		r.hits.inc()
+		r.hits.Inc()
 	} else {
-		r.misses.inc()
+		r.misses.Inc()
 	}
 }
 

@@ -1,12 +1,11 @@
 package main
 
 import (
-	"math/rand/v2"
-	"sync/atomic"
 	"time"
 
 	"github.com/warpcache/warp/api"
 	"github.com/warpcache/warp/bus"
+	"github.com/warpcache/warp/internal/stripes"
 )
 
 // leaseTick is how often the coherence sampler reads every node's lease.
@@ -48,7 +47,7 @@ type nodeReport struct {
 type l1Counter struct {
 	on           bool // installed as the node's Recorder and counting
 	next         api.Recorder
-	hits, misses stripes
+	hits, misses stripes.Counter
 }
 
 // options returns the node option that installs r, if it is to be.
@@ -72,9 +71,9 @@ func (r *l1Counter) Read(hit bool) {
 	switch {
 	case !r.on:
 	case hit:
-		r.hits.inc()
+		r.hits.Inc()
 	default:
-		r.misses.inc()
+		r.misses.Inc()
 	}
 	if r.next != nil {
 		r.next.Read(hit)
@@ -99,25 +98,8 @@ func (r *l1Counter) snapshot() (reads, hits int64, ok bool) {
 	if !r.on {
 		return 0, 0, false
 	}
-	h, m := r.hits.sum(), r.misses.sum()
+	h, m := r.hits.Sum(), r.misses.Sum()
 	return int64(h + m), int64(h), true
-}
-
-// stripes is a counter spread over cache-line-padded cells, so that the
-// nodes' readers do not contend for one line on every hit.
-type stripes [16]struct {
-	n atomic.Uint64
-	_ [56]byte
-}
-
-func (s *stripes) inc() { s[rand.Uint32()&15].n.Add(1) }
-
-func (s *stripes) sum() uint64 {
-	var t uint64
-	for i := range s {
-		t += s[i].n.Load()
-	}
-	return t
 }
 
 // sampler watches the local nodes during a phase: their leases every
