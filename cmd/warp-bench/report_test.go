@@ -185,14 +185,7 @@ func TestMissingFiguresAreNA(t *testing.T) {
 			t.Errorf("JSON lacks %s: %s", want, js)
 		}
 	}
-	var b bytes.Buffer
-	if err := writeCSV(&b, res); err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(&b).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := csvRecords(t, res)
 	col := map[string]int{}
 	for i, c := range recs[0] {
 		col[c] = i
@@ -256,14 +249,7 @@ func TestCSVRowsColumns(t *testing.T) {
 	res := result{Results: []report{{Target: "warp", ReadP50us: some(1)}, {Target: "map"}}}
 	res.Ratios = evalAll(singleRatios(res.Results), res)
 	res.Notes = []string{"a note"}
-	var b bytes.Buffer
-	if err := writeCSV(&b, res); err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(&b).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := csvRecords(t, res)
 	if len(recs) != 1+2+len(res.Ratios)+1 || recs[1][1] != "warp" || recs[1][len(singleColumns)-1] != "" {
 		t.Errorf("CSV %q; want a header, 2 targets, %d ratios and a note", recs, len(res.Ratios))
 	}
@@ -284,4 +270,18 @@ func TestOpsPerSecOverLoadTime(t *testing.T) {
 	if rep.OpsPerSec != 50 || rep.WritesPerSec != 20 {
 		t.Errorf("got %v ops/s, %v writes/s; want 50 and 20 (100 ops, 40 writes in the load's 2 s)", rep.OpsPerSec, rep.WritesPerSec)
 	}
+}
+
+// csvRecords returns res as -csv writes it, parsed back into records.
+func csvRecords(t *testing.T, res result) [][]string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := writeCSV(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
 }
