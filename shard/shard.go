@@ -530,8 +530,11 @@ func (s *shard) fenced(key string) bool {
 		return false // the common write: no clock read
 	}
 	now := s.now()
-	if now < s.v.fenceAll {
-		return true
+	if s.v.fenceAll != 0 {
+		if now < s.v.fenceAll {
+			return true
+		}
+		s.v.fenceAll = 0 // passed: writes take the fast path above again
 	}
 	tokens, ok := s.fences[key]
 	if !ok {
@@ -559,8 +562,12 @@ func (s *shard) now() int64 {
 	return s.v.cfg.Now()
 }
 
-// dropExpiredFences forgets tokens whose time is up.
+// dropExpiredFences forgets tokens whose time is up, and fenceAll once it
+// has passed.
 func (s *shard) dropExpiredFences(now int64) {
+	if now >= s.v.fenceAll {
+		s.v.fenceAll = 0
+	}
 	for k, tokens := range s.fences {
 		live := tokens[:0]
 		for _, t := range tokens {

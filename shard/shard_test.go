@@ -201,6 +201,9 @@ func TestFenceBound(t *testing.T) {
 			if !fill("unrelated") {
 				t.Fatal("no fill cached after the unrecorded fences expired")
 			}
+			if h.v.fenceAll != 0 {
+				t.Fatalf("fenceAll = %d after it passed; want 0, so that writes skip the clock again", h.v.fenceAll)
+			}
 		})
 	}
 }
