@@ -297,6 +297,18 @@ func (w *Warp[T]) guard(key string) (store.Guard, error) {
 	return store.Guard{Cluster: w.cluster, Node: w.bus.NodeID(), Incarnation: epoch}, nil
 }
 
+// eventualGuard returns the membership guard of a write of key under reg
+// that is not strong (setStrong takes its own): for an EventualDistributed
+// key, as for a strong write, once this node is out of the membership the
+// others serve without waiting for its word, so its writes must stop
+// landing, or they would stay stale there; none for a StrongLocal key.
+func (w *Warp[T]) eventualGuard(key string, reg *registration) (store.Guard, error) {
+	if reg.mode != ModeEventualDistributed {
+		return store.Guard{}, nil
+	}
+	return w.guard(key)
+}
+
 // guardedStoreErr wraps the error of a guarded store write (strong or
 // eventual, plain or merged): a store that refused it for the membership
 // guard wrote nothing, which ErrQuorum says, once.

@@ -73,14 +73,9 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 			return nil
 		})
 	}
-	if reg.mode == ModeEventualDistributed {
-		// Guarded like a strong write: once this node is out of the
-		// membership the others serve without waiting for its word, so
-		// its writes must stop landing, or they would stay stale there.
-		if wr.Guard, err = w.guard(key); err != nil {
-			w.recycleEntry(bp, entry)
-			return err
-		}
+	if wr.Guard, err = w.eventualGuard(key, reg); err != nil {
+		w.recycleEntry(bp, entry)
+		return err
 	}
 	gen := v.Gen(h)
 	wr.Min = w.node.HLCAt(now)
@@ -116,10 +111,8 @@ func (w *Warp[T]) deleteWrite(ctx context.Context, key string, wr store.Write) e
 			return nil
 		})
 	}
-	if reg.mode == ModeEventualDistributed {
-		if wr.Guard, err = w.guard(key); err != nil {
-			return err
-		}
+	if wr.Guard, err = w.eventualGuard(key, reg); err != nil {
+		return err
 	}
 	wr.Min = w.node.HLC().Now()
 	ver, err := w.store.Delete(ctx, key, wr)
@@ -203,12 +196,9 @@ func (w *Warp[T]) setMerged(ctx context.Context, key string, reg *registration, 
 			return w.mergeLocked(ctx, key, reg, epoch, value, min, g)
 		})
 	}
-	var g store.Guard
-	if reg.mode == ModeEventualDistributed {
-		var err error
-		if g, err = w.guard(key); err != nil {
-			return err
-		}
+	g, err := w.eventualGuard(key, reg)
+	if err != nil {
+		return err
 	}
 	return w.mergeLocked(ctx, key, reg, epoch, value, 0, g)
 }
