@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -280,6 +279,9 @@ func TestForgedNewNodes(t *testing.T) {
 		if secure && st.Malformed < 1000 {
 			t.Fatalf("with a key, %d of 1000 forged heartbeats dropped on arrival", st.Malformed)
 		}
+		if !secure && st.Rejected[bus.RejectPeers] == 0 {
+			t.Fatal("insecure, no fake id was refused over MaxPeers: n1 kept state for all 1000")
+		}
 	})
 }
 
@@ -288,7 +290,6 @@ func TestForgedNewNodes(t *testing.T) {
 func TestForgedFlushStorm(t *testing.T) {
 	t.Parallel()
 	bothModes(t, func(t *testing.T, f *forgeSetup, secure bool) {
-		n1 := f.nodes[1]
 		before := f.flushes[1].Load()
 		epoch := f.nodes[0].Bus().Epoch()
 		seq := uint64(1 << 30)
@@ -313,7 +314,6 @@ func TestForgedFlushStorm(t *testing.T) {
 		if limit := int64(time.Since(start)/time.Second) + 2; applied > limit {
 			t.Fatalf("n1 applied %d flushes in %v; want at most one a second", applied, time.Since(start))
 		}
-		_ = n1
 	})
 }
 
@@ -351,7 +351,8 @@ func TestForgedFences(t *testing.T) {
 		if secure && fenced != 0 {
 			t.Fatalf("with a key, %d forged fences recorded", fenced)
 		}
+		if !secure && overflows == 0 {
+			t.Fatal("insecure, every forged fence was recorded; want those over MaxFences refused (and L1 off until they expire)")
+		}
 	})
 }
-
-var _ = errors.Is
