@@ -31,7 +31,7 @@ func (w *Warp[T]) Get(ctx context.Context, key string) (T, error) {
 	// actor round trip.
 	if e := v.Hot(key, h); e != nil && e.Live(now) && e.Epoch == epoch && w.servable(e.Flags, now) {
 		if e.Flags&flagCounted != 0 {
-			w.stats.read(key)
+			w.stats.read(h)
 		}
 		if w.rec != nil {
 			w.rec.Read(true)
@@ -161,7 +161,7 @@ func (w *Warp[T]) hit(key string, h uint64, hdr shard.Header, val []byte, v *sha
 		return zero, fmt.Errorf("%w: %w: decode %q: %w", ErrLoader, ErrCodec, key, err)
 	}
 	if hdr.Flags&flagCounted != 0 {
-		w.stats.read(key)
+		w.stats.read(h)
 	}
 	w.promote(key, h, v)
 	return out, nil

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"hash/maphash"
 	"math"
 	"sync/atomic"
 	"time"
@@ -29,7 +28,7 @@ const (
 // the first snapshot or write.
 //
 // It is a count-min sketch: a key adds to one slot in each row, chosen by
-// its hash, and its estimate is the smallest of those slots, which
+// its hash (the router's, which a Get has already computed), and its estimate is the smallest of those slots, which
 // over-counts by what colliding keys added and never under-counts (except
 // for increments racing a rescale). Each slot measures rates over a window
 // that starts at most 2·statsWindow ago: when a snapshot or write finds it
@@ -41,7 +40,6 @@ type keyStats struct {
 }
 
 type statsSketch struct {
-	seed  maphash.Seed
 	slots [statsRows * statsWidth]statSlot
 }
 
@@ -56,7 +54,7 @@ func (s *keyStats) sketch(now int64) *statsSketch {
 	if sk := s.sk.Load(); sk != nil {
 		return sk
 	}
-	sk := &statsSketch{seed: maphash.MakeSeed()}
+	sk := &statsSketch{}
 	for i := range sk.slots {
 		sk.slots[i].start.Store(now)
 		sk.slots[i].lastWrite.Store(noWrite)
@@ -67,10 +65,9 @@ func (s *keyStats) sketch(now int64) *statsSketch {
 	return sk
 }
 
-// rows returns key's slot in each row (double hashing: row i takes
-// h1 + i·h2).
-func (sk *statsSketch) rows(key string) (out [statsRows]*statSlot) {
-	h := maphash.String(sk.seed, key)
+// rows returns the slot in each row of the key whose hash is h (double
+// hashing: row i takes h1 + i·h2).
+func (sk *statsSketch) rows(h uint64) (out [statsRows]*statSlot) {
 	h1, h2 := uint32(h), uint32(h>>32)|1
 	for i := range uint32(statsRows) {
 		out[i] = &sk.slots[i*statsWidth+(h1+i*h2)&(statsWidth-1)]
@@ -78,19 +75,19 @@ func (sk *statsSketch) rows(key string) (out [statsRows]*statSlot) {
 	return out
 }
 
-// read counts a read of key. Reads happen only on entries installed after
+// read counts a read of the key whose hash is h. Reads happen only on entries installed after
 // a snapshot, so before the sketch exists there is nothing to count.
-func (s *keyStats) read(key string) {
+func (s *keyStats) read(h uint64) {
 	if sk := s.sk.Load(); sk != nil {
-		for _, sl := range sk.rows(key) {
+		for _, sl := range sk.rows(h) {
 			sl.reads.Add(statsUnit)
 		}
 	}
 }
 
-// wrote counts a write of key at now.
-func (s *keyStats) wrote(key string, now int64) {
-	for _, sl := range s.sketch(now).rows(key) {
+// wrote counts a write at now of the key whose hash is h.
+func (s *keyStats) wrote(h uint64, now int64) {
+	for _, sl := range s.sketch(now).rows(h) {
 		sl.age(now)
 		sl.writes.Add(statsUnit)
 		for lw := sl.lastWrite.Load(); lw < now; lw = sl.lastWrite.Load() {
@@ -101,12 +98,12 @@ func (s *keyStats) wrote(key string, now int64) {
 	}
 }
 
-// snapshot estimates key's recent reads and writes per statsWindow, and the
-// time since its last write (0 if none is known).
-func (s *keyStats) snapshot(key string, now int64) KeyStats {
+// snapshot estimates key's (hash h) recent reads and writes per
+// statsWindow, and the time since its last write (0 if none is known).
+func (s *keyStats) snapshot(key string, h uint64, now int64) KeyStats {
 	reads, writes := uint64(math.MaxUint64), uint64(math.MaxUint64)
 	lastWrite := int64(math.MaxInt64)
-	for _, sl := range s.sketch(now).rows(key) {
+	for _, sl := range s.sketch(now).rows(h) {
 		sl.age(now)
 		r, w := sl.rates(now)
 		reads, writes = min(reads, r), min(writes, w)

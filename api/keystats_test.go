@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"runtime"
 	"testing"
 	"testing/synctest"
@@ -40,14 +41,14 @@ func TestKeyStatsRates(t *testing.T) {
 			now := int64(0)
 			for m := range tt.minutes {
 				now = m * minute
-				s.snapshot("k", now) // an install, as each reload does
-				s.wrote("k", now)
+				s.snapshot("k", kh("k"), now) // an install, as each reload does
+				s.wrote(kh("k"), now)
 				for range tt.readsPerMinute {
-					s.read("k")
+					s.read(kh("k"))
 				}
 			}
 			now = (tt.minutes + tt.silence) * minute
-			got := s.snapshot("k", now)
+			got := s.snapshot("k", kh("k"), now)
 			if got.Reads < tt.wantLo || got.Reads > tt.wantHi {
 				t.Errorf("Reads = %d; want %d..%d (a rate per minute)", got.Reads, tt.wantLo, tt.wantHi)
 			}
@@ -67,15 +68,15 @@ func TestKeyStatsRates(t *testing.T) {
 func TestKeyStatsUnknownKey(t *testing.T) {
 	t.Parallel()
 	var s keyStats
-	s.wrote("busy", 0)
+	s.wrote(kh("busy"), 0)
 	for range 1000 {
-		s.read("busy")
+		s.read(kh("busy"))
 	}
-	got := s.snapshot("idle", minute)
+	got := s.snapshot("idle", kh("idle"), minute)
 	if got.Reads != 0 || got.Writes != 0 || got.SinceWrite != 0 {
 		t.Fatalf("snapshot(idle) = %+v; want zeros", got)
 	}
-	if got := s.snapshot("busy", minute); got.Reads != 1000 || got.Writes != 1 || got.SinceWrite != time.Minute {
+	if got := s.snapshot("busy", kh("busy"), minute); got.Reads != 1000 || got.Writes != 1 || got.SinceWrite != time.Minute {
 		t.Fatalf("snapshot(busy) = %+v; want 1000 reads, 1 write, 1m since", got)
 	}
 }
@@ -85,8 +86,8 @@ func TestKeyStatsUnknownKey(t *testing.T) {
 func TestKeyStatsReadBeforeSketch(t *testing.T) {
 	t.Parallel()
 	var s keyStats
-	s.read("k")
-	if got := s.snapshot("k", 0); got.Reads != 0 {
+	s.read(kh("k"))
+	if got := s.snapshot("k", kh("k"), 0); got.Reads != 0 {
 		t.Fatalf("Reads = %d; want 0", got.Reads)
 	}
 }
@@ -176,14 +177,15 @@ func TestKeyStatsHeapBounded(t *testing.T) {
 		n = 100_000
 	}
 	var s keyStats
-	s.snapshot("first", 0)
+	s.snapshot("first", kh("first"), 0)
 	before := heapInUse()
 	key := make([]byte, 0, 32)
 	for i := range n {
 		key = fmt.Appendf(key[:0], "session:%d", i)
-		s.snapshot(string(key), int64(i))
-		s.wrote(string(key), int64(i))
-		s.read(string(key))
+		h := maphash.Bytes(khSeed, key)
+		s.snapshot("", h, int64(i))
+		s.wrote(h, int64(i))
+		s.read(h)
 	}
 	after := heapInUse()
 	grew := after - min(after, before)
@@ -235,3 +237,8 @@ func BenchmarkGetHitTTL(b *testing.B) {
 		})
 	}
 }
+
+// khSeed and kh hash keys for the keyStats tests, as the router does.
+var khSeed = maphash.MakeSeed()
+
+func kh(key string) uint64 { return maphash.String(khSeed, key) }

@@ -162,7 +162,7 @@ func (w *Warp[T]) installed(key string, reg *registration, v *shard.View, entry 
 	}
 	shard.PatchVersion(entry, ver)
 	if reg.strategy != nil {
-		w.stats.wrote(key, w.node.Now())
+		w.stats.wrote(w.router.Hash(key), w.node.Now())
 	}
 	rep := w.router.Replies.Get()
 	msg, _ := w.pools.installs.Get().(*messages.Install)

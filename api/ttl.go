@@ -56,7 +56,7 @@ func (a AdaptiveTTL) TTL(s KeyStats) time.Duration {
 func (w *Warp[T]) ttlFor(r *registration, key string) time.Duration {
 	ttl := r.ttl
 	if r.strategy != nil {
-		ttl = r.strategy.TTL(w.stats.snapshot(key, w.node.Now()))
+		ttl = r.strategy.TTL(w.stats.snapshot(key, w.router.Hash(key), w.node.Now()))
 		if ttl <= 0 {
 			ttl = time.Nanosecond // a strategy that returns ≤ 0 means "do not keep"
 		}
