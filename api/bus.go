@@ -56,28 +56,17 @@ const defaultFenceTTL = time.Minute
 
 // graceFor is how long after a repair flush strong keys are not cached:
 // the longest a strong write may take from its fence to its store write.
-func graceFor(cfg bus.Config) time.Duration {
-	st := cfg.StrongTimeout
-	if st == 0 {
-		st = 2 * time.Second
-	}
-	return 2 * st
-}
+// cfg has its defaults (bus.Config.WithDefaults).
+func graceFor(cfg bus.Config) time.Duration { return 2 * cfg.StrongTimeout }
 
 // writeBound is how long after it started a strong write's store write
 // may end, on this node's clock: within the grace period a peer keeps on
 // its own clock after missing the write's fence, whatever the clocks'
-// rates (within MaxClockDrift) and with LeaseMargin to spare.
+// rates (within MaxClockDrift) and with LeaseMargin to spare. cfg has its
+// defaults.
 func writeBound(cfg bus.Config, grace time.Duration) time.Duration {
 	d := cfg.MaxClockDrift
-	if d == 0 {
-		d = 0.01
-	}
-	margin := cfg.LeaseMargin
-	if margin == 0 {
-		margin = 10 * time.Millisecond
-	}
-	return time.Duration(float64(grace)*(1-d)/(1+d)) - margin
+	return time.Duration(float64(grace)*(1-d)/(1+d)) - cfg.LeaseMargin
 }
 
 // startBus starts the bus and the goroutine that forwards its errors.
@@ -92,8 +81,9 @@ func (w *Warp[T]) startBus(cfg bus.Config) error {
 		cfg.Membership = storeMembership{m: m, cluster: cfg.Cluster}
 	}
 	cfg.Applier = applier[T]{w}
-	w.graceTTL = graceFor(cfg)
-	w.writeBound = writeBound(cfg, w.graceTTL)
+	timing := cfg.WithDefaults()
+	w.graceTTL = graceFor(timing)
+	w.writeBound = writeBound(timing, w.graceTTL)
 	w.cluster = cfg.Cluster
 	w.anchored = cfg.Membership != nil
 	b, err := bus.New(w.node.System(), cfg)

@@ -159,3 +159,24 @@ func TestNATSBusWithoutKeyRefused(t *testing.T) {
 	}
 	_ = tr.Close()
 }
+
+// A strong write's store write, ending writeBound after it began on this
+// node's clock, ends within the grace period a peer that missed its fence
+// keeps on its own clock, whatever the two clocks' rates within
+// MaxClockDrift: the bound measured on the slowest clock against the
+// grace on the fastest, with LeaseMargin to spare. Defaults and a custom
+// configuration alike.
+func TestWriteBoundWithinGrace(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []bus.Config{{}, {StrongTimeout: 300 * time.Millisecond, MaxClockDrift: 0.1, LeaseMargin: 50 * time.Millisecond}} {
+		c := cfg.WithDefaults()
+		grace := graceFor(c)
+		wb := writeBound(c, grace)
+		ρ := c.MaxClockDrift
+		// This node's clock runs fast by ρ, the peer's slow by ρ: wb here
+		// is at most wb·(1+ρ)/(1−ρ) there.
+		if there := time.Duration(float64(wb)*(1+ρ)/(1-ρ)) + c.LeaseMargin; wb <= 0 || there > grace {
+			t.Fatalf("%+v: write bound %v lasts up to %v on a peer's clock, margin included; want ≤ the grace %v", cfg, wb, there, grace)
+		}
+	}
+}

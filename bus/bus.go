@@ -67,7 +67,7 @@ func New(system *actor.ActorSystem, cfg Config) (b *Bus, err error) {
 		}
 	}()
 	monotonic := cfg.Now == nil
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}

@@ -117,7 +117,11 @@ type Config struct {
 	manualTick bool
 }
 
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every zero field set to its default, as New
+// sets them: the timings and bounds a node configured with c runs with.
+// Code that sizes its own timeouts against the bus's (Warp's write bound,
+// a test harness's faults) reads them here rather than copying them.
+func (c Config) WithDefaults() Config {
 	dur := func(v *time.Duration, d time.Duration) {
 		if *v == 0 {
 			*v = d

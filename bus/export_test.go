@@ -24,7 +24,7 @@ func NewManual(system *actor.ActorSystem, cfg Config) (*Bus, error) {
 }
 
 // LapseWait exposes the lapse wait of cfg after defaults.
-func LapseWait(cfg Config) time.Duration { return cfg.withDefaults().lapseWait() }
+func LapseWait(cfg Config) time.Duration { return cfg.WithDefaults().lapseWait() }
 
 // Pending returns how many strong publishes of b are waiting.
 func Pending(b *Bus) int {
@@ -85,4 +85,4 @@ func ServeMembership(b *Bus) {
 }
 
 // ExpelAfter exposes the expulsion wait of cfg after defaults.
-func ExpelAfter(cfg Config) time.Duration { return cfg.withDefaults().expelAfter() }
+func ExpelAfter(cfg Config) time.Duration { return cfg.WithDefaults().expelAfter() }

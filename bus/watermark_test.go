@@ -59,7 +59,7 @@ func newTestActor(now func() time.Time) (*Bus, *busActor, *peer) {
 
 // newTestActorWith is newTestActor over transport tr and applier app.
 func newTestActorWith(now func() time.Time, tr Transport, app Applier) (*Bus, *busActor, *peer) {
-	cfg := Config{Cluster: "c", NodeID: "a", Now: now, Transport: tr, Applier: app}.withDefaults()
+	cfg := Config{Cluster: "c", NodeID: "a", Now: now, Transport: tr, Applier: app}.WithDefaults()
 	b := &Bus{cfg: cfg, ctx: context.Background(), errs: make(chan error, 64), memberReqs: make(chan memberReq, 16)}
 	b.epoch.Store(7)
 	b.members.Store(new([]string))
