@@ -32,24 +32,15 @@ const (
 	KeyTTL = time.Hour
 )
 
-// Warp's timing on every node: the library's defaults, written out so
-// that [StalenessBound] and [Timing] follow what the nodes run with
-// (newWarp passes each one explicitly). TestNATSTimingIsTheDefault checks
-// the NATS pings against natsbus's defaults; the bus's defaults are
-// applied inside bus.New and no exported API returns them (bus.LapseWait
-// is a test seam of package bus), so the bus timings here are checked
-// against bus/config.go (Config.withDefaults) by reading it.
+// Warp's timing on every node: the bus's defaults, read from the bus
+// (bus.Config.WithDefaults) so that [StalenessBound] and [Timing] follow
+// what the nodes run with. TestNATSTimingIsTheDefault checks the NATS
+// pings against natsbus's defaults.
+var defaults = bus.Config{}.WithDefaults()
+
 const (
-	heartbeat     = 100 * time.Millisecond
-	leaseDuration = 5 * heartbeat
-	clockDrift    = 0.01
-	leaseMargin   = 10 * time.Millisecond
-	peerTimeout   = 3 * time.Second
-	strongTimeout = 2 * time.Second
-	memberLease   = 2 * time.Second
-	applyTimeout  = 5 * time.Second
-	natsPing      = 2 * time.Second
-	natsPingsOut  = 2
+	natsPing     = 2 * time.Second
+	natsPingsOut = 2
 )
 
 // EnvClusterKey names the environment variable through which the
@@ -108,10 +99,7 @@ func newWarp(ctx context.Context, s Settings, clock actors.Clock) (*api.Warp[str
 	w, err := api.New[string](st,
 		api.WithNodeConfig[string](actors.Config{ID: s.ID, Clock: clock}),
 		api.WithBus[string](bus.Config{
-			Cluster: s.Cluster, Transport: tr, Keys: keys,
-			HeartbeatInterval: heartbeat, LeaseDuration: leaseDuration, MaxClockDrift: clockDrift,
-			LeaseMargin: leaseMargin, PeerTimeout: peerTimeout, StrongTimeout: strongTimeout,
-			ApplyTimeout: applyTimeout, MemberLease: memberLease,
+			Cluster: s.Cluster, Transport: tr, Keys: keys, // the default timings
 		}),
 	)
 	if err != nil {
@@ -158,8 +146,8 @@ func register(w *api.Warp[string], canary bool) error {
 // LeaseDuration/(1−ρ) in real time; plus LeaseMargin for scheduling.
 // With Warp's defaults: 515 ms.
 func StalenessBound() time.Duration {
-	lease, drift := float64(leaseDuration), clockDrift
-	return time.Duration(lease/(1-drift)) + leaseMargin
+	lease, drift := float64(defaults.LeaseDuration), defaults.MaxClockDrift
+	return time.Duration(lease/(1-drift)) + defaults.LeaseMargin
 }
 
 // Timings are the nodes' Warp timeouts, which the scenarios size their
@@ -182,7 +170,7 @@ type Timings struct {
 // Timing returns the nodes' timeouts.
 func Timing() Timings {
 	return Timings{
-		Lease: leaseDuration, Strong: strongTimeout, Apply: applyTimeout, Member: memberLease,
+		Lease: defaults.LeaseDuration, Strong: defaults.StrongTimeout, Apply: defaults.ApplyTimeout, Member: defaults.MemberLease,
 		DeadConn: natsPing * natsPingsOut,
 	}
 }
