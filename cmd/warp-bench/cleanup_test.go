@@ -14,6 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // The tables and keys every warp-bench run writes start with these.
@@ -97,7 +100,7 @@ func TestSignalMidPreloadLeavesNothing(t *testing.T) {
 
 // A second signal quits at once, without waiting for the clean-up: the
 // child's DROP TABLE waits for a lock this test holds on its table, and a
-// second SIGINT, sent once the child reports the clean-up under way, ends
+// second SIGINT, sent once that DROP is seen waiting at the server, ends
 // it by that signal well before the clean-up's 30 s bound (-h and
 // docs/performance.md say so). The test then drops what the child left.
 func TestSecondSignalQuitsAtOnce(t *testing.T) {
@@ -115,18 +118,23 @@ func TestSecondSignalQuitsAtOnce(t *testing.T) {
 	}
 	c.signal(t, syscall.SIGINT)
 	c.waitFor(t, "the clean-up under way", func(l string) bool { return strings.Contains(l, "cleanup: dropping") })
+	// The child's DROP TABLE must be at the server, waiting for the lock,
+	// before the second signal: once the child is gone, nothing else
+	// would show whether it had been sent.
+	pid := blockedDrop(t, pool, table)
 	c.signal(t, syscall.SIGINT)
 	err = c.wait(t, 10*time.Second)
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || !ee.Sys().(syscall.WaitStatus).Signaled() || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGINT {
 		t.Errorf("exit: %v; want the child ended by the second SIGINT\n%s", err, c.log)
 	}
-	// The child's DROP TABLE still waits for the lock in its server
-	// process, which outlives the child: end it, then drop what the child
-	// left.
-	if _, err := pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE pid <> pg_backend_pid() AND query LIKE 'DROP TABLE IF EXISTS ' || $1::text || '%'`, table); err != nil {
-		t.Fatal(err)
+	// The DROP still waits for the lock in its server process, which
+	// outlives the child: end it, waiting up to 10 s for it to be gone
+	// (pg_terminate_backend only signals otherwise), then drop what the
+	// child left.
+	var gone bool
+	if err := pool.QueryRow(ctx, "SELECT pg_terminate_backend($1, 10000)", pid).Scan(&gone); err != nil || !gone {
+		t.Fatalf("ending the child's DROP (pid %d): %v, %v", pid, gone, err)
 	}
 	_ = tx.Rollback(ctx)
 	s, err := openPostgres(ctx, testDSN, table)
@@ -139,6 +147,29 @@ func TestSecondSignalQuitsAtOnce(t *testing.T) {
 	}
 	if n := pgTables(t, pool, likePrefix(table)); n != 0 {
 		t.Errorf("%d tables or functions %s* left after the test's own drop", n, table)
+	}
+}
+
+// blockedDrop returns the pid of the server process whose DROP TABLE of
+// table waits for a lock, polling pg_stat_activity for up to 30 s.
+func blockedDrop(t *testing.T, pool *pgxpool.Pool, table string) int32 {
+	t.Helper()
+	quoted := pgx.Identifier{table}.Sanitize()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var pid int32
+		err := pool.QueryRow(context.Background(), `SELECT pid FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND starts_with(query, 'DROP TABLE IF EXISTS ' || $1::text)`, quoted).Scan(&pid)
+		if err == nil {
+			return pid
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no DROP TABLE IF EXISTS %s waiting for a lock within 30 s", quoted)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,6 +112,40 @@ func TestDropSchema(t *testing.T) {
 	must(t, postgres.DropSchema(t.Context(), pool, table)) // nothing to drop
 	if err := postgres.DropSchema(t.Context(), pool, `x"; DROP TABLE y; --`); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("DropSchema of a bad name = %v; want ErrInvalid", err)
+	}
+}
+
+// TestNewRacesDropSchema runs New and DropSchema on one table side by
+// side, a bounded number of rounds: PostgreSQL's DDL is not safe against
+// itself (CREATE OR REPLACE FUNCTION racing DROP FUNCTION fails with
+// "tuple concurrently deleted"), so each must wait for the other.
+func TestNewRacesDropSchema(t *testing.T) {
+	t.Parallel()
+	pool := testPool(t)
+	_, table := newTable(t, pool, postgres.Config{History: 2})
+	const rounds = 40
+	errs := make(chan error, 2*rounds)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for range rounds {
+			_, err := postgres.New[[]byte](t.Context(), pool, nil, postgres.Config{Table: table, History: 2})
+			errs <- err
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for range rounds {
+			errs <- postgres.DropSchema(t.Context(), pool, table)
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("New or DropSchema racing the other: %v", err)
+		}
 	}
 }
 

@@ -51,7 +51,7 @@ func (n names) schema() string {
 // history versions, serialized against other Stores doing the same.
 func ensureSchema(ctx context.Context, pool *pgxpool.Pool, n names, history int) error {
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", n.table); err != nil {
+		if err := n.lock(ctx, tx); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, n.schema()); err != nil {
@@ -72,7 +72,8 @@ CREATE TRIGGER %s AFTER UPDATE ON %s FOR EACH ROW
 // DropSchema drops what [New] creates for table (a [Config].Table; empty
 // means DefaultTable): the table, its _history and _members tables, with
 // the history trigger, and the function <table>_history_keep. Missing
-// objects are skipped. It is meant for tests and benchmarks that create
+// objects are skipped. It waits for a [New] creating the same table, and
+// New for it. It is meant for tests and benchmarks that create
 // tables of their own; the data is gone for good.
 func DropSchema(ctx context.Context, pool *pgxpool.Pool, table string) error {
 	cfg, err := Config{Table: table}.withDefaults()
@@ -83,10 +84,26 @@ func DropSchema(ctx context.Context, pool *pgxpool.Pool, table string) error {
 		return fmt.Errorf("postgres: nil pool: %w", store.ErrInvalid)
 	}
 	n := newNames(cfg.Table)
-	if _, err := pool.Exec(ctx, n.drop()); err != nil {
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if err := n.lock(ctx, tx); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, n.drop())
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("postgres: drop %s: %w", n.table, err)
 	}
 	return nil
+}
+
+// lock takes the transaction-scoped advisory lock that serializes
+// ensureSchema and DropSchema on one table: PostgreSQL's DDL is not safe
+// against itself on the same catalog rows (CREATE OR REPLACE FUNCTION
+// racing DROP FUNCTION fails with "tuple concurrently deleted").
+func (n names) lock(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", n.table)
+	return err
 }
 
 // drop returns the statements that undo schema and the history trigger.
