@@ -33,14 +33,27 @@ const (
 )
 
 // The lines of the shared account's configuration that docs/security.md
-// says are each needed: the buckets' stream API, and stream creation and
-// update.
+// says are each needed: the buckets' stream API, stream creation and
+// update, the buckets' subjects, the bus subjects, and the subscribe
+// denials.
 var (
 	streamLines = []string{
 		`"$JS.API.STREAM.*.KV_warp_locks", "$JS.API.STREAM.*.*.KV_warp_locks",`,
 		`"$JS.API.STREAM.*.KV_warp_leases", "$JS.API.STREAM.*.*.KV_warp_leases",`,
 	}
 	createLine = `"$JS.API.STREAM.CREATE.>", "$JS.API.STREAM.UPDATE.>",`
+	kvLine     = `"$KV.warp_locks.>", "$KV.warp_leases.>",`
+	busLine    = `"warp.>",`
+	subLine    = `subscribe: { deny: [ "warp.>", "_INBOX_warp.>" ] }`
+)
+
+// What a deployment may let another service's client do besides the
+// attacks on a lock: publish on the bus subjects, read them, and read the
+// replies to Warp's JetStream requests.
+const (
+	busPublish     = "bus publish"
+	busRead        = "bus read"
+	inboxSubscribe = "inbox subscribe"
 )
 
 // bucketDelete names the deletion of the lock bucket's stream
@@ -77,6 +90,12 @@ func deployments(t *testing.T) []deployment {
 			through: []string{"stream purge API", bucketDelete}},
 		{name: "one account without the CREATE/UPDATE line", conf: without(t, shared, createLine), protected: true, refuses: true,
 			through: []string{"purge republished by an own stream"}},
+		{name: "one account without the $KV line", conf: without(t, shared, kvLine), protected: true, refuses: true,
+			through: []string{"KV purge", "KV delete", "KV put expiring after 1s"}},
+		{name: "one account without the bus publish line", conf: without(t, shared, busLine), protected: true, refuses: true,
+			through: []string{busPublish}},
+		{name: "one account without the subscribe line", conf: without(t, shared, subLine), protected: true, refuses: true,
+			through: []string{busRead, inboxSubscribe}},
 		{name: "dedicated account", conf: docConf(t, dedicatedSection), protected: true},
 	}
 }

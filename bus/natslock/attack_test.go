@@ -146,10 +146,32 @@ func TestThirdClientAttacks(t *testing.T) {
 				t.Fatalf("%s: grant after Unlock: got %v, %v; want a token above %d", a.name, next, err, grants[i].Token())
 			}
 		}
-		if d.refuses {
+		switch {
+		case d.lets(inboxSubscribe):
+			expectRepliesRead(ctx, t, onc, holder)
+		case d.refuses:
 			expectDenied(t, onc, oerrs, "_INBOX_warp.>")
 		}
 	})
+}
+
+// expectRepliesRead subscribes nc to Warp's inbox prefix and fails unless
+// it reads the reply to a lock request of l's.
+func expectRepliesRead(ctx context.Context, t *testing.T, nc *nats.Conn, l *natslock.Locker) {
+	t.Helper()
+	sub, err := nc.SubscribeSync("_INBOX_warp.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.TryLock(ctx, "probe", time.Minute); err != nil {
+		t.Fatalf("TryLock: %v", err)
+	}
+	if _, err := sub.NextMsg(5 * time.Second); err != nil {
+		t.Fatalf("no reply to Warp's lock request read on _INBOX_warp.>: %v; want it read without the subscribe line", err)
+	}
 }
 
 // TestThirdClientDeletesBucket: deleting the lock bucket is refused with
