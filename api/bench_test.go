@@ -65,8 +65,24 @@ func rawBigcache(b *testing.B, val []byte) *bigcache.BigCache {
 	return c
 }
 
+// otterPeers returns otter holding value(i) for every benchmark key
+// twice: without expiry (otter then never reads the clock on a read) and
+// with the one-hour TTL the benchmarks register Warp's keys with (otter
+// then reads the clock on every read to check it, as a Warp hit does).
+func otterPeers[V any](value func(i int) V) (plain, ttl *otter.Cache[string, V]) {
+	plain = otter.Must(&otter.Options[string, V]{MaximumSize: 2 * benchKeys})
+	ttl = otter.Must(&otter.Options[string, V]{MaximumSize: 2 * benchKeys,
+		ExpiryCalculator: otter.ExpiryWriting[string, V](time.Hour)})
+	for i, k := range benchKeyNames {
+		plain.Set(k, value(i))
+		ttl.Set(k, value(i))
+	}
+	return plain, ttl
+}
+
 // BenchmarkGetHit compares a Warp L1 hit of a 64-byte []byte value with raw
-// bigcache and otter holding the same bytes, in the same run.
+// bigcache and otter holding the same bytes, in the same run; otter both
+// without expiry and with the TTL Warp's keys have (otterPeers).
 func BenchmarkGetHit(b *testing.B) {
 	val := make([]byte, 64)
 	for _, dist := range []string{"uniform", "zipf"} {
@@ -81,11 +97,9 @@ func BenchmarkGetHit(b *testing.B) {
 		}
 		bc := rawBigcache(b, val)
 		run("bigcache", func(k string) { _, _ = bc.Get(k) })
-		oc := otter.Must(&otter.Options[string, []byte]{MaximumSize: 2 * benchKeys})
-		for _, k := range benchKeyNames {
-			oc.Set(k, val)
-		}
+		oc, ot := otterPeers(func(int) []byte { return val })
 		run("otter", func(k string) { _, _ = oc.GetIfPresent(k) })
+		run("otter-ttl", func(k string) { _, _ = ot.GetIfPresent(k) })
 		w := benchWarp(b, val, WithHotSlots[[]byte](16384))
 		run("warp", func(k string) { _, _ = w.Get(context.Background(), k) }, func(b *testing.B) {
 			b.ReportMetric(hotShare(w), "hot-share")
@@ -127,11 +141,9 @@ func BenchmarkGetHitSerial(b *testing.B) {
 				serialHits(b, order, get)
 			})
 		}
-		oc := otter.Must(&otter.Options[string, []byte]{MaximumSize: 2 * benchKeys})
-		for _, k := range benchKeyNames {
-			oc.Set(k, val)
-		}
+		oc, ot := otterPeers(func(int) []byte { return val })
 		run("otter", func(k string) { _, _ = oc.GetIfPresent(k) })
+		run("otter-ttl", func(k string) { _, _ = ot.GetIfPresent(k) })
 		w := benchWarp(b, val, WithHotSlots[[]byte](16384))
 		run("warp", func(k string) { _, _ = w.Get(context.Background(), k) })
 	}
@@ -278,11 +290,9 @@ func BenchmarkGetProfile(b *testing.B) {
 		run := func(name string, get func(string)) {
 			b.Run(dist+"/"+name, func(b *testing.B) { parallelGets(b, order, get) })
 		}
-		oc := otter.Must(&otter.Options[string, profile]{MaximumSize: 2 * benchKeys})
-		for i, k := range benchKeyNames {
-			oc.Set(k, sampleProfile(i))
-		}
+		oc, ot := otterPeers(sampleProfile)
 		run("otter", func(k string) { _, _ = oc.GetIfPresent(k) })
+		run("otter-ttl", func(k string) { _, _ = ot.GetIfPresent(k) })
 		w, err := New[profile](memory.New[profile](memory.Options{}))
 		if err != nil {
 			b.Fatal(err)

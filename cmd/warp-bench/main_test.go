@@ -115,8 +115,8 @@ func TestRunSingleNodeJSON(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("bad JSON: %v\n%s", err, out.String())
 	}
-	if len(res.Results) != 4 {
-		t.Fatalf("got %d results; want warp, otter, bigcache and map", len(res.Results))
+	if len(res.Results) != 5 {
+		t.Fatalf("got %d results; want warp, otter, otter-ttl, bigcache and map", len(res.Results))
 	}
 	for _, r := range res.Results {
 		if r.Ops == 0 || r.Errors != 0 || r.L1HitRatio == nil || *r.L1HitRatio < 0.99 {
@@ -127,7 +127,8 @@ func TestRunSingleNodeJSON(t *testing.T) {
 	for _, r := range res.Ratios {
 		names[r.Name] = r.Value != nil
 	}
-	for _, k := range []string{"warp_read_p50_over_otter_read_p50", "warp_write_p50_over_otter_write_p50", "warp_read_p50_over_bigcache_read_p50"} {
+	for _, k := range []string{"warp_read_p50_over_otter_read_p50", "warp_write_p50_over_otter_write_p50",
+		"warp_read_p50_over_otter-ttl_read_p50", "warp_read_p50_over_bigcache_read_p50"} {
 		if !names[k] {
 			t.Errorf("ratio %s missing or n/a in %+v", k, res.Ratios)
 		}

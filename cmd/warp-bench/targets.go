@@ -24,10 +24,11 @@ type target struct {
 }
 
 var targets = map[string]func(ctx context.Context, cfg config, pr *progress) (*target, error){
-	"warp":     newWarpTarget,
-	"otter":    newOtterTarget,
-	"bigcache": newBigcacheTarget,
-	"map":      newMapTarget,
+	"warp":      newWarpTarget,
+	"otter":     newOtterTarget(0),
+	"otter-ttl": newOtterTarget(warpTTL),
+	"bigcache":  newBigcacheTarget,
+	"map":       newMapTarget,
 }
 
 func newWarpTarget(ctx context.Context, cfg config, pr *progress) (*target, error) {
@@ -49,7 +50,7 @@ func newWarpTarget(ctx context.Context, cfg config, pr *progress) (*target, erro
 	if err != nil {
 		return nil, errors.Join(err, closeStore())
 	}
-	if err := w.Register("k:*", api.ModeStrongLocal, time.Hour); err != nil {
+	if err := w.Register("k:*", api.ModeStrongLocal, warpTTL); err != nil {
 		return nil, errors.Join(err, w.Close(), closeStore())
 	}
 	bg := context.Background()
@@ -67,10 +68,25 @@ func newWarpTarget(ctx context.Context, cfg config, pr *progress) (*target, erro
 	}, nil
 }
 
-// newOtterTarget is otter v2 (S3-FIFO), bounded by weight (key and value
-// bytes) to -max-mib, else unbounded like the bigcache target.
-func newOtterTarget(_ context.Context, cfg config, _ *progress) (*target, error) {
+// warpTTL is the TTL the warp target registers its keys with.
+const warpTTL = time.Hour
+
+// newOtterTarget returns the target of otter v2 (S3-FIFO), bounded by
+// weight (key and value bytes) to -max-mib, else unbounded like the
+// bigcache target. With a ttl, entries expire that long after their write,
+// as the warp target's do, and otter reads the clock on every read to
+// check it; without, otter never reads the clock.
+func newOtterTarget(ttl time.Duration) func(context.Context, config, *progress) (*target, error) {
+	return func(_ context.Context, cfg config, _ *progress) (*target, error) {
+		return otterTarget(cfg, ttl)
+	}
+}
+
+func otterTarget(cfg config, ttl time.Duration) (*target, error) {
 	o := &otter.Options[string, []byte]{InitialCapacity: cfg.Keys}
+	if ttl > 0 {
+		o.ExpiryCalculator = otter.ExpiryWriting[string, []byte](ttl)
+	}
 	if cfg.MaxMiB > 0 {
 		o.MaximumWeight = uint64(cfg.MaxMiB) << 20
 		o.Weigher = func(k string, v []byte) uint32 { return uint32(len(k) + len(v)) }
