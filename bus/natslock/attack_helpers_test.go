@@ -34,8 +34,8 @@ const (
 
 // The lines of the shared account's configuration that docs/security.md
 // says are each needed: the buckets' stream API, stream creation and
-// update, the buckets' subjects, the bus subjects, and the subscribe
-// denials.
+// update, the buckets' subjects, the bus subjects, the buckets' direct
+// gets and consumers, and the subscribe denials.
 var (
 	streamLines = []string{
 		`"$JS.API.STREAM.*.KV_warp_locks", "$JS.API.STREAM.*.*.KV_warp_locks",`,
@@ -44,7 +44,14 @@ var (
 	createLine = `"$JS.API.STREAM.CREATE.>", "$JS.API.STREAM.UPDATE.>",`
 	kvLine     = `"$KV.warp_locks.>", "$KV.warp_leases.>",`
 	busLine    = `"warp.>",`
-	subLine    = `subscribe: { deny: [ "warp.>", "_INBOX_warp.>" ] }`
+	subLine    = `subscribe: { deny: [ "warp.>", "_INBOX_warp.>", "$KV.warp_locks.>", "$KV.warp_leases.>" ] }`
+	// readLines deny the buckets' direct gets and consumers.
+	readLines = []string{
+		`"$JS.API.DIRECT.GET.KV_warp_locks", "$JS.API.DIRECT.GET.KV_warp_locks.>",`,
+		`"$JS.API.DIRECT.GET.KV_warp_leases", "$JS.API.DIRECT.GET.KV_warp_leases.>",`,
+		`"$JS.API.CONSUMER.*.KV_warp_locks", "$JS.API.CONSUMER.*.KV_warp_locks.>", "$JS.API.CONSUMER.*.*.KV_warp_locks.>",`,
+		`"$JS.API.CONSUMER.*.KV_warp_leases", "$JS.API.CONSUMER.*.KV_warp_leases.>", "$JS.API.CONSUMER.*.*.KV_warp_leases.>",`,
+	}
 )
 
 // What a deployment may let another service's client do besides the
@@ -95,7 +102,9 @@ func deployments(t *testing.T) []deployment {
 		{name: "one account without the bus publish line", conf: without(t, shared, busLine), protected: true, refuses: true,
 			through: []string{busPublish}},
 		{name: "one account without the subscribe line", conf: without(t, shared, subLine), protected: true, refuses: true,
-			through: []string{busRead, inboxSubscribe}},
+			through: []string{busRead, inboxSubscribe, kvSubscribe}},
+		{name: "one account without the read lines", conf: without(t, shared, readLines...), protected: true, refuses: true,
+			through: []string{directGet, consumerCreate}},
 		{name: "dedicated account", conf: docConf(t, dedicatedSection), protected: true},
 	}
 }
