@@ -60,13 +60,20 @@ const defaultFenceTTL = time.Minute
 func graceFor(cfg bus.Config) time.Duration { return 2 * cfg.StrongTimeout }
 
 // writeBound is how long after it started a strong write's store write
-// may end, on this node's clock: within the grace period a peer keeps on
-// its own clock after missing the write's fence, whatever the clocks'
-// rates (within MaxClockDrift) and with LeaseMargin to spare. cfg has its
-// defaults.
-func writeBound(cfg bus.Config, grace time.Duration) time.Duration {
+// may end, on this node's clock: within the grace period (graceFor) a peer
+// keeps on its own clock after missing the write's fence, whatever the
+// clocks' rates (within MaxClockDrift) and with LeaseMargin to spare. cfg
+// has its defaults.
+func writeBound(cfg bus.Config) time.Duration {
 	d := cfg.MaxClockDrift
-	return time.Duration(float64(grace)*(1-d)/(1+d)) - cfg.LeaseMargin
+	return time.Duration(float64(graceFor(cfg))*(1-d)/(1+d)) - cfg.LeaseMargin
+}
+
+// setTimings sizes the strong-write grace and bound from cfg's timing
+// (its unset fields take the bus's defaults).
+func (w *Warp[T]) setTimings(cfg bus.Config) {
+	cfg = cfg.WithDefaults()
+	w.graceTTL, w.writeBound = graceFor(cfg), writeBound(cfg)
 }
 
 // startBus starts the bus and the goroutine that forwards its errors.
@@ -81,9 +88,7 @@ func (w *Warp[T]) startBus(cfg bus.Config) error {
 		cfg.Membership = storeMembership{m: m, cluster: cfg.Cluster}
 	}
 	cfg.Applier = applier[T]{w}
-	timing := cfg.WithDefaults()
-	w.graceTTL = graceFor(timing)
-	w.writeBound = writeBound(timing, w.graceTTL)
+	w.setTimings(cfg)
 	w.cluster = cfg.Cluster
 	w.anchored = cfg.Membership != nil
 	b, err := bus.New(w.node.System(), cfg)
@@ -301,9 +306,10 @@ func (w *Warp[T]) eventualGuard(key string, reg *registration) (store.Guard, err
 
 // guardedStoreErr wraps the error of a guarded store write (strong or
 // eventual, plain or merged): a store that refused it for the membership
-// guard wrote nothing, which ErrQuorum says, once.
+// guard wrote nothing, which ErrQuorum says. Each write path calls it once,
+// on its outermost error.
 func guardedStoreErr(key string, err error) error {
-	if errors.Is(err, store.ErrNotMember) && !errors.Is(err, ErrQuorum) {
+	if errors.Is(err, store.ErrNotMember) {
 		return fmt.Errorf("%w: set %q: the store refused the write, this node is no longer a member of the cluster: %w", ErrQuorum, key, err)
 	}
 	return err

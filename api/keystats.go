@@ -28,8 +28,9 @@ const (
 // the first snapshot or write.
 //
 // It is a count-min sketch: a key adds to one slot in each row, chosen by
-// its hash (the router's, which a Get has already computed), and its estimate is the smallest of those slots, which
-// over-counts by what colliding keys added and never under-counts (except
+// its hash (the router's, which a Get has already computed), and its
+// estimate is the smallest of those slots, which over-counts by what
+// colliding keys added and never under-counts (except
 // for increments racing a rescale). Each slot measures rates over a window
 // that starts at most 2·statsWindow ago: when a snapshot or write finds it
 // older, the slot's counts are scaled down to the last statsWindow at the

@@ -171,7 +171,7 @@ func TestWriteBoundWithinGrace(t *testing.T) {
 	for _, cfg := range []bus.Config{{}, {StrongTimeout: 300 * time.Millisecond, MaxClockDrift: 0.1, LeaseMargin: 50 * time.Millisecond}} {
 		c := cfg.WithDefaults()
 		grace := graceFor(c)
-		wb := writeBound(c, grace)
+		wb := writeBound(c)
 		ρ := c.MaxClockDrift
 		// This node's clock runs fast by ρ, the peer's slow by ρ: wb here
 		// is at most wb·(1+ρ)/(1−ρ) there.

@@ -85,7 +85,7 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 		w.dropAfterFailedWrite(key, v)
 		return guardedStoreErr(key, fmt.Errorf("warp: set %q: %w", key, err))
 	}
-	if w.installed(key, reg, v, entry, ver, wr.Min, gen) {
+	if w.installed(key, h, reg, v, entry, ver, wr.Min, gen) {
 		w.recycleEntry(bp, entry)
 	}
 	return nil
@@ -156,13 +156,13 @@ func (w *Warp[T]) dropAfterFailedWrite(key string, v *shard.View) {
 // write as its minimum: the clock is past it already, so only a larger ver
 // (the store's own count ran ahead) needs observing, and the common write
 // does not read the clock's line, which every writer on every core moves.
-func (w *Warp[T]) installed(key string, reg *registration, v *shard.View, entry []byte, ver, issued merge.Version, gen uint64) bool {
+func (w *Warp[T]) installed(key string, h uint64, reg *registration, v *shard.View, entry []byte, ver, issued merge.Version, gen uint64) bool {
 	if ver > issued {
 		w.node.HLC().Observe(ver)
 	}
 	shard.PatchVersion(entry, ver)
 	if reg.strategy != nil {
-		w.stats.wrote(w.router.Hash(key), w.node.Now())
+		w.stats.wrote(h, w.node.Now())
 	}
 	rep := w.router.Replies.Get()
 	msg, _ := w.pools.installs.Get().(*messages.Install)
@@ -200,7 +200,7 @@ func (w *Warp[T]) setMerged(ctx context.Context, key string, reg *registration, 
 	if err != nil {
 		return err
 	}
-	return w.mergeLocked(ctx, key, reg, epoch, value, 0, g)
+	return guardedStoreErr(key, w.mergeLocked(ctx, key, reg, epoch, value, 0, g))
 }
 
 // mergeLocked is setMerged under the key's lock; versions are at least min,
@@ -247,12 +247,12 @@ func (w *Warp[T]) mergeLocked(ctx context.Context, key string, reg *registration
 		}
 		if err != nil {
 			w.dropAfterFailedWrite(key, v)
-			return guardedStoreErr(key, fmt.Errorf("warp: set %q: %w", key, err))
+			return fmt.Errorf("warp: set %q: %w", key, err) // the caller wraps a guard's refusal
 		}
 		if reg.mode == ModeStrongDistributed {
 			return nil // fenced: the next read loads it
 		}
-		w.installed(key, reg, v, entry, ver, issued, gen)
+		w.installed(key, h, reg, v, entry, ver, issued, gen)
 		return nil
 	}
 }

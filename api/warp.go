@@ -154,9 +154,7 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 		o.engine = merge.NewEngine[T]()
 	}
 	w := &Warp[T]{store: s, codec: o.codec, engine: o.engine, maxValue: o.maxValueSize, fenceTTL: o.fenceTTL, errs: make(chan error, 64), pools: new(writePools)}
-	timing := bus.Config{}.WithDefaults() // a bus started later sets its own
-	w.graceTTL = graceFor(timing)
-	w.writeBound = writeBound(timing, w.graceTTL)
+	w.setTimings(bus.Config{}) // a bus started later sets its own
 	w.table.Store(&table{t: pattern.NewTable[*registration]()})
 	sizeHotTier(&o.router, o.codec)
 	w.node, w.ownsNode = o.node, o.node == nil
