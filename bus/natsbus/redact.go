@@ -60,7 +60,7 @@ func newRedactor(urls string, o Options) redactor {
 // and Token; longest first. A caller that connects with
 // [Options.Credentials] filters its own messages with them.
 func (o Options) Secrets(url string) []string {
-	return slices.Clone(newRedactor(url, o).secrets)
+	return newRedactor(url, o).secrets // built afresh: nothing else holds it
 }
 
 // userInfo returns where a URL's user info lies: u[start:end] is what

@@ -107,7 +107,7 @@ func TestDialErrorsHideSecrets(t *testing.T) {
 		{"refused, password in options", "nats://" + closed, natsbus.Options{User: "warp", Password: password}, []string{password}, bus.ErrTransport},
 		{"malformed seed file", auth, natsbus.Options{NKeySeedFile: natstest.WriteFile(t, dir, "bad.nk", badSeed)}, []string{string(badSeed), string(badSeed[:20])}, bus.ErrInvalid},
 		{"malformed creds file", auth, natsbus.Options{CredsFile: natstest.WriteFile(t, dir, "bad.creds", badCreds)}, []string{string(op.UserSeed)}, bus.ErrTransport},
-		{"creds refused", auth, natsbus.Options{CredsFile: natstest.WriteFile(t, dir, "op.Creds", op.Creds)}, []string{string(op.UserSeed)}, bus.ErrTransport},
+		{"creds refused", auth, natsbus.Options{CredsFile: natstest.WriteFile(t, dir, "op.creds", op.Creds)}, []string{string(op.UserSeed)}, bus.ErrTransport},
 		{"untrusted TLS server, password in URL", strings.Replace(tlsURL, "nats://", "tls://warp:"+password+"@", 1), natsbus.Options{}, []string{password}, bus.ErrTransport},
 	}
 	for _, tt := range tests {

@@ -54,7 +54,7 @@ func TestCredentials(t *testing.T) {
 			op.Configure,
 			natsbus.Options{CredsFile: natstest.WriteFile(t, dir, "warp.creds", op.Creds)},
 			[]attempt{{"none", natsbus.Options{}, authFailed},
-				{"another operator's creds", natsbus.Options{CredsFile: natstest.WriteFile(t, dir, "stranger.Creds", stranger.Creds)}, authFailed}}},
+				{"another operator's creds", natsbus.Options{CredsFile: natstest.WriteFile(t, dir, "stranger.creds", stranger.Creds)}, authFailed}}},
 		{"tls verify",
 			func(o *server.Options) { o.TLSConfig, o.TLSVerify = p.ServerTLS(), true },
 			natsbus.Options{CAFile: p.CAFile, CertFile: p.ClientCertFile, KeyFile: p.ClientKeyFile},
