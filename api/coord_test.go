@@ -11,9 +11,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warpcache/warp/actors"
-	"github.com/warpcache/warp/bus/natsbus"
 	"github.com/warpcache/warp/bus/natslease"
 	"github.com/warpcache/warp/bus/natslock"
+	"github.com/warpcache/warp/internal/natstest"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"
 )
@@ -22,11 +22,7 @@ import (
 // one store, each with its own connection, leases and locks.
 func coordNodes(t *testing.T, n int) ([]*Warp[string], *memory.Store[string]) {
 	t.Helper()
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{JetStream: true, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
+	srv := natstest.StartJetStream(t, nil)
 	st := memory.New[string](memory.Options{})
 	var nodes []*Warp[string]
 	for i := range n {

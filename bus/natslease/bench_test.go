@@ -8,13 +8,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warpcache/warp/bus/natslease"
+	"github.com/warpcache/warp/internal/natstest"
 )
 
 // BenchmarkGrantAttachRevoke: a lease's whole life against the embedded
 // server: Grant, Attach of one key, Revoke, and the wait until this
 // node's watcher reported the revocation.
 func BenchmarkGrantAttachRevoke(b *testing.B) {
-	n := newNode(b, startServer(b), natslease.Config{})
+	n := newNode(b, natstest.StartJetStream(b, nil), natslease.Config{})
 	ctx := bounded(b, 10*time.Minute)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -38,7 +39,7 @@ func BenchmarkGrantAttachRevoke(b *testing.B) {
 // (Create of the lease, Put of the attachment, Purge of the lease), with
 // no reads, TTLs or watcher.
 func BenchmarkKVBaseline(b *testing.B) {
-	n := newNode(b, startServer(b), natslease.Config{})
+	n := newNode(b, natstest.StartJetStream(b, nil), natslease.Config{})
 	ctx := bounded(b, 10*time.Minute)
 	kv, err := n.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "baseline"})
 	if err != nil {
@@ -66,7 +67,7 @@ func BenchmarkKVBaseline(b *testing.B) {
 func BenchmarkKeepAlive(b *testing.B) {
 	for _, keys := range []int{0, 10, 100} {
 		b.Run(strconv.Itoa(keys), func(b *testing.B) {
-			n := newNode(b, startServer(b), natslease.Config{})
+			n := newNode(b, natstest.StartJetStream(b, nil), natslease.Config{})
 			ctx := bounded(b, 10*time.Minute)
 			lease, err := n.l.Grant(ctx, time.Minute)
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/warpcache/warp/bus/natslease"
+	"github.com/warpcache/warp/internal/natstest"
 )
 
 // slack covers the difference between the server's wall clock, which
@@ -18,7 +19,7 @@ const slack = 20 * time.Millisecond
 func TestExpiry(t *testing.T) {
 	t.Parallel()
 	const ttl = 2 * time.Second
-	srv := startServer(t)
+	srv := natstest.StartJetStream(t, nil)
 	nodes := []*node{newNode(t, srv, natslease.Config{}), newNode(t, srv, natslease.Config{}), newNode(t, srv, natslease.Config{})}
 	ctx := bounded(t, 20*time.Second)
 
@@ -55,7 +56,7 @@ func TestExpiry(t *testing.T) {
 func TestKeepAlive(t *testing.T) {
 	t.Parallel()
 	const ttl, longer = time.Second, 3 * time.Second
-	srv := startServer(t)
+	srv := natstest.StartJetStream(t, nil)
 	a := newNode(t, srv, natslease.Config{})
 	b := newNode(t, srv, natslease.Config{})
 	ctx := bounded(t, 20*time.Second)

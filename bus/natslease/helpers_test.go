@@ -12,22 +12,11 @@ import (
 	"github.com/warpcache/warp/bus/natsbus"
 	"github.com/warpcache/warp/bus/natslease"
 	"github.com/warpcache/warp/internal/leakcheck"
+	"github.com/warpcache/warp/internal/natstest"
 )
 
 // TestMain fails the run if goroutines outlive the tests.
 func TestMain(m *testing.M) { leakcheck.Main(m) }
-
-// startServer starts an embedded nats-server with JetStream on 127.0.0.1,
-// a random port and a temporary store, stopped at the end of the test.
-func startServer(tb testing.TB) *natsbus.Server {
-	tb.Helper()
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{JetStream: true, StoreDir: tb.TempDir()})
-	if err != nil {
-		tb.Fatalf("StartEmbedded: %v", err)
-	}
-	tb.Cleanup(srv.Shutdown)
-	return srv
-}
 
 // revocation is one onRevoke call.
 type revocation struct {
@@ -45,25 +34,10 @@ type node struct {
 	revokes chan revocation
 }
 
-// connect opens a connection to srv, closed with the test.
-func connect(tb testing.TB, srv *natsbus.Server) (*nats.Conn, jetstream.JetStream) {
-	tb.Helper()
-	nc, err := nats.Connect(srv.URL(), nats.MaxReconnects(0))
-	if err != nil {
-		tb.Fatalf("connect: %v", err)
-	}
-	tb.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		tb.Fatalf("jetstream: %v", err)
-	}
-	return nc, js
-}
-
 // newNode connects to srv and opens a Leases; the cleanup closes both.
 func newNode(tb testing.TB, srv *natsbus.Server, cfg natslease.Config) *node {
 	tb.Helper()
-	nc, js := connect(tb, srv)
+	nc, js := natstest.Connect(tb, srv)
 	n := &node{nc: nc, js: js, revokes: make(chan revocation, 1024)}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -10,11 +10,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warpcache/warp/bus/natslease"
+	"github.com/warpcache/warp/internal/natstest"
 )
 
 func TestInvalid(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := natstest.StartJetStream(t, nil)
 	n := newNode(t, srv, natslease.Config{})
 	ctx := bounded(t, 10*time.Second)
 	lease, err := n.l.Grant(ctx, time.Minute)
@@ -76,7 +77,7 @@ func TestInvalid(t *testing.T) {
 // to whole seconds.
 func TestDefaultTTL(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := natstest.StartJetStream(t, nil)
 	n := newNode(t, srv, natslease.Config{DefaultTTL: 1500 * time.Millisecond})
 	ctx := bounded(t, 10*time.Second)
 	tests := []struct{ ttl, want time.Duration }{
@@ -101,7 +102,7 @@ func TestDefaultTTL(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := natstest.StartJetStream(t, nil)
 	n := newNode(t, srv, natslease.Config{})
 	ctx := bounded(t, 10*time.Second)
 	lease, err := n.l.Grant(ctx, time.Minute)
@@ -140,7 +141,7 @@ func TestClose(t *testing.T) {
 
 func TestCancelled(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := natstest.StartJetStream(t, nil)
 	n := newNode(t, srv, natslease.Config{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

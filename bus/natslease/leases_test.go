@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/warpcache/warp/bus/natslease"
+	"github.com/warpcache/warp/internal/natstest"
 )
 
 // TestRevokeEverywhere: a lease granted on node 0, with keys attached on
@@ -16,7 +17,7 @@ import (
 // keys, once.
 func TestRevokeEverywhere(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := natstest.StartJetStream(t, nil)
 	nodes := []*node{newNode(t, srv, natslease.Config{}), newNode(t, srv, natslease.Config{}), newNode(t, srv, natslease.Config{})}
 	ctx := bounded(t, 20*time.Second)
 
@@ -55,7 +56,7 @@ func TestRevokeEverywhere(t *testing.T) {
 // knows them once New returns, and reports them at the revocation.
 func TestLateJoiner(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := natstest.StartJetStream(t, nil)
 	a := newNode(t, srv, natslease.Config{})
 	ctx := bounded(t, 20*time.Second)
 	lease, err := a.l.Grant(ctx, time.Minute)
@@ -88,7 +89,7 @@ func TestLateJoiner(t *testing.T) {
 // written directly) is revoked by a node as it starts.
 func TestLateJoinerOrphans(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := natstest.StartJetStream(t, nil)
 	a := newNode(t, srv, natslease.Config{})
 	ctx := bounded(t, 20*time.Second)
 	kv, err := a.js.KeyValue(ctx, natslease.DefaultBucket)
@@ -125,7 +126,7 @@ func TestAttachRaces(t *testing.T) {
 	for _, stage := range []string{"read", "written"} {
 		t.Run(stage, func(t *testing.T) {
 			t.Parallel()
-			srv := startServer(t)
+			srv := natstest.StartJetStream(t, nil)
 			a := newNode(t, srv, natslease.Config{})
 			b := newNode(t, srv, natslease.Config{})
 			ctx := bounded(t, 20*time.Second)
@@ -166,7 +167,7 @@ func TestAttachRaces(t *testing.T) {
 // TestNotFound: operations on a lease that never existed or ended.
 func TestNotFound(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := natstest.StartJetStream(t, nil)
 	n := newNode(t, srv, natslease.Config{})
 	ctx := bounded(t, 20*time.Second)
 	lease, err := n.l.Grant(ctx, time.Minute)
@@ -200,8 +201,8 @@ func TestNotFound(t *testing.T) {
 // carries on.
 func TestCallbackPanic(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
-	_, js := connect(t, srv)
+	srv := natstest.StartJetStream(t, nil)
+	_, js := natstest.Connect(t, srv)
 	ctx := bounded(t, 20*time.Second)
 	got := make(chan string, 2)
 	l, err := natslease.New(ctx, js, natslease.Config{}, func(id string, _ []string) {

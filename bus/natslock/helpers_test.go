@@ -24,15 +24,7 @@ type node struct {
 // both (closing twice is fine).
 func newNode(tb testing.TB, srv *natsbus.Server, cfg natslock.Config) *node {
 	tb.Helper()
-	nc, err := nats.Connect(srv.URL(), nats.MaxReconnects(0))
-	if err != nil {
-		tb.Fatalf("connect: %v", err)
-	}
-	tb.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		tb.Fatalf("jetstream: %v", err)
-	}
+	nc, js := natstest.Connect(tb, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	l, err := natslock.New(ctx, js, cfg)

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warpcache/warp/bus/natsbus"
 )
@@ -66,4 +68,20 @@ func WriteFile(tb testing.TB, dir, name string, b []byte) string {
 		tb.Fatal(err)
 	}
 	return path
+}
+
+// Connect opens a connection to srv that does not reconnect, and its
+// JetStream; the connection is closed when the test ends.
+func Connect(tb testing.TB, srv *natsbus.Server) (*nats.Conn, jetstream.JetStream) {
+	tb.Helper()
+	nc, err := nats.Connect(srv.URL(), nats.MaxReconnects(0))
+	if err != nil {
+		tb.Fatalf("connect: %v", err)
+	}
+	tb.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatalf("jetstream: %v", err)
+	}
+	return nc, js
 }

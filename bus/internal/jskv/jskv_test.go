@@ -10,7 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/internal/natstest"
 )
 
 var errInvalid = errors.New("invalid")
@@ -36,11 +36,7 @@ func TestCheckBucket(t *testing.T) {
 // byte longer the server refuses.
 func TestMaxBucketLenIsTheServers(t *testing.T) {
 	t.Parallel()
-	srv, err := natsbus.StartEmbedded(natsbus.EmbeddedOptions{JetStream: true, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatalf("StartEmbedded: %v", err)
-	}
-	t.Cleanup(srv.Shutdown)
+	srv := natstest.StartJetStream(t, nil)
 	nc, err := nats.Connect(srv.URL(), nats.MaxReconnects(0))
 	if err != nil {
 		t.Fatalf("connect: %v", err)
