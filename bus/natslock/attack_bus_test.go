@@ -22,7 +22,7 @@ func TestThirdClientBusSubjects(t *testing.T) {
 		got := make(chan string, 16)
 		openNode(t, srv, "n1", func(m []byte) { got <- string(m) })
 		n2 := openNode(t, srv, "n2", func([]byte) {})
-		onc, oerrs := connectAs(t, srv, "other", "_INBOX")
+		onc, oerrs := connectOther(t, srv)
 		sub, err := onc.SubscribeSync("warp.>")
 		if err != nil {
 			t.Fatal(err)

@@ -90,7 +90,7 @@ func (d deployment) lets(name string) bool {
 func deployments(t *testing.T) []deployment {
 	t.Helper()
 	shared := docConf(t, sharedSection)
-	return []deployment{
+	ds := []deployment{
 		{name: "one account without permissions", conf: confOpen},
 		{name: "one account with subject permissions", conf: shared, protected: true, refuses: true},
 		{name: "one account without the stream lines", conf: without(t, shared, streamLines...), protected: true, refuses: true,
@@ -104,9 +104,22 @@ func deployments(t *testing.T) []deployment {
 		{name: "one account without the subscribe line", conf: without(t, shared, subLine), protected: true, refuses: true,
 			through: []string{busRead, inboxSubscribe, kvSubscribe}},
 		{name: "one account without the read lines", conf: without(t, shared, readLines...), protected: true, refuses: true,
-			through: []string{directGet, consumerCreate}},
+			through: []string{directGet, consumerRead, consumerDelete}},
 		{name: "dedicated account", conf: docConf(t, dedicatedSection), protected: true},
 	}
+	// A name no test asks about would let nothing through unnoticed.
+	known := []string{bucketDelete, busPublish, busRead, inboxSubscribe, kvSubscribe, directGet, consumerRead, consumerDelete}
+	for _, a := range attacks {
+		known = append(known, a.name)
+	}
+	for _, d := range ds {
+		for _, name := range d.through {
+			if !slices.Contains(known, name) {
+				t.Fatalf("deployment %q lets through %q, which no test tries", d.name, name)
+			}
+		}
+	}
+	return ds
 }
 
 // forEachDeployment runs test in a parallel subtest per deployment, on a
@@ -170,13 +183,13 @@ func dialWarp(t *testing.T, srv *natsbus.Server) *natsbus.Transport {
 	return tr
 }
 
-// connectAs connects to srv as user (password "<user>-pw") with the given
-// inbox prefix, and records asynchronous errors (permission violations).
-func connectAs(t *testing.T, srv *natsbus.Server, user, inbox string) (*nats.Conn, <-chan error) {
+// connectOther connects to srv as another service's user, "other", with
+// nats.go's default inbox prefix, and records asynchronous errors
+// (permission violations).
+func connectOther(t *testing.T, srv *natsbus.Server) (*nats.Conn, <-chan error) {
 	t.Helper()
 	errs := make(chan error, 64)
-	nc, err := nats.Connect(srv.URL(), nats.UserInfo(user, user+"-pw"), nats.MaxReconnects(0),
-		nats.CustomInboxPrefix(inbox),
+	nc, err := nats.Connect(srv.URL(), nats.UserInfo("other", "other-pw"), nats.MaxReconnects(0),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			select {
 			case errs <- err:
@@ -184,7 +197,7 @@ func connectAs(t *testing.T, srv *natsbus.Server, user, inbox string) (*nats.Con
 			}
 		}))
 	if err != nil {
-		t.Fatalf("connect as %s: %v", user, err)
+		t.Fatalf("connect as other: %v", err)
 	}
 	t.Cleanup(nc.Close)
 	return nc, errs

@@ -8,30 +8,35 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warpcache/warp/bus/natsbus"
 )
 
 // The ways another service's client reads the lock bucket (a lock's name
-// is an application's key) without writing it.
+// is an application's key) without writing it, and deletes a consumer of
+// Warp's on the bucket's stream (natslease's watcher reads revocations
+// through one).
 const (
 	kvSubscribe    = "KV subscribe"
 	directGet      = "direct get"
-	consumerCreate = "consumer create"
+	consumerRead   = "consumer read"
+	consumerDelete = "consumer delete"
 )
 
 // TestThirdClientReadsBucket: another service's client tries to learn a
-// held lock's name by listening to the bucket's subjects, by a direct get
-// of the entry and by a consumer of the bucket's stream. Without
-// permissions every way works; with the permissions of docs/security.md,
-// or in a dedicated account, none does (and with the permissions the
-// server refuses each); without the page's line that stops a way, that
-// way works.
+// held lock's name, which it is not told, by listening to the bucket's
+// subjects, by a direct get of the bucket's first entry and by a consumer
+// of its own on the bucket's stream, and tries to delete a consumer Warp's
+// user made there. Without permissions every way works; with the
+// permissions of docs/security.md, or in a dedicated account, none does
+// (and with the permissions the server refuses the subscription); without
+// the page's line that stops a way, that way works.
 func TestThirdClientReadsBucket(t *testing.T) {
 	t.Parallel()
 	forEachDeployment(t, func(t *testing.T, d deployment, srv *natsbus.Server) {
 		ctx := bounded(t, 20*time.Second)
-		onc, oerrs := connectAs(t, srv, "other", "_INBOX")
+		onc, oerrs := connectOther(t, srv)
 		sub, err := onc.SubscribeSync("$KV." + bucket + ".>")
 		if err != nil {
 			t.Fatal(err)
@@ -43,25 +48,26 @@ func TestThirdClientReadsBucket(t *testing.T) {
 		if _, err := lockerAs(t, srv).TryLock(ctx, name, time.Minute); err != nil {
 			t.Fatalf("TryLock: %v", err)
 		}
+		wjs, err := jetstream.New(dialWarp(t, srv).Conn())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := wjs.CreateOrUpdateConsumer(ctx, "KV_"+bucket, jetstream.ConsumerConfig{Name: "warp-watch", AckPolicy: jetstream.AckNonePolicy}); err != nil {
+			t.Fatalf("Warp's consumer: %v", err)
+		}
 		subject := "$KV." + bucket + "." + name
 		got := map[string]error{}
-		m, err := sub.NextMsg(time.Second)
-		switch {
-		case err != nil:
+		if m, err := sub.NextMsg(time.Second); err != nil {
 			got[kvSubscribe] = err
-		case m.Subject != subject:
-			got[kvSubscribe] = fmt.Errorf("read %s; want %s", m.Subject, subject)
-		default:
-			got[kvSubscribe] = nil
+		} else {
+			got[kvSubscribe] = readName(m.Subject, subject)
 		}
 		rctx, cancel := context.WithTimeout(ctx, attackTimeout)
 		defer cancel()
-		got[directGet] = directGetEntry(rctx, onc, subject)
-		got[consumerCreate] = apiRequest(rctx, onc, "$JS.API.CONSUMER.CREATE.KV_"+bucket, map[string]any{
-			"stream_name": "KV_" + bucket,
-			"config":      map[string]any{"deliver_policy": "all", "ack_policy": "none", "filter_subject": "$KV." + bucket + ".>"},
-		})
-		for _, way := range []string{kvSubscribe, directGet, consumerCreate} {
+		got[directGet] = directGetFirst(rctx, onc, subject)
+		got[consumerRead] = consumerFirst(rctx, onc, subject)
+		got[consumerDelete] = apiRequest(rctx, onc, "$JS.API.CONSUMER.DELETE.KV_"+bucket+".warp-watch", nil)
+		for _, way := range []string{kvSubscribe, directGet, consumerRead, consumerDelete} {
 			if want := d.lets(way); (got[way] == nil) != want {
 				t.Errorf("%s: got %v; want it to work: %v", way, got[way], want)
 			}
@@ -72,18 +78,42 @@ func TestThirdClientReadsBucket(t *testing.T) {
 	})
 }
 
-// directGetEntry asks the bucket's stream for the last message on subject
-// (a direct get, which KV buckets allow) and returns nil only if it got it.
-func directGetEntry(ctx context.Context, nc *nats.Conn, subject string) error {
-	resp, err := nc.RequestWithContext(ctx, "$JS.API.DIRECT.GET.KV_"+bucket, fmt.Appendf(nil, `{"last_by_subj":%q}`, subject))
+// readName returns nil if read, the subject of a message another client
+// got, is want: the lock's name read.
+func readName(read, want string) error {
+	if read != want {
+		return fmt.Errorf("read %q; want %q", read, want)
+	}
+	return nil
+}
+
+// directGetFirst asks the bucket's stream for its first message on any key
+// (a direct get, which KV buckets allow) and returns nil only if it is on
+// subject.
+func directGetFirst(ctx context.Context, nc *nats.Conn, subject string) error {
+	resp, err := nc.RequestWithContext(ctx, "$JS.API.DIRECT.GET.KV_"+bucket, fmt.Appendf(nil, `{"seq":1,"next_by_subj":"$KV.%s.>"}`, bucket))
 	if err != nil {
 		return err
 	}
 	if s := resp.Header.Get("Status"); s != "" {
 		return errors.New("direct get: status " + s + " " + resp.Header.Get("Description"))
 	}
-	if got := resp.Header.Get("Nats-Subject"); got != subject {
-		return fmt.Errorf("direct get: message on %q; want %q", got, subject)
+	return readName(resp.Header.Get("Nats-Subject"), subject)
+}
+
+// consumerFirst creates a pull consumer "spy" on the bucket's stream, takes
+// its first message and returns nil only if it is on subject.
+func consumerFirst(ctx context.Context, nc *nats.Conn, subject string) error {
+	err := apiRequest(ctx, nc, "$JS.API.CONSUMER.CREATE.KV_"+bucket+".spy", map[string]any{
+		"stream_name": "KV_" + bucket,
+		"config":      map[string]any{"name": "spy", "deliver_policy": "all", "ack_policy": "none"},
+	})
+	if err != nil {
+		return err
 	}
-	return nil
+	m, err := nc.RequestWithContext(ctx, "$JS.API.CONSUMER.MSG.NEXT.KV_"+bucket+".spy", []byte(`{"batch":1,"no_wait":true}`))
+	if err != nil {
+		return err
+	}
+	return readName(m.Subject, subject)
 }

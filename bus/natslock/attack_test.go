@@ -85,7 +85,7 @@ func TestThirdClientAttacks(t *testing.T) {
 	forEachDeployment(t, func(t *testing.T, d deployment, srv *natsbus.Server) {
 		ctx := bounded(t, 30*time.Second)
 		holder, rival := lockerAs(t, srv), lockerAs(t, srv)
-		onc, oerrs := connectAs(t, srv, "other", "_INBOX")
+		onc, oerrs := connectOther(t, srv)
 		ojs, err := jetstream.New(onc)
 		if err != nil {
 			t.Fatal(err)
@@ -187,7 +187,7 @@ func TestThirdClientDeletesBucket(t *testing.T) {
 		if err != nil {
 			t.Fatalf("TryLock: %v", err)
 		}
-		onc, _ := connectAs(t, srv, "other", "_INBOX")
+		onc, _ := connectOther(t, srv)
 		actx, cancel := context.WithTimeout(ctx, attackTimeout)
 		defer cancel()
 		err = apiRequest(actx, onc, "$JS.API.STREAM.DELETE.KV_"+bucket, nil)
