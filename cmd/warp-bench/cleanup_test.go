@@ -17,6 +17,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/warpcache/warp/store/postgres"
 )
 
 // The tables and keys every warp-bench run writes start with these.
@@ -121,7 +123,12 @@ func TestSecondSignalQuitsAtOnce(t *testing.T) {
 	// The child's DROP TABLE must be at the server, waiting for the lock,
 	// before the second signal: once the child is gone, nothing else
 	// would show whether it had been sent.
-	pid := blockedDrop(t, pool, table)
+	var locker int32
+	if err := tx.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&locker); err != nil {
+		c.kill()
+		t.Fatal(err)
+	}
+	pid := blockedBy(t, pool, locker)
 	c.signal(t, syscall.SIGINT)
 	err = c.wait(t, 10*time.Second)
 	var ee *exec.ExitError
@@ -137,12 +144,7 @@ func TestSecondSignalQuitsAtOnce(t *testing.T) {
 		t.Fatalf("ending the child's DROP (pid %d): %v, %v", pid, gone, err)
 	}
 	_ = tx.Rollback(ctx)
-	s, err := openPostgres(ctx, testDSN, table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.close()
-	if err := s.dropAll(); err != nil {
+	if err := postgres.DropSchema(ctx, pool, table); err != nil {
 		t.Fatal(err)
 	}
 	if n := pgTables(t, pool, likePrefix(table)); n != 0 {
@@ -150,26 +152,24 @@ func TestSecondSignalQuitsAtOnce(t *testing.T) {
 	}
 }
 
-// blockedDrop returns the pid of the server process whose DROP TABLE of
-// table waits for a lock, polling pg_stat_activity for up to 30 s.
-func blockedDrop(t *testing.T, pool *pgxpool.Pool, table string) int32 {
+// blockedBy returns the pid of a server process that waits for a lock
+// the backend locker holds, querying until one does, for up to 30 s.
+func blockedBy(t *testing.T, pool *pgxpool.Pool, locker int32) int32 {
 	t.Helper()
-	quoted := pgx.Identifier{table}.Sanitize()
-	deadline := time.Now().Add(30 * time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
 	for {
 		var pid int32
-		err := pool.QueryRow(context.Background(), `SELECT pid FROM pg_stat_activity
-			WHERE wait_event_type = 'Lock' AND starts_with(query, 'DROP TABLE IF EXISTS ' || $1::text)`, quoted).Scan(&pid)
+		err := pool.QueryRow(ctx, `SELECT pid FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid)) LIMIT 1`, locker).Scan(&pid)
 		if err == nil {
 			return pid
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("no backend waited for backend %d within 30 s", locker)
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no DROP TABLE IF EXISTS %s waiting for a lock within 30 s", quoted)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -78,34 +78,30 @@ const warpTTL = time.Hour
 // check it; without, otter never reads the clock.
 func newOtterTarget(ttl time.Duration) func(context.Context, config, *progress) (*target, error) {
 	return func(_ context.Context, cfg config, _ *progress) (*target, error) {
-		return otterTarget(cfg, ttl)
+		o := &otter.Options[string, []byte]{InitialCapacity: cfg.Keys}
+		if ttl > 0 {
+			o.ExpiryCalculator = otter.ExpiryWriting[string, []byte](ttl)
+		}
+		if cfg.MaxMiB > 0 {
+			o.MaximumWeight = uint64(cfg.MaxMiB) << 20
+			o.Weigher = func(k string, v []byte) uint32 { return uint32(len(k) + len(v)) }
+		}
+		c, err := otter.New(o)
+		if err != nil {
+			return nil, err
+		}
+		return &target{
+			get: func(k string) (bool, error) {
+				_, ok := c.GetIfPresent(k)
+				return ok, nil
+			},
+			set: func(k string, v []byte) error {
+				c.Set(k, append([]byte(nil), v...)) // the caller's buffer is reused, as with the map
+				return nil
+			},
+			close: func() error { c.InvalidateAll(); c.StopAllGoroutines(); return nil },
+		}, nil
 	}
-}
-
-func otterTarget(cfg config, ttl time.Duration) (*target, error) {
-	o := &otter.Options[string, []byte]{InitialCapacity: cfg.Keys}
-	if ttl > 0 {
-		o.ExpiryCalculator = otter.ExpiryWriting[string, []byte](ttl)
-	}
-	if cfg.MaxMiB > 0 {
-		o.MaximumWeight = uint64(cfg.MaxMiB) << 20
-		o.Weigher = func(k string, v []byte) uint32 { return uint32(len(k) + len(v)) }
-	}
-	c, err := otter.New(o)
-	if err != nil {
-		return nil, err
-	}
-	return &target{
-		get: func(k string) (bool, error) {
-			_, ok := c.GetIfPresent(k)
-			return ok, nil
-		},
-		set: func(k string, v []byte) error {
-			c.Set(k, append([]byte(nil), v...)) // the caller's buffer is reused, as with the map
-			return nil
-		},
-		close: func() error { c.InvalidateAll(); c.StopAllGoroutines(); return nil },
-	}, nil
 }
 
 func newBigcacheTarget(ctx context.Context, cfg config, _ *progress) (*target, error) {
