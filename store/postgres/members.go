@@ -211,6 +211,10 @@ func (s *Store[T]) guard(b *pgx.Batch, ops []store.Op[T]) func() error {
 	for i, g := range guards {
 		clusters[i], nodes[i], incs[i] = g.Cluster, g.Node, int64(g.Incarnation)
 	}
+	// The callback never returns ErrNotMember itself: an error from a batch
+	// callback makes pgx drop the connection's prepared statements, and
+	// read lets the caller report the missing member ahead of the key
+	// locks' errors.
 	read := false
 	b.Queue(s.q.members.guard, clusters, nodes, incs).Query(func(rows pgx.Rows) error {
 		var g store.Guard

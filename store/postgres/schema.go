@@ -50,10 +50,7 @@ func (n names) schema() string {
 // ensureSchema creates the tables and sets the history trigger to keep
 // history versions, serialized against other Stores doing the same.
 func ensureSchema(ctx context.Context, pool *pgxpool.Pool, n names, history int) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if err := n.lock(ctx, tx); err != nil {
-			return err
-		}
+	return n.underDDLLock(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, n.schema()); err != nil {
 			return err
 		}
@@ -72,7 +69,8 @@ CREATE TRIGGER %s AFTER UPDATE ON %s FOR EACH ROW
 // DropSchema drops what [New] creates for table (a [Config].Table; empty
 // means DefaultTable): the table, its _history and _members tables, with
 // the history trigger, and the function <table>_history_keep. Missing
-// objects are skipped. It waits for a [New] creating the same table, and
+// objects are skipped. It waits for a [New] creating the table named the
+// same way (not "x" and "public.x": the lock is taken on the name), and
 // New for it. It is meant for tests and benchmarks that create
 // tables of their own; the data is gone for good.
 func DropSchema(ctx context.Context, pool *pgxpool.Pool, table string) error {
@@ -84,10 +82,7 @@ func DropSchema(ctx context.Context, pool *pgxpool.Pool, table string) error {
 		return fmt.Errorf("postgres: nil pool: %w", store.ErrInvalid)
 	}
 	n := newNames(cfg.Table)
-	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if err := n.lock(ctx, tx); err != nil {
-			return err
-		}
+	err = n.underDDLLock(ctx, pool, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, n.drop())
 		return err
 	})
@@ -97,13 +92,18 @@ func DropSchema(ctx context.Context, pool *pgxpool.Pool, table string) error {
 	return nil
 }
 
-// lock takes the transaction-scoped advisory lock that serializes
-// ensureSchema and DropSchema on one table: PostgreSQL's DDL is not safe
-// against itself on the same catalog rows (CREATE OR REPLACE FUNCTION
-// racing DROP FUNCTION fails with "tuple concurrently deleted").
-func (n names) lock(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", n.table)
-	return err
+// underDDLLock runs fn in a transaction that first takes the advisory
+// lock serializing ensureSchema and DropSchema on the table named n.table:
+// PostgreSQL's DDL is not safe against itself on the same catalog rows
+// (CREATE OR REPLACE FUNCTION racing DROP FUNCTION fails with "tuple
+// concurrently deleted", or deadlocks).
+func (n names) underDDLLock(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", n.table); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
 }
 
 // drop returns the statements that undo schema and the history trigger.

@@ -122,22 +122,18 @@ func (s *Store[T]) write(ctx context.Context, op, kind, key string, b []byte, w 
 		return parseVersion(op, key, ver)
 	}
 	failed, _ := res.([]any)
-	if err := status(failed, key, w.Guard); err != nil {
-		return 0, fmt.Errorf("redis: %s %w", op, err)
-	}
-	return 0, fmt.Errorf("redis: %s %q: unexpected script reply %v", op, key, res)
+	return 0, fmt.Errorf("redis: %s %w", op, status(failed, key, w.Guard))
 }
 
 // status turns a script's failure reply into an error naming key and, if
-// the write's guard failed, g.
+// the write's guard failed, g; a reply that is no failure is an unexpected
+// one (a write that applied answers its bare version).
 func status(res []any, key string, g store.Guard) error {
 	if len(res) == 0 {
 		return fmt.Errorf("%q: empty script reply", key)
 	}
 	code, _ := res[0].(int64)
 	switch code {
-	case statusOK:
-		return nil
 	case statusNotMember:
 		return fmt.Errorf("%q: %w", key, check.NotMember(g))
 	case statusConflict:
