@@ -223,13 +223,9 @@ func (w *Warp[T]) mergeLocked(ctx context.Context, key string, reg *registration
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("warp: set %q: %w", key, err)
 		}
-		cur, err := w.store.Get(ctx, key)
-		exists := err == nil
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("warp: set %q: read for merge: %w", key, err)
-		}
-		if !exists {
-			cur.Version, _ = w.store.Version(ctx, key)
+		cur, exists, err := w.readForMerge(ctx, key)
+		if err != nil {
+			return err
 		}
 		merged, err := w.engine.Merge(key, cur.Value, exists, value)
 		if err != nil {
@@ -255,6 +251,36 @@ func (w *Warp[T]) mergeLocked(ctx context.Context, key string, reg *registration
 		w.installed(key, h, reg, v, entry, ver, issued, gen)
 		return nil
 	}
+}
+
+// readForMerge returns key's value and the version a compare-and-swap of
+// its merge must name: the value's own, or, for an absent key, the version
+// of its absence (0, or its tombstone's). That version is read after the
+// Get found nothing, and the key read again after it: a write that
+// created the key in between is then merged, not overwritten by a merge
+// of nothing whose compare-and-swap names the new version. If the second
+// read finds it absent too, any write since the version was read moved
+// the version, and the compare-and-swap fails and is retried.
+func (w *Warp[T]) readForMerge(ctx context.Context, key string) (cur store.Item[T], exists bool, err error) {
+	read := func() (store.Item[T], bool, error) {
+		it, err := w.store.Get(ctx, key)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return it, false, fmt.Errorf("warp: set %q: read for merge: %w", key, err)
+		}
+		return it, err == nil, nil
+	}
+	if cur, exists, err = read(); err != nil || exists {
+		return cur, exists, err
+	}
+	ver, err := w.store.Version(ctx, key)
+	if err != nil {
+		return cur, false, fmt.Errorf("warp: set %q: read version for merge: %w", key, err)
+	}
+	if cur, exists, err = read(); err != nil || exists {
+		return cur, exists, err
+	}
+	cur.Version = ver
+	return cur, false, nil
 }
 
 // maxMergeAttempts bounds the compare-and-swap retries of one merged write.
