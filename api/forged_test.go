@@ -335,7 +335,9 @@ func TestForgedFences(t *testing.T) {
 			}
 			f.publish(t, f.bcast(), forge(t, envs...))
 		}
-		waitFor(t, 20*time.Second, "the fences taken", func() bool {
+		// A bound against a hang, not a timing: alone this takes 2–3 s
+		// under -race, and more than 20 s beside the rest of make test.
+		waitFor(t, 90*time.Second, "the fences taken", func() bool {
 			return secure && f.rejected(1) >= 50 || !secure && n1.Bus().Stats().Applied >= 50*4096
 		})
 		fenced, overflows := 0, uint64(0)
