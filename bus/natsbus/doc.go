@@ -42,7 +42,9 @@
 //
 // [StartEmbedded] runs a nats-server inside the process on 127.0.0.1 and a
 // random port, for warp-bench, the examples and the tests; [Server.Restart]
-// brings it back on the same port, to test reconnects.
+// brings it back on the same port, to test reconnects. A node in the
+// server's own process can reach it through an in-memory pipe instead of
+// 127.0.0.1: pass the [*Server] as [Options.InProcess].
 // [EmbeddedOptions.Configure] adjusts the server's options (users,
 // permissions, TLS, an operator), so tests can require credentials.
 package natsbus

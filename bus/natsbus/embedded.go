@@ -99,6 +99,20 @@ func (s *Server) URL() string {
 	return "nats://127.0.0.1:" + strconv.Itoa(s.port)
 }
 
+// InProcessConn returns a new in-memory connection to the server, for
+// [Options.InProcess] (it implements nats.InProcessConnProvider). It fails
+// while the server is down, between [Server.Shutdown] and a
+// [Server.Restart]; a connection made through it then keeps trying, as one
+// over TCP would.
+func (s *Server) InProcessConn() (net.Conn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv == nil {
+		return nil, fmt.Errorf("%w: natsbus: embedded server is down", bus.ErrTransport)
+	}
+	return s.srv.InProcessConn()
+}
+
 // Shutdown stops the server and waits until it is down; idempotent.
 func (s *Server) Shutdown() {
 	s.mu.Lock()

@@ -1,7 +1,9 @@
 package natsbus_test
 
 import (
+	"crypto/tls"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,6 +46,53 @@ func TestContractFromConn(t *testing.T) {
 	})
 }
 
+// The contract holds over an in-process pipe too.
+func TestContractInProcess(t *testing.T) {
+	srv := natstest.Start(t, nil)
+	bustest.Run(t, func(t *testing.T) func() bus.Transport {
+		return func() bus.Transport {
+			tr, err := natsbus.Dial(srv.URL(), natsbus.Options{InProcess: srv})
+			if err != nil {
+				t.Fatalf("Dial: %v", err)
+			}
+			return tr
+		}
+	})
+}
+
+// Options.InProcess connects through a pipe, not a socket; it is refused
+// with TLS settings, and an embedded server that is down gives no pipe.
+func TestInProcess(t *testing.T) {
+	t.Parallel()
+	srv := natstest.Start(t, nil)
+	for _, tc := range []struct {
+		opts natsbus.Options
+		want string
+	}{{natsbus.Options{}, "127.0.0.1:"}, {natsbus.Options{InProcess: srv}, "pipe"}} {
+		tr, err := natsbus.Dial(srv.URL(), tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tr.Conn().ConnectedAddr(); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("InProcess %v: connected to %q; want %q", tc.opts.InProcess != nil, got, tc.want)
+		}
+		_ = tr.Close()
+	}
+	for _, o := range []natsbus.Options{{CAFile: "ca.pem"}, {CertFile: "c.pem", KeyFile: "k.pem"}, {TLSConfig: &tls.Config{}}} {
+		o.InProcess = srv
+		if _, err := natsbus.Dial(srv.URL(), o); !errors.Is(err, bus.ErrInvalid) || !strings.Contains(err.Error(), "InProcess") {
+			t.Errorf("InProcess with TLS settings: got %v; want ErrInvalid naming InProcess", err)
+		}
+	}
+	srv.Shutdown()
+	if c, err := srv.InProcessConn(); !errors.Is(err, bus.ErrTransport) {
+		if c != nil {
+			_ = c.Close()
+		}
+		t.Errorf("InProcessConn on a server that is down: got %v; want ErrTransport", err)
+	}
+}
+
 func TestOpenRejectsBadTokens(t *testing.T) {
 	t.Parallel()
 	srv := natstest.Start(t, nil)
@@ -60,10 +109,24 @@ func TestOpenRejectsBadTokens(t *testing.T) {
 }
 
 // A server restart is reported as Disconnected then Reconnected, and the
-// subscriptions work again afterwards.
+// subscriptions work again afterwards, over TCP and over an in-process
+// pipe (which the restarted server hands out anew).
 func TestRestartReportsStates(t *testing.T) {
 	t.Parallel()
+	for _, inProcess := range []bool{false, true} {
+		t.Run(map[bool]string{false: "tcp", true: "in-process"}[inProcess], func(t *testing.T) {
+			t.Parallel()
+			restartReportsStates(t, inProcess)
+		})
+	}
+}
+
+func restartReportsStates(t *testing.T, inProcess bool) {
 	srv := natstest.Start(t, nil)
+	opts := natsbus.Options{ReconnectWait: 20 * time.Millisecond}
+	if inProcess {
+		opts.InProcess = srv
+	}
 	states := make(chan bus.State, 16)
 	msgs := make(chan string, 16)
 	h := bus.HandlerFuncs{
@@ -72,7 +135,7 @@ func TestRestartReportsStates(t *testing.T) {
 	}
 	var trs []*natsbus.Transport
 	for _, id := range []string{"a", "b"} {
-		tr, err := natsbus.Dial(srv.URL(), natsbus.Options{ReconnectWait: 20 * time.Millisecond})
+		tr, err := natsbus.Dial(srv.URL(), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,6 +172,13 @@ func TestRestartReportsStates(t *testing.T) {
 		case m := <-msgs:
 			if m != "back" {
 				t.Fatalf("got %q; want back", m)
+			}
+			if inProcess {
+				for _, tr := range trs {
+					if got := tr.Conn().ConnectedAddr(); got != "pipe" {
+						t.Errorf("after the restart: connected to %q; want a pipe", got)
+					}
+				}
 			}
 			return
 		case <-time.After(50 * time.Millisecond):

@@ -46,6 +46,18 @@ type Options struct {
 	PendingMsgs  int
 	PendingBytes int
 
+	// InProcess, if set, makes Dial reach a NATS server that runs inside
+	// this process through an in-memory pipe (net.Pipe) instead of a
+	// socket: no loopback TCP, and no wait for the network poller at
+	// either end, which is most of an invalidation's lag when the server
+	// shares the process (docs/performance.md, "Invalidation lag"). A
+	// [*Server] from [StartEmbedded] is one; so is nats-server's own
+	// *server.Server. Every reconnect asks it for a new pipe, so a
+	// [Server.Restart] is followed. The URL still names the server (it is
+	// what nats.go and the logs show). TLS settings are refused with it:
+	// the pipe never leaves the process. Dial only.
+	InProcess nats.InProcessConnProvider
+
 	// InboxPrefix replaces "_INBOX" as the prefix of the connection's
 	// reply subjects (JetStream API replies, for a lock or lease manager
 	// sharing the connection), so that permissions can keep other users
@@ -138,6 +150,9 @@ func (o Options) natsOptions() []nats.Option {
 	}
 	if o.InboxPrefix != "" {
 		opts = append(opts, nats.CustomInboxPrefix(o.InboxPrefix))
+	}
+	if o.InProcess != nil {
+		opts = append(opts, nats.InProcessServer(o.InProcess))
 	}
 	return opts
 }
