@@ -26,7 +26,7 @@ type rttReport struct {
 // rawRoundTrip measures the (n-1)-of-n ack round trip over the server at
 // url with n connections, as many workers as the load has, for at most
 // dur and maxOps round trips; tl gets each second's round trips.
-func rawRoundTrip(ctx context.Context, url string, auth natsAuth, n, workers int, dur time.Duration, maxOps int, tl *timeline) (rttReport, error) {
+func rawRoundTrip(ctx context.Context, url string, auth natsAuth, inProcess nats.InProcessConnProvider, n, workers int, dur time.Duration, maxOps int, tl *timeline) (rttReport, error) {
 	base := "warpbench.rtt." + runID()
 	conns := make([]*nats.Conn, n)
 	defer func() {
@@ -37,7 +37,7 @@ func rawRoundTrip(ctx context.Context, url string, auth natsAuth, n, workers int
 		}
 	}()
 	for i := range conns {
-		nc, err := dialNATS(url, "warp-bench-rtt-"+strconv.Itoa(i), auth)
+		nc, err := dialNATS(url, "warp-bench-rtt-"+strconv.Itoa(i), auth, inProcess)
 		if err != nil {
 			return rttReport{}, fmt.Errorf("baseline: %w", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/warpcache/warp/actors"
@@ -105,10 +106,21 @@ func newCluster(ctx context.Context, cfg config, pr *progress) (c *cluster, err 
 	return c, nil
 }
 
+// inProcess returns the embedded server as the provider of in-process
+// connections with -nats-inprocess, else nil (connect over TCP).
+func (c *cluster) inProcess() nats.InProcessConnProvider {
+	if !c.cfg.NATSInProcess || c.srv == nil {
+		return nil
+	}
+	return c.srv
+}
+
 // startNode starts node i on a connection of its own, which its
 // transport owns.
 func (c *cluster) startNode(i int, id string) error {
-	tr, err := natsbus.Dial(c.url, c.cfg.Auth.busOptions("warp-bench-"+id))
+	bo := c.cfg.Auth.busOptions("warp-bench-" + id)
+	bo.InProcess = c.inProcess()
+	tr, err := natsbus.Dial(c.url, bo)
 	if err != nil {
 		return fmt.Errorf("-nats: node %s: %w", id, err)
 	}

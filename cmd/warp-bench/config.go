@@ -43,6 +43,8 @@ type config struct {
 	JoinTimeout   time.Duration `json:"-"`
 	L1Hits        bool          `json:"l1_hits"`
 	Insecure      bool          `json:"insecure,omitempty"`
+	NATSInProcess bool          `json:"nats_inprocess,omitempty"`
+	ProbeSpin     bool          `json:"probe_spin,omitempty"`
 	GenKey        bool          `json:"-"`
 	clusterKeys   []wire.Key    // the bus's keys, set by newCluster: generated for the embedded server, $WARP_CLUSTER_KEY's with -nats
 	MetricsAddr   string        `json:"-"`

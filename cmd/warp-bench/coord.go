@@ -31,7 +31,7 @@ type coord struct {
 }
 
 func newCoord(url string, auth natsAuth, cluster, id string, n int) (*coord, error) {
-	nc, err := dialNATS(url, "warp-bench-coord-"+id, auth)
+	nc, err := dialNATS(url, "warp-bench-coord-"+id, auth, nil)
 	if err != nil {
 		return nil, err
 	}

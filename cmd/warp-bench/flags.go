@@ -42,6 +42,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.Auth.Key, "nats-tls-key", "", "-nats: PEM private key of -nats-tls-cert")
 	fs.StringVar(&cfg.Auth.User, "nats-user", "", "-nats: user name; the password is read from $"+envNATSPassword+" (a token from $"+envNATSToken+")")
 	fs.BoolVar(&cfg.Insecure, "insecure", false, "-nats: run the bus without a cluster key (any client of the server can then forge Warp's traffic; docs/security.md)")
+	fs.BoolVar(&cfg.NATSInProcess, "nats-inprocess", false, "cluster, embedded server: the nodes and the raw NATS baseline reach it through an in-memory pipe "+
+		"(natsbus.Options.InProcess) instead of 127.0.0.1")
+	fs.BoolVar(&cfg.ProbeSpin, "probe-spin", false, "cluster: the staleness probe's readers (Warp's and the rueidis baseline's) read without pausing, "+
+		"each keeping a processor busy (-nodes 2: one reader)")
 	fs.BoolVar(&cfg.GenKey, "gen-key", false, "print a new cluster key for $"+envClusterKey+" and exit")
 	fs.StringVar(&cfg.Cluster, "cluster", "warpbench", "cluster: name on the bus (and the shared store's table/prefix with -node-id)")
 	fs.StringVar(&cfg.NodeID, "node-id", "", "multi-process: this process's node id (needs -nats, -nodes-expected and a shared -store)")
@@ -78,7 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 // they asked for.
 func (c config) applicable(given map[string]bool) error {
 	single := c.Nodes == 1 && c.NodeID == ""
-	clusterOnly := []string{"rate", "modes", "probe-interval", "nats", "cluster", "plot",
+	clusterOnly := []string{"rate", "modes", "probe-interval", "nats", "cluster", "plot", "nats-inprocess", "probe-spin",
 		"nats-creds", "nats-tls-ca", "nats-tls-cert", "nats-tls-key", "nats-user", "insecure"}
 	for _, f := range clusterOnly {
 		if given[f] && single {
@@ -96,6 +100,8 @@ func (c config) applicable(given map[string]bool) error {
 		return fmt.Errorf("-redis-addr: applies to -store redis (and a cluster's rueidis baseline), not to -nodes 1 with -store %s", c.Store)
 	case given["join-timeout"] && c.NodeID == "":
 		return fmt.Errorf("-join-timeout: applies to -node-id (several processes) only")
+	case c.NATSInProcess && c.NATS != "":
+		return fmt.Errorf("-nats-inprocess: applies to the embedded server only; the server of -nats is in another process")
 	case given["reads"] && given["rate"]:
 		return fmt.Errorf("-reads: -rate drives writes only, so -reads does not apply")
 	}

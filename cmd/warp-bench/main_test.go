@@ -65,6 +65,35 @@ func TestRunClusterJSON(t *testing.T) {
 	}
 }
 
+// With -nats-inprocess the nodes and the raw baseline reach the embedded
+// server through pipes, and with -probe-spin the probe's readers do not
+// pause: the run still measures every write on the reader node.
+func TestRunClusterInProcessSpin(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	err := run([]string{"-nodes", "2", "-modes", "eventual", "-duration", "300ms", "-keys", "1000", "-concurrency", "2",
+		"-nats-inprocess", "-probe-spin", "-json"}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, errOut.String())
+	}
+	var res result
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("bad JSON: %v\n%s", err, out.String())
+	}
+	if b := res.Baseline; b == nil || b.Ops == 0 || b.Errors != 0 || b.Acks != 1 {
+		t.Errorf("baseline %+v; want 1-ack round trips, no errors", b)
+	}
+	if len(res.Modes) != 1 {
+		t.Fatalf("got %d modes; want eventual", len(res.Modes))
+	}
+	e := res.Modes[0]
+	if e.Errors != 0 || e.LagSamples == 0 || e.LagSamples != e.ProbeWrites || e.Unseen == nil || *e.Unseen != 0 {
+		t.Errorf("eventual: %d errors, %d lag samples for %d probe writes, %s unseen; want one sample a write, none unseen", e.Errors, e.LagSamples, e.ProbeWrites, fmtC(e.Unseen))
+	}
+	checkCoherence(t, e, []string{"n0", "n1"})
+	checkRueidis(t, res)
+}
+
 // checkCoherence checks a mode's per-node coherence figures.
 func checkCoherence(t *testing.T, m modeReport, ids []string) {
 	t.Helper()
@@ -249,6 +278,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"-postgres-dsn", "postgres://127.0.0.1/x"}, {"-redis-addr", "127.0.0.1:6379", "-nodes", "1"},
 		{"-nats-creds", "/nonexistent.creds"}, {"-nats-tls-ca", "/nonexistent.pem"}, {"-join-timeout", "5s"},
 		{"-reads", "0.5", "-rate", "100"}, {"-nodes", "2", "-node-id", "a", "-nodes-expected", "2"},
+		{"-nats-inprocess", "-nodes", "1"}, {"-probe-spin", "-nodes", "1"}, {"-nats-inprocess", "-nats", "nats://127.0.0.1:4222"},
 		// Bad connection security settings.
 		{"-nats-tls-cert", "x.pem", "-nats", "nats://127.0.0.1:4222"},
 		{"-nats-user", "u", "-nats", "nats://127.0.0.1:4222"},

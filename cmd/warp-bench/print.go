@@ -50,6 +50,12 @@ func printCluster(out io.Writer, cfg config, res result) {
 	}
 	fmt.Fprintf(out, "warp-bench: %d nodes, store %s, %d keys preloaded per mode, %s, %d-byte values, %d workers, %v per mode\n",
 		n, cfg.Store, cfg.Keys, load, cfg.ValueSize, cfg.Concurrency, cfg.Duration)
+	if cfg.NATSInProcess {
+		fmt.Fprintln(out, "NATS: the nodes and the raw baseline reach the embedded server in-process (a pipe, not 127.0.0.1)")
+	}
+	if cfg.ProbeSpin {
+		fmt.Fprintln(out, "probe readers spin: each keeps a processor busy (Warp's and rueidis's)")
+	}
 	if res.Role != "" {
 		fmt.Fprintf(out, "this process: node %s (%s); figures are this process's: what it did not measure is n/a\n", cfg.NodeID, res.Role)
 	}

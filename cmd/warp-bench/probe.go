@@ -44,6 +44,7 @@ type probe struct {
 	logs []applyLog
 	errs atomic.Int64
 	stop atomic.Bool
+	spin bool // readers do not pause between reads (-probe-spin)
 
 	mu       sync.Mutex // guards firstErr
 	firstErr error
@@ -191,12 +192,14 @@ func (p *probe) read(w *api.Warp[[]byte], deadline time.Time) *reader {
 			}
 			r.last = s
 		}
-		// Sleep, do not spin: a spinning reader holds a core, and on 2 cores
-		// the goroutines that carry the invalidation (the publisher's pump,
-		// the transport's) wait behind it for milliseconds — the probe
-		// would measure itself. The sleep bounds the lag's resolution
-		// (about 50–100 µs with Go's timers).
-		time.Sleep(probePoll)
+		// By default sleep, do not spin: a spinning reader holds a core, and
+		// on 2 cores the goroutines that carry the invalidation (the
+		// publisher's pump, the transport's) wait behind it — the probe
+		// then measures itself as much as Warp. -probe-spin measures just
+		// that: a node whose application keeps a processor busy.
+		if !p.spin {
+			time.Sleep(probePoll)
+		}
 	}
 	return r
 }

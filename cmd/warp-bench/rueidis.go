@@ -113,7 +113,7 @@ func (b *rueidisBench) run(ctx context.Context, cfg config, rep rueidisReport, r
 	var newest atomic.Int64
 	var wg sync.WaitGroup
 	for _, r := range b.readers {
-		wg.Go(func() { b.read(ctx, r, probe, deadline, &newest, fail) })
+		wg.Go(func() { b.read(ctx, r, probe, deadline, cfg.ProbeSpin, &newest, fail) })
 	}
 	var writes atomic.Int64
 	if rate > 0 {
@@ -163,9 +163,9 @@ func (b *rueidisBench) writeProbe(ctx context.Context, cfg config, probe string,
 }
 
 // read polls the probe key through r's cache, sleeping probePoll between
-// reads as Warp's probe readers do, and notes the value of every read the
+// reads (unless spin) as Warp's probe readers do, and notes the value of every read the
 // server answered (each one is tracked: the next write invalidates it).
-func (b *rueidisBench) read(ctx context.Context, r *rueidisReader, probe string, deadline time.Time, newest *atomic.Int64, fail func(error)) {
+func (b *rueidisBench) read(ctx context.Context, r *rueidisReader, probe string, deadline time.Time, spin bool, newest *atomic.Int64, fail func(error)) {
 	for i := 0; i < maxProbeReads && ctx.Err() == nil; i++ {
 		if i&63 == 0 && time.Now().After(deadline) {
 			return
@@ -181,7 +181,9 @@ func (b *rueidisBench) read(ctx context.Context, r *rueidisReader, probe string,
 		case len(v) >= 8 && !res.IsCacheHit():
 			r.fetched = append(r.fetched, int64(binary.BigEndian.Uint64(v)))
 		}
-		time.Sleep(probePoll) // as Warp's probe readers: do not hold a core
+		if !spin {
+			time.Sleep(probePoll) // as Warp's probe readers: do not hold a core
+		}
 	}
 }
 

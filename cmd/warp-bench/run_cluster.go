@@ -105,7 +105,7 @@ func (c *cluster) baseline(ctx context.Context, res *result, runStart time.Time,
 		start := time.Now()
 		tl := newTimeline("baseline", runStart, start, bd)
 		stop := pr.watch(func(el time.Duration) string { return fmt.Sprintf("baseline %v/%v", el, bd) })
-		rtt, err := rawRoundTrip(ctx, c.url, c.cfg.Auth, c.total, c.cfg.Concurrency, bd, c.cfg.MaxOps, tl)
+		rtt, err := rawRoundTrip(ctx, c.url, c.cfg.Auth, c.inProcess(), c.total, c.cfg.Concurrency, bd, c.cfg.MaxOps, tl)
 		stop()
 		if err != nil {
 			return err

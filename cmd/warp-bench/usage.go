@@ -13,7 +13,8 @@ them (docs/performance.md has the figures and the commands).
 What it runs
   cluster (-nodes N ≥ 2, the default 3; or one node per process with -node-id):
     an embedded NATS server (or -nats URL), N Warp nodes with a connection
-    each, one shared store (-store). Phases, in order:
+    each (over 127.0.0.1, or an in-memory pipe with -nats-inprocess), one
+    shared store (-store). Phases, in order:
       baseline   raw NATS (N-1)-of-N ack round trip: the network floor of a
                  strong write
       each mode  (-modes) strong-local, eventual, strong (quorum N-1): the
@@ -21,7 +22,8 @@ What it runs
                  -concurrency workers run a closed loop of -reads reads (or
                  -rate writes/s, writes only) for -duration, while a probe
                  writes one key every -probe-interval on the first node and
-                 the other nodes measure the lag and count stale reads
+                 the other nodes measure the lag and count stale reads (their
+                 readers pause 20 µs between reads, or spin with -probe-spin)
       rueidis    with eventual mode: Redis client-side caching (rueidis,
                  tracking) against -redis-addr at the eventual phase's
                  measured write rate: its invalidation lag; n/a, with the
