@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/warpcache/warp/bus"
@@ -60,6 +61,12 @@ func TestContractInProcess(t *testing.T) {
 	})
 }
 
+// Both servers the docs name can be given as Options.InProcess.
+var (
+	_ nats.InProcessConnProvider = (*natsbus.Server)(nil)
+	_ nats.InProcessConnProvider = (*server.Server)(nil)
+)
+
 // Options.InProcess connects through a pipe, not a socket; it is refused
 // with TLS settings, and an embedded server that is down gives no pipe.
 func TestInProcess(t *testing.T) {
@@ -84,6 +91,24 @@ func TestInProcess(t *testing.T) {
 			t.Errorf("InProcess with TLS settings: got %v; want ErrInvalid naming InProcess", err)
 		}
 	}
+	// A pipe is no way around the server's authentication. The refusal
+	// arrives only at the server's write deadline (docs/syncbus.md): 1 s
+	// here, not the default 10 s.
+	authed := natstest.Start(t, func(o *server.Options) {
+		o.Users = []*server.User{{Username: "warp", Password: "pw"}}
+		o.WriteDeadline = time.Second
+	})
+	if tr, err := natsbus.Dial(authed.URL(), natsbus.Options{InProcess: authed}); !errors.Is(err, bus.ErrTransport) {
+		if err == nil {
+			_ = tr.Close()
+		}
+		t.Errorf("InProcess without credentials: got %v; want ErrTransport (a server that requires them)", err)
+	}
+	tr, err := natsbus.Dial(authed.URL(), natsbus.Options{InProcess: authed, User: "warp", Password: "pw"})
+	if err != nil {
+		t.Fatalf("InProcess with credentials: %v", err)
+	}
+	_ = tr.Close()
 	srv.Shutdown()
 	if c, err := srv.InProcessConn(); !errors.Is(err, bus.ErrTransport) {
 		if c != nil {

@@ -55,7 +55,12 @@ type Options struct {
 	// *server.Server. Every reconnect asks it for a new pipe, so a
 	// [Server.Restart] is followed. The URL still names the server (it is
 	// what nats.go and the logs show). TLS settings are refused with it:
-	// the pipe never leaves the process. Dial only.
+	// the pipe never leaves the process. Authentication still applies,
+	// but a pipe does not buffer: a refused credential deadlocks the
+	// connect handshake (each side waits to write) until the server's
+	// write deadline (nats-server's write_deadline, 10s by default), and
+	// Dial then fails with "closed pipe", not the server's
+	// "Authorization Violation". Dial only.
 	InProcess nats.InProcessConnProvider
 
 	// InboxPrefix replaces "_INBOX" as the prefix of the connection's
