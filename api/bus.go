@@ -248,7 +248,7 @@ func (w *Warp[T]) fenceMsg(key string, token merge.Version, release bool, rep *m
 // acknowledged in time, or a node that is not a member, fails Set with
 // ErrQuorum and the store is not written. The writer does not install its
 // own value; its next read loads it.
-func (w *Warp[T]) setStrong(ctx context.Context, key string, reg *registration, write func(ctx context.Context, min merge.Version, g store.Guard) error) error {
+func (w *Warp[T]) setStrong(ctx context.Context, op, key string, reg *registration, write func(ctx context.Context, min merge.Version, g store.Guard) error) error {
 	h := w.router.Hash(key)
 	v := w.router.Shard(h)
 	guard, err := w.guard(key)
@@ -258,7 +258,7 @@ func (w *Warp[T]) setStrong(ctx context.Context, key string, reg *registration, 
 	start := w.node.Now()
 	cur, err := w.store.Version(ctx, key)
 	if err != nil {
-		return fmt.Errorf("warp: set %q: %w", key, err)
+		return fmt.Errorf("warp: %s %q: %w", op, key, err)
 	}
 	v0 := max(w.node.HLC().Now(), cur+1)
 	if !v0.Valid() {
@@ -274,7 +274,7 @@ func (w *Warp[T]) setStrong(ctx context.Context, key string, reg *registration, 
 	wctx, cancel := context.WithDeadline(ctx, time.Now().Add(w.writeBound-time.Duration(w.node.Now()-start)))
 	defer cancel()
 	if err := write(wctx, v0, guard); err != nil {
-		return guardedStoreErr(key, err)
+		return guardedStoreErr(err)
 	}
 	return nil
 }
@@ -308,9 +308,9 @@ func (w *Warp[T]) eventualGuard(key string, reg *registration) (store.Guard, err
 // eventual, plain or merged): a store that refused it for the membership
 // guard wrote nothing, which ErrQuorum says. Each write path calls it once,
 // on its outermost error.
-func guardedStoreErr(key string, err error) error {
+func guardedStoreErr(err error) error {
 	if errors.Is(err, store.ErrNotMember) {
-		return fmt.Errorf("%w: set %q: the store refused the write, this node is no longer a member of the cluster: %w", ErrQuorum, key, err)
+		return fmt.Errorf("%w: the store refused the write, this node is no longer a member of the cluster: %w", ErrQuorum, err)
 	}
 	return err
 }

@@ -20,19 +20,29 @@ import (
 // gateStore holds a Set that the test armed until it is let through.
 type gateStore[T any] struct {
 	*memory.Store[T]
-	armed   chan struct{} // a token arms the next Set
+	armed   chan struct{} // a token arms the next Set or Delete
 	entered chan struct{} // the armed Set is waiting
 	open    chan struct{} // lets it through
 }
 
 func (s gateStore[T]) Set(ctx context.Context, key string, v T, wr store.Write) (merge.Version, error) {
+	s.wait()
+	return s.Store.Set(ctx, key, v, wr)
+}
+
+func (s gateStore[T]) Delete(ctx context.Context, key string, wr store.Write) (merge.Version, error) {
+	s.wait()
+	return s.Store.Delete(ctx, key, wr)
+}
+
+// wait holds an armed write until open.
+func (s gateStore[T]) wait() {
 	select {
 	case <-s.armed:
 		s.entered <- struct{}{}
 		<-s.open
 	default:
 	}
-	return s.Store.Set(ctx, key, v, wr)
 }
 
 // A distributed write held up between its fence and its store write (a
@@ -47,20 +57,23 @@ func TestZombieStrongWriteRefused(t *testing.T) {
 		name   string
 		mode   Mode
 		merged bool
+		op     string
 	}{
-		{"strong", ModeStrongDistributed, false},
-		{"strong-merged", ModeStrongDistributed, true},
-		{"eventual", ModeEventualDistributed, false},
-		{"eventual-merged", ModeEventualDistributed, true},
+		{"strong", ModeStrongDistributed, false, "set"},
+		{"strong-merged", ModeStrongDistributed, true, "set"},
+		{"strong-delete", ModeStrongDistributed, false, "delete"},
+		{"eventual", ModeEventualDistributed, false, "set"},
+		{"eventual-merged", ModeEventualDistributed, true, "set"},
+		{"eventual-delete", ModeEventualDistributed, false, "delete"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			zombieWriteRefused(t, tc.name, tc.mode, tc.merged)
+			zombieWriteRefused(t, tc.name, tc.mode, tc.merged, tc.op)
 		})
 	}
 }
 
-func zombieWriteRefused(t *testing.T, cluster string, mode Mode, merged bool) {
+func zombieWriteRefused(t *testing.T, cluster string, mode Mode, merged bool, op string) {
 	ctx := context.Background()
 	mem := memory.New[string](memory.Options{})
 	gate := gateStore[string]{Store: mem, armed: make(chan struct{}, 1), entered: make(chan struct{}), open: make(chan struct{})}
@@ -93,7 +106,13 @@ func zombieWriteRefused(t *testing.T, cluster string, mode Mode, merged bool) {
 	}
 	gate.armed <- struct{}{}
 	done := make(chan error, 1)
-	go func() { done <- nodes[0].Set(ctx, "s:1", "zombie") }()
+	go func() {
+		if op == "delete" {
+			done <- nodes[0].deleteWrite(ctx, "s:1", store.Write{}) // what DeleteFenced runs
+		} else {
+			done <- nodes[0].Set(ctx, "s:1", "zombie")
+		}
+	}()
 	<-gate.entered // fenced everywhere (strong); the store write waits
 	epoch, _ := nodes[0].Bus().Member()
 	if err := mem.Leave(ctx, cluster, "z0", epoch); err != nil { // z0 is out, as an expulsion would put it
@@ -103,6 +122,9 @@ func zombieWriteRefused(t *testing.T, cluster string, mode Mode, merged bool) {
 	err := <-done
 	if !errors.Is(err, ErrQuorum) || !errors.Is(err, store.ErrNotMember) {
 		t.Fatalf("the held-up write: got %v; want ErrQuorum wrapping store.ErrNotMember", err)
+	}
+	if other := map[string]string{"set": "delete", "delete": "set"}[op]; !strings.Contains(err.Error(), op+` "s:1"`) || strings.Contains(err.Error(), other+` "s:1"`) {
+		t.Errorf("the held-up %s's error %q names another operation", op, err)
 	}
 	if it, err := mem.Get(ctx, "s:1"); err != nil || it.Value != "old" {
 		t.Fatalf("store holds %q, %v after the refused write; want old", it.Value, err)

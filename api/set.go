@@ -64,7 +64,7 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 	v := w.router.Shard(h)
 	if reg.mode == ModeStrongDistributed {
 		w.recycleEntry(bp, entry) // built to check the value's size only
-		return w.setStrong(ctx, key, reg, func(ctx context.Context, min merge.Version, g store.Guard) error {
+		return w.setStrong(ctx, "set", key, reg, func(ctx context.Context, min merge.Version, g store.Guard) error {
 			wr.Min, wr.Guard = min, g
 			_, err := w.store.Set(ctx, key, value, wr)
 			if err != nil {
@@ -83,7 +83,7 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 	if err != nil {
 		w.recycleEntry(bp, entry)
 		w.dropAfterFailedWrite(key, v)
-		return guardedStoreErr(key, fmt.Errorf("warp: set %q: %w", key, err))
+		return guardedStoreErr(fmt.Errorf("warp: set %q: %w", key, err))
 	}
 	if w.installed(key, h, reg, v, entry, ver, wr.Min, gen) {
 		w.recycleEntry(bp, entry)
@@ -103,7 +103,7 @@ func (w *Warp[T]) deleteWrite(ctx context.Context, key string, wr store.Write) e
 	}
 	v := w.router.Shard(w.router.Hash(key))
 	if reg.mode == ModeStrongDistributed {
-		return w.setStrong(ctx, key, reg, func(ctx context.Context, min merge.Version, g store.Guard) error {
+		return w.setStrong(ctx, "delete", key, reg, func(ctx context.Context, min merge.Version, g store.Guard) error {
 			wr.Min, wr.Guard = min, g
 			if _, err := w.store.Delete(ctx, key, wr); err != nil {
 				return fmt.Errorf("warp: delete %q: %w", key, err)
@@ -118,7 +118,7 @@ func (w *Warp[T]) deleteWrite(ctx context.Context, key string, wr store.Write) e
 	ver, err := w.store.Delete(ctx, key, wr)
 	if err != nil {
 		w.dropAfterFailedWrite(key, v)
-		return guardedStoreErr(key, fmt.Errorf("warp: delete %q: %w", key, err))
+		return guardedStoreErr(fmt.Errorf("warp: delete %q: %w", key, err))
 	}
 	rep := w.router.Replies.Get()
 	if _, err := w.request(v, &messages.Invalidate{Key: key, Version: ver, Reply: rep}, rep); err != nil {
@@ -192,7 +192,7 @@ func (w *Warp[T]) installed(key string, h uint64, reg *registration, v *shard.Vi
 // another node wrote in between: no update is lost.
 func (w *Warp[T]) setMerged(ctx context.Context, key string, reg *registration, epoch uint32, value T) error {
 	if reg.mode == ModeStrongDistributed {
-		return w.setStrong(ctx, key, reg, func(ctx context.Context, min merge.Version, g store.Guard) error {
+		return w.setStrong(ctx, "set", key, reg, func(ctx context.Context, min merge.Version, g store.Guard) error {
 			return w.mergeLocked(ctx, key, reg, epoch, value, min, g)
 		})
 	}
@@ -200,7 +200,7 @@ func (w *Warp[T]) setMerged(ctx context.Context, key string, reg *registration, 
 	if err != nil {
 		return err
 	}
-	return guardedStoreErr(key, w.mergeLocked(ctx, key, reg, epoch, value, 0, g))
+	return guardedStoreErr(w.mergeLocked(ctx, key, reg, epoch, value, 0, g))
 }
 
 // mergeLocked is setMerged under the key's lock; versions are at least min,

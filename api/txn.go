@@ -153,7 +153,7 @@ func (t *Txn[T]) Commit() (err error) {
 		versions, err = committer.Commit(cctx, t.storeOps(token, guard))
 		cancel()
 		if err != nil && errors.Is(err, store.ErrNotMember) {
-			err = fmt.Errorf("%w: commit: the store refused it, this node is no longer a member of the cluster: %w", ErrQuorum, err)
+			err = guardedStoreErr(fmt.Errorf("warp: commit: %w", err))
 		}
 	}
 	var entries [][]byte
