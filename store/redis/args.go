@@ -2,6 +2,7 @@ package redis
 
 import (
 	"strconv"
+	"unsafe"
 
 	"github.com/warpcache/warp/store"
 )
@@ -25,15 +26,30 @@ func (s *Store[T]) appendWriteID(b []byte) []byte {
 }
 
 // writeArgs are the keys and arguments of one run of write.lua. The
-// arguments point into it (go-redis writes a *string as the string) and its
+// arguments point into it (an *arg in an any does not allocate) and its
 // numbers and write id share one string, so that a write allocates them
 // together instead of once each.
 type writeArgs struct {
 	keys [2]string
 	args [9]any
 	// The script's ARGV 1 and 3 to 9.
-	kind, min, check, ifVersion, fence, id, node, incarnation string
+	kind, min, check, ifVersion, fence, id, node, incarnation arg
 }
+
+// arg is a script argument held in a writeArgs. go-redis writes an *arg
+// through MarshalBinary, without a copy; a hook that prints the command
+// (cmd.String(), as tracing and logging hooks do) gets its text through
+// String, where a *string would print as an address.
+type arg string
+
+// MarshalBinary returns the argument's bytes, sharing its memory: go-redis
+// only writes them to the connection.
+func (a *arg) MarshalBinary() ([]byte, error) {
+	return unsafe.Slice(unsafe.StringData(string(*a)), len(*a)), nil
+}
+
+// String returns the argument.
+func (a *arg) String() string { return string(*a) }
 
 // newWriteArgs lays out a write of kind ("s" or "d") of the encoded value
 // b to key under w for write.lua.
@@ -44,9 +60,9 @@ func (s *Store[T]) newWriteArgs(kind, key string, b []byte, w store.Write) (keys
 	nums = appendNum(nums, uint64(w.Fence))
 	nums = appendNum(nums, w.Guard.Incarnation)
 	all := string(s.appendWriteID(nums))
-	a := &writeArgs{kind: kind, check: flag(w.Check), node: w.Guard.Node,
-		min: all[:numLen], ifVersion: all[numLen : 2*numLen], fence: all[2*numLen : 3*numLen],
-		incarnation: all[3*numLen : 4*numLen], id: all[4*numLen:]}
+	a := &writeArgs{kind: arg(kind), check: arg(flag(w.Check)), node: arg(w.Guard.Node),
+		min: arg(all[:numLen]), ifVersion: arg(all[numLen : 2*numLen]), fence: arg(all[2*numLen : 3*numLen]),
+		incarnation: arg(all[3*numLen : 4*numLen]), id: arg(all[4*numLen:])}
 	a.keys[0] = s.cfg.Prefix + key
 	a.args = [9]any{&a.kind, b, &a.min, &a.check, &a.ifVersion, &a.fence, &a.id, &a.node, &a.incarnation}
 	if w.Guard.IsZero() {

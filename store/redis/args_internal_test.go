@@ -1,9 +1,16 @@
 package redis
 
 import (
+	"context"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/store"
 )
 
 func TestNum(t *testing.T) {
@@ -23,4 +30,41 @@ func FuzzNum(f *testing.F) {
 			t.Fatalf("num(%d) = %q; want %q", n, got, want)
 		}
 	})
+}
+
+// A write's command prints its arguments as text, as a tracing or logging
+// hook shows it (cmd.String()), not as addresses; and each argument
+// marshals to its own bytes, which is what go-redis writes.
+func TestWriteArgsPrintAsText(t *testing.T) {
+	t.Parallel()
+	s := &Store[[]byte]{cfg: Config{Prefix: "p:"}, id: "w1."}
+	keys, args := s.newWriteArgs("s", "user:1", []byte("value"), store.Write{
+		Min: merge.Version(7), IfVersion: merge.Version(9), Fence: 11, Check: true,
+		Guard: store.Guard{Cluster: "c", Node: "node-a", Incarnation: 13},
+	})
+	cmd := goredis.NewCmd(context.Background(), append(append([]any{"evalsha", "sha", len(keys)}, toAny(keys)...), args...)...)
+	got := cmd.String()
+	for _, want := range []string{"p:user:1", " s ", "value", num(uint64(7)), num(uint64(9)), num(uint64(11)), "node-a", num(uint64(13)), " w1.1"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the command prints as %q; want %q in it", got, want)
+		}
+	}
+	if strings.Contains(got, "0x") {
+		t.Errorf("the command prints as %q: an address among its arguments", got)
+	}
+	for i, a := range args {
+		if p, ok := a.(*arg); ok {
+			if b, err := p.MarshalBinary(); err != nil || string(b) != p.String() {
+				t.Errorf("argument %d marshals to %q, %v; want %q", i, b, err, p.String())
+			}
+		}
+	}
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
