@@ -115,7 +115,6 @@ func TestSecondSignalQuitsAtOnce(t *testing.T) {
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
 	if _, err := tx.Exec(ctx, "LOCK TABLE "+table+" IN ACCESS SHARE MODE"); err != nil {
-		c.kill()
 		t.Fatal(err)
 	}
 	c.signal(t, syscall.SIGINT)
@@ -125,7 +124,6 @@ func TestSecondSignalQuitsAtOnce(t *testing.T) {
 	// would show whether it had been sent.
 	var locker int32
 	if err := tx.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&locker); err != nil {
-		c.kill()
 		t.Fatal(err)
 	}
 	pid := blockedBy(t, pool, locker)
@@ -176,9 +174,10 @@ func blockedBy(t *testing.T, pool *pgxpool.Pool, locker int32) int32 {
 // child is a warp-bench run in a child process, its stderr read line by
 // line.
 type child struct {
-	cmd   *exec.Cmd
-	lines chan string
-	log   string // the lines read so far
+	cmd    *exec.Cmd
+	lines  chan string
+	log    string // the lines read so far
+	exited bool   // wait saw it exit (set and read on the test's goroutine)
 }
 
 // startPreloading starts a child warp-bench that preloads two million
@@ -204,6 +203,7 @@ func startPreloading(t *testing.T, store string) (*child, string) {
 			c.lines <- sc.Text()
 		}
 	}()
+	t.Cleanup(c.reap) // whichever way the test ends, no child outlives it
 	whereRE := map[string]*regexp.Regexp{"redis": redisWhere, "postgres": pgWhere}[store]
 	var where string
 	c.waitFor(t, "preload progress", func(l string) bool {
@@ -213,7 +213,6 @@ func startPreloading(t *testing.T, store string) (*child, string) {
 		return strings.Contains(l, "preloading") && strings.Contains(l, "keys")
 	})
 	if where == "" {
-		c.kill()
 		t.Fatalf("the child did not say where it writes:\n%s", c.log)
 	}
 	return c, where
@@ -234,7 +233,6 @@ func (c *child) waitFor(t *testing.T, what string, match func(line string) bool)
 				return
 			}
 		case <-timeout:
-			c.kill()
 			t.Fatalf("no %s within 60 s:\n%s", what, c.log)
 		}
 	}
@@ -260,16 +258,30 @@ func (c *child) wait(t *testing.T, bound time.Duration) error {
 	}()
 	select {
 	case err := <-done:
+		c.exited = true
 		return err
 	case <-time.After(bound):
-		c.kill()
+		_ = c.cmd.Process.Kill()
 		<-done
+		c.exited = true
 		t.Fatalf("the child did not exit within %v:\n%s", bound, c.log)
 		return nil
 	}
 }
 
-func (c *child) kill() { _ = c.cmd.Process.Kill() }
+// reap kills the child unless wait saw it exit, and waits for it and its
+// output: the test's clean-up, so that a test that fails half-way leaves
+// no process behind.
+func (c *child) reap() {
+	if c.exited {
+		return
+	}
+	_ = c.cmd.Process.Kill()
+	for range c.lines {
+	}
+	_ = c.cmd.Wait()
+	c.exited = true
+}
 
 // likePrefix is a LIKE pattern's prefix matching s literally.
 func likePrefix(s string) string { return strings.ReplaceAll(s, "_", `\_`) }
