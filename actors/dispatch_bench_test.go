@@ -70,3 +70,18 @@ func BenchmarkRoundTrip(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNodeNow measures the node's clock read, which every cache hit
+// pays (a key's TTL and the lease are checked against it): the monotonic
+// clock through time.Since, whose cost is the host's time source
+// (docs/performance.md quotes it).
+func BenchmarkNodeNow(b *testing.B) {
+	n := &Node{start: time.Now()}
+	var sink int64
+	for b.Loop() {
+		sink += n.Now()
+	}
+	if sink == 0 {
+		b.Fatal("the clock did not move")
+	}
+}
