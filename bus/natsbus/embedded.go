@@ -5,6 +5,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -41,6 +42,10 @@ type Server struct {
 	mu   sync.Mutex // guards srv and port
 	srv  *server.Server
 	port int
+	// up is srv while it serves, for InProcessConn, which must not wait
+	// for mu: nats.go calls it holding its connection's lock, and Restart
+	// holds mu until the new server is ready.
+	up atomic.Pointer[server.Server]
 }
 
 // StartEmbedded starts a nats-server inside the process, on 127.0.0.1 and
@@ -89,6 +94,7 @@ func (s *Server) start(port int) error {
 	}
 	s.srv = srv
 	s.port, _ = strconv.Atoi(p)
+	s.up.Store(srv)
 	return nil
 }
 
@@ -105,12 +111,14 @@ func (s *Server) URL() string {
 // [Server.Restart]; a connection made through it then keeps trying, as one
 // over TCP would.
 func (s *Server) InProcessConn() (net.Conn, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.srv == nil {
+	if s == nil {
+		return nil, fmt.Errorf("%w: natsbus: nil embedded server", bus.ErrInvalid)
+	}
+	srv := s.up.Load()
+	if srv == nil {
 		return nil, fmt.Errorf("%w: natsbus: embedded server is down", bus.ErrTransport)
 	}
-	return s.srv.InProcessConn()
+	return srv.InProcessConn()
 }
 
 // Shutdown stops the server and waits until it is down; idempotent.
@@ -118,6 +126,7 @@ func (s *Server) Shutdown() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.srv != nil {
+		s.up.Store(nil)
 		s.srv.Shutdown()
 		s.srv.WaitForShutdown()
 		s.srv = nil

@@ -56,6 +56,9 @@ func TestContractInProcess(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Dial: %v", err)
 			}
+			if got := tr.Conn().ConnectedAddr(); got != "pipe" {
+				t.Fatalf("connected to %q; want a pipe", got)
+			}
 			return tr
 		}
 	})
@@ -85,24 +88,40 @@ func TestInProcess(t *testing.T) {
 		}
 		_ = tr.Close()
 	}
-	for _, o := range []natsbus.Options{{CAFile: "ca.pem"}, {CertFile: "c.pem", KeyFile: "k.pem"}, {TLSConfig: &tls.Config{}}} {
-		o.InProcess = srv
-		if _, err := natsbus.Dial(srv.URL(), o); !errors.Is(err, bus.ErrInvalid) || !strings.Contains(err.Error(), "InProcess") {
-			t.Errorf("InProcess with TLS settings: got %v; want ErrInvalid naming InProcess", err)
+	var none *natsbus.Server
+	for _, tc := range []struct {
+		url  string
+		opts natsbus.Options
+	}{
+		{srv.URL(), natsbus.Options{CAFile: "ca.pem", InProcess: srv}},
+		{srv.URL(), natsbus.Options{CertFile: "c.pem", KeyFile: "k.pem", InProcess: srv}},
+		{srv.URL(), natsbus.Options{TLSConfig: &tls.Config{}, InProcess: srv}},
+		{"nats://127.0.0.1:1, TLS://" + strings.TrimPrefix(srv.URL(), "nats://"), natsbus.Options{InProcess: srv}},
+		{srv.URL(), natsbus.Options{InProcess: none}}, // a nil *Server in the interface
+	} {
+		if _, err := natsbus.Dial(tc.url, tc.opts); !errors.Is(err, bus.ErrInvalid) || !strings.Contains(err.Error(), "InProcess") {
+			t.Errorf("Dial(%q, %+v): got %v; want ErrInvalid naming InProcess", tc.url, tc.opts, err)
 		}
 	}
-	// A pipe is no way around the server's authentication. The refusal
-	// arrives only at the server's write deadline (docs/syncbus.md): 1 s
-	// here, not the default 10 s.
+	if _, err := none.InProcessConn(); !errors.Is(err, bus.ErrInvalid) {
+		t.Errorf("InProcessConn on a nil *Server: got %v; want ErrInvalid", err)
+	}
+	// A pipe is no way around the server's authentication. A refused
+	// credential deadlocks the handshake; Timeout ends it (the server's
+	// write deadline, 60 s here, would end it much later).
 	authed := natstest.Start(t, func(o *server.Options) {
 		o.Users = []*server.User{{Username: "warp", Password: "pw"}}
-		o.WriteDeadline = time.Second
+		o.WriteDeadline = time.Minute
 	})
-	if tr, err := natsbus.Dial(authed.URL(), natsbus.Options{InProcess: authed}); !errors.Is(err, bus.ErrTransport) {
+	start := time.Now()
+	if tr, err := natsbus.Dial(authed.URL(), natsbus.Options{InProcess: authed, Timeout: 300 * time.Millisecond}); !errors.Is(err, bus.ErrTransport) {
 		if err == nil {
 			_ = tr.Close()
 		}
 		t.Errorf("InProcess without credentials: got %v; want ErrTransport (a server that requires them)", err)
+	}
+	if el := time.Since(start); el > 30*time.Second {
+		t.Errorf("the refused dial took %v: Timeout (300ms) did not bound it", el)
 	}
 	tr, err := natsbus.Dial(authed.URL(), natsbus.Options{InProcess: authed, User: "warp", Password: "pw"})
 	if err != nil {

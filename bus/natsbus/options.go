@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"strings"
 	"time"
 
@@ -38,7 +39,8 @@ type Options struct {
 	// Defaults 2s and 2. Dial only.
 	PingInterval        time.Duration
 	MaxPingsOutstanding int
-	// Timeout bounds the initial connect; default 2s. Dial only.
+	// Timeout bounds the initial connect (with InProcess, each write to the
+	// pipe as well); default 2s. Dial only.
 	Timeout time.Duration
 	// PendingMsgs and PendingBytes bound each subscription's queue of
 	// undelivered messages; over it, messages are dropped (and repaired
@@ -54,13 +56,19 @@ type Options struct {
 	// [*Server] from [StartEmbedded] is one; so is nats-server's own
 	// *server.Server. Every reconnect asks it for a new pipe, so a
 	// [Server.Restart] is followed. The URL still names the server (it is
-	// what nats.go and the logs show). TLS settings are refused with it:
-	// the pipe never leaves the process. Authentication still applies,
-	// but a pipe does not buffer: a refused credential deadlocks the
-	// connect handshake (each side waits to write) until the server's
-	// write deadline (nats-server's write_deadline, 10s by default), and
-	// Dial then fails with "closed pipe", not the server's
-	// "Authorization Violation". Dial only.
+	// what nats.go and the logs show); servers the server tells of are
+	// reached through the same provider. TLS settings and a tls:// URL
+	// are refused with it: the pipe never leaves the process.
+	//
+	// A pipe does not buffer: each write waits until the server reads it,
+	// for at most Timeout, after which the connection counts as broken and
+	// reconnects. Authentication still applies, but a refused credential
+	// deadlocks the connect handshake (each side waits to write) until
+	// Timeout, and the error is "i/o timeout" or "closed pipe", not the
+	// server's "Authorization Violation"; so nats.go, which stops
+	// reconnecting after two authorization errors over TCP, keeps trying
+	// over a pipe, every ReconnectWait, each attempt holding the
+	// connection for Timeout. Dial only.
 	InProcess nats.InProcessConnProvider
 
 	// InboxPrefix replaces "_INBOX" as the prefix of the connection's
@@ -157,9 +165,31 @@ func (o Options) natsOptions() []nats.Option {
 		opts = append(opts, nats.CustomInboxPrefix(o.InboxPrefix))
 	}
 	if o.InProcess != nil {
-		opts = append(opts, nats.InProcessServer(o.InProcess))
+		// A pipe does not buffer: a write waits for the server to read.
+		// Timeout bounds each write, the handshake's included (a refused
+		// credential deadlocks it: see InProcess), as the dial's timeout
+		// bounds a TCP connect.
+		opts = append(opts, nats.InProcessServer(o.InProcess), nats.FlusherTimeout(o.Timeout))
 	}
 	return opts
+}
+
+// checkInProcess refuses an InProcess that holds a nil pointer (nats.go
+// would call through it) and a tls:// URL with one (nats.go would try TLS
+// over the pipe). Errors wrap [bus.ErrInvalid].
+func (o Options) checkInProcess(url string) error {
+	if o.InProcess == nil {
+		return nil
+	}
+	if v := reflect.ValueOf(o.InProcess); v.Kind() == reflect.Pointer && v.IsNil() {
+		return fmt.Errorf("%w: natsbus: InProcess is a nil %T", bus.ErrInvalid, o.InProcess)
+	}
+	for u := range strings.SplitSeq(url, ",") {
+		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(u)), "tls://") {
+			return fmt.Errorf("%w: natsbus: InProcess with a tls:// URL: an in-process pipe never leaves the process", bus.ErrInvalid)
+		}
+	}
+	return nil
 }
 
 // validToken reports whether s can be one subject token.

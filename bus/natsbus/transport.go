@@ -39,6 +39,9 @@ var _ bus.Transport = (*Transport)(nil)
 func Dial(url string, opts Options) (*Transport, error) {
 	t := &Transport{owned: true, opts: opts.withDefaults()}
 	red, shown := newRedactor(url, t.opts), redactURLs(url)
+	if err := t.opts.checkInProcess(url); err != nil {
+		return nil, err
+	}
 	sec, err := t.opts.securityOptions(hasUserInfo(url))
 	if err != nil {
 		return nil, err // names fields, never their values
