@@ -251,7 +251,7 @@ func (w *Warp[T]) fenceMsg(key string, token merge.Version, release bool, rep *m
 func (w *Warp[T]) setStrong(ctx context.Context, op, key string, reg *registration, write func(ctx context.Context, min merge.Version, g store.Guard) error) error {
 	h := w.router.Hash(key)
 	v := w.router.Shard(h)
-	guard, err := w.guard(key)
+	guard, err := w.guard(op, key)
 	if err != nil {
 		return err
 	}
@@ -262,7 +262,7 @@ func (w *Warp[T]) setStrong(ctx context.Context, op, key string, reg *registrati
 	}
 	v0 := max(w.node.HLC().Now(), cur+1)
 	if !v0.Valid() {
-		return fmt.Errorf("%w: set %q: version %d above %d", ErrConflict, key, v0, merge.MaxVersion)
+		return fmt.Errorf("%w: %s %q: version %d above %d", ErrConflict, op, key, v0, merge.MaxVersion)
 	}
 	defer w.release(key, v, v0)
 	if err := w.fence(ctx, key, reg, v, v0); err != nil {
@@ -279,15 +279,16 @@ func (w *Warp[T]) setStrong(ctx context.Context, op, key string, reg *registrati
 	return nil
 }
 
-// guard returns the membership guard of a strong write of key: this node's
-// record, or ErrQuorum if it holds none now.
-func (w *Warp[T]) guard(key string) (store.Guard, error) {
+// guard returns the membership guard of a strong write (op "set",
+// "delete" or "commit") of key: this node's record, or ErrQuorum if it
+// holds none now.
+func (w *Warp[T]) guard(op, key string) (store.Guard, error) {
 	if w.bus == nil || !w.anchored {
 		return store.Guard{}, nil
 	}
 	epoch, ok := w.bus.Member()
 	if !ok {
-		return store.Guard{}, fmt.Errorf("%w: set %q: this node is not a member of the cluster now (cut off, or expelled and rejoining); the store was not written", ErrQuorum, key)
+		return store.Guard{}, fmt.Errorf("%w: %s %q: this node is not a member of the cluster now (cut off, or expelled and rejoining); the store was not written", ErrQuorum, op, key)
 	}
 	return store.Guard{Cluster: w.cluster, Node: w.bus.NodeID(), Incarnation: epoch}, nil
 }
@@ -297,11 +298,11 @@ func (w *Warp[T]) guard(key string) (store.Guard, error) {
 // key, as for a strong write, once this node is out of the membership the
 // others serve without waiting for its word, so its writes must stop
 // landing, or they would stay stale there; none for a StrongLocal key.
-func (w *Warp[T]) eventualGuard(key string, reg *registration) (store.Guard, error) {
+func (w *Warp[T]) eventualGuard(op, key string, reg *registration) (store.Guard, error) {
 	if reg.mode != ModeEventualDistributed {
 		return store.Guard{}, nil
 	}
-	return w.guard(key)
+	return w.guard(op, key)
 }
 
 // guardedStoreErr wraps the error of a guarded store write (strong or

@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -199,6 +201,65 @@ func TestWriteBoundWithinGrace(t *testing.T) {
 		// is at most wb·(1+ρ)/(1−ρ) there.
 		if there := time.Duration(float64(wb)*(1+ρ)/(1-ρ)) + c.LeaseMargin; wb <= 0 || there > grace {
 			t.Fatalf("%+v: write bound %v lasts up to %v on a peer's clock, margin included; want ≤ the grace %v", cfg, wb, there, grace)
+		}
+	}
+}
+
+// cutStore is a store whose membership calls fail once cut: the node's
+// membership lease then runs out and stays out.
+type cutStore[T any] struct {
+	*memory.Store[T]
+	cut *atomic.Bool
+}
+
+func (s cutStore[T]) Join(ctx context.Context, cluster, node string, min uint64) (uint64, error) {
+	if s.cut.Load() {
+		return 0, errors.New("cut off")
+	}
+	return s.Store.Join(ctx, cluster, node, min)
+}
+
+func (s cutStore[T]) Renew(ctx context.Context, cluster, node string, incarnation uint64) ([]store.Member, error) {
+	if s.cut.Load() {
+		return nil, errors.New("cut off")
+	}
+	return s.Store.Renew(ctx, cluster, node, incarnation)
+}
+
+// A node that is not a member now refuses its distributed writes before
+// the store, with ErrQuorum naming the operation it refused: set, delete,
+// or a transaction's commit.
+func TestNotMemberNamesTheOperation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cut := new(atomic.Bool)
+	w, err := New[string](cutStore[string]{Store: memory.New[string](memory.Options{}), cut: cut},
+		WithNodeConfig[string](actors.Config{ID: "m0"}),
+		WithBus[string](bus.Config{Cluster: "names", Transport: inproc.NewHub().Transport(),
+			HeartbeatInterval: 20 * time.Millisecond, LeaseDuration: 100 * time.Millisecond,
+			MemberLease: 400 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Close() })
+	for p, m := range map[string]Mode{"e:*": ModeEventualDistributed, "s:*": ModeStrongDistributed} {
+		if err := w.Register(p, m, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 10*time.Second, "membership", func() bool { _, ok := w.Bus().Member(); return ok })
+	cut.Store(true)
+	waitFor(t, 10*time.Second, "the membership to lapse", func() bool { _, ok := w.Bus().Member(); return !ok })
+	for _, key := range []string{"e:1", "s:1"} {
+		for op, write := range map[string]func() error{
+			"set":    func() error { return w.Set(ctx, key, "v") },
+			"delete": func() error { return w.deleteWrite(ctx, key, store.Write{}) },
+			"commit": func() error { txn := w.Txn(ctx); txn.Set(key, "v"); return txn.Commit() },
+		} {
+			err := write()
+			if !errors.Is(err, ErrQuorum) || !strings.Contains(err.Error(), fmt.Sprintf("%s %q", op, key)) {
+				t.Errorf("%s %s by a node out of the membership: got %v; want ErrQuorum naming %s %q", op, key, err, op, key)
+			}
 		}
 	}
 }

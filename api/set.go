@@ -73,7 +73,7 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 			return nil
 		})
 	}
-	if wr.Guard, err = w.eventualGuard(key, reg); err != nil {
+	if wr.Guard, err = w.eventualGuard("set", key, reg); err != nil {
 		w.recycleEntry(bp, entry)
 		return err
 	}
@@ -111,7 +111,7 @@ func (w *Warp[T]) deleteWrite(ctx context.Context, key string, wr store.Write) e
 			return nil
 		})
 	}
-	if wr.Guard, err = w.eventualGuard(key, reg); err != nil {
+	if wr.Guard, err = w.eventualGuard("delete", key, reg); err != nil {
 		return err
 	}
 	wr.Min = w.node.HLC().Now()
@@ -196,7 +196,7 @@ func (w *Warp[T]) setMerged(ctx context.Context, key string, reg *registration, 
 			return w.mergeLocked(ctx, key, reg, epoch, value, min, g)
 		})
 	}
-	g, err := w.eventualGuard(key, reg)
+	g, err := w.eventualGuard("set", key, reg)
 	if err != nil {
 		return err
 	}

@@ -123,7 +123,7 @@ func (t *Txn[T]) Commit() (err error) {
 	var guard store.Guard
 	if len(distributed) > 0 { // guarded by this node's membership, as a Set of these keys
 		var err error
-		if guard, err = w.guard(keys[0]); err != nil {
+		if guard, err = w.guard("commit", keys[0]); err != nil {
 			return err
 		}
 	}
