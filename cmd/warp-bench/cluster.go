@@ -58,6 +58,7 @@ type cluster struct {
 	name     string // the run's (or, across processes, the cluster's) name
 	ids      []string
 	nodes    []*api.Warp[[]byte]
+	conns    []string     // where each node's NATS connection goes (result.NodeConns)
 	counters []*l1Counter // each node's L1 read counters
 	total    int          // nodes in the cluster, across processes
 	// probe is the running phase's staleness probe; the nodes' invalidation
@@ -148,6 +149,7 @@ func (c *cluster) startNode(i int, id string) error {
 		return err
 	}
 	c.nodes = append(c.nodes, w)
+	c.conns = append(c.conns, tr.Conn().ConnectedAddr())
 	c.counters = append(c.counters, counter)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -27,6 +28,9 @@ func TestRunClusterJSON(t *testing.T) {
 	}
 	if b := res.Baseline; b == nil || b.Ops == 0 || b.Errors != 0 || b.Acks != 2 || b.P50us == nil || *b.P50us <= 0 {
 		t.Errorf("baseline %+v; want 2-ack round trips, no errors", b)
+	}
+	if len(res.NodeConns) != 3 || slices.ContainsFunc(res.NodeConns, func(a string) bool { return !strings.HasPrefix(a, "127.0.0.1:") }) {
+		t.Errorf("node connections %q; want three over 127.0.0.1", res.NodeConns)
 	}
 	if len(res.Modes) != 3 {
 		t.Fatalf("got %d modes; want strong-local, eventual and strong", len(res.Modes))
@@ -82,6 +86,10 @@ func TestRunClusterInProcessSpin(t *testing.T) {
 	}
 	if b := res.Baseline; b == nil || b.Ops == 0 || b.Errors != 0 || b.Acks != 1 {
 		t.Errorf("baseline %+v; want 1-ack round trips, no errors", b)
+	}
+	if !res.Config.NATSInProcess || !res.Config.ProbeSpin || !slices.Equal(res.NodeConns, []string{"pipe", "pipe"}) {
+		t.Errorf("config in-process %v, probe spin %v, node connections %q; want both flags and two pipes",
+			res.Config.NATSInProcess, res.Config.ProbeSpin, res.NodeConns)
 	}
 	if len(res.Modes) != 1 {
 		t.Fatalf("got %d modes; want eventual", len(res.Modes))
@@ -278,7 +286,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"-postgres-dsn", "postgres://127.0.0.1/x"}, {"-redis-addr", "127.0.0.1:6379", "-nodes", "1"},
 		{"-nats-creds", "/nonexistent.creds"}, {"-nats-tls-ca", "/nonexistent.pem"}, {"-join-timeout", "5s"},
 		{"-reads", "0.5", "-rate", "100"}, {"-nodes", "2", "-node-id", "a", "-nodes-expected", "2"},
-		{"-nats-inprocess", "-nodes", "1"}, {"-probe-spin", "-nodes", "1"}, {"-nats-inprocess", "-nats", "nats://127.0.0.1:4222"},
+		{"-nats-inprocess", "-nodes", "1"}, {"-probe-spin", "-nodes", "1"},
 		// Bad connection security settings.
 		{"-nats-tls-cert", "x.pem", "-nats", "nats://127.0.0.1:4222"},
 		{"-nats-user", "u", "-nats", "nats://127.0.0.1:4222"},
@@ -290,6 +298,11 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), args[0]) && !strings.Contains(err.Error(), args[len(args)-2]) {
 			t.Errorf("run(%v) err = %v; want an error naming the flag", args, err)
 		}
+	}
+	// -nats is a prefix of every -nats-* flag: this one is matched whole.
+	args := []string{"-nats-inprocess", "-nats", "nats://127.0.0.1:4222"}
+	if err := run(args, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "-nats-inprocess: applies to the embedded server only") {
+		t.Errorf("run(%v) err = %v; want -nats-inprocess refused with -nats", args, err)
 	}
 }
 

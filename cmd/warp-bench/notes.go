@@ -24,6 +24,7 @@ var noteRules = []noteRule{
 	{"strong grace: strong mode's L1 hit ratio is under 0.5 after a repair in it or the mode before it (after a repair flush a node caches no strong key for 2× StrongTimeout)", strongGrace},
 	{"violation: strong mode observed a stale read (its promise is 0)", strongStale},
 	{"unseen: a reader node never applied some probe writes of eventual or strong before the phase ended (+1 s)", unseenNotes},
+	{"spinning readers: -probe-spin with at least as many probe readers in this process as processors", spinNotes},
 }
 
 // clusterNotes returns the notes whose rule holds.
@@ -48,6 +49,15 @@ func processorWait(cfg config, res result) []string {
 	return []string{fmt.Sprintf("eventual lag p50 %.0fµs is %.0f× the raw round trip p50 (%.0fµs): %d closed-loop workers that never block hold all %d processors, "+
 		"so the goroutines that carry an invalidation (the publish pump, nats.go's flusher, the server's and the peers' read loops) wait for one; "+
 		"the lag is mostly that wait. -rate N measures propagation (docs/performance.md).", *ev.LagP50us, x, *b.P50us, cfg.Concurrency, procs)}
+}
+
+func spinNotes(cfg config, _ result) []string {
+	readers, procs := cfg.Nodes-1, runtime.GOMAXPROCS(0)
+	if !cfg.ProbeSpin || cfg.multiProcess() || readers < procs {
+		return nil
+	}
+	return []string{fmt.Sprintf("-probe-spin: %d spinning probe readers hold all %d processors, so everything else, Warp's and rueidis's invalidations alike, "+
+		"waits for the scheduler to preempt them: the lags measure that (-nodes %d leaves a processor free).", readers, procs, procs)}
 }
 
 func leaseNotes(_ config, res result) []string {

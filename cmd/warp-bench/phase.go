@@ -176,14 +176,10 @@ func (ph *phase) newProbe(key string, multi bool) *probe {
 	cfg := ph.c.cfg
 	capacity := int(min(int64(cfg.Duration/cfg.ProbeInterval)+2, 1<<20))
 	if multi {
-		p := newProbe(key, func() int64 { return time.Now().UnixNano() }, ph.start.UnixNano(), cfg.ValueSize, capacity, len(ph.c.nodes))
-		p.spin = cfg.ProbeSpin
-		return p
+		return newProbe(key, func() int64 { return time.Now().UnixNano() }, ph.start.UnixNano(), cfg.ValueSize, capacity, len(ph.c.nodes), cfg.ProbeSpin)
 	}
 	start := ph.start
-	p := newProbe(key, func() int64 { return int64(time.Since(start)) }, 0, cfg.ValueSize, capacity, len(ph.c.nodes))
-	p.spin = cfg.ProbeSpin
-	return p
+	return newProbe(key, func() int64 { return int64(time.Since(start)) }, 0, cfg.ValueSize, capacity, len(ph.c.nodes), cfg.ProbeSpin)
 }
 
 // runProbe starts the probe writer (on the leader's first node) and a

@@ -15,8 +15,10 @@ import (
 	"github.com/warpcache/warp/merge"
 )
 
-// maxProbeReads bounds each probe reader's loop, besides its deadline.
-const maxProbeReads = 200_000_000
+// maxProbeReads bounds each probe reader's loop, besides its deadline: a
+// backstop above what a reader that spins (-probe-spin, some ten million
+// reads a second) does in the longest -duration, an hour.
+const maxProbeReads = 1 << 36
 
 // probe is the staleness checker of one phase. One writer sets the probe
 // key to value s = 1, 2, 3… (its sequence, in the value's first 8 bytes)
@@ -50,9 +52,9 @@ type probe struct {
 	firstErr error
 }
 
-func newProbe(key string, clock func() int64, base int64, size int, capacity, nodes int) *probe {
+func newProbe(key string, clock func() int64, base int64, size int, capacity, nodes int, spin bool) *probe {
 	return &probe{
-		key: key, clock: clock, base: base, size: size,
+		key: key, clock: clock, base: base, size: size, spin: spin,
 		ret: make([]atomic.Int64, capacity), vers: make([]atomic.Uint64, capacity),
 		logs: make([]applyLog, nodes),
 	}
@@ -161,6 +163,18 @@ const maxStaleTimes = 1 << 16
 // probePoll is the pause between two reads of a probe reader.
 const probePoll = 20 * time.Microsecond
 
+// pause is the pause between two reads of a probe reader, Warp's or
+// rueidis's. By default they sleep, do not spin: a spinning reader holds a
+// core, and on 2 cores the goroutines that carry the invalidation (the
+// publisher's pump, the transport's) wait behind it — the probe then
+// measures itself as much as the system. -probe-spin measures just that: a
+// node whose application keeps a processor busy.
+func pause(spin bool) {
+	if !spin {
+		time.Sleep(probePoll)
+	}
+}
+
 // read polls the key on w until deadline or stop.
 func (p *probe) read(w *api.Warp[[]byte], deadline time.Time) *reader {
 	ctx := context.Background()
@@ -192,14 +206,7 @@ func (p *probe) read(w *api.Warp[[]byte], deadline time.Time) *reader {
 			}
 			r.last = s
 		}
-		// By default sleep, do not spin: a spinning reader holds a core, and
-		// on 2 cores the goroutines that carry the invalidation (the
-		// publisher's pump, the transport's) wait behind it — the probe
-		// then measures itself as much as Warp. -probe-spin measures just
-		// that: a node whose application keeps a processor busy.
-		if !p.spin {
-			time.Sleep(probePoll)
-		}
+		pause(p.spin)
 	}
 	return r
 }

@@ -151,6 +151,9 @@ func TestNotesFollowFigures(t *testing.T) {
 		{"fixed rate", config{Concurrency: procs, Rate: 1000}, slowLag, map[string]bool{"wait for one": false}},
 		{"a processor to spare", config{Concurrency: procs - 1}, slowLag, map[string]bool{"wait for one": false}},
 		{"no lag measured", config{Concurrency: procs}, result{Baseline: slowLag.Baseline, Modes: []modeReport{{Mode: "eventual"}}}, map[string]bool{"wait for one": false, "lease": false}},
+		{"readers spin on every processor", config{Rate: 1000, ProbeSpin: true, Nodes: procs + 1}, fastLag, map[string]bool{"spinning probe readers hold all": true}},
+		{"spinning readers leave a processor", config{Rate: 1000, ProbeSpin: true, Nodes: procs}, fastLag, map[string]bool{"spinning probe readers": false}},
+		{"sleeping readers", config{Rate: 1000, Nodes: procs + 1}, fastLag, map[string]bool{"spinning probe readers": false}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			notes := strings.Join(clusterNotes(tc.cfg, tc.res), "\n")
@@ -210,7 +213,7 @@ func TestLeaderReportsOnlyWhatItMeasured(t *testing.T) {
 	c := &cluster{cfg: config{Duration: time.Second}, total: 3}
 	start := time.Now()
 	ph := &phase{c: c, mode: "eventual", start: start, end: start.Add(time.Second), rh: newHist(), wh: newHist()}
-	p := newProbe("ev:probe", func() int64 { return 0 }, 0, 8, 16, 1)
+	p := newProbe("ev:probe", func() int64 { return 0 }, 0, 8, 16, 1, false)
 	p.returned(1, 10)
 	pres := p.results(nil, nil)
 	rep := ph.report(pres, 1, bus.Stats{}, bus.Stats{}, p, nil)
@@ -265,7 +268,7 @@ func TestOpsPerSecOverLoadTime(t *testing.T) {
 	ph := &phase{c: c, mode: "eventual", start: start, end: start.Add(2 * time.Second), rh: newHist(), wh: newHist()}
 	ph.ops.Store(100)
 	ph.writes.Store(40)
-	p := newProbe("ev:probe", func() int64 { return 0 }, 0, 8, 16, 1)
+	p := newProbe("ev:probe", func() int64 { return 0 }, 0, 8, 16, 1, false)
 	rep := ph.report(p.results(nil, nil), 0, bus.Stats{}, bus.Stats{}, p, nil)
 	if rep.OpsPerSec != 50 || rep.WritesPerSec != 20 {
 		t.Errorf("got %v ops/s, %v writes/s; want 50 and 20 (100 ops, 40 writes in the load's 2 s)", rep.OpsPerSec, rep.WritesPerSec)

@@ -181,9 +181,7 @@ func (b *rueidisBench) read(ctx context.Context, r *rueidisReader, probe string,
 		case len(v) >= 8 && !res.IsCacheHit():
 			r.fetched = append(r.fetched, int64(binary.BigEndian.Uint64(v)))
 		}
-		if !spin {
-			time.Sleep(probePoll) // as Warp's probe readers: do not hold a core
-		}
+		pause(spin)
 	}
 }
 

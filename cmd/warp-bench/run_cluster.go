@@ -10,12 +10,15 @@ import (
 
 // result is everything a run reports.
 type result struct {
-	Config   config         `json:"config"`
-	Role     string         `json:"role,omitempty"` // with -node-id: leader or follower
-	Results  []report       `json:"results,omitempty"`
-	Baseline *rttReport     `json:"baseline,omitempty"`
-	Rueidis  *rueidisReport `json:"rueidis_baseline,omitempty"`
-	Modes    []modeReport   `json:"modes,omitempty"`
+	Config config `json:"config"`
+	Role   string `json:"role,omitempty"` // with -node-id: leader or follower
+	// NodeConns is where each local node's NATS connection goes: the
+	// server's address, or "pipe" (-nats-inprocess).
+	NodeConns []string       `json:"node_conns,omitempty"`
+	Results   []report       `json:"results,omitempty"`
+	Baseline  *rttReport     `json:"baseline,omitempty"`
+	Rueidis   *rueidisReport `json:"rueidis_baseline,omitempty"`
+	Modes     []modeReport   `json:"modes,omitempty"`
 	// Ratios are figures relative to baselines of the same run, Targets
 	// absolute figures, each against its target (docs/performance.md).
 	Ratios   []ratioResult `json:"ratios,omitempty"`
@@ -47,6 +50,7 @@ func runCluster(ctx context.Context, cfg config, pr *progress) (res result, err 
 	if err != nil {
 		return res, interrupted(ctx, err)
 	}
+	res.NodeConns = c.conns
 	drop := true
 	defer func() {
 		if cerr := c.close(drop, pr); cerr != nil && err == nil {
