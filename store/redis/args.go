@@ -42,8 +42,9 @@ type writeArgs struct {
 // String, where a *string would print as an address.
 type arg string
 
-// MarshalBinary returns the argument's bytes, sharing its memory: go-redis
-// only writes them to the connection.
+// MarshalBinary returns the argument's bytes, sharing its memory (some are
+// string literals): go-redis only copies them to the connection, and a hook
+// must not modify them.
 func (a *arg) MarshalBinary() ([]byte, error) {
 	return unsafe.Slice(unsafe.StringData(string(*a)), len(*a)), nil
 }

@@ -52,11 +52,27 @@ func TestWriteArgsPrintAsText(t *testing.T) {
 	if strings.Contains(got, "0x") {
 		t.Errorf("the command prints as %q: an address among its arguments", got)
 	}
+	// What go-redis writes: ARGV 1 to 9 (2 is the value, a []byte).
+	want := []string{"s", "value", num(uint64(7)), "1", num(uint64(9)), num(uint64(11)), "", "node-a", num(uint64(13))}
 	for i, a := range args {
-		if p, ok := a.(*arg); ok {
-			if b, err := p.MarshalBinary(); err != nil || string(b) != p.String() {
-				t.Errorf("argument %d marshals to %q, %v; want %q", i, b, err, p.String())
+		var b []byte
+		switch a := a.(type) {
+		case []byte:
+			b = a
+		case *arg:
+			var err error
+			if b, err = a.MarshalBinary(); err != nil {
+				t.Fatal(err)
 			}
+		default:
+			t.Fatalf("argument %d is a %T", i, a)
+		}
+		if i == 6 { // the write id: this Store's id and counter
+			if !strings.HasPrefix(string(b), "w1.") {
+				t.Errorf("argument %d marshals to %q; want the write id w1.…", i, b)
+			}
+		} else if string(b) != want[i] {
+			t.Errorf("argument %d marshals to %q; want %q", i, b, want[i])
 		}
 	}
 }
