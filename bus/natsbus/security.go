@@ -13,8 +13,8 @@ import (
 // settings, for a connection to url (a comma-separated list is fine) that
 // the caller makes with nats.Connect: one that must hear its own
 // messages, say, which a connection of [Dial] does not (it sets
-// nats.NoEcho). Reconnect settings, Name, InboxPrefix and Logger are not
-// among them. It rejects what Dial rejects, with Dial's errors: user info
+// nats.NoEcho). Reconnect settings, Name, InboxPrefix, InProcess and
+// Logger are not among them (for a pipe, add nats.InProcessServer). It rejects what Dial rejects, with Dial's errors: user info
 // in url counts as one kind of credentials. Errors wrap [bus.ErrInvalid]
 // and name fields, never their values; [Options.Secrets] lists what to
 // keep out of the caller's own messages.
