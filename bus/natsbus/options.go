@@ -63,8 +63,9 @@ type Options struct {
 	// A pipe does not buffer: each write waits until the server reads it,
 	// for at most Timeout, after which the connection counts as broken and
 	// reconnects. Authentication still applies, but a refused credential
-	// deadlocks the connect handshake (each side waits to write) until
-	// Timeout, and the error is "i/o timeout" or "closed pipe", not the
+	// deadlocks the connect handshake (each side waits to write) until a
+	// write's Timeout runs out (a dial with the default 2s failed after 4s
+	// in a test), and the error is "write pipe: i/o timeout", not the
 	// server's "Authorization Violation"; so nats.go, which stops
 	// reconnecting after two authorization errors over TCP, keeps trying
 	// over a pipe, every ReconnectWait, each attempt holding the
