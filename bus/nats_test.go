@@ -15,10 +15,21 @@ import (
 // transports dialed to it.
 func natsNodes(t testing.TB, n int) (*natsbus.Server, []bus.Transport) {
 	t.Helper()
+	return natsNodesVia(t, n, false)
+}
+
+// natsNodesVia is natsNodes with the transports reaching the server over
+// in-memory pipes if inProcess.
+func natsNodesVia(t testing.TB, n int, inProcess bool) (*natsbus.Server, []bus.Transport) {
+	t.Helper()
 	srv := natstest.Start(t, nil)
+	opts := natsbus.Options{ReconnectWait: 20 * time.Millisecond}
+	if inProcess {
+		opts.InProcess = srv
+	}
 	trs := make([]bus.Transport, n)
 	for i := range trs {
-		tr, err := natsbus.Dial(srv.URL(), natsbus.Options{ReconnectWait: 20 * time.Millisecond})
+		tr, err := natsbus.Dial(srv.URL(), opts)
 		if err != nil {
 			t.Fatalf("Dial: %v", err)
 		}
@@ -27,9 +38,23 @@ func natsNodes(t testing.TB, n int) (*natsbus.Server, []bus.Transport) {
 	return srv, trs
 }
 
+// overTransports runs f over TCP and over in-process pipes.
+func overTransports(t *testing.T, f func(t *testing.T, inProcess bool)) {
+	for _, inProcess := range []bool{false, true} {
+		t.Run(map[bool]string{false: "tcp", true: "in-process"}[inProcess], func(t *testing.T) {
+			t.Parallel()
+			f(t, inProcess)
+		})
+	}
+}
+
 func TestNATSEventualAndStrong(t *testing.T) {
 	t.Parallel()
-	_, trs := natsNodes(t, 3)
+	overTransports(t, natsEventualAndStrong)
+}
+
+func natsEventualAndStrong(t *testing.T, inProcess bool) {
+	_, trs := natsNodesVia(t, 3, inProcess)
 	nodes := startNodes(t, trs, nil)
 	converged(t, nodes)
 	keys := publishKeys(nodes[0].bus, "k", 500)
@@ -59,7 +84,11 @@ func TestNATSEventualAndStrong(t *testing.T) {
 // each other's rings once the heartbeat answers reveal it, with no flush.
 func TestNATSServerRestartCatchesUp(t *testing.T) {
 	t.Parallel()
-	srv, trs := natsNodes(t, 2)
+	overTransports(t, natsServerRestartCatchesUp)
+}
+
+func natsServerRestartCatchesUp(t *testing.T, inProcess bool) {
+	srv, trs := natsNodesVia(t, 2, inProcess)
 	nodes := startNodes(t, trs, nil)
 	converged(t, nodes)
 	if err := srv.Restart(); err != nil {
