@@ -279,7 +279,7 @@ func (w *Warp[T]) setStrong(ctx context.Context, op, key string, reg *registrati
 	return nil
 }
 
-// guard returns the membership guard of a strong write (op "set",
+// guard returns the membership guard of a distributed write (op "set",
 // "delete" or "commit") of key: this node's record, or ErrQuorum if it
 // holds none now.
 func (w *Warp[T]) guard(op, key string) (store.Guard, error) {
