@@ -25,6 +25,7 @@ var noteRules = []noteRule{
 	{"violation: strong mode observed a stale read (its promise is 0)", strongStale},
 	{"unseen: a reader node never applied some probe writes of eventual or strong before the phase ended (+1 s)", unseenNotes},
 	{"spinning readers: -probe-spin with at least as many probe readers in this process as processors", spinNotes},
+	{"lag over TCP: at a fixed rate on the embedded server over 127.0.0.1, the eventual lag p99 is above rueidis's", tcpLagNotes},
 }
 
 // clusterNotes returns the notes whose rule holds.
@@ -58,6 +59,16 @@ func spinNotes(cfg config, _ result) []string {
 	}
 	return []string{fmt.Sprintf("-probe-spin: %d spinning probe readers hold all %d processors, so everything else, Warp's and rueidis's invalidations alike, "+
 		"waits for the scheduler to preempt them: the lags measure that (-nodes %d leaves a processor free).", readers, procs, procs)}
+}
+
+func tcpLagNotes(cfg config, res result) []string {
+	ev, r := res.mode("eventual"), res.Rueidis
+	if cfg.Rate <= 0 || cfg.NATS != "" || cfg.NATSInProcess || ev == nil || ev.LagP99us == nil || r == nil || r.LagP99us == nil || *ev.LagP99us <= *r.LagP99us {
+		return nil
+	}
+	return []string{fmt.Sprintf("eventual lag p99 %.0fµs is %.1f× rueidis's (%.0fµs): over 127.0.0.1 most of it is NATS's own path, two loopback hops, "+
+		"each waiting for Go's network poller (docs/performance.md, \"Invalidation lag\"); -nats-inprocess runs the nodes on in-memory pipes, "+
+		"as an application that embeds its NATS server would.", *ev.LagP99us, *ev.LagP99us / *r.LagP99us, *r.LagP99us)}
 }
 
 func leaseNotes(_ config, res result) []string {

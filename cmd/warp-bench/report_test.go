@@ -132,6 +132,12 @@ func clusterResult() result {
 	}
 }
 
+// withRueidisP99 is res with a rueidis baseline whose lag p99 is us.
+func withRueidisP99(res result, us float64) result {
+	res.Rueidis = &rueidisReport{Name: "rueidis", LagP99us: some(us)}
+	return res
+}
+
 // Notes come from the figures: the processor-wait note needs a closed
 // loop holding every processor and an eventual lag well above the round
 // trip; the lease note a node that had no lease.
@@ -154,6 +160,10 @@ func TestNotesFollowFigures(t *testing.T) {
 		{"readers spin on every processor", config{Rate: 1000, ProbeSpin: true, Nodes: procs + 1}, fastLag, map[string]bool{"spinning probe readers hold all": true}},
 		{"spinning readers leave a processor", config{Rate: 1000, ProbeSpin: true, Nodes: procs}, fastLag, map[string]bool{"spinning probe readers": false}},
 		{"sleeping readers", config{Rate: 1000, Nodes: procs + 1}, fastLag, map[string]bool{"spinning probe readers": false}},
+		{"lag over TCP above rueidis", config{Rate: 1000}, withRueidisP99(fastLag, 100), map[string]bool{"NATS's own path": true}},
+		{"lag over TCP under rueidis", config{Rate: 1000}, withRueidisP99(fastLag, 200000), map[string]bool{"NATS's own path": false}},
+		{"lag over a pipe", config{Rate: 1000, NATSInProcess: true}, withRueidisP99(fastLag, 100), map[string]bool{"NATS's own path": false}},
+		{"closed loop", config{Concurrency: procs}, withRueidisP99(fastLag, 100), map[string]bool{"NATS's own path": false}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			notes := strings.Join(clusterNotes(tc.cfg, tc.res), "\n")
