@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warpcache/warp/internal/natstest"
@@ -36,16 +35,7 @@ func TestCheckBucket(t *testing.T) {
 // byte longer the server refuses.
 func TestMaxBucketLenIsTheServers(t *testing.T) {
 	t.Parallel()
-	srv := natstest.StartJetStream(t, nil)
-	nc, err := nats.Connect(srv.URL(), nats.MaxReconnects(0))
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatalf("jetstream: %v", err)
-	}
+	_, js := natstest.Connect(t, natstest.StartJetStream(t, nil))
 	ctx := context.Background()
 	b := Bucket{Name: strings.Repeat("b", MaxBucketLen), Storage: jetstream.MemoryStorage, Replicas: 1, MarkerTTL: time.Second}
 	if _, _, err := Open(ctx, js, b, "pkg", errInvalid); err != nil {
