@@ -233,15 +233,11 @@ func TestNotMemberNamesTheOperation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	cut := new(atomic.Bool)
-	w, err := New[string](cutStore[string]{Store: memory.New[string](memory.Options{}), cut: cut},
+	w := newWarp[string](t, cutStore[string]{Store: memory.New[string](memory.Options{}), cut: cut},
 		WithNodeConfig[string](actors.Config{ID: "m0"}),
 		WithBus[string](bus.Config{Cluster: "names", Transport: inproc.NewHub().Transport(),
 			HeartbeatInterval: 20 * time.Millisecond, LeaseDuration: 100 * time.Millisecond,
 			MemberLease: 400 * time.Millisecond}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = w.Close() })
 	for p, m := range map[string]Mode{"e:*": ModeEventualDistributed, "s:*": ModeStrongDistributed} {
 		if err := w.Register(p, m, time.Hour); err != nil {
 			t.Fatal(err)
