@@ -45,10 +45,13 @@ var (
 	kvLine     = `"$KV.warp_locks.>", "$KV.warp_leases.>",`
 	busLine    = `"warp.>",`
 	subLine    = `subscribe: { deny: [ "warp.>", "_INBOX_warp.>", "$KV.warp_locks.>", "$KV.warp_leases.>" ] }`
-	// readLines deny the buckets' direct gets and consumers.
-	readLines = []string{
+	// directLines deny the buckets' direct gets, consumerLines their
+	// consumers.
+	directLines = []string{
 		`"$JS.API.DIRECT.GET.KV_warp_locks", "$JS.API.DIRECT.GET.KV_warp_locks.>",`,
 		`"$JS.API.DIRECT.GET.KV_warp_leases", "$JS.API.DIRECT.GET.KV_warp_leases.>",`,
+	}
+	consumerLines = []string{
 		`"$JS.API.CONSUMER.*.KV_warp_locks", "$JS.API.CONSUMER.*.KV_warp_locks.>", "$JS.API.CONSUMER.*.*.KV_warp_locks.>",`,
 		`"$JS.API.CONSUMER.*.KV_warp_leases", "$JS.API.CONSUMER.*.KV_warp_leases.>", "$JS.API.CONSUMER.*.*.KV_warp_leases.>",`,
 	}
@@ -103,12 +106,14 @@ func deployments(t *testing.T) []deployment {
 			through: []string{busPublish}},
 		{name: "one account without the subscribe line", conf: without(t, shared, subLine), protected: true, refuses: true,
 			through: []string{busRead, inboxSubscribe, kvSubscribe}},
-		{name: "one account without the read lines", conf: without(t, shared, readLines...), protected: true, refuses: true,
-			through: []string{directGet, consumerRead, consumerDelete}},
+		{name: "one account without the direct-get lines", conf: without(t, shared, directLines...), protected: true, refuses: true,
+			through: []string{directGet}},
+		{name: "one account without the consumer lines", conf: without(t, shared, consumerLines...), protected: true, refuses: true,
+			through: []string{consumerRead, consumerDelete}},
 		{name: "dedicated account", conf: docConf(t, dedicatedSection), protected: true},
 	}
 	// A name no test asks about would let nothing through unnoticed.
-	known := []string{bucketDelete, busPublish, busRead, inboxSubscribe, kvSubscribe, directGet, consumerRead, consumerDelete}
+	known := append([]string{bucketDelete, busPublish, busRead, inboxSubscribe}, readWays...)
 	for _, a := range attacks {
 		known = append(known, a.name)
 	}
