@@ -256,7 +256,8 @@ func (w *Warp[T]) mergeLocked(ctx context.Context, key string, reg *registration
 // readForMerge returns key's value and the version a compare-and-swap of
 // its merge must name: the value's own, or, for an absent key, the version
 // of its absence (0, or its tombstone's). That version is read after the
-// Get found nothing, and the key read again after it: a write that
+// Get found nothing, and, unless it is 0 (the key was never written, so
+// nothing came in between), the key is read again after it: a write that
 // created the key in between is then merged, not overwritten by a merge
 // of nothing whose compare-and-swap names the new version. If the second
 // read finds it absent too, any write since the version was read moved
@@ -275,6 +276,9 @@ func (w *Warp[T]) readForMerge(ctx context.Context, key string) (cur store.Item[
 	ver, err := w.store.Version(ctx, key)
 	if err != nil {
 		return cur, false, fmt.Errorf("warp: set %q: read version for merge: %w", key, err)
+	}
+	if ver == 0 { // never written so far: nothing came in between
+		return cur, false, nil
 	}
 	if cur, exists, err = read(); err != nil || exists {
 		return cur, exists, err
