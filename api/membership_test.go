@@ -37,6 +37,11 @@ func (s gateStore[T]) Delete(ctx context.Context, key string, wr store.Write) (m
 	return s.Store.Delete(ctx, key, wr)
 }
 
+func (s gateStore[T]) Commit(ctx context.Context, ops []store.Op[T]) ([]merge.Version, error) {
+	s.wait()
+	return s.Store.Commit(ctx, ops)
+}
+
 // wait holds an armed write until open.
 func (s gateStore[T]) wait() {
 	select {
@@ -67,6 +72,8 @@ func TestZombieStrongWriteRefused(t *testing.T) {
 		{"eventual", ModeEventualDistributed, false, "set"},
 		{"eventual-merged", ModeEventualDistributed, true, "set"},
 		{"eventual-delete", ModeEventualDistributed, false, "delete"},
+		{"strong-commit", ModeStrongDistributed, false, "commit"},
+		{"eventual-commit", ModeEventualDistributed, false, "commit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -109,9 +116,14 @@ func zombieWriteRefused(t *testing.T, cluster string, mode Mode, merged bool, op
 	gate.armed <- struct{}{}
 	done := make(chan error, 1)
 	go func() {
-		if op == "delete" {
+		switch op {
+		case "delete":
 			done <- nodes[0].deleteWrite(ctx, "s:1", store.Write{}) // what DeleteFenced runs
-		} else {
+		case "commit":
+			txn := nodes[0].Txn(ctx)
+			txn.Set("s:1", "zombie")
+			done <- txn.Commit()
+		default:
 			done <- nodes[0].Set(ctx, "s:1", "zombie")
 		}
 	}()
@@ -125,8 +137,13 @@ func zombieWriteRefused(t *testing.T, cluster string, mode Mode, merged bool, op
 	if !errors.Is(err, ErrQuorum) || !errors.Is(err, store.ErrNotMember) {
 		t.Fatalf("the held-up write: got %v; want ErrQuorum wrapping store.ErrNotMember", err)
 	}
-	if other := map[string]string{"set": "delete", "delete": "set"}[op]; !strings.Contains(err.Error(), op+` "s:1"`) || strings.Contains(err.Error(), other+` "s:1"`) {
-		t.Errorf("the held-up %s's error %q names another operation", op, err)
+	if n := strings.Count(err.Error(), ErrQuorum.Error()); n != 1 {
+		t.Errorf("the held-up %s's error %q says ErrQuorum %d times; want once", op, err, n)
+	}
+	for o, text := range map[string]string{"set": `set "s:1"`, "delete": `delete "s:1"`, "commit": "commit: "} {
+		if (o == op) != strings.Contains(err.Error(), text) {
+			t.Errorf("the held-up %s's error %q: names %s %v; want %v", op, err, o, o != op, o == op)
+		}
 	}
 	if it, err := mem.Get(ctx, "s:1"); err != nil || it.Value != "old" {
 		t.Fatalf("store holds %q, %v after the refused write; want old", it.Value, err)

@@ -152,9 +152,6 @@ func (t *Txn[T]) Commit() (err error) {
 		}
 		versions, err = committer.Commit(cctx, t.storeOps(token, guard))
 		cancel()
-		if err != nil && errors.Is(err, store.ErrNotMember) {
-			err = guardedStoreErr(fmt.Errorf("warp: commit: %w", err))
-		}
 	}
 	var entries [][]byte
 	if err == nil {
@@ -162,7 +159,7 @@ func (t *Txn[T]) Commit() (err error) {
 	} else if errors.Is(err, store.ErrConflict) {
 		err = fmt.Errorf("%w: %w", ErrCompareFailed, err)
 	} else if !errors.Is(err, ErrQuorum) {
-		err = fmt.Errorf("warp: commit: %w", err)
+		err = guardedStoreErr(fmt.Errorf("warp: commit: %w", err))
 	}
 	w.txnRelease(byShard, keys, entries, token)
 	for _, k := range distributed {
