@@ -39,13 +39,13 @@ type EmbeddedOptions struct {
 // Server is an in-process nats-server listening on 127.0.0.1.
 type Server struct {
 	opts EmbeddedOptions
-	mu   sync.Mutex // guards srv and port
-	srv  *server.Server
+	mu   sync.Mutex // serializes starts and shutdowns; guards port
 	port int
-	// up is srv while it serves, for InProcessConn, which must not wait
-	// for mu: nats.go calls it holding its connection's lock, and Restart
-	// holds mu until the new server is ready.
-	up atomic.Pointer[server.Server]
+	// srv is the running server, nil while down. It is atomic so that
+	// InProcessConn does not wait for mu: nats.go calls it holding its
+	// connection's lock, and Restart holds mu until the new server is
+	// ready.
+	srv atomic.Pointer[server.Server]
 }
 
 // StartEmbedded starts a nats-server inside the process, on 127.0.0.1 and
@@ -92,9 +92,8 @@ func (s *Server) start(port int) error {
 		srv.Shutdown()
 		return fmt.Errorf("%w: natsbus: embedded server address: %w", bus.ErrTransport, err)
 	}
-	s.srv = srv
 	s.port, _ = strconv.Atoi(p)
-	s.up.Store(srv)
+	s.srv.Store(srv)
 	return nil
 }
 
@@ -114,7 +113,7 @@ func (s *Server) InProcessConn() (net.Conn, error) {
 	if s == nil {
 		return nil, fmt.Errorf("%w: natsbus: nil embedded server", bus.ErrInvalid)
 	}
-	srv := s.up.Load()
+	srv := s.srv.Load()
 	if srv == nil {
 		return nil, fmt.Errorf("%w: natsbus: embedded server is down", bus.ErrTransport)
 	}
@@ -125,11 +124,9 @@ func (s *Server) InProcessConn() (net.Conn, error) {
 func (s *Server) Shutdown() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.srv != nil {
-		s.up.Store(nil)
-		s.srv.Shutdown()
-		s.srv.WaitForShutdown()
-		s.srv = nil
+	if srv := s.srv.Swap(nil); srv != nil {
+		srv.Shutdown()
+		srv.WaitForShutdown()
 	}
 }
 

@@ -56,16 +56,19 @@ type Options struct {
 	// [*Server] from [StartEmbedded] is one; so is nats-server's own
 	// *server.Server. Every reconnect asks it for a new pipe, so a
 	// [Server.Restart] is followed. The URL still names the server (it is
-	// what nats.go and the logs show); servers the server tells of are
-	// reached through the same provider. TLS settings and a tls:// URL
-	// are refused with it: the pipe never leaves the process.
+	// what nats.go and the logs show), but every connection, to any
+	// server of the URL's list or any the server tells of, goes through
+	// the provider: there is no failing over to another server. TLS
+	// settings and a tls:// URL are refused with it: the pipe never
+	// leaves the process.
 	//
 	// A pipe does not buffer: each write waits until the server reads it,
 	// for at most Timeout, after which the connection counts as broken and
 	// reconnects. Authentication still applies, but a refused credential
-	// deadlocks the connect handshake (each side waits to write) until a
-	// write's Timeout runs out (a dial with the default 2s failed after 4s
-	// in a test), and the error is "write pipe: i/o timeout", not the
+	// usually deadlocks the connect handshake (each side waits to write)
+	// until a write's Timeout runs out, once or twice (a dial with a
+	// Timeout of 300ms fails in about 0.6s in TestInProcess), and the
+	// error is an i/o timeout or a closed pipe, not the
 	// server's "Authorization Violation"; so nats.go, which stops
 	// reconnecting after two authorization errors over TCP, keeps trying
 	// over a pipe, every ReconnectWait, each attempt holding the
@@ -176,14 +179,17 @@ func (o Options) natsOptions() []nats.Option {
 }
 
 // checkInProcess refuses an InProcess that holds a nil pointer (nats.go
-// would call through it) and a tls:// URL with one (nats.go would try TLS
-// over the pipe). Errors wrap [bus.ErrInvalid].
+// would call through it), and TLS settings or a tls:// URL with one
+// (nats.go would try TLS over the pipe). Errors wrap [bus.ErrInvalid].
 func (o Options) checkInProcess(url string) error {
 	if o.InProcess == nil {
 		return nil
 	}
 	if v := reflect.ValueOf(o.InProcess); v.Kind() == reflect.Pointer && v.IsNil() {
 		return fmt.Errorf("%w: natsbus: InProcess is a nil %T", bus.ErrInvalid, o.InProcess)
+	}
+	if o.TLSConfig != nil || o.CAFile != "" || o.CertFile != "" {
+		return fmt.Errorf("%w: natsbus: InProcess with TLS settings: an in-process pipe never leaves the process", bus.ErrInvalid)
 	}
 	for u := range strings.SplitSeq(url, ",") {
 		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(u)), "tls://") {

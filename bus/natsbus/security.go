@@ -81,8 +81,6 @@ func (o Options) checkDialOptions(urlCreds bool) error {
 		return fmt.Errorf("%w: natsbus: User and Password go together", bus.ErrInvalid)
 	case (o.CertFile == "") != (o.KeyFile == ""):
 		return fmt.Errorf("%w: natsbus: CertFile and KeyFile go together", bus.ErrInvalid)
-	case o.InProcess != nil && (o.TLSConfig != nil || o.CAFile != "" || o.CertFile != ""):
-		return fmt.Errorf("%w: natsbus: InProcess with TLS settings: an in-process pipe never leaves the process", bus.ErrInvalid)
 	case o.InboxPrefix != "":
 		return validSubject("InboxPrefix", o.InboxPrefix)
 	}
