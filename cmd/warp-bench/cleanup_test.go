@@ -168,6 +168,10 @@ func blockedBy(t *testing.T, pool *pgxpool.Pool, locker int32) int32 {
 		if !errors.Is(err, pgx.ErrNoRows) {
 			t.Fatal(err)
 		}
+		select { // a pause between polls of the server, bounded by ctx
+		case <-ctx.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }
 

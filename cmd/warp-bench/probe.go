@@ -179,7 +179,7 @@ func pause(spin bool) {
 func (p *probe) read(w *api.Warp[[]byte], deadline time.Time) *reader {
 	ctx := context.Background()
 	r := &reader{seen: make([]int64, len(p.ret))}
-	for i := 0; i < maxProbeReads && !p.stop.Load(); i++ {
+	for i := int64(0); i < maxProbeReads && !p.stop.Load(); i++ {
 		if i&63 == 0 && time.Now().After(deadline) {
 			break
 		}

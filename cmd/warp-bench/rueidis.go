@@ -166,7 +166,7 @@ func (b *rueidisBench) writeProbe(ctx context.Context, cfg config, probe string,
 // reads (unless spin) as Warp's probe readers do, and notes the value of every read the
 // server answered (each one is tracked: the next write invalidates it).
 func (b *rueidisBench) read(ctx context.Context, r *rueidisReader, probe string, deadline time.Time, spin bool, newest *atomic.Int64, fail func(error)) {
-	for i := 0; i < maxProbeReads && ctx.Err() == nil; i++ {
+	for i := int64(0); i < maxProbeReads && ctx.Err() == nil; i++ {
 		if i&63 == 0 && time.Now().After(deadline) {
 			return
 		}
