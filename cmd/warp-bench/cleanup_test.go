@@ -178,10 +178,9 @@ func blockedBy(t *testing.T, pool *pgxpool.Pool, locker int32) int32 {
 // child is a warp-bench run in a child process, its stderr read line by
 // line.
 type child struct {
-	cmd    *exec.Cmd
-	lines  chan string
-	log    string // the lines read so far
-	exited bool   // wait saw it exit (set and read on the test's goroutine)
+	cmd   *exec.Cmd
+	lines chan string
+	log   string // the lines read so far
 }
 
 // startPreloading starts a child warp-bench that preloads two million
@@ -262,12 +261,10 @@ func (c *child) wait(t *testing.T, bound time.Duration) error {
 	}()
 	select {
 	case err := <-done:
-		c.exited = true
 		return err
 	case <-time.After(bound):
 		_ = c.cmd.Process.Kill()
 		<-done
-		c.exited = true
 		t.Fatalf("the child did not exit within %v:\n%s", bound, c.log)
 		return nil
 	}
@@ -277,14 +274,13 @@ func (c *child) wait(t *testing.T, bound time.Duration) error {
 // output: the test's clean-up, so that a test that fails half-way leaves
 // no process behind.
 func (c *child) reap() {
-	if c.exited {
+	if c.cmd.ProcessState != nil { // wait saw it exit
 		return
 	}
 	_ = c.cmd.Process.Kill()
 	for range c.lines {
 	}
 	_ = c.cmd.Wait()
-	c.exited = true
 }
 
 // likePrefix is a LIKE pattern's prefix matching s literally.

@@ -11,13 +11,13 @@
 // staleness probe, with a raw NATS (N-1)-of-N ack round trip as the
 // baseline for strong writes and Redis client-side caching (rueidis) as the
 // baseline for eventual's lag. With -nodes 1 it compares one Warp node with
-// otter, bigcache and a locked map. What it writes into a store is removed
+// otter (with and without a TTL), bigcache and a locked map. What it writes into a store is removed
 // when it ends, also on SIGINT or SIGTERM. warp-bench -h explains every
 // column, ratio and note; docs/performance.md has the figures.
 //
 //	go run ./cmd/warp-bench                        # 3 nodes, 3 modes, 3s each
 //	go run ./cmd/warp-bench -rate 20000 -json      # fixed write rate, JSON report
-//	go run ./cmd/warp-bench -nodes 1               # single node vs otter, bigcache and map
+//	go run ./cmd/warp-bench -nodes 1               # single node vs otter, otter-ttl, bigcache and map
 package main
 
 import (

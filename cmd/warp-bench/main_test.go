@@ -98,6 +98,11 @@ func TestRunClusterInProcessSpin(t *testing.T) {
 	if e.Errors != 0 || e.LagSamples == 0 || e.LagSamples != e.ProbeWrites || e.Unseen == nil || *e.Unseen != 0 {
 		t.Errorf("eventual: %d errors, %d lag samples for %d probe writes, %s unseen; want one sample a write, none unseen", e.Errors, e.LagSamples, e.ProbeWrites, fmtC(e.Unseen))
 	}
+	// A sleeping reader asks for probePoll between reads, so it does fewer
+	// than the phase over probePoll; the spinning one, many more.
+	if sleeping := int64(300 * time.Millisecond / probePoll); e.ProbeReads <= sleeping {
+		t.Errorf("the spinning reader read %d times in 300 ms; want more than a sleeping one could (%d)", e.ProbeReads, sleeping)
+	}
 	checkCoherence(t, e, []string{"n0", "n1"})
 	checkRueidis(t, res)
 }

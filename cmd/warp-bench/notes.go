@@ -63,12 +63,16 @@ func spinNotes(cfg config, _ result) []string {
 
 func tcpLagNotes(cfg config, res result) []string {
 	ev, r := res.mode("eventual"), res.Rueidis
-	if cfg.Rate <= 0 || cfg.NATS != "" || cfg.NATSInProcess || ev == nil || ev.LagP99us == nil || r == nil || r.LagP99us == nil || *ev.LagP99us <= *r.LagP99us {
+	if cfg.Rate <= 0 || cfg.NATS != "" || cfg.NATSInProcess || ev == nil || r == nil {
+		return nil
+	}
+	x := ratioOf(ev.LagP99us, r.LagP99us)
+	if x == nil || *x <= 1 {
 		return nil
 	}
 	return []string{fmt.Sprintf("eventual lag p99 %.0fµs is %.1f× rueidis's (%.0fµs): over 127.0.0.1 most of it is NATS's own path, two loopback hops, "+
 		"each waiting for Go's network poller (docs/performance.md, \"Invalidation lag\"); -nats-inprocess runs the nodes on in-memory pipes, "+
-		"as an application that embeds its NATS server would.", *ev.LagP99us, *ev.LagP99us / *r.LagP99us, *r.LagP99us)}
+		"as an application that embeds its NATS server would.", *ev.LagP99us, *x, *r.LagP99us)}
 }
 
 func leaseNotes(_ config, res result) []string {

@@ -175,11 +175,12 @@ func (c *cluster) preload(ctx context.Context, mode string, keys []string, probe
 func (ph *phase) newProbe(key string, multi bool) *probe {
 	cfg := ph.c.cfg
 	capacity := int(min(int64(cfg.Duration/cfg.ProbeInterval)+2, 1<<20))
-	if multi {
-		return newProbe(key, func() int64 { return time.Now().UnixNano() }, ph.start.UnixNano(), cfg.ValueSize, capacity, len(ph.c.nodes), cfg.ProbeSpin)
-	}
 	start := ph.start
-	return newProbe(key, func() int64 { return int64(time.Since(start)) }, 0, cfg.ValueSize, capacity, len(ph.c.nodes), cfg.ProbeSpin)
+	clock, base := func() int64 { return int64(time.Since(start)) }, int64(0)
+	if multi {
+		clock, base = func() int64 { return time.Now().UnixNano() }, start.UnixNano()
+	}
+	return newProbe(key, clock, base, cfg.ValueSize, capacity, len(ph.c.nodes))
 }
 
 // runProbe starts the probe writer (on the leader's first node) and a
@@ -208,7 +209,7 @@ func (ph *phase) runProbe(p *probe, co *coord, leader bool) (_ <-chan int64, _ <
 		out := make([]*reader, len(nodes))
 		var wg sync.WaitGroup
 		for i, w := range nodes {
-			wg.Go(func() { out[i] = p.read(w, ph.deadline) })
+			wg.Go(func() { out[i] = p.read(w, ph.deadline, ph.c.cfg.ProbeSpin) })
 		}
 		wg.Wait()
 		readers <- out

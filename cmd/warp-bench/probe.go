@@ -46,15 +46,14 @@ type probe struct {
 	logs []applyLog
 	errs atomic.Int64
 	stop atomic.Bool
-	spin bool // readers do not pause between reads (-probe-spin)
 
 	mu       sync.Mutex // guards firstErr
 	firstErr error
 }
 
-func newProbe(key string, clock func() int64, base int64, size int, capacity, nodes int, spin bool) *probe {
+func newProbe(key string, clock func() int64, base int64, size int, capacity, nodes int) *probe {
 	return &probe{
-		key: key, clock: clock, base: base, size: size, spin: spin,
+		key: key, clock: clock, base: base, size: size,
 		ret: make([]atomic.Int64, capacity), vers: make([]atomic.Uint64, capacity),
 		logs: make([]applyLog, nodes),
 	}
@@ -176,7 +175,7 @@ func pause(spin bool) {
 }
 
 // read polls the key on w until deadline or stop.
-func (p *probe) read(w *api.Warp[[]byte], deadline time.Time) *reader {
+func (p *probe) read(w *api.Warp[[]byte], deadline time.Time, spin bool) *reader {
 	ctx := context.Background()
 	r := &reader{seen: make([]int64, len(p.ret))}
 	for i := int64(0); i < maxProbeReads && !p.stop.Load(); i++ {
@@ -206,7 +205,7 @@ func (p *probe) read(w *api.Warp[[]byte], deadline time.Time) *reader {
 			}
 			r.last = s
 		}
-		pause(p.spin)
+		pause(spin)
 	}
 	return r
 }

@@ -163,6 +163,8 @@ func TestNotesFollowFigures(t *testing.T) {
 		{"lag over TCP above rueidis", config{Rate: 1000}, withRueidisP99(fastLag, 100), map[string]bool{"NATS's own path": true}},
 		{"lag over TCP under rueidis", config{Rate: 1000}, withRueidisP99(fastLag, 200000), map[string]bool{"NATS's own path": false}},
 		{"lag over a pipe", config{Rate: 1000, NATSInProcess: true}, withRueidisP99(fastLag, 100), map[string]bool{"NATS's own path": false}},
+		{"lag over an external server", config{Rate: 1000, NATS: "nats://127.0.0.1:4222"}, withRueidisP99(fastLag, 100), map[string]bool{"NATS's own path": false}},
+		{"rueidis lag of 0", config{Rate: 1000}, withRueidisP99(fastLag, 0), map[string]bool{"NATS's own path": false}},
 		{"closed loop", config{Concurrency: procs}, withRueidisP99(fastLag, 100), map[string]bool{"NATS's own path": false}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -223,7 +225,7 @@ func TestLeaderReportsOnlyWhatItMeasured(t *testing.T) {
 	c := &cluster{cfg: config{Duration: time.Second}, total: 3}
 	start := time.Now()
 	ph := &phase{c: c, mode: "eventual", start: start, end: start.Add(time.Second), rh: newHist(), wh: newHist()}
-	p := newProbe("ev:probe", func() int64 { return 0 }, 0, 8, 16, 1, false)
+	p := newProbe("ev:probe", func() int64 { return 0 }, 0, 8, 16, 1)
 	p.returned(1, 10)
 	pres := p.results(nil, nil)
 	rep := ph.report(pres, 1, bus.Stats{}, bus.Stats{}, p, nil)
@@ -278,7 +280,7 @@ func TestOpsPerSecOverLoadTime(t *testing.T) {
 	ph := &phase{c: c, mode: "eventual", start: start, end: start.Add(2 * time.Second), rh: newHist(), wh: newHist()}
 	ph.ops.Store(100)
 	ph.writes.Store(40)
-	p := newProbe("ev:probe", func() int64 { return 0 }, 0, 8, 16, 1, false)
+	p := newProbe("ev:probe", func() int64 { return 0 }, 0, 8, 16, 1)
 	rep := ph.report(p.results(nil, nil), 0, bus.Stats{}, bus.Stats{}, p, nil)
 	if rep.OpsPerSec != 50 || rep.WritesPerSec != 20 {
 		t.Errorf("got %v ops/s, %v writes/s; want 50 and 20 (100 ops, 40 writes in the load's 2 s)", rep.OpsPerSec, rep.WritesPerSec)

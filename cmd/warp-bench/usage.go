@@ -23,12 +23,13 @@ What it runs
                  -rate writes/s, writes only) for -duration, while a probe
                  writes one key every -probe-interval on the first node and
                  the other nodes measure the lag and count stale reads (their
-                 readers pause 20 µs between reads, or spin with -probe-spin)
+                 readers sleep briefly between reads, or spin with -probe-spin)
       rueidis    with eventual mode: Redis client-side caching (rueidis,
                  tracking) against -redis-addr at the eventual phase's
                  measured write rate: its invalidation lag; n/a, with the
                  reason, without Redis
-  single node (-nodes 1): -targets warp, otter, bigcache and a locked map,
+  single node (-nodes 1): -targets warp, otter (with and without a TTL),
+    bigcache and a locked map,
     each preloaded with -keys keys, then -concurrency workers for -duration.
 
 Cluster columns (per mode)
