@@ -104,6 +104,25 @@ func TestInProcess(t *testing.T) {
 			t.Errorf("Dial(%q, %+v): got %v; want ErrInvalid naming InProcess", tc.url, tc.opts, err)
 		}
 	}
+	// Credentials, for a connection of the caller's own, takes the pipe
+	// too, and refuses what Dial refuses.
+	copts, err := natsbus.Options{InProcess: srv}.Credentials(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(srv.URL(), copts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := nc.ConnectedAddr(); got != "pipe" {
+		t.Errorf("a connection with Credentials' options reached %q; want a pipe", got)
+	}
+	nc.Close()
+	for _, o := range []natsbus.Options{{InProcess: none}, {InProcess: srv, CAFile: "ca.pem"}} {
+		if _, err := o.Credentials(srv.URL()); !errors.Is(err, bus.ErrInvalid) {
+			t.Errorf("Credentials(%+v): got %v; want ErrInvalid", o, err)
+		}
+	}
 	if _, err := none.InProcessConn(); !errors.Is(err, bus.ErrInvalid) {
 		t.Errorf("InProcessConn on a nil *Server: got %v; want ErrInvalid", err)
 	}

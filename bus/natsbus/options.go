@@ -168,14 +168,19 @@ func (o Options) natsOptions() []nats.Option {
 	if o.InboxPrefix != "" {
 		opts = append(opts, nats.CustomInboxPrefix(o.InboxPrefix))
 	}
-	if o.InProcess != nil {
-		// A pipe does not buffer: a write waits for the server to read.
-		// Timeout bounds each write, the handshake's included (a refused
-		// credential deadlocks it: see InProcess), as the dial's timeout
-		// bounds a TCP connect.
-		opts = append(opts, nats.InProcessServer(o.InProcess), nats.FlusherTimeout(o.Timeout))
+	return append(opts, o.pipeOptions()...)
+}
+
+// pipeOptions returns, with InProcess, the options that reach the server
+// through its pipe. A pipe does not buffer: a write waits for the server
+// to read. Timeout bounds each write, the handshake's included (a refused
+// credential deadlocks it: see InProcess), as the dial's timeout bounds a
+// TCP connect.
+func (o Options) pipeOptions() []nats.Option {
+	if o.InProcess == nil {
+		return nil
 	}
-	return opts
+	return []nats.Option{nats.InProcessServer(o.InProcess), nats.FlusherTimeout(o.Timeout)}
 }
 
 // checkInProcess refuses an InProcess that holds a nil pointer (nats.go

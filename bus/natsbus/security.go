@@ -13,13 +13,22 @@ import (
 // settings, for a connection to url (a comma-separated list is fine) that
 // the caller makes with nats.Connect: one that must hear its own
 // messages, say, which a connection of [Dial] does not (it sets
-// nats.NoEcho). Reconnect settings, Name, InboxPrefix, InProcess and
-// Logger are not among them (for a pipe, add nats.InProcessServer). It rejects what Dial rejects, with Dial's errors: user info
-// in url counts as one kind of credentials. Errors wrap [bus.ErrInvalid]
-// and name fields, never their values; [Options.Secrets] lists what to
-// keep out of the caller's own messages.
+// nats.NoEcho). With InProcess they also reach the server through its
+// pipe, each write bounded by Timeout, as Dial's do. Reconnect settings,
+// Name, InboxPrefix and Logger are not among them. It rejects what Dial
+// rejects, with Dial's errors: user info in url counts as one kind of
+// credentials. Errors wrap [bus.ErrInvalid] and name fields, never their
+// values; [Options.Secrets] lists what to keep out of the caller's own
+// messages.
 func (o Options) Credentials(url string) ([]nats.Option, error) {
-	return o.securityOptions(hasUserInfo(url))
+	if err := o.checkInProcess(url); err != nil {
+		return nil, err
+	}
+	opts, err := o.securityOptions(hasUserInfo(url))
+	if err != nil {
+		return nil, err
+	}
+	return append(opts, o.withDefaults().pipeOptions()...), nil
 }
 
 // securityOptions returns the nats.go options for o's credentials and TLS

@@ -81,12 +81,11 @@ func (a natsAuth) secrets(url string) []string { return a.busOptions("").Secrets
 // baseline, which hear their own messages (a node's connection, made by
 // natsbus.Dial, does not); the caller owns the connection.
 func dialNATS(url, name string, auth natsAuth, inProcess nats.InProcessConnProvider) (*nats.Conn, error) {
-	opts, err := auth.busOptions(name).Credentials(url)
+	bo := auth.busOptions(name)
+	bo.InProcess = inProcess // a pipe's options come with the credentials
+	opts, err := bo.Credentials(url)
 	if err != nil {
 		return nil, fmt.Errorf("-nats: %s", asFlags.Replace(err.Error()))
-	}
-	if inProcess != nil {
-		opts = append(opts, nats.InProcessServer(inProcess))
 	}
 	nc, err := nats.Connect(url, append(opts, nats.Name(name), nats.Timeout(2*time.Second))...)
 	if err != nil {
