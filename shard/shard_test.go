@@ -208,6 +208,35 @@ func TestFenceBound(t *testing.T) {
 	}
 }
 
+// TestSweepForgetsPassedFences checks the sweep's half of the fence
+// bookkeeping: once their time has passed, the sweep forgets recorded
+// tokens and the unrecorded-fence horizon (fenceAll) without any write
+// or fill touching the shard, and keeps those whose time has not.
+func TestSweepForgetsPassedFences(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, func(c *Config) { c.MaxFences = 2 })
+	for i, until := range []int64{500, 1000, 2000} { // the third is beyond the bound
+		h.ask(&messages.Fence{Key: fmt.Sprintf("k%d", i), Token: 7, Until: until, Reply: messages.NewReply()})
+	}
+	if h.v.fenceAll != 2000 || len(h.v.fences) != 2 {
+		t.Fatalf("fenceAll = %d, %d recorded keys; want 2000 and 2", h.v.fenceAll, len(h.v.fences))
+	}
+	sweep := func(now int64) {
+		h.sys.Root.Send(h.v.PID(), &messages.Sweep{Now: now, Budget: 16})
+		h.ask(&messages.Invalidate{Key: "sync", Reply: messages.NewReply()}) // the mailbox is FIFO
+	}
+	sweep(999)
+	if h.v.fenceAll != 2000 || len(h.v.fences) != 1 || h.v.fenced.Load() != 1 {
+		t.Fatalf("at 999: fenceAll = %d, %d recorded keys (gauge %d); want 2000 and only k1 left",
+			h.v.fenceAll, len(h.v.fences), h.v.fenced.Load())
+	}
+	sweep(2000)
+	if h.v.fenceAll != 0 || len(h.v.fences) != 0 || h.v.fenced.Load() != 0 {
+		t.Fatalf("at 2000: fenceAll = %d, %d recorded keys (gauge %d); want every fence forgotten",
+			h.v.fenceAll, len(h.v.fences), h.v.fenced.Load())
+	}
+}
+
 func TestTxnCommitInstallsAndReleases(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
