@@ -100,9 +100,6 @@ func TestTable(t *testing.T) {
 	if b.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
 	}
-	if !r.Failed() || (Row{Runs: 1, Converged: 1}).Failed() {
-		t.Fatal("Row.Failed: got the wrong verdict")
-	}
 }
 
 func op(client int, node string, kind history.Kind, key, value string, call, ret int64) history.Op {

@@ -36,11 +36,6 @@ func (r *Row) add(res RunResult) {
 	r.Wall += res.Wall
 }
 
-// Failed reports whether any run of the row failed.
-func (r Row) Failed() bool {
-	return r.Strong > 0 || r.Stale > 0 || r.Phantoms > 0 || r.Converged < r.Runs || r.Errors > 0
-}
-
 // header is the report table's header; its format stays stable so that
 // docs/reliability.md can be updated by pasting a new table.
 const header = "| scenario | runs | ops | strong violations | stale eventual reads over bound | lost/phantom writes | converged | wall time |\n" +
