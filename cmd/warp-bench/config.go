@@ -1,15 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/warpcache/warp/internal/loopback"
 	"github.com/warpcache/warp/messages/wire"
 )
 
@@ -193,10 +194,12 @@ func (c config) validateModes() error {
 	return nil
 }
 
-// validateEndpoints checks that every address is on loopback.
+// validateEndpoints checks that every address is on loopback; the name
+// localhost is resolved, and accepted if it resolves to loopback only.
 func (c config) validateEndpoints() error {
+	ctx, lookup := context.Background(), net.DefaultResolver.LookupHost
 	if c.NATS != "" {
-		if err := loopbackURL(c.NATS); err != nil {
+		if err := loopback.URL(ctx, c.NATS, lookup); err != nil {
 			return fmt.Errorf("-nats %q: %w", redactURL(c.NATS), err)
 		}
 		if err := c.Auth.validate(c.NATS); err != nil {
@@ -209,19 +212,19 @@ func (c config) validateEndpoints() error {
 			return fmt.Errorf("-postgres-dsn %q: not a PostgreSQL URL or key=value DSN", redactURL(c.PostgresDSN))
 		}
 		for _, h := range append([]string{pc.Host}, fallbackHosts(pc)...) {
-			if err := loopbackHost(h); err != nil && !strings.HasPrefix(h, "/") { // a Unix socket is local
+			if err := loopback.Host(ctx, h, lookup); err != nil && !strings.HasPrefix(h, "/") { // a Unix socket is local
 				return fmt.Errorf("-postgres-dsn %q: %w", redactURL(c.PostgresDSN), err)
 			}
 		}
 	}
 	if c.Store == "redis" {
-		if err := loopbackHostPort(c.RedisAddr, false); err != nil {
+		if err := loopback.HostPort(ctx, c.RedisAddr, lookup); err != nil {
 			return fmt.Errorf("-redis-addr %q: %w", c.RedisAddr, err)
 		}
 	}
 	if c.MetricsAddr != "" {
-		if err := loopbackHostPort(c.MetricsAddr, true); err != nil {
-			return fmt.Errorf("-metrics-addr %q: %w", c.MetricsAddr, err)
+		if host, _, err := net.SplitHostPort(c.MetricsAddr); err != nil || host != "127.0.0.1" { // a listening address
+			return fmt.Errorf("-metrics-addr %q: must be 127.0.0.1:port", c.MetricsAddr)
 		}
 	}
 	return nil
@@ -234,38 +237,4 @@ func fallbackHosts(pc *pgconn.Config) []string {
 		out = append(out, f.Host)
 	}
 	return out
-}
-
-func loopbackURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("not a URL") // url's error would repeat s, secrets included
-	}
-	if u.Host == "" {
-		return fmt.Errorf("no host")
-	}
-	return loopbackHost(u.Hostname())
-}
-
-// loopbackHostPort checks host:port; strict allows only 127.0.0.1 (a
-// listening address).
-func loopbackHostPort(s string, strict bool) error {
-	host, _, err := net.SplitHostPort(s)
-	if err != nil {
-		return err
-	}
-	if strict && host != "127.0.0.1" {
-		return fmt.Errorf("must bind 127.0.0.1")
-	}
-	return loopbackHost(host)
-}
-
-func loopbackHost(h string) error {
-	if h == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("host %q is not a loopback address", h)
 }

@@ -11,6 +11,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/warpcache/warp/internal/loopback"
 )
 
 // ReadyPrefix starts the line a node prints on stdout once it serves; the
@@ -38,8 +40,8 @@ func Run(args []string, stdout, stderr io.Writer) error {
 	if s.ID == "" || s.Cluster == "" || s.NATS == "" || s.DSN == "" || s.Table == "" {
 		return errors.New("node: -id, -cluster, -nats, -dsn and -table are required")
 	}
-	if err := loopback(*listen); err != nil {
-		return err
+	if err := loopback.HostPort(context.Background(), *listen, nil); err != nil { // an IP literal: no name is resolved
+		return fmt.Errorf("node: listen address %q: %w", *listen, err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -69,17 +71,5 @@ func Run(args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	_ = srv.Shutdown(shutCtx)
 	<-served
-	return nil
-}
-
-// loopback checks that addr is a loopback host:port.
-func loopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("node: listen address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("node: listen address %q is not loopback", addr)
-	}
 	return nil
 }
