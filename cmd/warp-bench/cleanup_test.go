@@ -15,9 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
+	"github.com/warpcache/warp/internal/pgtest"
 	"github.com/warpcache/warp/store/postgres"
 )
 
@@ -126,7 +124,7 @@ func TestSecondSignalQuitsAtOnce(t *testing.T) {
 	if err := tx.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&locker); err != nil {
 		t.Fatal(err)
 	}
-	pid := blockedBy(t, pool, locker)
+	pid := pgtest.BlockedBy(t, pool, locker, 30*time.Second)
 	c.signal(t, syscall.SIGINT)
 	err = c.wait(t, 10*time.Second)
 	var ee *exec.ExitError
@@ -147,31 +145,6 @@ func TestSecondSignalQuitsAtOnce(t *testing.T) {
 	}
 	if n := pgTables(t, pool, likePrefix(table)); n != 0 {
 		t.Errorf("%d tables or functions %s* left after the test's own drop", n, table)
-	}
-}
-
-// blockedBy returns the pid of a server process that waits for a lock
-// the backend locker holds, querying until one does, for up to 30 s.
-func blockedBy(t *testing.T, pool *pgxpool.Pool, locker int32) int32 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	for {
-		var pid int32
-		err := pool.QueryRow(ctx, `SELECT pid FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid)) LIMIT 1`, locker).Scan(&pid)
-		if err == nil {
-			return pid
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("no backend waited for backend %d within 30 s", locker)
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			t.Fatal(err)
-		}
-		select { // a pause between polls of the server, bounded by ctx
-		case <-ctx.Done():
-		case <-time.After(20 * time.Millisecond):
-		}
 	}
 }
 

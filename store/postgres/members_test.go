@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/warpcache/warp/internal/pgtest"
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/postgres"
@@ -56,7 +57,7 @@ func TestRemovalWaitsForWritesInFlight(t *testing.T) {
 				s, inc, ctx := h.s, h.g.Incarnation, t.Context()
 				removed := make(chan error, 1)
 				go func() { removed <- r.remove(ctx, s, inc) }()
-				blocked(t, pool, h.writer) // the removal waits for the write
+				pgtest.BlockedBy(t, pool, h.writer, waitLimit) // the removal waits for the write
 
 				_, err := s.Set(ctx, "other", []byte("new"), store.Write{Guard: h.g})
 				if !errors.Is(err, store.ErrNotMember) {
@@ -139,7 +140,7 @@ func holdWrite(t *testing.T, pool *pgxpool.Pool, write func(context.Context, *po
 		v, err := write(ctx, s, h.g)
 		h.wrote <- heldResult{v, err}
 	}()
-	h.writer = blocked(t, pool, holder)
+	h.writer = pgtest.BlockedBy(t, pool, holder, waitLimit)
 	return h
 }
 

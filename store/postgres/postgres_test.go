@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/warpcache/warp/internal/pgtest"
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"
@@ -188,7 +188,7 @@ func TestServerGoesAway(t *testing.T) {
 				defer cancel()
 				done := make(chan error, 1)
 				go func() { done <- c.run(ctx, s) }()
-				pid := blocked(t, pool, locker)
+				pid := pgtest.BlockedBy(t, pool, locker, waitLimit)
 				if kill == "Cancel" {
 					cancel()
 				} else if _, err := pool.Exec(t.Context(), "SELECT pg_terminate_backend($1)", pid); err != nil {
@@ -266,29 +266,7 @@ func gone(t *testing.T, pool *pgxpool.Pool, pid int32) {
 	}
 }
 
-// blocked returns the pid of a backend that waits for locker, querying
-// until one does; after waitLimit it fails the test, so that a call that
-// should wait but does not fails it instead of hanging it.
-func blocked(t *testing.T, pool *pgxpool.Pool, locker int32) int32 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
-	defer cancel()
-	for {
-		var pid int32
-		err := pool.QueryRow(ctx, `SELECT pid FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid)) LIMIT 1`, locker).Scan(&pid)
-		if err == nil {
-			return pid
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("no backend waited for backend %d within %v", locker, waitLimit)
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			t.Fatal(err)
-		}
-	}
-}
-
-// waitLimit bounds how long blocked and gone wait.
+// waitLimit bounds how long pgtest.BlockedBy and gone wait.
 const waitLimit = 10 * time.Second
 
 func BenchmarkGet(b *testing.B) {
