@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -26,7 +27,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.JSON, "json", false, "print the report as JSON (n/a figures are null)")
 	fs.BoolVar(&cfg.CSV, "csv", false, "print the report as CSV (a header, one row per target, or per mode and per node; n/a is empty)")
 	fs.StringVar(&cfg.Plot, "plot", "", "cluster: write an SVG chart of the run's per-second figures to this .svg file")
-	fs.StringVar(&cfg.Targets, "targets", "warp,otter,otter-ttl,bigcache,map", "-nodes 1: comma-separated targets (warp, otter, otter-ttl, bigcache, map); otter-ttl is otter with the one-hour TTL warp's keys have")
+	fs.StringVar(&cfg.Targets, "targets", strings.Join(targetNames, ","), "-nodes 1: comma-separated targets ("+strings.Join(targetNames, ", ")+"); otter-ttl is otter with the one-hour TTL warp's keys have")
 	fs.IntVar(&cfg.Nodes, "nodes", 3, "nodes in this process (1: single-node targets; ≥2: a cluster)")
 	fs.StringVar(&cfg.Modes, "modes", "strong-local,eventual,strong", "cluster: comma-separated modes to run")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "cluster: drive writes only, at this many writes/s in total (0: closed loop)")

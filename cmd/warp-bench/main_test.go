@@ -269,6 +269,20 @@ func TestHelpPrintsOverview(t *testing.T) {
 	}
 }
 
+// TestTargetNames checks that targetNames, from which the -targets
+// default and the help come, lists every target once, warp first.
+func TestTargetNames(t *testing.T) {
+	t.Parallel()
+	if len(targetNames) != len(targets) || targetNames[0] != "warp" {
+		t.Fatalf("targetNames %v; want each of the %d targets once, warp first", targetNames, len(targets))
+	}
+	for _, n := range targetNames {
+		if _, ok := targets[n]; !ok {
+			t.Errorf("targetNames has %q, which is no target", n)
+		}
+	}
+}
+
 func TestRunRejectsBadFlags(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{

@@ -23,6 +23,11 @@ type target struct {
 	l1 func() (reads, hits int64, ok bool)
 }
 
+// targetNames lists targets's keys in the order a run takes them by
+// default: the flag's default, its help and the report's columns come
+// from it.
+var targetNames = []string{"warp", "otter", "otter-ttl", "bigcache", "map"}
+
 var targets = map[string]func(ctx context.Context, cfg config, pr *progress) (*target, error){
 	"warp":      newWarpTarget,
 	"otter":     newOtterTarget(0),

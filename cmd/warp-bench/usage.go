@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 )
 
 const overview = `warp-bench drives a load against Warp and, in the same run, against the
@@ -71,7 +72,7 @@ func printUsage(w io.Writer, fs *flag.FlagSet) {
 	}
 	fmt.Fprintf(w, "  %-46s %-10s %s\n", "warp_read_p50_over_bigcache_read_p50", targetText(some(targetReadP50OverBigcacheP50)),
 		"-nodes 1: warp read p50 / bigcache's (the Get-hit target)")
-	fmt.Fprintf(w, "  %-46s %-10s %s\n", "warp_{read,write}_p50_over_<target>_…", "reported", "-nodes 1: warp / otter, otter-ttl, bigcache, map; warp_ops_per_sec_over_<target>")
+	fmt.Fprintf(w, "  %-46s %-10s %s\n", "warp_{read,write}_p50_over_<target>_…", "reported", "-nodes 1: warp / "+strings.Join(targetNames[1:], ", ")+"; warp_ops_per_sec_over_<target>")
 	fmt.Fprintln(w, "\nNotes under a cluster report are printed only when their rule holds:")
 	for _, r := range noteRules {
 		fmt.Fprintf(w, "  - %s\n", r.rule)
