@@ -27,7 +27,7 @@ func (a *busActor) tick() {
 		if a.inView(id, p.epoch) {
 			lag = max(lag, p.high-p.have)
 		}
-		if !a.inView(id, p.epoch) && now.Sub(p.lastHeard) > 2*a.cfg.PeerTimeout && len(a.pending) == 0 {
+		if !a.inView(id, p.epoch) && now.Sub(p.lastHeard) > 2*a.cfg.PeerTimeout && !a.awaited(id) {
 			delete(a.peers, id)
 		}
 	}
@@ -40,6 +40,19 @@ func (a *busActor) tick() {
 	a.limits.refill(now)
 	a.tryRepair()
 	a.settleAll()
+}
+
+// awaited reports whether a pending strong write waits for some epoch of
+// node id: its peer entry is kept until none does.
+func (a *busActor) awaited(id string) bool {
+	for _, w := range a.pending {
+		for k := range w.needed {
+			if k.node == id {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // heartbeat broadcasts a heartbeat carrying the watermark; its answers
@@ -116,10 +129,30 @@ func (a *busActor) flush(what string) bool {
 	return a.apply(what, a.cfg.Applier.Flush) == nil
 }
 
+// noteLapse makes a flush due once the lease this node held ran out
+// without being renewed in time (it was paused, cut off or disconnected
+// for longer than the lease). Catching up the streams of the peers it
+// knows does not repair that: writers may have counted it out, and a node
+// it never heard of may have joined, written and gone meanwhile. It runs
+// before every actor step, so no renewal can hide the lapse.
+func (a *busActor) noteLapse() {
+	if !a.held.IsZero() && !a.now().Before(a.held) {
+		a.held = time.Time{}
+		a.repairBecause("lease lapsed (paused, cut off or disconnected for longer than the lease)")
+	}
+}
+
 // refreshLease publishes the lease deadline that LeaseValid reads: the
 // earliest of the leases it depends on, or none.
 func (a *busActor) refreshLease() {
-	until := a.leaseUntil()
+	base := a.leaseBase()
+	if !base.IsZero() && !base.Equal(maxTime) {
+		a.held = base
+	}
+	until := base
+	if a.repair {
+		until = time.Time{}
+	}
 	switch {
 	case until.IsZero():
 		a.b.lease.Store(0)
@@ -132,18 +165,11 @@ func (a *busActor) refreshLease() {
 
 var maxTime = time.Unix(1<<62, 0)
 
-// leaseUntil is when this node's coherence lease ends: the earliest of its
-// own membership lease and its lease with respect to every member of its
-// view; zero (no lease) while it is starting, disconnected, repairing,
-// leaving, not a member, or behind some member's stream.
-func (a *busActor) leaseUntil() time.Time {
-	if a.repair {
-		return time.Time{}
-	}
-	return a.leaseBase()
-}
-
-// leaseBase is leaseUntil without the due repair flush.
+// leaseBase is when this node's coherence lease ends, the due repair flush
+// aside: the earliest of its own membership lease and its lease with
+// respect to every member of its view; zero (no lease) while it is
+// starting, disconnected, leaving, not a member, or behind some member's
+// stream.
 func (a *busActor) leaseBase() time.Time {
 	now := a.now()
 	switch {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/warpcache/warp/bus"
+	"github.com/warpcache/warp/merge"
 )
 
 // A node paused for longer than PeerTimeout (and than its membership
@@ -265,5 +266,121 @@ func TestMaxPeersBoundsTheView(t *testing.T) {
 		if b.Stats().Rejected[bus.RejectPeers] == 0 {
 			t.Fatalf("%s left d out without counting it; stats %+v", id, b.Stats())
 		}
+	}
+}
+
+// A member expelled while paused and cut off rejoins under a new epoch; a
+// node that joined, wrote a strong key (not waiting for the expelled one)
+// and left meanwhile is one it never heard of, so catching up the streams
+// of the peers it knows does not bring that write: it must flush before
+// it holds its lease again.
+func TestRejoinFlushes(t *testing.T) {
+	t.Parallel()
+	c := newMCluster(t, true, "a", "b", "c")
+	cn := c.nodes["c"]
+	flushes := cn.app.FlushCount()
+	c.pause("c", true)
+	c.cut("c", true, true)
+	c.until("c expelled", 80, func() bool {
+		_, ok := c.m.Members()["c"]
+		return !ok && c.nodes["a"].b.LeaseValid() && c.nodes["b"].b.LeaseValid()
+	})
+	d := c.start("d")
+	c.until("d holds its lease", 60, func() bool { return d.b.LeaseValid() })
+	if err := <-c.strong("d", "k", 9); err != nil {
+		t.Fatalf("d's strong write: %v", err)
+	}
+	_ = d.b.Close()
+	c.hub.drain(c.sync)
+	d.paused = true
+	c.step(c.cfg.HeartbeatInterval)
+	c.cut("c", false, false)
+	c.pause("c", false)
+	c.until("c back with its lease", 100, func() bool {
+		_, ok := c.m.Members()["c"]
+		return ok && cn.b.LeaseValid()
+	})
+	if cn.app.Version("k") < 9 && cn.app.FlushCount() == flushes {
+		t.Fatalf("c holds its lease again without d's strong write of k and without a flush; state: %s", c.state())
+	}
+}
+
+// A member beyond MaxPeers is left out of the others' views and they do
+// not follow its stream; once it publishes, they cannot know what it
+// invalidated or what of it was lost, so each flushes.
+func TestMaxPeersPublisherForcesRepair(t *testing.T) {
+	t.Parallel()
+	c := newMClusterWith(t, func(cfg *bus.Config) { cfg.MaxPeers = 2 }, "a", "b", "c")
+	d := c.start("d")
+	for range 10 {
+		c.step(c.cfg.HeartbeatInterval)
+	}
+	if _, ok := d.b.Member(); !ok {
+		t.Fatalf("d is not a member; state: %s", c.state())
+	}
+	flushes := map[string]int{}
+	for _, id := range []string{"a", "b", "c"} {
+		flushes[id] = c.nodes[id].app.FlushCount()
+	}
+	d.b.Publish("k", 9)
+	eventually(t, "d's invalidation broadcast", func() bool { return d.b.Stats().Published >= 1 })
+	c.until("every node flushed or applied d's invalidation", 50, func() bool {
+		for _, id := range []string{"a", "b", "c"} {
+			if n := c.nodes[id]; n.app.FlushCount() == flushes[id] && n.app.Version("k") < 9 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// A departed node's peer entry is dropped even while strong writes that do
+// not wait for it are pending: a busy writer must not fill MaxPeers with
+// dead entries and then leave a new member out.
+func TestDeadPeerDroppedUnderStrongLoad(t *testing.T) {
+	t.Parallel()
+	c := newMClusterWith(t, func(cfg *bus.Config) { cfg.MaxPeers = 2 }, "a", "b")
+	a := c.nodes["a"].b
+	x := c.start("x")
+	c.until("x holds its lease", 60, func() bool { return x.b.LeaseValid() })
+	_ = x.b.Close()
+	c.hub.drain(c.sync)
+	x.paused = true
+	v := merge.Version(100)
+	busyStep := func() { // a strong write of a's is pending whenever a ticks
+		v++
+		before := bus.Pending(a)
+		go func() { _, _ = a.PublishStrong(t.Context(), "k", v, 0) }()
+		eventually(t, "the strong write pending", func() bool { return bus.Pending(a) > before })
+		c.clk.Advance(c.cfg.HeartbeatInterval)
+		for _, id := range c.order {
+			if !c.nodes[id].paused {
+				bus.Tick(c.nodes[id].b)
+			}
+		}
+		c.hub.drain(c.sync)
+		for _, id := range c.order {
+			if n := c.nodes[id]; !n.paused {
+				bus.Renew(n.b)
+				bus.ServeMembership(n.b)
+			}
+		}
+		c.hub.drain(c.sync)
+	}
+	for range int(2 * c.cfg.PeerTimeout / c.cfg.HeartbeatInterval) {
+		busyStep()
+	}
+	y := c.start("y")
+	for range 30 {
+		busyStep()
+		if y.b.LeaseValid() && a.LeaseValid() {
+			break
+		}
+	}
+	if !y.b.LeaseValid() || !a.LeaseValid() || !slices.Contains(a.Members(), "y") {
+		t.Fatalf("y not taken in: a lease %v, view %v; y lease %v; state: %s", a.LeaseValid(), a.Members(), y.b.LeaseValid(), c.state())
+	}
+	if err := <-c.strong("a", "k2", 1); err != nil {
+		t.Fatalf("a's strong write with y in the view: %v", err)
 	}
 }

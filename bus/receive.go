@@ -47,6 +47,11 @@ func (a *busActor) peerOf(e *wire.Envelope) *peer {
 	case p == nil || e.Epoch > p.epoch:
 		if p == nil && len(a.peers) >= a.cfg.MaxPeers {
 			a.b.reject(RejectPeers, e.Origin)
+			if e.Seq != 0 || e.Op == wire.OpHeartbeat && e.Watermark != 0 {
+				// A node this one cannot follow has published: what it
+				// invalidated, and what of it was lost, cannot be known.
+				a.repairBecause("a node beyond MaxPeers publishes invalidations this node cannot follow")
+			}
 			return nil
 		}
 		if p != nil {
@@ -265,9 +270,14 @@ func (a *busActor) onLeave(p *peer, last uint64) {
 }
 
 // stateChanged turns off the lease while disconnected. After the
-// reconnect the heartbeat answers' watermarks reveal what was lost, and
-// the node catches up from the origins' rings before its lease returns.
+// reconnect the heartbeat answers' watermarks reveal what the peers it
+// knows sent meanwhile, and the node catches up from their rings; but a
+// node it never heard of may have come, written and gone while it was
+// away, so a reconnect also makes a flush due before the lease returns.
 func (a *busActor) stateChanged(s State) {
 	a.down = s == Disconnected
+	if s == Reconnected {
+		a.repairBecause("transport reconnected: a node may have written and gone meanwhile")
+	}
 	a.cfg.Logger.Info("bus: transport "+s.String(), "cluster", a.cfg.Cluster, "node", a.cfg.NodeID)
 }

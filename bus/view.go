@@ -184,6 +184,7 @@ func (a *busActor) replaced(p *peer) {
 // asks for a new Join: this node's record is gone or was replaced.
 func (a *busActor) lostMembership(err error) {
 	a.memberUntil = time.Time{}
+	a.repairBecause("membership lost: writers no longer wait for this node")
 	a.publishSelf()
 	for _, w := range a.pending {
 		a.finish(w, err)
