@@ -79,11 +79,15 @@ func (a *busActor) Receive(ctx actor.Context) {
 		}
 	}()
 	a.noteLapse()
+	if a.b.overrun.Swap(false) {
+		a.repairBecause("received messages dropped: MaxInboundBytes were waiting for the bus actor")
+	}
 	switch m := ctx.Message().(type) {
 	case publishBatch:
 		<-a.b.credits
 		a.publish(m.items)
 	case inbound:
+		a.b.inbound.Add(-m.size)
 		for i := range m.envs {
 			a.handle(&m.envs[i])
 		}

@@ -28,6 +28,8 @@ type Bus struct {
 
 	queue    chan pubItem  // asynchronous publishes, drained by pump
 	overflow atomic.Bool   // a publish found queue full: send a flush
+	inbound  atomic.Int64  // received bytes waiting for the actor
+	overrun  atomic.Bool   // a received message was dropped: flush
 	kick     chan struct{} // wakes pump after an overflow
 	credits  chan struct{} // bounds batches in the actor's mailbox
 
@@ -388,7 +390,17 @@ func (b *Bus) receive(msg []byte) {
 		}
 		return
 	}
-	b.root.Send(b.pid, inbound{envs: envs})
+	// The actor may be busy on another goroutine (an Applier call), so
+	// what waits for it is bounded here, where the transport's own
+	// pending limits cannot see it.
+	n := int64(len(msg))
+	if waiting := b.inbound.Add(n) - n; waiting > 0 && waiting+n > int64(b.cfg.MaxInboundBytes) {
+		b.inbound.Add(-n)
+		b.overrun.Store(true)
+		b.reject(RejectInbound, envs[0].Origin)
+		return
+	}
+	b.root.Send(b.pid, inbound{envs: envs, size: n})
 }
 
 func (b *Bus) state(s State) { b.root.Send(b.pid, stateChange{state: s}) }

@@ -95,6 +95,13 @@ type Config struct {
 	// RetransmitTries is how many retransmit requests a gap gets before
 	// the node repairs it with a flush; default 3.
 	RetransmitTries int
+	// MaxInboundBytes bounds the received bytes waiting for the bus actor
+	// while it is busy (an Applier call may take up to ApplyTimeout); a
+	// message that would go beyond it is dropped, counted
+	// (warp_bus_rejected_total{reason="inbound"}), and the node flushes
+	// once: what was dropped is lost. A message is never dropped while
+	// none waits. Default 64 MiB.
+	MaxInboundBytes int
 
 	// MaxPeers bounds the nodes this node keeps state for (peers heard,
 	// members of its view); a new node beyond it is ignored and counted
@@ -152,6 +159,7 @@ func (c Config) WithDefaults() Config {
 	num(&c.QueueSize, 8192)
 	num(&c.MaxBatch, 256)
 	num(&c.MaxBatchBytes, 64<<10)
+	num(&c.MaxInboundBytes, 64<<20)
 	num(&c.RingSize, 8192)
 	num(&c.RetransmitTries, 3)
 	num(&c.MaxPeers, 256)
@@ -182,7 +190,7 @@ func (c Config) validate() error {
 		return bad("PeerTimeout %v below lapse wait %v plus a heartbeat", c.PeerTimeout, c.lapseWait())
 	case c.MemberLease <= 4*c.tick():
 		return bad("MemberLease %v must exceed four ticks (%v)", c.MemberLease, 4*c.tick())
-	case c.QueueSize < 0 || c.MaxBatch < 1 || c.MaxBatch > wire.MaxBatch || c.MaxBatchBytes < 1 || c.RingSize < 1:
+	case c.QueueSize < 0 || c.MaxBatch < 1 || c.MaxBatch > wire.MaxBatch || c.MaxBatchBytes < 1 || c.RingSize < 1 || c.MaxInboundBytes < 1:
 		return bad("queue, batch and ring sizes must be positive")
 	case c.MaxPeers < 1 || c.MaxPeers > 1<<16 || c.MaxPending < 1 || c.RetransmitRate < 1 || c.FlushInterval < 0:
 		return bad("MaxPeers must be in [1, 65536]; MaxPending and RetransmitRate positive; FlushInterval not negative")

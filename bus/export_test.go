@@ -86,3 +86,14 @@ func ServeMembership(b *Bus) {
 
 // ExpelAfter exposes the expulsion wait of cfg after defaults.
 func ExpelAfter(cfg Config) time.Duration { return cfg.WithDefaults().expelAfter() }
+
+// Inbound returns the received bytes waiting for b's actor.
+func Inbound(b *Bus) int64 { return b.inbound.Load() }
+
+// RepairDue reports whether b's actor has a repair flush due.
+func RepairDue(b *Bus) bool {
+	var due bool
+	b.root.Send(b.pid, inspect{fn: func(a *busActor) { due = a.repair }})
+	b.sync()
+	return due
+}

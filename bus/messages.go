@@ -12,7 +12,10 @@ type (
 	// publishBatch carries queued publishes from the pump.
 	publishBatch struct{ items []pubItem }
 	// inbound carries decoded envelopes from the transport handler.
-	inbound struct{ envs []wire.Envelope }
+	inbound struct {
+		envs []wire.Envelope
+		size int64 // the message's bytes, counted in Bus.inbound
+	}
 	// stateChange carries a transport state event.
 	stateChange struct{ state State }
 	// tick drives heartbeats, gap repair, lapses and deadlines.

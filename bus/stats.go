@@ -38,7 +38,7 @@ type Stats struct {
 	// that it has not received yet.
 	Lag uint64
 	// Rejected counts what the bus refused, by reason: RejectClock,
-	// RejectPeers, RejectRate, and for a message dropped on arrival the
+	// RejectPeers, RejectRate, RejectInbound, and for a message dropped on arrival the
 	// reason wire.RejectReason gives ("bad_mac", "unknown_key",
 	// "truncated", "format", "malformed", "version").
 	Rejected map[string]uint64
@@ -54,6 +54,9 @@ const (
 	RejectPeers = "peers"
 	// RejectRate: a retransmit request beyond RetransmitRate.
 	RejectRate = "rate"
+	// RejectInbound: a received message dropped because MaxInboundBytes
+	// were already waiting for the bus actor.
+	RejectInbound = "inbound"
 )
 
 // counters are the live counters behind Stats.
