@@ -20,7 +20,11 @@ type Member struct {
 // calls it from one goroutine of its own, never from its actor.
 type Membership interface {
 	// Join replaces node's record, if any, by one with counter 0 and the
-	// epoch max(min, old+1), and returns that epoch.
+	// epoch max(min, top+1), top being the largest epoch it ever returned
+	// for any node (kept when records are removed), and returns that
+	// epoch. So a node's epochs only grow, whatever its clock says: a
+	// restart that got a smaller one than its peers remember would be
+	// ignored by them.
 	Join(ctx context.Context, node string, min uint64) (epoch uint64, err error)
 	// Renew bumps the counter of node's record if it holds epoch, and
 	// returns every member; an error wrapping [ErrNotMember] if node has no

@@ -1,12 +1,14 @@
 package bus_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/warpcache/warp/bus"
+	"github.com/warpcache/warp/bus/bustest"
 	"github.com/warpcache/warp/merge"
 )
 
@@ -383,4 +385,31 @@ func TestDeadPeerDroppedUnderStrongLoad(t *testing.T) {
 	if err := <-c.strong("a", "k2", 1); err != nil {
 		t.Fatalf("a's strong write with y in the view: %v", err)
 	}
+}
+
+// clockBehind is a Membership whose callers' clocks are far behind: every
+// Join asks for a minimum epoch below every epoch already given.
+type clockBehind struct{ *bustest.Membership }
+
+func (m clockBehind) Join(ctx context.Context, node string, _ uint64) (uint64, error) {
+	return m.Membership.Join(ctx, node, 1)
+}
+
+// A node that left cleanly and restarts on a clock behind the one it had
+// still gets an epoch above its old one (the Membership keeps the largest
+// it gave), so its peers take the restart in and keep their leases.
+func TestRestartWithClockBehind(t *testing.T) {
+	t.Parallel()
+	c := newMClusterOf(t, true, func(cfg *bus.Config) { cfg.Membership = clockBehind{cfg.Membership.(*bustest.Membership)} }, "a", "b", "c")
+	old := c.nodes["c"].b.Epoch()
+	_ = c.nodes["c"].b.Close()
+	c.hub.drain(c.sync)
+	c.step(c.cfg.HeartbeatInterval)
+	n := c.start("c")
+	if n.b.Epoch() <= old {
+		t.Fatalf("c restarted under epoch %d; want above its old %d", n.b.Epoch(), old)
+	}
+	c.until("every node holds its lease with the restarted c", 60, func() bool {
+		return c.nodes["a"].b.LeaseValid() && c.nodes["b"].b.LeaseValid() && n.b.LeaseValid()
+	})
 }

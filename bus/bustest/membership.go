@@ -15,8 +15,9 @@ import (
 // service is unreachable); Hold keeps a node's renewals from reaching it
 // (a node cut off from the service).
 type Membership struct {
-	mu      sync.Mutex // guards members and held
+	mu      sync.Mutex // guards members, top and held
 	members map[string]bus.Member
+	top     uint64 // the largest epoch Join returned
 	held    map[string]bool
 	Fail    atomic.Bool
 }
@@ -45,7 +46,8 @@ func (m *Membership) Join(ctx context.Context, node string, min uint64) (uint64,
 	if err := m.check(ctx, node); err != nil {
 		return 0, err
 	}
-	epoch := max(min, m.members[node].Epoch+1)
+	epoch := max(min, m.top+1)
+	m.top = epoch
 	m.members[node] = bus.Member{Node: node, Epoch: epoch}
 	return epoch, nil
 }
