@@ -172,7 +172,9 @@ func newEpoch(now time.Time) uint64 {
 
 // Publish announces that key was written at version v. It never blocks:
 // publishes are queued and batched; if the queue is full, the bus
-// broadcasts a flush instead, so nothing is silently lost.
+// broadcasts a flush instead, so nothing is silently lost. So does a
+// publish that cannot be sent (a key over wire.MaxKeyLen, a version over
+// merge.MaxVersion), which is also reported on Errors as ErrInvalid.
 func (b *Bus) Publish(key string, v merge.Version) {
 	b.enqueue(pubItem{op: wire.OpInvalidate, key: key, version: v})
 }
@@ -194,6 +196,12 @@ func (b *Bus) PublishFlush() { b.enqueue(pubItem{op: wire.OpFlush}) }
 func (b *Bus) enqueue(it pubItem) {
 	if b.closed.Load() {
 		return
+	}
+	if len(it.key) > wire.MaxKeyLen || !it.version.Valid() {
+		// It cannot be encoded, and would void the batch it joins: a
+		// flush broadcast covers it instead, never a silent drop.
+		b.report(fmt.Errorf("%w: publish of a %d-byte key at version %d: broadcasting a flush instead", ErrInvalid, len(it.key), it.version))
+		it = pubItem{op: wire.OpFlush}
 	}
 	select {
 	case b.queue <- it:

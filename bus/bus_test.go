@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -380,6 +381,35 @@ func TestOverflowEscalatesToFlush(t *testing.T) {
 	nodes[1].app.Wait(t, "flush broadcast", func() bool { return nodes[1].app.Flushes > 0 })
 	if s := nodes[0].bus.Stats(); s.Overflows == 0 {
 		t.Fatalf("got no overflows: %+v", s)
+	}
+}
+
+// A publish that cannot be encoded (a key over wire.MaxKeyLen, a version
+// over merge.MaxVersion) would void the batch it joins; it becomes a flush
+// broadcast and an error on Errors, and the publishes beside it arrive.
+func TestInvalidPublishBecomesFlush(t *testing.T) {
+	t.Parallel()
+	trs, _ := inprocTransports(2)
+	nodes := startNodes(t, trs, nil)
+	converged(t, nodes)
+	for _, publish := range []func(){
+		func() { nodes[0].bus.Publish(strings.Repeat("k", wire.MaxKeyLen+1), 1) },
+		func() { nodes[0].bus.Publish("k", merge.MaxVersion+1) },
+		func() { nodes[0].bus.PublishPrefix(strings.Repeat("p", wire.MaxKeyLen+1)) },
+	} {
+		flushes := nodes[1].app.FlushCount()
+		publish()
+		keys := publishKeys(nodes[0].bus, "ok", 3)
+		nodes[1].app.Wait(t, "the flush broadcast", func() bool { return nodes[1].app.Flushes > flushes })
+		allApplied(t, nodes[1].app, keys)
+		select {
+		case err := <-nodes[0].bus.Errors():
+			if !errors.Is(err, bus.ErrInvalid) {
+				t.Fatalf("reported %v; want ErrInvalid", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the invalid publish was not reported")
+		}
 	}
 }
 
