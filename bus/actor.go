@@ -36,7 +36,7 @@ type busActor struct {
 	startup  time.Time                // peers met before this are followed from the first seq seen
 	down     bool                     // transport disconnected
 	repair   bool                     // a flush is due before the lease may be valid again
-	held     time.Time                // end of the lease last held (leaseBase), zero after it lapsed
+	held     time.Time                // end of the heartbeat leases last held (peerLeases), zero after they lapsed
 	joined   bool                     // the first flush, on joining, is done
 	pending  map[uint64]*pendingWrite // by request id
 	bySeq    map[uint64]uint64        // Seq of a strong envelope → request id
