@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/store"
@@ -18,7 +20,15 @@ import (
 // (inserting a placeholder for a missing key, so that no other writer can
 // create it meanwhile); Commit checks every op against the locked rows and
 // the ops before it, then applies the writes in a second pipelined batch
-// and commits. Any failure rolls everything back.
+// and commits. A failure before COMMIT, or ctx ending before it, rolls
+// everything back.
+//
+// COMMIT itself is sent under a context that ctx's end does not cut short,
+// bounded by [Config].CommitTimeout instead: once COMMIT is sent, Commit
+// waits for its reply, so that a deadline can no longer turn a committed
+// transaction into an error. If the reply does not come (the connection
+// is lost, or CommitTimeout passes), the outcome is unknown and the error
+// wraps [ErrCommitUnknown].
 func (s *Store[T]) Commit(ctx context.Context, ops []store.Op[T]) ([]merge.Version, error) {
 	enc, err := s.prepare(ctx, ops)
 	if err != nil {
@@ -27,19 +37,56 @@ func (s *Store[T]) Commit(ctx context.Context, ops []store.Op[T]) ([]merge.Versi
 	if len(ops) == 0 {
 		return []merge.Version{}, nil
 	}
-	var out []merge.Version
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		cur, keys, err := s.lock(ctx, tx, ops)
-		if err != nil {
-			return err
-		}
-		out, err = s.plan(ctx, tx, ops, enc, cur, keys)
-		return err
-	})
+	tx, err := s.pool.Begin(ctx)
 	if err != nil {
+		return nil, fail(ctx, "commit", "", err)
+	}
+	out, err := s.body(ctx, tx, ops, enc)
+	if err != nil {
+		_ = tx.Rollback(ctx) // a failed rollback closes the connection, which rolls back too
+		return nil, err
+	}
+	if err := s.commit(ctx, tx); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// body locks and checks the ops' rows and applies the ops in tx; it fails
+// with ctx's error if ctx ended meanwhile, so that nothing is committed
+// after the caller gave up.
+func (s *Store[T]) body(ctx context.Context, tx pgx.Tx, ops []store.Op[T], enc [][]byte) ([]merge.Version, error) {
+	cur, keys, err := s.lock(ctx, tx, ops)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.plan(ctx, tx, ops, enc, cur, keys)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: commit: %w", err)
+	}
+	return out, nil
+}
+
+// commit sends COMMIT under a context of its own (ctx's values, without
+// its cancellation, bounded by Config.CommitTimeout) and tells a COMMIT
+// that certainly failed from one whose outcome is unknown.
+func (s *Store[T]) commit(ctx context.Context, tx pgx.Tx) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CommitTimeout)
+	defer cancel()
+	err := tx.Commit(cctx)
+	var pgErr *pgconn.PgError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, pgx.ErrTxCommitRollback), errors.As(err, &pgErr), pgconn.SafeToRetry(err):
+		// The server answered with a rollback or an error, or COMMIT was
+		// never sent: nothing was committed.
+		return fmt.Errorf("postgres: commit: %w", err)
+	}
+	return fmt.Errorf("postgres: commit: no reply to COMMIT: %w: %w", ErrCommitUnknown, err)
 }
 
 // prepare validates ops and encodes their values.
@@ -82,7 +129,7 @@ func (s *Store[T]) lock(ctx context.Context, tx pgx.Tx, ops []store.Op[T]) (map[
 		var k string
 		var r row
 		_, err := pgx.ForEachRow(rows, []any{&k, &r.version, &r.fence}, func() error {
-			if _, err := check.Stored(uint64(r.version)); err != nil {
+			if _, err := stored(r.version); err != nil {
 				return fmt.Errorf("%q: %w", k, err)
 			}
 			cur[k] = r

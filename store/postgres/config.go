@@ -18,6 +18,9 @@ const (
 	MaxKeyLenLimit = 2048
 	// MaxValueSizeLimit is below PostgreSQL's 1 GiB limit for a field.
 	MaxValueSizeLimit = 512 << 20
+	// DefaultCommitTimeout is how long Commit waits for the reply to its
+	// COMMIT by default.
+	DefaultCommitTimeout = 10 * time.Second
 )
 
 // Config configures a [Store]. The zero value is a store on table
@@ -44,7 +47,15 @@ type Config struct {
 	MaxKeyLen int
 	// MaxValueSize is the largest encoded value in bytes; larger ones fail
 	// with store.ErrTooLarge. Default 16 MiB, at most MaxValueSizeLimit.
+	// A larger value read back (written by something else than this
+	// store, or under a larger MaxValueSize) is an error wrapping
+	// store.ErrInvalid, not a value.
 	MaxValueSize int
+	// CommitTimeout bounds how long Commit waits for the reply to its
+	// COMMIT, which the caller's context does not cut short (see
+	// [Store.Commit]); without a reply by then, Commit fails with
+	// [ErrCommitUnknown]. Default DefaultCommitTimeout (10 s).
+	CommitTimeout time.Duration
 	// SkipSchema makes New trust that schema.sql (and the history trigger,
 	// if History > 0) has been applied instead of running it.
 	SkipSchema bool
@@ -63,6 +74,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxValueSize == 0 {
 		c.MaxValueSize = DefaultMaxValueSize
+	}
+	if c.CommitTimeout == 0 {
+		c.CommitTimeout = DefaultCommitTimeout
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -87,6 +101,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("postgres: max key length %d not in [1, %d]: %w", c.MaxKeyLen, MaxKeyLenLimit, store.ErrInvalid)
 	case c.MaxValueSize < 0 || c.MaxValueSize > MaxValueSizeLimit:
 		return fmt.Errorf("postgres: max value size %d not in [1, %d]: %w", c.MaxValueSize, MaxValueSizeLimit, store.ErrInvalid)
+	case c.CommitTimeout < 0:
+		return fmt.Errorf("postgres: commit timeout %v < 0: %w", c.CommitTimeout, store.ErrInvalid)
 	}
 	return nil
 }

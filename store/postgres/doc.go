@@ -45,8 +45,12 @@
 // inserts a placeholder row for a missing key, so that nobody creates it
 // meanwhile; lock order prevents deadlocks between commits); Go checks the
 // ops in order against the locked rows, and a second pipelined batch
-// applies them. A failed check, a lost connection or an ended context rolls
-// everything back.
+// applies them. A failed check, a lost connection or an ended context
+// before COMMIT rolls everything back. COMMIT is sent under a context of
+// its own, which the caller's cancellation does not cut short, bounded by
+// [Config].CommitTimeout: a deadline that ends while COMMIT is on its way
+// no longer reports an error for a transaction that committed, and Commit
+// may return up to CommitTimeout after ctx ended.
 //
 // # History
 //
@@ -63,5 +67,16 @@
 // "postgres:" and the operation. A context that ends mid-call makes the call
 // return an error wrapping ctx.Err(), but pgx then only drops the
 // connection: a single write the server was already running may still be
-// applied, whole (a Commit never is, since its COMMIT was not sent).
+// applied, whole. A Commit that fails committed nothing, unless its error
+// wraps [ErrCommitUnknown]: ctx ending before COMMIT rolls back, and once
+// COMMIT is sent Commit waits for its reply. Only a COMMIT that got no
+// reply (the connection lost after it was sent, or Config.CommitTimeout
+// passed) leaves the outcome unknown: the transaction may have committed,
+// whole, or not at all.
+//
+// Versions and values read back are checked: a version that is negative
+// or above [merge.MaxVersion], or a value longer than
+// [Config].MaxValueSize, was not written by this store and is an error
+// wrapping [store.ErrInvalid], not a value; no Set or Delete moves such a
+// version.
 package postgres

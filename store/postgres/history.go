@@ -10,7 +10,6 @@ import (
 
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/store"
-	"github.com/warpcache/warp/store/internal/check"
 )
 
 // GetAt implements [store.Historian] from the key's row and the newest
@@ -45,15 +44,11 @@ func (s *Store[T]) GetAt(ctx context.Context, key string, at merge.Version) (sto
 	case deleted:
 		return store.Item[T]{}, fmt.Errorf("postgres: %q at %d: deleted at %d: %w", key, at, v, store.ErrNotFound)
 	}
-	ver, err := check.Stored(uint64(v))
+	it, err := s.item(v, b)
 	if err != nil {
 		return store.Item[T]{}, fmt.Errorf("postgres: get %q at %d: %w", key, at, err)
 	}
-	val, err := s.codec.Decode(b)
-	if err != nil {
-		return store.Item[T]{}, fmt.Errorf("postgres: get %q at %d: %w", key, at, err)
-	}
-	return store.Item[T]{Value: val, Version: ver}, nil
+	return it, nil
 }
 
 // before explains why no version of key is at or below at.

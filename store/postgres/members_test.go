@@ -198,33 +198,52 @@ func TestSkipSchema(t *testing.T) {
 	}
 }
 
-// TestStoredVersionAboveMax: a version above merge.MaxVersion that got
-// into the table by other means is an error wherever it is read, and no
-// write moves it.
-func TestStoredVersionAboveMax(t *testing.T) {
+// TestStoredVersionOutOfRange: a version above merge.MaxVersion, or a
+// negative one, that got into the table by other means is an error
+// wherever it is read, and no write moves it. Set and Delete on a
+// negative version used to apply and return version 0.
+func TestStoredVersionOutOfRange(t *testing.T) {
 	t.Parallel()
 	pool := testPool(t)
-	s, table := newTable(t, pool, postgres.Config{History: 2})
-	ctx := t.Context()
-	_, err := s.Set(ctx, "k", []byte("v"), store.Write{})
-	must(t, err)
-	_, err = pool.Exec(ctx, fmt.Sprintf("UPDATE %s SET version = $1 WHERE key = 'k'", table), int64(merge.MaxVersion)+1)
-	must(t, err)
-	calls := map[string]func() error{
-		"Get":     func() error { _, err := s.Get(ctx, "k"); return err },
-		"Version": func() error { _, err := s.Version(ctx, "k"); return err },
-		"GetAt":   func() error { _, err := s.GetAt(ctx, "k", 1<<63-1); return err },
-		"Scan":    func() error { return s.Scan(ctx, "", func(string, store.Item[[]byte]) error { return nil }) },
-		"Set":     func() error { _, err := s.Set(ctx, "k", []byte("w"), store.Write{}); return err },
-		"Commit": func() error {
-			_, err := s.Commit(ctx, []store.Op[[]byte]{{Kind: store.OpCheck, Key: "k"}})
-			return err
-		},
-	}
-	for name, call := range calls {
-		if err := call(); !errors.Is(err, store.ErrInvalid) || !strings.HasPrefix(err.Error(), "postgres: ") {
-			t.Errorf("%s of a version above MaxVersion = %v; want a postgres: error wrapping ErrInvalid", name, err)
-		}
+	for _, bad := range []int64{int64(merge.MaxVersion) + 1, -5} {
+		t.Run(fmt.Sprint(bad), func(t *testing.T) {
+			t.Parallel()
+			s, table := newTable(t, pool, postgres.Config{History: 2})
+			ctx := t.Context()
+			_, err := s.Set(ctx, "k", []byte("v"), store.Write{})
+			must(t, err)
+			_, err = pool.Exec(ctx, fmt.Sprintf("UPDATE %s SET version = $1 WHERE key = 'k'", table), bad)
+			must(t, err)
+			calls := map[string]func() error{
+				"Get":     func() error { _, err := s.Get(ctx, "k"); return err },
+				"Version": func() error { _, err := s.Version(ctx, "k"); return err },
+				"GetAt":   func() error { _, err := s.GetAt(ctx, "k", 1<<63-1); return err },
+				"Scan":    func() error { return s.Scan(ctx, "", func(string, store.Item[[]byte]) error { return nil }) },
+				"Set":     func() error { _, err := s.Set(ctx, "k", []byte("w"), store.Write{}); return err },
+				"SetMin":  func() error { _, err := s.Set(ctx, "k", []byte("w"), store.Write{Min: 7}); return err },
+				"Create":  func() error { _, err := s.Set(ctx, "k", []byte("w"), store.Write{Check: true}); return err },
+				"Delete":  func() error { _, err := s.Delete(ctx, "k", store.Write{}); return err },
+				"Commit": func() error {
+					_, err := s.Commit(ctx, []store.Op[[]byte]{{Kind: store.OpCheck, Key: "k"}})
+					return err
+				},
+				"CommitSet": func() error {
+					_, err := s.Commit(ctx, []store.Op[[]byte]{{Kind: store.OpSet, Key: "k", Value: []byte("w")}})
+					return err
+				},
+			}
+			for name, call := range calls {
+				if err := call(); !errors.Is(err, store.ErrInvalid) || !strings.HasPrefix(err.Error(), "postgres: ") {
+					t.Errorf("%s of version %d = %v; want a postgres: error wrapping ErrInvalid", name, bad, err)
+				}
+			}
+			var v int64
+			var deleted bool
+			must(t, pool.QueryRow(ctx, fmt.Sprintf("SELECT version, deleted FROM %s WHERE key = 'k'", table)).Scan(&v, &deleted))
+			if v != bad || deleted {
+				t.Errorf("row after the writes: version %d, deleted %v; want %d, false: no write moves it", v, deleted, bad)
+			}
+		})
 	}
 }
 
@@ -232,5 +251,48 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStoredValueTooLarge: a value above Config.MaxValueSize that got into
+// the table (or its history) by other means is an error wrapping
+// store.ErrInvalid wherever it is read, not a value; one of MaxValueSize
+// bytes reads back. Get used to return a 1 MiB value with MaxValueSize
+// 1024.
+func TestStoredValueTooLarge(t *testing.T) {
+	t.Parallel()
+	pool := testPool(t)
+	const max = 1024
+	s, table := newTable(t, pool, postgres.Config{History: 2, MaxValueSize: max})
+	ctx := t.Context()
+	for _, k := range []string{"big", "old", "old", "full"} {
+		_, err := s.Set(ctx, k, []byte("v"), store.Write{})
+		must(t, err)
+	}
+	_, err := pool.Exec(ctx, fmt.Sprintf(`UPDATE %s SET value = repeat('x', $2)::bytea WHERE key = $1`, table), "big", 1<<20)
+	must(t, err)
+	_, err = pool.Exec(ctx, fmt.Sprintf(`UPDATE %s SET value = repeat('x', $2)::bytea WHERE key = $1`, table), "full", max)
+	must(t, err)
+	_, err = pool.Exec(ctx, fmt.Sprintf(`UPDATE %s_history SET value = repeat('x', $2)::bytea WHERE key = $1`, table), "old", max+1)
+	must(t, err)
+	calls := map[string]func() error{
+		"Get":   func() error { _, err := s.Get(ctx, "big"); return err },
+		"GetAt": func() error { _, err := s.GetAt(ctx, "big", 1<<62-1); return err },
+		"GetAt history": func() error {
+			_, err := s.GetAt(ctx, "old", 1)
+			return err
+		},
+		"Scan": func() error { return s.Scan(ctx, "b", func(string, store.Item[[]byte]) error { return nil }) },
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, store.ErrInvalid) || !strings.HasPrefix(err.Error(), "postgres: ") {
+			t.Errorf("%s of a value above MaxValueSize = %v; want a postgres: error wrapping ErrInvalid", name, err)
+		}
+	}
+	if it, err := s.Get(ctx, "full"); err != nil || len(it.Value) != max {
+		t.Errorf("Get of a value of MaxValueSize bytes = %d bytes, %v; want %d, nil", len(it.Value), err, max)
+	}
+	if it, err := s.GetAt(ctx, "old", 2); err != nil || string(it.Value) != "v" {
+		t.Errorf("GetAt(old, 2) = %q, %v; want the current value", it.Value, err)
 	}
 }

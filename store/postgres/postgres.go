@@ -66,15 +66,37 @@ func (s *Store[T]) Get(ctx context.Context, key string) (store.Item[T], error) {
 	if err != nil {
 		return store.Item[T]{}, fail(ctx, "get", key, err)
 	}
-	ver, err := check.Stored(uint64(v))
+	it, err := s.item(v, b)
 	if err != nil {
 		return store.Item[T]{}, fmt.Errorf("postgres: get %q: %w", key, err)
+	}
+	return it, nil
+}
+
+// item checks a version and value read back and decodes the value.
+func (s *Store[T]) item(v int64, b []byte) (store.Item[T], error) {
+	ver, err := stored(v)
+	if err != nil {
+		return store.Item[T]{}, err
+	}
+	if err := check.StoredValue(len(b), s.cfg.MaxValueSize); err != nil {
+		return store.Item[T]{}, err
 	}
 	val, err := s.codec.Decode(b)
 	if err != nil {
-		return store.Item[T]{}, fmt.Errorf("postgres: get %q: %w", key, err)
+		return store.Item[T]{}, err
 	}
 	return store.Item[T]{Value: val, Version: ver}, nil
+}
+
+// stored checks a version read back from the table: a negative one, or
+// one above merge.MaxVersion, was not written by an adapter and is an
+// error wrapping store.ErrInvalid.
+func stored(v int64) (merge.Version, error) {
+	if v < 0 {
+		return 0, fmt.Errorf("stored version %d < 0, not written by a store adapter: %w", v, store.ErrInvalid)
+	}
+	return check.Stored(uint64(v))
 }
 
 // Version implements [store.Store].
@@ -90,7 +112,7 @@ func (s *Store[T]) Version(ctx context.Context, key string) (merge.Version, erro
 	if err != nil {
 		return 0, fail(ctx, "version", key, err)
 	}
-	ver, err := check.Stored(uint64(v))
+	ver, err := stored(v)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: version %q: %w", key, err)
 	}
@@ -129,7 +151,11 @@ func (s *Store[T]) write(ctx context.Context, kind store.OpKind, key string, b [
 		var v int64
 		err := s.pool.QueryRow(ctx, q, args...).Scan(&v)
 		if err == nil {
-			return merge.Version(v), nil
+			ver, err := stored(v)
+			if err != nil { // the statement's conditions rule this out
+				return 0, fmt.Errorf("postgres: %s %q: applied, but: %w", name, key, err)
+			}
+			return ver, nil
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return 0, fail(ctx, name, key, err)
@@ -192,6 +218,9 @@ type row struct {
 
 // admit returns the error that keeps an op with w from applying to cur.
 func admit(kind store.OpKind, key string, cur row, w store.Write) error {
+	if _, err := stored(cur.version); err != nil {
+		return fmt.Errorf("%q: %w", key, err)
+	}
 	if (w.Check || kind == store.OpCheck) && merge.Version(cur.version) != w.IfVersion {
 		return fmt.Errorf("%q is at version %d, not %d: %w", key, cur.version, w.IfVersion, store.ErrConflict)
 	}

@@ -50,6 +50,7 @@ func TestConfig(t *testing.T) {
 		{"NegativeHistory", postgres.Config{History: -1}},
 		{"HugeKeys", postgres.Config{MaxKeyLen: postgres.MaxKeyLenLimit + 1}},
 		{"HugeValues", postgres.Config{MaxValueSize: postgres.MaxValueSizeLimit + 1}},
+		{"NegativeCommitTimeout", postgres.Config{CommitTimeout: -time.Second}},
 		{"NilPool", postgres.Config{}},
 	}
 	for _, tc := range tests {

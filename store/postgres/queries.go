@@ -13,7 +13,8 @@ type queries struct {
 	// upsert writes unconditionally or create-if-absent ($6: check that
 	// the stored version is 0); update is the compare-and-swap on a
 	// version above 0. Both return no row when a condition fails, or
-	// when the key's version is at merge.MaxVersion.
+	// when the key's version is at merge.MaxVersion or out of range
+	// (negative, or above: not written by an adapter).
 	upsert, update string
 	// guarded[0] and guarded[1] are upsert and update conditional on the
 	// member row ($7, $8, $9: cluster, node, incarnation), which they lock
@@ -30,7 +31,8 @@ type queries struct {
 	lock, apply, unplace string
 	// scan[first][bounded] reads one page of a prefix scan.
 	scan [2][2]string
-	// getAt and historyLen serve GetAt.
+	// getAt and historyLen serve GetAt; getAt returns a negative current
+	// version first, for GetAt to report, rather than an older one.
 	getAt, historyLen string
 }
 
@@ -39,7 +41,7 @@ const (
 	upsertSet = `ON CONFLICT (key) DO UPDATE SET
     value = EXCLUDED.value, version = GREATEST($3::bigint, r.version + 1),
     fence = GREATEST(r.fence, EXCLUDED.fence), deleted = EXCLUDED.deleted, updated_at = EXCLUDED.updated_at
-WHERE (NOT $6::boolean OR r.version = 0) AND ($4::bigint = 0 OR r.fence <= $4::bigint) AND r.version < %[2]d
+WHERE (NOT $6::boolean OR r.version = 0) AND ($4::bigint = 0 OR r.fence <= $4::bigint) AND r.version >= 0 AND r.version < %[2]d
 RETURNING r.version`
 	updateSet = `UPDATE %[1]s AS r SET
     value = $2, version = GREATEST($3::bigint, r.version + 1),
@@ -81,10 +83,10 @@ RETURNING key, version, fence`, t),
 		apply:   fmt.Sprintf(`UPDATE %s SET value = $2, version = $3, fence = $4, deleted = $5, updated_at = now() WHERE key = $1`, t),
 		unplace: fmt.Sprintf(`DELETE FROM %s WHERE key = ANY($1::text[]) AND version = 0`, t),
 		getAt: fmt.Sprintf(`SELECT version, value, deleted FROM (
-    SELECT version, value, deleted FROM %[1]s WHERE key = $1 AND version <= $2 AND version > 0
+    SELECT version, value, deleted FROM %[1]s WHERE key = $1 AND (version <= $2 AND version > 0 OR version < 0)
     UNION ALL
     (SELECT version, value, deleted FROM %[2]s WHERE key = $1 AND version <= $2 ORDER BY version DESC LIMIT 1)
-) AS x ORDER BY version DESC LIMIT 1`, t, h),
+) AS x ORDER BY version < 0 DESC, version DESC LIMIT 1`, t, h),
 		historyLen: fmt.Sprintf(`SELECT EXISTS (SELECT 1 FROM %s WHERE key = $1 AND version > 0),
     (SELECT count(*) FROM %s WHERE key = $1)`, t, h),
 	}

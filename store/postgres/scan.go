@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/warpcache/warp/store"
-	"github.com/warpcache/warp/store/internal/check"
 )
 
 // scanPage is how many rows Scan reads per query.
@@ -71,15 +70,11 @@ func (s *Store[T]) page(ctx context.Context, prefix, after string, first int, up
 		if !strings.HasPrefix(k, prefix) {
 			return nil
 		}
-		ver, err := check.Stored(uint64(v))
+		it, err := s.item(v, b)
 		if err != nil {
 			return fmt.Errorf("postgres: scan: %q: %w", k, err)
 		}
-		val, err := s.codec.Decode(b)
-		if err != nil {
-			return fmt.Errorf("postgres: scan: %q: %w", k, err)
-		}
-		out = append(out, entry[T]{k, store.Item[T]{Value: val, Version: ver}})
+		out = append(out, entry[T]{k, it})
 		b = nil // the next row needs its own buffer: Decode owns this one
 		return nil
 	})

@@ -29,6 +29,9 @@ type Config struct {
 	MaxKeyLen int
 	// MaxValueSize is the largest encoded value in bytes; larger ones fail
 	// with store.ErrTooLarge. Default 16 MiB, at most MaxValueSizeLimit.
+	// A larger value read back (written by something else than this
+	// store, or under a larger MaxValueSize) is an error wrapping
+	// store.ErrInvalid, not a value.
 	MaxValueSize int
 }
 

@@ -78,3 +78,32 @@ func TestStoredVersionAboveMax(t *testing.T) {
 		}
 	}
 }
+
+// TestStoredValueTooLarge: a value above Config.MaxValueSize that got into
+// a hash by other means is an error wrapping store.ErrInvalid wherever it
+// is read, not a value; one of MaxValueSize bytes reads back. Get used to
+// return a 1 MiB value with MaxValueSize 1024.
+func TestStoredValueTooLarge(t *testing.T) {
+	t.Parallel()
+	c := testClient(t, nil)
+	const max = 1024
+	s, prefix := newPrefix(t, c, redis.Config{MaxValueSize: max})
+	ctx := t.Context()
+	for k, size := range map[string]int{"big": 1 << 20, "over": max + 1, "full": max} {
+		_, err := s.Set(ctx, k, []byte("v"), store.Write{})
+		must(t, err)
+		must(t, c.HSet(ctx, prefix+k, "v", strings.Repeat("x", size)).Err())
+	}
+	for _, k := range []string{"big", "over"} {
+		if it, err := s.Get(ctx, k); !errors.Is(err, store.ErrInvalid) || !strings.HasPrefix(err.Error(), "redis: ") {
+			t.Errorf("Get(%s) = %d bytes, %v; want a redis: error wrapping ErrInvalid", k, len(it.Value), err)
+		}
+		err := s.Scan(ctx, k, func(string, store.Item[[]byte]) error { return nil })
+		if !errors.Is(err, store.ErrInvalid) || !strings.HasPrefix(err.Error(), "redis: ") {
+			t.Errorf("Scan(%s) = %v; want a redis: error wrapping ErrInvalid", k, err)
+		}
+	}
+	if it, err := s.Get(ctx, "full"); err != nil || len(it.Value) != max {
+		t.Errorf("Get of a value of MaxValueSize bytes = %d bytes, %v; want %d, nil", len(it.Value), err, max)
+	}
+}

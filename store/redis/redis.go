@@ -66,6 +66,9 @@ func (s *Store[T]) item(key string, f []any) (store.Item[T], error) {
 		return store.Item[T]{}, err
 	}
 	b, _ := f[0].(string)
+	if err := check.StoredValue(len(b), s.cfg.MaxValueSize); err != nil {
+		return store.Item[T]{}, fmt.Errorf("redis: get %q: %w", key, err)
+	}
 	val, err := s.codec.Decode([]byte(b))
 	if err != nil {
 		return store.Item[T]{}, fmt.Errorf("redis: get %q: %w", key, err)

@@ -1,6 +1,7 @@
 // Package check validates the input that every store adapter checks alike:
-// the versions and guard of a write, and the ids and incarnations of a
-// membership; it also collects the guards of a commit ([Guards]) and words
+// the versions and guard of a write, the ids and incarnations of a
+// membership, and the versions and value sizes read back ([Stored],
+// [StoredValue]); it also collects the guards of a commit ([Guards]) and words
 // [store.ErrNotMember] ([NotMember]). Its errors carry no package prefix;
 // each adapter puts its own ("memory: set \"k\": ...") in front.
 package check
@@ -123,6 +124,17 @@ func Stored(v uint64) (merge.Version, error) {
 		return 0, fmt.Errorf("stored version %d > merge.MaxVersion, not written by a store adapter: %w", v, store.ErrInvalid)
 	}
 	return merge.Version(v), nil
+}
+
+// StoredValue checks the size n of a value read back from a store against
+// the adapter's MaxValueSize: a larger one was not written by the adapter
+// under this limit and is not decoded, but reported as an error wrapping
+// store.ErrInvalid.
+func StoredValue(n, max int) error {
+	if n > max {
+		return fmt.Errorf("stored value of %d bytes > MaxValueSize %d, not written by this store: %w", n, max, store.ErrInvalid)
+	}
+	return nil
 }
 
 // OpName names an op's kind in messages.
