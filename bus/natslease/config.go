@@ -24,7 +24,8 @@ type Config struct {
 	// 1 to 252 characters of [a-zA-Z0-9_-] (the server's limit).
 	Bucket string
 	// DefaultTTL is the TTL [Leases.Grant] uses when passed 0; default
-	// [DefaultLeaseTTL]. Rounded up to whole seconds like every TTL.
+	// [DefaultLeaseTTL]. Rounded up to whole seconds like every TTL; at
+	// most [MaxTTL].
 	DefaultTTL time.Duration
 	// MarkerTTL is how long the server keeps the marker that a revoked or
 	// expired lease leaves behind (KeyValueConfig.LimitMarkerTTL); default
@@ -67,8 +68,8 @@ func (c Config) validate() error {
 		return err
 	}
 	switch {
-	case c.DefaultTTL < 0:
-		return fmt.Errorf("natslease: DefaultTTL %v < 0: %w", c.DefaultTTL, ErrInvalid)
+	case c.DefaultTTL < 0 || c.DefaultTTL > MaxTTL:
+		return fmt.Errorf("natslease: DefaultTTL %v not in [0, %v]: %w", c.DefaultTTL, MaxTTL, ErrInvalid)
 	case c.MarkerTTL < time.Second:
 		return fmt.Errorf("natslease: MarkerTTL %v < 1s: %w", c.MarkerTTL, ErrInvalid)
 	case c.Replicas < 0:

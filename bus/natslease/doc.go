@@ -26,7 +26,10 @@
 // # Expiry
 //
 // TTLs are whole seconds on the server (at least 1s); every TTL is rounded
-// up, so a lease never ends earlier than asked. The server expires the
+// up, so a lease never ends earlier than asked. A TTL above [MaxTTL] (100
+// years), such as time.Duration(math.MaxInt64), is refused with
+// [ErrInvalid], never shortened; so is a lease entry whose stored TTL is
+// outside 1s to MaxTTL. The server expires the
 // entry by itself: a lease ends on time even if the node that granted it
 // died.
 //

@@ -3,10 +3,14 @@ package natslease_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warpcache/warp/bus/natslease"
@@ -151,4 +155,98 @@ func TestCancelled(t *testing.T) {
 	if _, err := natslease.New(ctx, n.js, natslease.Config{Bucket: "other"}, func(string, []string) {}); !errors.Is(err, context.Canceled) {
 		t.Errorf("New: got %v; want context.Canceled", err)
 	}
+}
+
+// TestTTLAboveMax: a TTL above MaxTTL, such as time.Duration(math.MaxInt64)
+// meant as "forever", is refused with ErrInvalid by Grant, KeepAlive and
+// New; MaxTTL itself is granted and kept alive whole. The rounding used to
+// wrap such a TTL to 1s, so a "forever" lease ended after a second.
+func TestTTLAboveMax(t *testing.T) {
+	t.Parallel()
+	srv := natstest.StartJetStream(t, nil)
+	n := newNode(t, srv, natslease.Config{})
+	ctx := bounded(t, 10*time.Second)
+	lease, err := n.l.Grant(ctx, natslease.MaxTTL)
+	if err != nil || lease.TTL != natslease.MaxTTL {
+		t.Fatalf("Grant(MaxTTL) = %+v, %v; want TTL %v", lease, err, natslease.MaxTTL)
+	}
+	for _, ttl := range []time.Duration{natslease.MaxTTL + 1, math.MaxInt64 - time.Second + 2, math.MaxInt64} {
+		if l, err := n.l.Grant(ctx, ttl); !errors.Is(err, natslease.ErrInvalid) {
+			t.Errorf("Grant(%d) = %+v, %v; want ErrInvalid", ttl, l, err)
+		}
+		if err := n.l.KeepAlive(ctx, lease.ID, ttl); !errors.Is(err, natslease.ErrInvalid) {
+			t.Errorf("KeepAlive(%d) = %v; want ErrInvalid", ttl, err)
+		}
+		if _, err := natslease.New(ctx, n.js, natslease.Config{DefaultTTL: ttl}, func(string, []string) {}); !errors.Is(err, natslease.ErrInvalid) {
+			t.Errorf("New with DefaultTTL %d = %v; want ErrInvalid", ttl, err)
+		}
+	}
+	if got := leaseTTL(t, ctx, n, lease.ID); got != natslease.MaxTTL {
+		t.Errorf("after refused KeepAlives the server holds TTL %v; want %v", got, natslease.MaxTTL)
+	}
+	for _, ttl := range []time.Duration{natslease.MaxTTL, 0} {
+		if err := n.l.KeepAlive(ctx, lease.ID, ttl); err != nil {
+			t.Fatalf("KeepAlive(%v): %v", ttl, err)
+		}
+		if got := leaseTTL(t, ctx, n, lease.ID); got != natslease.MaxTTL {
+			t.Errorf("KeepAlive(%v): the server holds TTL %v; want %v", ttl, got, natslease.MaxTTL)
+		}
+	}
+}
+
+// TestMalformedLeaseEntry: a lease entry whose TTL another writer put out
+// of range (one that overflowed a Duration; one above MaxTTL; zero) is
+// refused by KeepAlive and Attach with ErrInvalid and left as it was,
+// TTL and all. KeepAlive(ctx, id, 0) used to ignore the decoding error and
+// rewrite such an entry without a TTL, so that it never expired.
+func TestMalformedLeaseEntry(t *testing.T) {
+	t.Parallel()
+	srv := natstest.StartJetStream(t, nil)
+	n := newNode(t, srv, natslease.Config{})
+	ctx := bounded(t, 10*time.Second)
+	values := []string{"9223372037", strconv.FormatInt(int64(natslease.MaxTTL/time.Second)+1, 10), "0"}
+	for i, v := range values {
+		id := fmt.Sprintf("00000000000000a%d", i)
+		m := &nats.Msg{Subject: "$KV." + natslease.DefaultBucket + ".lease." + id, Data: []byte(v)}
+		ack, err := n.js.PublishMsg(ctx, m, jetstream.WithMsgTTL(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.l.KeepAlive(ctx, id, 0); !errors.Is(err, natslease.ErrInvalid) {
+			t.Errorf("KeepAlive(%s = %q, 0) = %v; want ErrInvalid", id, v, err)
+		}
+		if err := n.l.Attach(ctx, id, "k"); !errors.Is(err, natslease.ErrInvalid) {
+			t.Errorf("Attach(%s = %q) = %v; want ErrInvalid", id, v, err)
+		}
+		last := lastLeaseMsg(t, ctx, n, id)
+		if last.Sequence != ack.Sequence || last.Header.Get(jetstream.MsgTTLHeader) != "1m0s" {
+			t.Errorf("lease %s = %q: entry rewritten (sequence %d, Nats-TTL %q); want it left at %d with 1m0s",
+				id, v, last.Sequence, last.Header.Get(jetstream.MsgTTLHeader), ack.Sequence)
+		}
+	}
+}
+
+// lastLeaseMsg returns the last message stored for lease id.
+func lastLeaseMsg(t *testing.T, ctx context.Context, n *node, id string) *jetstream.RawStreamMsg {
+	t.Helper()
+	s, err := n.js.Stream(ctx, "KV_"+natslease.DefaultBucket)
+	if err != nil {
+		t.Fatalf("Stream: %v", err)
+	}
+	m, err := s.GetLastMsgForSubject(ctx, "$KV."+natslease.DefaultBucket+".lease."+id)
+	if err != nil {
+		t.Fatalf("GetLastMsgForSubject(%s): %v", id, err)
+	}
+	return m
+}
+
+// leaseTTL returns the Nats-TTL the server holds for lease id.
+func leaseTTL(t *testing.T, ctx context.Context, n *node, id string) time.Duration {
+	t.Helper()
+	m := lastLeaseMsg(t, ctx, n, id)
+	d, err := time.ParseDuration(m.Header.Get(jetstream.MsgTTLHeader))
+	if err != nil {
+		t.Fatalf("lease %s: Nats-TTL %q: %v", id, m.Header.Get(jetstream.MsgTTLHeader), err)
+	}
+	return d
 }

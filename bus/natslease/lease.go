@@ -3,7 +3,6 @@ package natslease
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -15,7 +14,8 @@ import (
 const attempts = 3
 
 // Grant creates a lease that the server deletes ttl after the grant
-// (0: [Config.DefaultTTL]; rounded up to whole seconds), unless
+// (0: [Config.DefaultTTL]; rounded up to whole seconds; negative or above
+// [MaxTTL]: [ErrInvalid]), unless
 // [Leases.KeepAlive] extends it first. Its end, by expiry or
 // [Leases.Revoke], revokes its keys on every node.
 func (l *Leases) Grant(ctx context.Context, ttl time.Duration) (Lease, error) {
@@ -88,14 +88,20 @@ func (l *Leases) Attach(ctx context.Context, id, key string) error {
 // KeepAlive extends lease id to ttl from now (0: the lease's current TTL),
 // rounded up to whole seconds, together with its attachments. It returns
 // an error wrapping [ErrNotFound] if the lease already ended: an ended
-// lease is never brought back. Call it well before the TTL runs out, e.g.
-// at a third of it.
+// lease is never brought back. A ttl that is negative or above [MaxTTL],
+// or, with ttl 0, a lease entry whose TTL does not read back as 1s to
+// MaxTTL (written by another client), is [ErrInvalid], and the entry is
+// left as it was. Call it well before the TTL runs out, e.g. at a third of
+// it.
 func (l *Leases) KeepAlive(ctx context.Context, id string, ttl time.Duration) error {
 	if err := checkID("keepalive", id); err != nil {
 		return err
 	}
-	if ttl < 0 {
-		return fmt.Errorf("natslease: keepalive %s: ttl %v < 0: %w", id, ttl, ErrInvalid)
+	if ttl != 0 {
+		var err error
+		if ttl, err = resolveTTL("keepalive "+id, ttl, 0); err != nil {
+			return err
+		}
 	}
 	if err := l.begin(ctx, "keepalive", id); err != nil {
 		return err
@@ -108,8 +114,10 @@ func (l *Leases) KeepAlive(ctx context.Context, id string, ttl time.Duration) er
 	return l.refreshAttachments(ctx, id, ttl)
 }
 
-// refreshLease rewrites the lease entry with ttl, compare-and-set on the
-// revision it read, so that a lease that ended stays ended.
+// refreshLease rewrites the lease entry with ttl (resolved; 0: the TTL
+// the entry holds), compare-and-set on the revision it read, so that a
+// lease that ended stays ended. An entry whose TTL does not decode is
+// left as it is: rewriting it without a TTL would make it live forever.
 func (l *Leases) refreshLease(ctx context.Context, id string, ttl time.Duration) (time.Duration, error) {
 	var err error
 	for range attempts {
@@ -123,7 +131,6 @@ func (l *Leases) refreshLease(ctx context.Context, id string, ttl time.Duration)
 				return 0, err
 			}
 		}
-		t, _ = resolveTTL("keepalive", t, t)
 		// KeyValue.Update cannot carry a TTL, and an entry without one
 		// never expires, so publish to the key's subject directly.
 		msg := &nats.Msg{Subject: l.subject + leaseKey(id), Data: encodeTTL(t)}

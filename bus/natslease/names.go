@@ -87,17 +87,24 @@ func parseKV(k string) (id, key string, attach, ok bool) {
 	return id, string(b), true, true
 }
 
-// resolveTTL resolves a caller's ttl: 0 means def, negative is invalid,
-// and the result is rounded up to whole seconds, the server's TTL
-// granularity, so that a lease never expires earlier than asked.
+// MaxTTL is the longest TTL a lease accepts (100 years); a longer one,
+// such as time.Duration(math.MaxInt64) meant as "forever", is refused with
+// [ErrInvalid] rather than shortened.
+const MaxTTL = jskv.MaxTTL
+
+// resolveTTL resolves a caller's ttl: 0 means def, negative or above
+// MaxTTL is invalid, and the result is rounded up to whole seconds, the
+// server's TTL granularity, so that a lease never expires earlier than
+// asked.
 func resolveTTL(op string, ttl, def time.Duration) (time.Duration, error) {
 	if ttl == 0 {
 		ttl = def
 	}
-	if ttl < 0 {
-		return 0, fmt.Errorf("natslease: %s: ttl %v < 0: %w", op, ttl, ErrInvalid)
+	ttl, err := jskv.RoundTTL(ttl, ErrInvalid)
+	if err != nil {
+		return 0, fmt.Errorf("natslease: %s: %w", op, err)
 	}
-	return jskv.RoundTTL(ttl), nil
+	return ttl, nil
 }
 
 // The value of a lease entry is its TTL in whole seconds, so that Attach
@@ -106,10 +113,13 @@ func encodeTTL(ttl time.Duration) []byte {
 	return strconv.AppendInt(nil, int64(ttl/time.Second), 10)
 }
 
+// decodeTTL reads a lease entry's TTL: whole seconds in [1, MaxTTL], the
+// range resolveTTL gives. Anything else (another writer's entry) is
+// refused with ErrInvalid, never turned into a Duration that overflows.
 func decodeTTL(b []byte) (time.Duration, error) {
 	s, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil || s < 1 {
-		return 0, fmt.Errorf("natslease: lease entry %q: want a TTL in seconds: %w", b, ErrInvalid)
+	if err != nil || s < 1 || s > int64(MaxTTL/time.Second) {
+		return 0, fmt.Errorf("natslease: lease entry %q: want a TTL of 1 to %d seconds: %w", b, int64(MaxTTL/time.Second), ErrInvalid)
 	}
 	return time.Duration(s) * time.Second, nil
 }

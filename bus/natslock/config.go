@@ -25,10 +25,13 @@ type Config struct {
 	// 1 to 252 characters of [a-zA-Z0-9_-] (the server's limit).
 	Bucket string
 	// DefaultTTL is the lease used when a call passes ttl 0; default
-	// [DefaultLockTTL]. Rounded up to whole seconds like every TTL.
+	// [DefaultLockTTL]. Rounded up to whole seconds like every TTL; at
+	// most [MaxTTL].
 	DefaultTTL time.Duration
-	// Owner identifies this locker in the lock entries (diagnostics only,
-	// e.g. `nats kv get`); default a random 16-hex-digit id.
+	// Owner identifies this locker in the lock entries (for diagnostics,
+	// e.g. `nats kv get`); a Refresh writes it followed by a newline and
+	// the grant's token, by which a [Lock] recognises its own entry after
+	// a lost reply. Default a random 16-hex-digit id.
 	Owner string
 	// MarkerTTL is how long the server keeps the marker a released or
 	// expired lock leaves behind (KeyValueConfig.LimitMarkerTTL); default
@@ -67,8 +70,8 @@ func (c Config) validate() error {
 		return err
 	}
 	switch {
-	case c.DefaultTTL < 0:
-		return fmt.Errorf("natslock: DefaultTTL %v < 0: %w", c.DefaultTTL, ErrInvalid)
+	case c.DefaultTTL < 0 || c.DefaultTTL > MaxTTL:
+		return fmt.Errorf("natslock: DefaultTTL %v not in [0, %v]: %w", c.DefaultTTL, MaxTTL, ErrInvalid)
 	case c.MarkerTTL < time.Second:
 		return fmt.Errorf("natslock: MarkerTTL %v < 1s: %w", c.MarkerTTL, ErrInvalid)
 	case c.Replicas < 0:

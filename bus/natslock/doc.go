@@ -9,9 +9,11 @@
 // per-key TTLs). A grant is a KV Create with a per-message TTL; Create
 // succeeds only if the key has no live entry, so at most one grant of a
 // name is live at a time. [Lock.Refresh] rewrites the entry with a new TTL
-// and [Lock.Unlock] purges it, both compare-and-set on the revision the
-// grant last wrote, so a holder that lost its lock cannot extend or
-// release somebody else's. [Locker.Lock] waits by watching the key: it
+// (and the value owner, newline, token) and [Lock.Unlock] purges it, both
+// compare-and-set on the revision the grant last wrote, so a holder that
+// lost its lock cannot extend or release somebody else's. If that
+// revision is stale because a Refresh was stored but its reply lost, they
+// read the entry and carry on when its value is the grant's own. [Locker.Lock] waits by watching the key: it
 // tries again when it sees a delete or purge marker (an Unlock, or the
 // marker the server leaves when the TTL ran out); it never polls. Waiters
 // are not served in order.
@@ -29,7 +31,9 @@
 // # Expiry
 //
 // TTLs are whole seconds on the server (at least 1s); every TTL is rounded
-// up, so a lock never expires earlier than asked. The server times the TTL
+// up, so a lock never expires earlier than asked. A TTL above [MaxTTL] (100
+// years), such as time.Duration(math.MaxInt64), is refused with
+// [ErrInvalid], never shortened. The server times the TTL
 // from the moment it stored the entry, with its own clock; the expiry
 // fires on time to within a few milliseconds, plus the time to propagate
 // the marker to waiters. Clients' clocks play no part. A holder should

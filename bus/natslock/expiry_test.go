@@ -3,6 +3,7 @@ package natslock_test
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -193,5 +194,142 @@ func TestTTLRoundedUp(t *testing.T) {
 	}
 	if waited := time.Since(start); waited < 2*time.Second-slack {
 		t.Errorf("a 1.2s lock was taken over after %v; want not before 2s", waited)
+	}
+}
+
+// TestTTLAboveMax: a TTL above MaxTTL, such as time.Duration(math.MaxInt64)
+// meant as "forever", is refused with ErrInvalid by TryLock, Lock, Refresh
+// and New, and a refused Refresh leaves the grant as it was; MaxTTL itself
+// reaches the server whole. The rounding used to wrap such a TTL to 1s, so
+// a "forever" lock expired after a second.
+func TestTTLAboveMax(t *testing.T) {
+	t.Parallel()
+	a, b, ctx := twoHolders(t)
+	for _, ttl := range []time.Duration{natslock.MaxTTL + 1, math.MaxInt64 - time.Second + 2, math.MaxInt64} {
+		if k, err := a.l.TryLock(ctx, "forever", ttl); !errors.Is(err, natslock.ErrInvalid) {
+			t.Errorf("TryLock(%d) = %v, %v; want ErrInvalid", ttl, k, err)
+		}
+		if k, err := a.l.Lock(ctx, "forever", ttl); !errors.Is(err, natslock.ErrInvalid) {
+			t.Errorf("Lock(%d) = %v, %v; want ErrInvalid", ttl, k, err)
+		}
+		if _, err := natslock.New(ctx, a.js, natslock.Config{DefaultTTL: ttl}); !errors.Is(err, natslock.ErrInvalid) {
+			t.Errorf("New with DefaultTTL %d = %v; want ErrInvalid", ttl, err)
+		}
+	}
+	k, err := a.l.TryLock(ctx, "forever", natslock.MaxTTL)
+	if err != nil {
+		t.Fatalf("TryLock(MaxTTL): %v", err)
+	}
+	if got := storedTTL(t, ctx, a, "forever"); got != natslock.MaxTTL {
+		t.Errorf("TryLock(MaxTTL): the server holds TTL %v; want %v", got, natslock.MaxTTL)
+	}
+	if err := k.Refresh(ctx, 2*time.Second); err != nil {
+		t.Fatalf("Refresh(2s): %v", err)
+	}
+	if err := k.Refresh(ctx, math.MaxInt64); !errors.Is(err, natslock.ErrInvalid) {
+		t.Errorf("Refresh(MaxInt64) = %v; want ErrInvalid", err)
+	}
+	if got := storedTTL(t, ctx, a, "forever"); got != 2*time.Second {
+		t.Errorf("after a refused Refresh the server holds TTL %v; want the last one, 2s", got)
+	}
+	if err := k.Refresh(ctx, natslock.MaxTTL); err != nil {
+		t.Fatalf("Refresh(MaxTTL) after a refused one: %v", err)
+	}
+	if got := storedTTL(t, ctx, a, "forever"); got != natslock.MaxTTL {
+		t.Errorf("Refresh(MaxTTL): the server holds TTL %v; want %v", got, natslock.MaxTTL)
+	}
+	if _, err := b.l.TryLock(ctx, "forever", time.Second); !errors.Is(err, natslock.ErrLocked) {
+		t.Errorf("TryLock by another holder = %v; want ErrLocked", err)
+	}
+	if err := k.Unlock(ctx); err != nil {
+		t.Errorf("Unlock: %v", err)
+	}
+}
+
+// errLostReply stands for the reply of a write that the server stored.
+var errLostReply = errors.New("reply lost")
+
+// TestRefreshAfterLostReply: a Refresh the server stored but whose reply
+// was lost (forced through the written hook) fails, yet the grant still
+// holds the lock; the next Refresh and the Unlock find the newer revision,
+// read the entry, see it is the grant's own, and carry on. They used to
+// answer ErrNotHeld, leaving the lock stuck until its TTL.
+func TestRefreshAfterLostReply(t *testing.T) {
+	t.Parallel()
+	a, b, ctx := twoHolders(t)
+	lose := true
+	natslock.SetWrittenHook(a.l, func(string) error {
+		if lose {
+			lose = false
+			return errLostReply
+		}
+		return nil
+	})
+	k, err := a.l.TryLock(ctx, "lost", time.Minute)
+	if err != nil {
+		t.Fatalf("TryLock: %v", err)
+	}
+	if err := k.Refresh(ctx, 2*time.Minute); !errors.Is(err, errLostReply) {
+		t.Fatalf("Refresh with its reply lost = %v; want the lost reply", err)
+	}
+	if got := storedTTL(t, ctx, a, "lost"); got != 2*time.Minute {
+		t.Fatalf("the server holds TTL %v; want the lost Refresh's, 2m0s", got)
+	}
+	if err := k.Refresh(ctx, 3*time.Minute); err != nil {
+		t.Fatalf("Refresh after a lost reply = %v; want nil: the grant still holds the lock", err)
+	}
+	if got := storedTTL(t, ctx, a, "lost"); got != 3*time.Minute {
+		t.Errorf("the server holds TTL %v; want 3m0s", got)
+	}
+	if _, err := b.l.TryLock(ctx, "lost", time.Second); !errors.Is(err, natslock.ErrLocked) {
+		t.Errorf("TryLock by another holder = %v; want ErrLocked", err)
+	}
+	lose = true
+	if err := k.Refresh(ctx, 0); !errors.Is(err, errLostReply) {
+		t.Fatalf("second Refresh with its reply lost = %v; want the lost reply", err)
+	}
+	if err := k.Unlock(ctx); err != nil {
+		t.Fatalf("Unlock after a lost reply = %v; want nil", err)
+	}
+	if kb, err := b.l.TryLock(ctx, "lost", time.Second); err != nil || kb.Token() <= k.Token() {
+		t.Fatalf("TryLock after Unlock = %v; want a grant with a larger token than %d", err, k.Token())
+	}
+}
+
+// TestCatchUpOnlyOwnGrant: a conflict is only caught up with when the entry
+// is this grant's: another grant of the same Locker (same owner), after the
+// first one expired, is not taken for it, before or after it refreshed.
+func TestCatchUpOnlyOwnGrant(t *testing.T) {
+	t.Parallel()
+	a, _, ctx := twoHolders(t)
+	k1, err := a.l.TryLock(ctx, "same", time.Second)
+	if err != nil {
+		t.Fatalf("TryLock: %v", err)
+	}
+	k2, err := a.l.Lock(ctx, "same", time.Minute) // once k1 expired
+	if err != nil {
+		t.Fatalf("Lock: %v", err)
+	}
+	if err := k1.Refresh(ctx, 0); !errors.Is(err, natslock.ErrNotHeld) {
+		t.Errorf("expired grant's Refresh, the next grant unrefreshed = %v; want ErrNotHeld", err)
+	}
+	k1b, err := a.l.TryLock(ctx, "other", time.Second)
+	if err != nil {
+		t.Fatalf("TryLock: %v", err)
+	}
+	k2b, err := a.l.Lock(ctx, "other", time.Minute)
+	if err != nil {
+		t.Fatalf("Lock: %v", err)
+	}
+	if err := k2b.Refresh(ctx, 0); err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	if err := k1b.Unlock(ctx); !errors.Is(err, natslock.ErrNotHeld) {
+		t.Errorf("expired grant's Unlock, the next grant refreshed = %v; want ErrNotHeld", err)
+	}
+	for _, k := range []*natslock.Lock{k2, k2b} {
+		if err := k.Unlock(ctx); err != nil {
+			t.Errorf("Unlock of the live grant %q: %v", k.Name(), err)
+		}
 	}
 }

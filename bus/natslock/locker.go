@@ -30,6 +30,9 @@ type Locker struct {
 
 	// waiting, if set (tests), is called when Lock starts to watch name.
 	waiting func(name string)
+	// written, if set (tests), is called after the server stored a
+	// Refresh; an error it returns stands for a lost reply.
+	written func(op string) error
 }
 
 // New opens the bucket cfg.Bucket, creating it if missing with per-key TTLs
@@ -60,13 +63,15 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Locker, erro
 	}, nil
 }
 
-// Owner returns the locker's owner id, the value of the entries it writes.
+// Owner returns the locker's owner id, the value of the entries it
+// creates; a Refresh writes the owner id, a newline and the grant's token.
 func (l *Locker) Owner() string { return l.cfg.Owner }
 
 // TryLock acquires the lock name for ttl (0: [Config.DefaultTTL]) if it is
 // free, or returns an error wrapping [ErrLocked] at once. The server deletes
 // the lock ttl after the grant (rounded up to whole seconds) unless
-// [Lock.Refresh] extends it first.
+// [Lock.Refresh] extends it first. A ttl that is negative or above
+// [MaxTTL] is [ErrInvalid].
 func (l *Locker) TryLock(ctx context.Context, name string, ttl time.Duration) (*Lock, error) {
 	ttl, err := l.begin(ctx, name, ttl)
 	if err != nil {

@@ -30,15 +30,21 @@ func checkName(name string) error {
 	return nil
 }
 
-// leaseTTL resolves a caller's ttl: 0 means def, negative is invalid, and
-// the result is rounded up to whole seconds, the server's TTL granularity,
-// so that a lock never expires earlier than asked.
+// MaxTTL is the longest TTL a lock accepts (100 years); a longer one,
+// such as time.Duration(math.MaxInt64) meant as "forever", is refused with
+// [ErrInvalid] rather than shortened.
+const MaxTTL = jskv.MaxTTL
+
+// leaseTTL resolves a caller's ttl: 0 means def, negative or above MaxTTL
+// is invalid, and the result is rounded up to whole seconds, the server's
+// TTL granularity, so that a lock never expires earlier than asked.
 func leaseTTL(ttl, def time.Duration) (time.Duration, error) {
 	if ttl == 0 {
 		ttl = def
 	}
-	if ttl < 0 {
-		return 0, fmt.Errorf("natslock: ttl %v < 0: %w", ttl, ErrInvalid)
+	ttl, err := jskv.RoundTTL(ttl, ErrInvalid)
+	if err != nil {
+		return 0, fmt.Errorf("natslock: %w", err)
 	}
-	return jskv.RoundTTL(ttl), nil
+	return ttl, nil
 }

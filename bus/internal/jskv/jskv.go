@@ -1,8 +1,8 @@
 // Package jskv holds what Warp's JetStream KV users (bus/natslock and
 // bus/natslease) share: the bucket-name rule, opening a bucket with
 // per-key TTLs, telling a failed compare-and-set from other errors,
-// wrapping errors with the context's, rounding TTLs to the server's whole
-// seconds, and the Gate that admits calls until Close.
+// wrapping errors with the context's, bounding TTLs ([MaxTTL]) and
+// rounding them to the server's whole seconds, and the Gate that admits calls until Close.
 package jskv
 
 import (
@@ -109,8 +109,21 @@ func OpError(ctx context.Context, pkg, op, what string, err error) error {
 	return fmt.Errorf("%s: %s %s: %w", pkg, op, what, err)
 }
 
+// MaxTTL is the longest TTL RoundTTL accepts: 100 years, in whole
+// seconds. The bound keeps the rounding from overflowing a Duration (a TTL
+// within a second of math.MaxInt64 would wrap negative), and keeps the
+// server's expiry time, the entry's timestamp in nanoseconds since 1970
+// plus the TTL, inside an int64 until about the year 2162.
+const MaxTTL = 100 * 365 * 24 * time.Hour
+
 // RoundTTL rounds ttl up to whole seconds, the server's TTL granularity,
 // and to at least one second, so that nothing expires earlier than asked.
-func RoundTTL(ttl time.Duration) time.Duration {
-	return max(time.Second, (ttl + time.Second - 1).Truncate(time.Second))
+// A ttl that is negative or above MaxTTL is refused with an error wrapping
+// invalid, the package's sentinel for bad input (callers put their
+// prefix in front); it is never shortened.
+func RoundTTL(ttl time.Duration, invalid error) (time.Duration, error) {
+	if ttl < 0 || ttl > MaxTTL {
+		return 0, fmt.Errorf("ttl %v not in [0, %v]: %w", ttl, MaxTTL, invalid)
+	}
+	return max(time.Second, (ttl + time.Second - 1).Truncate(time.Second)), nil
 }

@@ -3,6 +3,7 @@ package jskv
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -44,5 +45,31 @@ func TestMaxBucketLenIsTheServers(t *testing.T) {
 	long := jetstream.KeyValueConfig{Bucket: strings.Repeat("b", MaxBucketLen+1), Storage: jetstream.MemoryStorage}
 	if _, err := js.CreateKeyValue(ctx, long); err == nil {
 		t.Fatalf("the server accepted a %d-byte bucket; MaxBucketLen is too small", MaxBucketLen+1)
+	}
+}
+
+// RoundTTL rounds up to whole seconds, at least one, and refuses a
+// negative TTL or one above MaxTTL instead of wrapping: a TTL within a
+// second of math.MaxInt64 used to come out as 1s.
+func TestRoundTTL(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ ttl, want time.Duration }{
+		{0, time.Second},
+		{time.Nanosecond, time.Second},
+		{time.Second, time.Second},
+		{1500 * time.Millisecond, 2 * time.Second},
+		{MaxTTL - time.Second + 1, MaxTTL},
+		{MaxTTL, MaxTTL},
+	}
+	for _, tt := range tests {
+		got, err := RoundTTL(tt.ttl, errInvalid)
+		if err != nil || got != tt.want {
+			t.Errorf("RoundTTL(%v) = %v, %v; want %v", tt.ttl, got, err, tt.want)
+		}
+	}
+	for _, ttl := range []time.Duration{-1, math.MinInt64, MaxTTL + 1, math.MaxInt64 - time.Second + 2, math.MaxInt64} {
+		if got, err := RoundTTL(ttl, errInvalid); !errors.Is(err, errInvalid) {
+			t.Errorf("RoundTTL(%d) = %v, %v; want an error wrapping the sentinel", ttl, got, err)
+		}
 	}
 }
