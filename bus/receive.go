@@ -47,9 +47,11 @@ func (a *busActor) peerOf(e *wire.Envelope) *peer {
 	case p == nil || e.Epoch > p.epoch:
 		if p == nil && len(a.peers) >= a.cfg.MaxPeers {
 			a.b.reject(RejectPeers, e.Origin)
-			if e.Seq != 0 || e.Op == wire.OpHeartbeat && e.Watermark != 0 {
+			if _, member := a.leftOut[e.Origin]; (member || !a.anchored) && (e.Seq != 0 || e.Op == wire.OpHeartbeat && e.Watermark != 0) {
 				// A node this one cannot follow has published: what it
 				// invalidated, and what of it was lost, cannot be known.
+				// With a Membership, only a member counts: an id no
+				// renewal listed cannot write to the store.
 				a.repairBecause("a node beyond MaxPeers publishes invalidations this node cannot follow")
 			}
 			return nil

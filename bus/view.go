@@ -90,12 +90,14 @@ func (a *busActor) onRenewed(r renewed) {
 	a.memberUntil = later(a.memberUntil, r.sent.Add(a.cfg.MemberLease))
 	a.publishSelf()
 	next := make(map[string]*memberState, min(len(r.members), a.cfg.MaxPeers))
+	clear(a.leftOut)
 	for _, m := range a.viewOrder(r.members) {
 		if m.Node == a.cfg.NodeID {
 			continue
 		}
 		if len(next) >= a.cfg.MaxPeers {
 			a.b.reject(RejectPeers, m.Node)
+			a.leftOut[m.Node] = struct{}{}
 			continue
 		}
 		old := a.members[m.Node]
