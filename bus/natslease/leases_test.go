@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,7 +87,8 @@ func TestLateJoiner(t *testing.T) {
 }
 
 // TestLateJoinerOrphans: an attachment left without its lease (here
-// written directly) is revoked by a node as it starts.
+// written directly) is revoked by a running node when it sees it (the
+// lease's entry is not in the bucket), and by a node as it starts.
 func TestLateJoinerOrphans(t *testing.T) {
 	t.Parallel()
 	srv := natstest.StartJetStream(t, nil)
@@ -100,10 +102,7 @@ func TestLateJoinerOrphans(t *testing.T) {
 	if _, err := kv.Put(ctx, "attach."+id+"."+base64.RawURLEncoding.EncodeToString([]byte("o")), nil); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
-	// The running node holds it until its lease shows up or ends.
-	if extra := barrier(t, ctx, a, a)[0]; len(extra) > 0 {
-		t.Errorf("running node: got revocations %v; want none", extra)
-	}
+	a.expectRevoke(t, "running node", id, []string{"o"})
 	b := newNode(t, srv, natslease.Config{})
 	select {
 	case r := <-b.revokes: // sent during New
@@ -228,6 +227,48 @@ func TestCallbackPanic(t *testing.T) {
 			}
 		case <-ctx.Done():
 			t.Fatalf("no revocation of %s", lease.ID)
+		}
+	}
+}
+
+// TestAttachPausedPastTheTombstone: an Attach paused between its read of
+// the lease and its write for longer than the watchers keep the lease's
+// tombstone (its TTL plus MarkerTTL) writes an attachment of a lease no
+// watcher remembers. It returns ErrNotFound, and every watcher, finding
+// the lease's entry gone, still revokes the key.
+func TestAttachPausedPastTheTombstone(t *testing.T) {
+	t.Parallel()
+	srv := natstest.StartJetStream(t, nil)
+	cfg := natslease.Config{DefaultTTL: time.Second, MarkerTTL: time.Second}
+	a, b := newNode(t, srv, cfg), newNode(t, srv, cfg)
+	var skew atomic.Int64 // how far the tables' clock is ahead
+	for _, n := range []*node{a, b} {
+		natslease.SetTableClock(n.l, func() time.Time { return time.Now().Add(time.Duration(skew.Load())) })
+	}
+	ctx := bounded(t, 30*time.Second)
+	lease, err := a.l.Grant(ctx, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	natslease.SetAttachHook(a.l, func(stage string) {
+		if stage != "read" {
+			return
+		}
+		// Paused here: the lease expires, and later its tombstone goes
+		// (the table forgets it at the next lease's end).
+		a.expectRevoke(t, "expiry on a", lease.ID, nil)
+		b.expectRevoke(t, "expiry on b", lease.ID, nil)
+		skew.Store(int64(time.Hour))
+		barrier(t, ctx, b, a, b)
+	})
+	if err := a.l.Attach(ctx, lease.ID, "late"); !errors.Is(err, natslease.ErrNotFound) {
+		t.Fatalf("Attach of an expired lease: got %v; want ErrNotFound", err)
+	}
+	natslease.SetAttachHook(a.l, nil)
+	for i, n := range []*node{a, b} {
+		r := n.nextRevoke(t, 10*time.Second)
+		if r.id != lease.ID || !slices.Equal(r.keys, []string{"late"}) {
+			t.Errorf("node %d: got revocation %s %q; want %s [late]", i, r.id, r.keys, lease.ID)
 		}
 	}
 }

@@ -40,19 +40,19 @@ func newTable(now func() time.Time, linger, defTTL time.Duration) table {
 
 // sighting records that key is attached to id (an attachment entry or its
 // marker). For a lease that has ended it records nothing and reports
-// ended.
-func (t *table) sighting(id, key string) (ended bool) {
+// ended; live reports whether id's lease entry has been seen.
+func (t *table) sighting(id, key string) (ended, live bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.tombs[id]; ok {
-		return true
+		return true, false
 	}
 	s := t.state(id)
 	if s.keys == nil {
 		s.keys = map[string]struct{}{}
 	}
 	s.keys[key] = struct{}{}
-	return false
+	return false, s.live
 }
 
 // grant records a lease entry of id with its TTL.

@@ -2,6 +2,7 @@ package natslease
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -80,7 +81,10 @@ func (l *Leases) run(w jetstream.KeyWatcher, onRevoke RevokeFunc, ready chan<- e
 // not received yet. So no single entry is relied on: any entry of an
 // attachment, put or marker, says that its key is attached to its lease,
 // and any attachment entry of a lease not yet seen is held (pending)
-// until the lease's entry or its end shows up. The end of a lease leaves a
+// until the lease's entry or its end shows up; after the replay, the
+// watcher reads the lease's entry at once, and ends the lease if it is
+// gone (its end was seen so long ago that its tombstone is forgotten, or
+// it never existed). The end of a lease leaves a
 // tombstone, so that an attachment written after the end (an Attach that
 // lost the race) is revoked at once, and the markers of attachments that
 // expire after their lease are ignored. Every end seen after the replay
@@ -96,8 +100,16 @@ func (l *Leases) apply(e jetstream.KeyValueEntry, replaying bool, revoke func(st
 	marker := e.Operation() == jetstream.KeyValueDelete || e.Operation() == jetstream.KeyValuePurge
 	switch {
 	case isAttach:
-		if ended := l.table.sighting(id, key); ended && !marker {
+		ended, live := l.table.sighting(id, key)
+		switch {
+		case ended && !marker:
 			revoke(id, []string{key})
+		case !ended && !live && !marker && !replaying:
+			// After the replay the watcher sees a lease's entry before
+			// any attachment written after it, so this lease ended long
+			// enough ago that its tombstone is gone (an Attach paused
+			// between its reads and its write), or never existed.
+			l.endIfGone(id, revoke)
 		}
 	case marker:
 		// After the replay, every end is reported, even of a lease whose
@@ -111,6 +123,23 @@ func (l *Leases) apply(e jetstream.KeyValueEntry, replaying bool, revoke func(st
 			l.cfg.Logger.Warn("natslease: lease entry without a TTL", "bucket", l.cfg.Bucket, "lease", id, "err", err)
 		}
 		l.table.grant(id, ttl)
+	}
+}
+
+// endIfGone ends lease id, revoking the keys seen attached to it, if its
+// entry is not in the bucket. A failed read (bounded by drainTimeout)
+// leaves the keys pending, as before it, and is logged.
+func (l *Leases) endIfGone(id string, revoke func(string, []string)) {
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	_, err := l.kv.Get(ctx, leaseKey(id))
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		if keys, first, _ := l.table.end(id); first {
+			revoke(id, keys)
+		}
+	case err != nil:
+		l.cfg.Logger.Warn("natslease: attachment of an unknown lease, whose entry could not be read", "bucket", l.cfg.Bucket, "lease", id, "err", err)
 	}
 }
 
