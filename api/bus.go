@@ -187,9 +187,10 @@ func (a applier[T]) InvalidatePrefix(_ context.Context, prefix string) error {
 }
 
 // Flush drops every cached entry: the repair of a gap that cannot be
-// bounded, a reconnect or a lapsed lease. After it, StrongDistributed keys
-// are not cached for a grace period: a strong write that counted this node
-// as lapsed may still be in flight, and this node missed its fence.
+// bounded, a reconnect, dropped messages or a lost membership. After it,
+// StrongDistributed keys are not cached for a grace period: a strong write
+// that counted this node as lapsed may still be in flight, and this node
+// missed its fence.
 func (a applier[T]) Flush(context.Context) error {
 	w := a.w
 	now := w.node.Now()

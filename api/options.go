@@ -43,7 +43,8 @@ type options[T any] struct {
 type Invalidation struct {
 	// Key is the key whose copy was dropped; with Prefix, every key that
 	// starts with Key was dropped ("" and Prefix: every key, the repair
-	// flush after a gap, a reconnect or a lapsed lease).
+	// flush after a gap, a reconnect, dropped messages or a lost
+	// membership).
 	Key    string
 	Prefix bool
 	// Version is the write's version (0: an invalidation without one).

@@ -37,7 +37,6 @@ type busActor struct {
 	startup  time.Time                // peers met before this are followed from the first seq seen
 	down     bool                     // transport disconnected
 	repair   bool                     // a flush is due before the lease may be valid again
-	held     time.Time                // end of the heartbeat leases last held (peerLeases), zero after they lapsed
 	joined   bool                     // the first flush, on joining, is done
 	pending  map[uint64]*pendingWrite // by request id
 	bySeq    map[uint64]uint64        // Seq of a strong envelope → request id
@@ -79,7 +78,6 @@ func (a *busActor) Receive(ctx actor.Context) {
 			a.b.report(fmt.Errorf("bus: actor panic on %T: %v", ctx.Message(), r))
 		}
 	}()
-	a.noteLapse()
 	if a.b.overrun.Swap(false) {
 		a.repairBecause("received messages dropped: MaxInboundBytes were waiting for the bus actor")
 	}

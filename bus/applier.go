@@ -25,8 +25,8 @@ type Applier interface {
 	// InvalidatePrefix drops every cached key that starts with prefix.
 	InvalidatePrefix(ctx context.Context, prefix string) error
 	// Flush drops every entry that might be stale (repair of an unbounded
-	// gap, a reconnect, a lapsed lease) and makes fills that started
-	// before it void.
+	// gap, a reconnect, dropped messages, a lost membership) and makes
+	// fills that started before it void.
 	Flush(ctx context.Context) error
 }
 

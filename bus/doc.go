@@ -34,10 +34,12 @@
 // numbers and from the watermark in heartbeats, and asks the origin to
 // send the missing envelopes again from its ring. If the origin no longer
 // has them, or does not answer after Config.RetransmitTries requests, the
-// receiver flushes. After a reconnect or a lapsed lease the node catches
-// up the same way and also flushes (a node it never heard of may have
-// written and gone meanwhile), and takes its lease back only then. It also
-// flushes for a member gone without a clean Leave, a lost membership, a
+// receiver flushes. After a reconnect, or messages the transport dropped
+// (State Dropped), the node catches up the same way and also flushes (a
+// node it never heard of may have written and gone meanwhile); after a
+// lapsed lease it catches up; either way it takes its lease back only
+// then. It also flushes for a member gone without a clean Leave, a lost
+// membership, a
 // publisher beyond Config.MaxPeers, a failed Applier call, and its first
 // lease after joining, never more than once per Config.FlushInterval (a
 // flush asked for sooner waits, with the lease off). A full publish queue

@@ -129,30 +129,10 @@ func (a *busActor) flush(what string) bool {
 	return a.apply(what, a.cfg.Applier.Flush) == nil
 }
 
-// noteLapse makes a flush due once a heartbeat lease this node held ran
-// out without being renewed in time: it heard nothing from a member for
-// longer than the lease (it was paused or cut off). Catching up the
-// streams of the peers it knows does not repair that: writers may have
-// counted it out, and a node it never heard of may have joined, written
-// and gone meanwhile. It runs before every actor step, so no renewal can
-// hide the lapse. Its own membership lease is not watched here: a late
-// renewal (a slow store) loses no bus message, and an expulsion is handled
-// by lostMembership.
-func (a *busActor) noteLapse() {
-	if !a.held.IsZero() && !a.now().Before(a.held) {
-		a.held = time.Time{}
-		a.repairBecause("lease lapsed (paused, cut off or disconnected for longer than the lease)")
-	}
-}
-
 // refreshLease publishes the lease deadline that LeaseValid reads: the
 // earliest of the leases it depends on, or none.
 func (a *busActor) refreshLease() {
-	base := a.leaseBase()
-	if !base.IsZero() {
-		a.held = a.peerLeases()
-	}
-	until := base
+	until := a.leaseBase()
 	if a.repair {
 		until = time.Time{}
 	}
@@ -167,22 +147,6 @@ func (a *busActor) refreshLease() {
 }
 
 var maxTime = time.Unix(1<<62, 0)
-
-// peerLeases is when the earliest of this node's heartbeat leases with
-// respect to the members of its view ends; zero when it has none.
-func (a *busActor) peerLeases() time.Time {
-	var until time.Time
-	for id, epoch := range a.view {
-		p := a.peers[id]
-		if p == nil || p.epoch != epoch {
-			return time.Time{}
-		}
-		if until.IsZero() || p.leaseUntil.Before(until) {
-			until = p.leaseUntil
-		}
-	}
-	return until
-}
 
 // leaseBase is when this node's coherence lease ends, the due repair flush
 // aside: the earliest of its own membership lease and its lease with

@@ -247,6 +247,15 @@ func (c *mcluster) cut(id string, in, out bool) {
 	c.hub.set(id, func(t *manualTransport) { t.cutIn, t.cutOut = in, out })
 }
 
+// report makes node id's transport report state s to its bus.
+func (c *mcluster) report(id string, s bus.State) {
+	c.hub.mu.Lock()
+	h := c.hub.nodes[id].h
+	c.hub.mu.Unlock()
+	h.HandleState(s)
+	c.sync(id)
+}
+
 // strong starts a strong publish from node id and returns its result's
 // channel; it steps until the publish is pending.
 func (c *mcluster) strong(id, key string, v uint64) <-chan error {

@@ -413,3 +413,33 @@ func TestRestartWithClockBehind(t *testing.T) {
 		return c.nodes["a"].b.LeaseValid() && c.nodes["b"].b.LeaseValid() && n.b.LeaseValid()
 	})
 }
+
+// Messages a transport dropped while connected (a slow consumer) may
+// include some of a node this one never heard of, which started, wrote and
+// left meanwhile: catching up the peers it knows cannot bring those, so the
+// transport's Dropped report makes a flush due before the lease returns.
+func TestDroppedFlushes(t *testing.T) {
+	t.Parallel()
+	for _, anchored := range []bool{false, true} {
+		c := newMCluster(t, anchored, "a", "b", "c")
+		cn := c.nodes["c"]
+		flushes := cn.app.FlushCount()
+		c.cut("c", true, false) // c's inbound messages are lost
+		d := c.start("d")
+		for range 3 {
+			c.step(c.cfg.HeartbeatInterval)
+		}
+		d.b.Publish("k", 9)
+		eventually(t, "d's invalidation broadcast", func() bool { return d.b.Stats().Published >= 1 })
+		c.hub.drain(c.sync)
+		_ = d.b.Close()
+		c.hub.drain(c.sync)
+		d.paused = true
+		c.cut("c", false, false)
+		c.report("c", bus.Dropped)
+		c.until("c holds its lease again", 60, cn.b.LeaseValid)
+		if cn.app.Version("k") < 9 && cn.app.FlushCount() == flushes {
+			t.Fatalf("anchored %v: c holds its lease again without d's invalidation of k and without a flush; state: %s", anchored, c.state())
+		}
+	}
+}

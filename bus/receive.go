@@ -272,14 +272,17 @@ func (a *busActor) onLeave(p *peer, last uint64) {
 }
 
 // stateChanged turns off the lease while disconnected. After the
-// reconnect the heartbeat answers' watermarks reveal what the peers it
-// knows sent meanwhile, and the node catches up from their rings; but a
-// node it never heard of may have come, written and gone while it was
-// away, so a reconnect also makes a flush due before the lease returns.
+// reconnect, or messages the transport dropped, the heartbeat answers'
+// watermarks reveal what the peers it knows sent meanwhile, and the node
+// catches up from their rings; but a node it never heard of may have
+// come, written and gone meanwhile, so either also makes a flush due
+// before the lease returns.
 func (a *busActor) stateChanged(s State) {
-	a.down = s == Disconnected
-	if s == Reconnected {
-		a.repairBecause("transport reconnected: a node may have written and gone meanwhile")
+	if s != Dropped {
+		a.down = s == Disconnected
+	}
+	if s == Reconnected || s == Dropped {
+		a.repairBecause("transport " + s.String() + ": a node may have written and gone meanwhile")
 	}
 	a.cfg.Logger.Info("bus: transport "+s.String(), "cluster", a.cfg.Cluster, "node", a.cfg.NodeID)
 }

@@ -69,6 +69,9 @@ const (
 	// Reconnected: the transport is back; what was sent in between may be
 	// lost, so the bus repairs.
 	Reconnected
+	// Dropped: the transport, still connected, dropped received messages
+	// (a subscription over its pending limits), so the bus repairs.
+	Dropped
 )
 
 // String returns the state's name.
@@ -78,6 +81,8 @@ func (s State) String() string {
 		return "disconnected"
 	case Reconnected:
 		return "reconnected"
+	case Dropped:
+		return "dropped messages"
 	}
 	return "unknown"
 }

@@ -18,10 +18,11 @@
 // transport reports disconnects and reconnects to the bus, which stops
 // serving strong keys while disconnected. What was published meanwhile may
 // be lost (core NATS does not store messages): after a reconnect the bus
-// catches up from the origins' rings, and takes its lease back only then
-// (it flushes only for what the rings no longer hold). A slow consumer (a
-// subscription over its pending limits) also loses messages; the bus's gap
-// detection repairs that.
+// catches up from the origins' rings and also flushes once (a node it
+// never heard of may have written and gone meanwhile). A slow consumer (a
+// subscription over its pending limits) also loses messages: the
+// transport reports it as [bus.Dropped], and the bus repairs it the same
+// way.
 //
 // # Security
 //

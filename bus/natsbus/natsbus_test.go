@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -343,5 +344,70 @@ func TestRefusedCredentialAfterRestart(t *testing.T) {
 	}
 	if after := overPipe.Conn().Stats().Reconnects; after <= before {
 		t.Errorf("over a pipe: %d attempts in the last second; want it still trying", after-before)
+	}
+}
+
+// A subscription over its pending limits drops what it received (nats.go's
+// slow consumer); the transport reports it as bus.Dropped, through Dial's
+// connection and through one FromConn shares, so that the bus repairs.
+func TestSlowConsumerReportsDropped(t *testing.T) {
+	t.Parallel()
+	srv := natstest.Start(t, nil)
+	opts := natsbus.Options{PendingMsgs: 4, PendingBytes: 1 << 20}
+	dial := func(t *testing.T) *natsbus.Transport {
+		tr, err := natsbus.Dial(srv.URL(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	fromConn := func(t *testing.T) *natsbus.Transport {
+		nc, err := nats.Connect(srv.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		tr, err := natsbus.FromConn(nc, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	for name, open := range map[string]func(*testing.T) *natsbus.Transport{"Dial": dial, "FromConn": fromConn} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			tr := open(t)
+			t.Cleanup(func() { _ = tr.Close() })
+			states := make(chan bus.State, 16)
+			release := make(chan struct{})
+			var once sync.Once
+			h := bus.HandlerFuncs{
+				Message: func([]byte) { <-release }, // a receiver that does not keep up
+				State:   func(s bus.State) { states <- s },
+			}
+			if err := tr.Open("c", "slow", h); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { once.Do(func() { close(release) }) })
+			sender := dial(t)
+			t.Cleanup(func() { _ = sender.Close() })
+			if err := sender.Open("c", "fast", bus.HandlerFuncs{}); err != nil {
+				t.Fatal(err)
+			}
+			for range 64 {
+				if err := sender.Broadcast([]byte("x")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			select {
+			case s := <-states:
+				if s != bus.Dropped {
+					t.Fatalf("got state %v; want %v", s, bus.Dropped)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no state reported after the subscription went over its pending limits")
+			}
+			once.Do(func() { close(release) })
+		})
 	}
 }

@@ -43,8 +43,9 @@ type Options struct {
 	// pipe as well); default 2s. Dial only.
 	Timeout time.Duration
 	// PendingMsgs and PendingBytes bound each subscription's queue of
-	// undelivered messages; over it, messages are dropped (and repaired
-	// by the bus). Defaults 65536 and 64 MiB.
+	// undelivered messages; over it, messages are dropped and the
+	// transport reports bus.Dropped, so the bus repairs (with a flush).
+	// Defaults 65536 and 64 MiB.
 	PendingMsgs  int
 	PendingBytes int
 

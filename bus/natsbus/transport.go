@@ -3,6 +3,7 @@ package natsbus
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -67,6 +68,7 @@ func Dial(url string, opts Options) (*Transport, error) {
 				subject = sub.Subject
 			}
 			log.Warn("natsbus: asynchronous error", "subject", subject, "err", red.String(err.Error()))
+			t.asyncError(sub, err)
 		}),
 		nats.ClosedHandler(func(nc *nats.Conn) {
 			if err := nc.LastError(); err != nil {
@@ -105,7 +107,29 @@ func FromConn(nc *nats.Conn, opts Options) (*Transport, error) {
 		}
 		t.state(bus.Reconnected)
 	})
+	prevErr := nc.Opts.AsyncErrorCB
+	nc.SetErrorHandler(func(c *nats.Conn, sub *nats.Subscription, err error) {
+		if prevErr != nil {
+			prevErr(c, sub, err)
+		}
+		t.asyncError(sub, err)
+	})
 	return t, nil
+}
+
+// asyncError reports a slow consumer on one of the transport's own
+// subscriptions to the bus as Dropped: nats.go dropped messages it
+// received, which may include some of a node the bus does not know.
+func (t *Transport) asyncError(sub *nats.Subscription, err error) {
+	if sub == nil || !errors.Is(err, nats.ErrSlowConsumer) {
+		return
+	}
+	t.mu.Lock()
+	ours := slices.Contains(t.subs, sub)
+	t.mu.Unlock()
+	if ours {
+		t.state(bus.Dropped)
+	}
 }
 
 // Conn returns the underlying connection.
