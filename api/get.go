@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -14,8 +15,10 @@ import (
 
 // Get returns key's value: from this node's L1 cache when it holds a live
 // copy, else from the store, installing what it loaded. Concurrent misses
-// of one key share one load. It fails with ErrUnregistered for a key no
-// registration covers and ErrNotFound for a key the store lacks.
+// of one key share one load, but a miss never joins a load that began
+// before a write or invalidation of the key it could have observed. It
+// fails with ErrUnregistered for a key no registration covers and
+// ErrNotFound for a key the store lacks.
 //
 // Values are shared with the cache: do not modify a value Get returned.
 func (w *Warp[T]) Get(ctx context.Context, key string) (T, error) {
@@ -103,6 +106,12 @@ func (w *Warp[T]) cached(key string, h uint64, v *shard.View, now int64, epoch u
 
 // miss loads key from the store (once for all concurrent callers, except
 // for StrongDistributed keys) and fills the cache.
+//
+// Callers share a load only if they read the same generation of the key's
+// stripe before joining it: every write and invalidation moves the
+// generation, so a caller never joins a load that began before a write or
+// invalidation it could have observed (read-your-writes), and a load
+// reads the store after every such write of the callers it serves.
 func (w *Warp[T]) miss(ctx context.Context, key string, h uint64, v *shard.View) (T, error) {
 	var zero T
 	reg, epoch, err := w.lookup(key)
@@ -123,14 +132,15 @@ func (w *Warp[T]) miss(ctx context.Context, key string, h uint64, v *shard.View)
 		}
 		return w.load(key, v, reg, epoch, gen)
 	}
+	lk := loadKey(key, gen)
 	if ctx.Done() == nil { // cannot be cancelled: wait in place, no goroutine
-		out, err, _ := w.loads.Do(key, fn)
+		out, err, _ := w.loads.Do(lk, fn)
 		if err != nil {
 			return zero, err
 		}
 		return out.(T), nil
 	}
-	ch := w.loads.DoChan(key, fn)
+	ch := w.loads.DoChan(lk, fn)
 	select {
 	case res := <-ch:
 		if res.Err != nil {
@@ -140,6 +150,15 @@ func (w *Warp[T]) miss(ctx context.Context, key string, h uint64, v *shard.View)
 	case <-ctx.Done():
 		return zero, fmt.Errorf("warp: get %q: %w", key, ctx.Err())
 	}
+}
+
+// loadKey is the singleflight key of a load of key begun at stripe
+// generation gen: the generation's 8 bytes, then the key (a fixed-width
+// prefix, so no two pairs share a string).
+func loadKey(key string, gen uint64) string {
+	b := make([]byte, 8, 8+len(key))
+	binary.LittleEndian.PutUint64(b, gen)
+	return string(append(b, key...))
 }
 
 // stillRegistered reports whether an entry from an older registration epoch
@@ -169,8 +188,8 @@ func (w *Warp[T]) hit(key string, h uint64, hdr shard.Header, val []byte, v *sha
 
 // load reads key from the store and fills the cache with it, unless a write
 // or invalidation of the key happened since generation gen was read. It runs
-// once for all concurrent misses of the key, detached from any one caller's
-// cancellation.
+// once for all concurrent misses of the key at gen, detached from any one
+// caller's cancellation.
 func (w *Warp[T]) load(key string, v *shard.View, reg *registration, epoch uint32, gen uint64) (out T, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -179,10 +198,11 @@ func (w *Warp[T]) load(key string, v *shard.View, reg *registration, epoch uint3
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
+	begun := w.node.Now()
 	it, err := w.store.Get(ctx, key)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		if reg.negTTL > 0 && w.cacheable(reg) {
+		if reg.negTTL > 0 && w.cacheable(reg, begun) {
 			// Served only under the lease, as any entry of the registration.
 			hdr := shard.Header{Expiry: w.node.Now() + int64(reg.negTTL), Epoch: epoch, Flags: shard.FlagNegative | leaseFlags(reg)}
 			w.fill(key, v, shard.AppendHeader(nil, hdr), gen)
@@ -192,7 +212,7 @@ func (w *Warp[T]) load(key string, v *shard.View, reg *registration, epoch uint3
 		return out, fmt.Errorf("%w: get %q: %w", ErrLoader, key, err)
 	}
 	w.node.HLC().Observe(it.Version)
-	if !w.cacheable(reg) {
+	if !w.cacheable(reg, begun) {
 		return it.Value, nil // not cached: see applier.Flush
 	}
 	entry, err := w.entry(key, reg, epoch, it.Value)
@@ -265,13 +285,16 @@ func (w *Warp[T]) promote(key string, h uint64, v *shard.View) {
 
 const promoteEvery = 8
 
-// cacheable reports whether keys of reg may be cached now: a
-// StrongDistributed key not while the node's lease is invalid, nor during
-// the grace period after a repair flush (see applier.Flush).
-func (w *Warp[T]) cacheable(reg *registration) bool {
+// cacheable reports whether a value of a key of reg that the store read
+// begun at begun (a node-clock reading taken before the read) may be
+// cached now: a StrongDistributed key not while the node's lease is
+// invalid, nor if the read began before the end of the grace period after
+// the last repair flush (see applier.Flush): a read begun inside it may
+// have missed a write whose fence this node did not see, even if it ends
+// after the grace period.
+func (w *Warp[T]) cacheable(reg *registration, begun int64) bool {
 	if reg.mode != ModeStrongDistributed {
 		return true
 	}
-	now := w.node.Now()
-	return w.leaseValidAt(now) && now >= w.strongGrace.Load()
+	return w.leaseValid() && begun >= w.strongGrace.Load()
 }

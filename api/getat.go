@@ -30,15 +30,18 @@ func (w *Warp[T]) GetAt(ctx context.Context, key string, at time.Time) (T, error
 	if err := w.check(ctx, key); err != nil {
 		return zero, err
 	}
-	if _, _, err := w.lookup(key); err != nil {
+	_, epoch, err := w.lookup(key)
+	if err != nil {
 		return zero, err
 	}
 	ver := merge.MakeVersion(at) | (1<<16 - 1) // every version issued in at's millisecond
 	h := w.router.Hash(key)
 	if b, ok := w.router.Shard(h).Load(key); ok {
 		now := w.node.Now()
-		if hdr, val, err := shard.ParseHeader(b); err == nil && hdr.Live(now) &&
-			w.servable(hdr.Flags, now) && hdr.Flags&shard.FlagNegative == 0 && hdr.Version <= ver {
+		// The checks of Get's cache path (registration included), and
+		// a version at or before at.
+		if hdr, val, err := shard.ParseHeader(b); err == nil && hdr.Live(now) && w.servable(hdr.Flags, now) &&
+			(hdr.Epoch == epoch || w.stillRegistered(key, hdr)) && hdr.Flags&shard.FlagNegative == 0 && hdr.Version <= ver {
 			out, err := w.codec.Decode(val)
 			if err != nil {
 				return zero, fmt.Errorf("%w: %w: decode %q: %w", ErrLoader, ErrCodec, key, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/warpcache/warp/actors"
 	"github.com/warpcache/warp/merge"
+	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"
 )
 
@@ -94,4 +95,42 @@ func testGetAtBeforeRetainedHistory(t *testing.T) {
 	if got, err := w.GetAt(ctx, "k", base.Add(1500*time.Millisecond)); !errors.Is(err, ErrHistory) {
 		t.Fatalf("GetAt before the retained history = %q, %v; want ErrHistory", got, err)
 	}
+}
+
+// TestGetAtChecksRegistration: GetAt serves the cached copy only if Get
+// would. After the key is registered again in another mode, the copy
+// cached under the old registration is not the answer: GetAt(now) asks the
+// store's history and agrees with Get.
+func TestGetAtChecksRegistration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		now := base
+		st := memory.New[string](memory.Options{History: 2})
+		w := newWarp(t, st, WithNodeConfig[string](actors.Config{Clock: actors.ClockFunc(func() time.Time { return now })}))
+		if err := w.Register("k", ModeStrongLocal, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		now = base.Add(time.Second)
+		w.node.HLC().Observe(merge.MakeVersion(now))
+		if err := w.Set(ctx, "k", "v1"); err != nil {
+			t.Fatal(err)
+		}
+		// Another node's write, which this StrongLocal node does not see.
+		if _, err := st.Set(ctx, "k", "v2", store.Write{Min: merge.MakeVersion(base.Add(2 * time.Second))}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Unregister("k"); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Register("k", ModeStrongDistributed, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := w.GetAt(ctx, "k", base.Add(3*time.Second)); err != nil || a != "v2" {
+			t.Fatalf("GetAt(+3s) after the registration change = %q, %v; want v2, the store's", a, err)
+		}
+		if g, err := w.Get(ctx, "k"); err != nil || g != "v2" {
+			t.Fatalf("Get after the registration change = %q, %v; want v2", g, err)
+		}
+	})
 }

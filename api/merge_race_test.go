@@ -2,10 +2,14 @@ package api
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/warpcache/warp/actors"
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"
@@ -92,4 +96,78 @@ func TestMergeOfAbsentKeyReads(t *testing.T) {
 	if it, err := st.Store.Get(ctx, "n:1"); err != nil || it.Value != 3 {
 		t.Fatalf("stored %d, %v; want 3 (the deleted 2 does not count)", it.Value, err)
 	}
+}
+
+// heldSet is a memory store whose first Set waits for hold after
+// signalling entered: a merged Set stuck on a slow store, holding its
+// key's lock.
+type heldSet struct {
+	*memory.Store[int]
+	entered, hold chan struct{}
+	first         atomic.Bool
+}
+
+func (s *heldSet) Set(ctx context.Context, k string, v int, wr store.Write) (merge.Version, error) {
+	if s.first.CompareAndSwap(false, true) {
+		s.entered <- struct{}{}
+		<-s.hold
+	}
+	return s.Store.Set(ctx, k, v, wr)
+}
+
+// TestMergedSetLockWaitHonoursContext: a merged Set waiting for its key's
+// lock, held by another merged Set stuck on the store, returns when its
+// context ends, with an error wrapping the context's. The lock, granted to
+// it after it gave up, is released: a later merged Set gets it, and
+// only the two Sets that returned nil are counted.
+func TestMergedSetLockWaitHonoursContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		eng := merge.NewEngine[int]()
+		if err := eng.Register("c", merge.Sum[int]); err != nil {
+			t.Fatal(err)
+		}
+		st := &heldSet{Store: memory.New[int](memory.Options{}), entered: make(chan struct{}), hold: make(chan struct{})}
+		w := newWarp[int](t, st, WithMergeEngine(eng), WithNodeConfig[int](actors.Config{}))
+		if err := w.Register("c", ModeStrongLocal, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		holder := make(chan error, 1)
+		go func() { holder <- w.Set(context.Background(), "c", 1) }()
+		<-st.entered // the holder has the lock and waits on the store
+		release := sync.OnceFunc(func() { close(st.hold) })
+		// set runs a merged Set of d with ctx, failing the test if it is
+		// still blocked after a second (fake time). On failure the holder is
+		// let go: Close then fails the blocked Set's lock wait.
+		set := func(ctx context.Context, d int, what string) error {
+			done := make(chan error, 1)
+			go func() { done <- w.Set(ctx, "c", d) }()
+			select {
+			case err := <-done:
+				return err
+			case <-time.After(time.Second):
+				release()
+				t.Fatalf("%s still blocked on the key lock after 1s", what)
+				return nil
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		if err := set(ctx, 10, "merged Set with a 50ms deadline"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("merged Set waiting for the lock = %v; want DeadlineExceeded", err)
+		}
+		if took := time.Since(start); took != 50*time.Millisecond {
+			t.Fatalf("merged Set returned after %v; want at its 50ms deadline", took)
+		}
+		release()
+		if err := <-holder; err != nil {
+			t.Fatal(err)
+		}
+		if err := set(context.Background(), 100, "merged Set after the lock's release"); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := w.Get(context.Background(), "c"); err != nil || v != 101 {
+			t.Fatalf("counter = %d, %v; want 101", v, err)
+		}
+	})
 }

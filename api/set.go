@@ -19,7 +19,8 @@ import (
 // Input that Warp rejects (bad key, unregistered key, oversized value,
 // ended context) changes nothing. If the store itself fails, the write may
 // or may not have been applied (as with any remote store); Set then drops
-// this node's cached copy so the next read reloads the store's value.
+// this node's cached copy (and, for an EventualDistributed key, tells the
+// other nodes to drop theirs) so the next read reloads the store's value.
 func (w *Warp[T]) Set(ctx context.Context, key string, value T) error {
 	start := w.started()
 	err := w.set(ctx, key, value)
@@ -82,7 +83,7 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 	ver, err := w.store.Set(ctx, key, value, wr)
 	if err != nil {
 		w.recycleEntry(bp, entry)
-		w.dropAfterFailedWrite(key, v)
+		w.dropAfterFailedWrite(key, reg, v)
 		return guardedStoreErr(fmt.Errorf("warp: set %q: %w", key, err))
 	}
 	if w.installed(key, h, reg, v, entry, ver, wr.Min, gen) {
@@ -117,7 +118,7 @@ func (w *Warp[T]) deleteWrite(ctx context.Context, key string, wr store.Write) e
 	wr.Min = w.node.HLC().Now()
 	ver, err := w.store.Delete(ctx, key, wr)
 	if err != nil {
-		w.dropAfterFailedWrite(key, v)
+		w.dropAfterFailedWrite(key, reg, v)
 		return guardedStoreErr(fmt.Errorf("warp: delete %q: %w", key, err))
 	}
 	rep := w.router.Replies.Get()
@@ -144,9 +145,24 @@ const maxRecycledEntry = 4 << 10
 // a store may have applied a write whose call failed (a context that ended
 // mid-write, a lost connection), so the cached copy may be older than the
 // store. The next read reloads it.
-func (w *Warp[T]) dropAfterFailedWrite(key string, v *shard.View) {
+//
+// The peers of an EventualDistributed key are told to drop theirs too, with
+// version 0, which every peer applies unconditionally (as Invalidate's):
+// the version the store may have given the write is unknown, and a
+// versioned drop would fall short or be refused. A version from this
+// node's clock spares a peer's copy at or above it, which may still be the
+// old value when the store's count ran ahead of the clock; a version past
+// every copy (merge.MaxVersion) is beyond the peers' clock bound, which a
+// peer applies only as an unversioned drop while counting a clock
+// violation against this node (bus.ErrAhead, see applier.Invalidate). The
+// peers of a StrongDistributed key need nothing: the write's fence dropped
+// their copies and keeps them from caching the key until its release.
+func (w *Warp[T]) dropAfterFailedWrite(key string, reg *registration, v *shard.View) {
 	rep := w.router.Replies.Get()
 	_, _ = w.request(v, &messages.Invalidate{Key: key, Reply: rep}, rep)
+	if reg.mode == ModeEventualDistributed {
+		w.propagate(key, reg, 0)
+	}
 }
 
 // installed finishes a write the store accepted at version ver: it installs
@@ -208,17 +224,11 @@ func (w *Warp[T]) setMerged(ctx context.Context, key string, reg *registration, 
 func (w *Warp[T]) mergeLocked(ctx context.Context, key string, reg *registration, epoch uint32, value T, min merge.Version, g store.Guard) error {
 	h := w.router.Hash(key)
 	v := w.router.Shard(h)
-	rep := w.router.Replies.Get()
-	res, err := w.request(v, &messages.LockKey{Key: key, Reply: rep}, rep)
+	res, err := w.lockKey(ctx, v, key)
 	if err != nil {
 		return fmt.Errorf("warp: set %q: lock: %w", key, err)
 	}
-	defer func() {
-		if v.Enter() {
-			w.router.Send(v, &messages.UnlockKey{Key: key, Gen: res.Gen})
-			v.Leave()
-		}
-	}()
+	defer w.unlockKey(v, key, res.Gen)
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("warp: set %q: %w", key, err)
@@ -242,7 +252,7 @@ func (w *Warp[T]) mergeLocked(ctx context.Context, key string, reg *registration
 			continue // another node wrote in between: merge again
 		}
 		if err != nil {
-			w.dropAfterFailedWrite(key, v)
+			w.dropAfterFailedWrite(key, reg, v)
 			return fmt.Errorf("warp: set %q: %w", key, err) // the caller wraps a guard's refusal
 		}
 		if reg.mode == ModeStrongDistributed {
@@ -250,6 +260,57 @@ func (w *Warp[T]) mergeLocked(ctx context.Context, key string, reg *registration
 		}
 		w.installed(key, h, reg, v, entry, ver, issued, gen)
 		return nil
+	}
+}
+
+// lockKey takes key's write lock in shard v, waiting at most until ctx
+// ends; it then fails with an error wrapping ctx's. The lock may still be
+// granted after the caller gave up: the goroutine that waits for the grant
+// then releases it. That goroutine belongs to the instance (Close waits
+// for it), and ends at the latest when the shard stops, which fails every
+// lock waiter.
+func (w *Warp[T]) lockKey(ctx context.Context, v *shard.View, key string) (messages.Result, error) {
+	rep := w.router.Replies.Get()
+	msg := &messages.LockKey{Key: key, Reply: rep}
+	if ctx.Done() == nil { // cannot be cancelled: wait in place, no goroutine
+		return w.request(v, msg, rep)
+	}
+	if !v.Enter() {
+		return messages.Result{}, ErrClosed
+	}
+	// Under the shard's gate, so before Close, which seals every shard
+	// before it waits, can wait for it.
+	w.lockWaits.Add(1)
+	w.router.Send(v, msg)
+	v.Leave()
+	got, gaveUp := make(chan messages.Result), make(chan struct{})
+	go func() {
+		defer w.lockWaits.Done()
+		res := rep.Wait()
+		w.router.Replies.Put(rep)
+		select {
+		case got <- res:
+		case <-gaveUp: // the caller is gone: the grant is this goroutine's
+			if res.Err == nil {
+				w.unlockKey(v, key, res.Gen)
+			}
+		}
+	}()
+	select {
+	case res := <-got:
+		return res, res.Err
+	case <-ctx.Done():
+		close(gaveUp)
+		return messages.Result{}, ctx.Err()
+	}
+}
+
+// unlockKey releases key's write lock in shard v, granted in generation
+// gen.
+func (w *Warp[T]) unlockKey(v *shard.View, key string, gen uint64) {
+	if v.Enter() {
+		w.router.Send(v, &messages.UnlockKey{Key: key, Gen: gen})
+		v.Leave()
 	}
 }
 

@@ -104,3 +104,87 @@ func TestStrongWriteBoundedByGrace(t *testing.T) {
 		}
 	})
 }
+
+// gatedScan is a spying store whose Scan, once it has read the items,
+// signals scanned and waits for hold before handing them over.
+type gatedScan struct {
+	*spyStore[string]
+	scanned, hold chan struct{}
+}
+
+func (s *gatedScan) Scan(ctx context.Context, prefix string, fn func(string, store.Item[string]) error) error {
+	var keys []string
+	var items []store.Item[string]
+	err := s.spyStore.Scan(ctx, prefix, func(k string, it store.Item[string]) error {
+		keys, items = append(keys, k), append(items, it)
+		return nil
+	})
+	s.scanned <- struct{}{}
+	<-s.hold
+	for i := range keys {
+		if err := fn(keys[i], items[i]); err != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// TestStrongLoadBegunInGraceIsNotCached: a load of a StrongDistributed key
+// (a Get's, or Warmup's scan) that reads the store inside the grace period
+// after a repair flush may read the value a write whose fence this node
+// missed is about to replace. If it ends after the grace period, it must
+// still not be cached: the next Get loads the new value.
+func TestStrongLoadBegunInGraceIsNotCached(t *testing.T) {
+	tests := []struct {
+		name string
+		load func(ctx context.Context, w *Warp[string], st *gatedScan) (read chan struct{}, release func())
+	}{
+		{"get", func(ctx context.Context, w *Warp[string], st *gatedScan) (chan struct{}, func()) {
+			st.loaded, st.spyStore.hold = make(chan struct{}), make(chan struct{})
+			hold := st.spyStore.hold
+			go func() { _, _ = w.Get(ctx, "s:1") }()
+			return st.loaded, func() { close(hold) }
+		}},
+		{"warmup", func(ctx context.Context, w *Warp[string], st *gatedScan) (chan struct{}, func()) {
+			go func() { _ = w.Warmup(ctx) }()
+			return st.scanned, func() { close(st.hold) }
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				spy := &spyStore[string]{Store: memory.New[string](memory.Options{})}
+				st := &gatedScan{spyStore: spy, scanned: make(chan struct{}), hold: make(chan struct{})}
+				w := newWarp[string](t, st, WithNodeConfig[string](actors.Config{}))
+				w.graceTTL = time.Second
+				if err := w.Register("s:*", ModeStrongDistributed, time.Hour); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := spy.Store.Set(ctx, "s:1", "old", store.Write{}); err != nil {
+					t.Fatal(err)
+				}
+				if err := (applier[string]{w}).Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				read, release := tt.load(ctx, w, st)
+				<-read // the load read "old" inside the grace period
+				spy.loaded = nil
+				// The write whose fence this node missed lands.
+				if _, err := spy.Store.Set(ctx, "s:1", "new", store.Write{}); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(2 * w.graceTTL) // the grace period ends
+				release()
+				synctest.Wait() // the load has tried to fill
+				spy.hold = nil
+				if _, cached := w.router.Shard(w.router.Hash("s:1")).Load("s:1"); cached {
+					t.Error("a strong load begun inside the grace period was cached after it")
+				}
+				if v, err := w.Get(ctx, "s:1"); err != nil || v != "new" {
+					t.Fatalf("Get after the write = %q, %v; want new", v, err)
+				}
+			})
+		})
+	}
+}

@@ -89,8 +89,11 @@ func (t *Txn[T]) add(op txnOp[T]) {
 // transaction is fenced on this node and, for distributed keys, on every
 // live peer before the store commits, and released (with the new values
 // installed here) after: no reader on any node sees part of the
-// transaction. With StrongDistributed keys, Commit returns only once the
-// fence holds on every peer, as a strong Set does.
+// transaction. A key written or invalidated on this node while it was
+// fenced (by a Set, or a peer's write) is not installed, since that write
+// may be newer than the transaction's: the next read loads it. With
+// StrongDistributed keys, Commit returns only once the fence holds on
+// every peer, as a strong Set does.
 func (t *Txn[T]) Commit() (err error) {
 	start := t.w.started()
 	defer func() {
@@ -142,6 +145,10 @@ func (t *Txn[T]) Commit() (err error) {
 	if err := w.txnFence(ctx, byShard, token); err != nil {
 		return err
 	}
+	// Read after the fence and before the store commit: a write or an
+	// invalidation after this may be newer than the commit, and the
+	// shard then installs nothing for the key (messages.TxnCommit).
+	gens := w.txnGens(byShard)
 	versions, err := t.fencePeers(distributed, token)
 	if err == nil {
 		cctx, cancel := ctx, context.CancelFunc(func() {})
@@ -161,7 +168,7 @@ func (t *Txn[T]) Commit() (err error) {
 	} else if !errors.Is(err, ErrQuorum) {
 		err = guardedStoreErr(fmt.Errorf("warp: commit: %w", err))
 	}
-	w.txnRelease(byShard, keys, entries, token)
+	w.txnRelease(byShard, keys, entries, gens, token)
 	for _, k := range distributed {
 		w.bus.PublishRelease(k, token)
 	}
@@ -302,26 +309,43 @@ func (w *Warp[T]) txnFence(_ context.Context, groups []shardKeys, token merge.Ve
 	for _, g := range groups {
 		rep := w.router.Replies.Get()
 		if _, err := w.request(w.router.Shards()[g.index], &messages.TxnFence{Keys: g.keys, Token: token, Until: until, Reply: rep}, rep); err != nil {
-			w.txnRelease(groups, nil, nil, token)
+			w.txnRelease(groups, nil, nil, nil, token)
 			return fmt.Errorf("warp: commit: fence: %w", err)
 		}
 	}
 	return nil
 }
 
+// txnGens returns, for every group's keys, their stripes' fill
+// generations.
+func (w *Warp[T]) txnGens(groups []shardKeys) [][]uint64 {
+	out := make([][]uint64, len(groups))
+	for i, g := range groups {
+		v := w.router.Shards()[g.index]
+		out[i] = make([]uint64, len(g.keys))
+		for j, k := range g.keys {
+			out[i][j] = v.Gen(w.router.Hash(k))
+		}
+	}
+	return out
+}
+
 // txnRelease releases the token on every group's keys, installing
-// entries[i] for keys[i] where given.
-func (w *Warp[T]) txnRelease(groups []shardKeys, keys []string, entries [][]byte, token merge.Version) {
-	for _, g := range groups {
+// entries[i] for keys[i] where given, unless the key's stripe moved since
+// gens (from txnGens) were read.
+func (w *Warp[T]) txnRelease(groups []shardKeys, keys []string, entries [][]byte, gens [][]uint64, token merge.Version) {
+	for gi, g := range groups {
 		es := make([][]byte, len(g.keys))
+		var gs []uint64
 		if entries != nil {
+			gs = gens[gi]
 			for i, k := range g.keys {
 				j, _ := slices.BinarySearch(keys, k)
 				es[i] = entries[j]
 			}
 		}
 		rep := w.router.Replies.Get()
-		_, _ = w.request(w.router.Shards()[g.index], &messages.TxnCommit{Keys: g.keys, Entries: es, Token: token, Reply: rep}, rep)
+		_, _ = w.request(w.router.Shards()[g.index], &messages.TxnCommit{Keys: g.keys, Entries: es, Gens: gs, Token: token, Reply: rep}, rep)
 	}
 }
 

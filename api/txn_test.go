@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/memory"
 )
@@ -323,5 +324,76 @@ func TestTxnStrongQuorum(t *testing.T) {
 		if it, _ := c.store.Get(ctx, k); it.Value != 1 {
 			t.Fatalf("store %s = %d after a failed strong commit; want 1", k, it.Value)
 		}
+	}
+}
+
+// heldCommit is a memory store whose Commit, once the store has applied
+// it, signals committed and waits for hold: the transaction's keys are
+// still fenced on this node while the test writes them.
+type heldCommit struct {
+	*memory.Store[string]
+	committed, hold chan struct{}
+}
+
+func (s *heldCommit) Commit(ctx context.Context, ops []store.Op[string]) ([]merge.Version, error) {
+	v, err := s.Store.Commit(ctx, ops)
+	s.committed <- struct{}{}
+	<-s.hold
+	return v, err
+}
+
+// TestTxnCommitKeepsNewerWrite: a write of a transaction's key that lands
+// after the transaction's store commit, while the key is still fenced on
+// this node (a local Set, whose install the fence refuses, or another
+// node's write, whose invalidation arrives through the bus), is newer than
+// the transaction's. The commit must not install its own, older entry over
+// it: the next Get returns the newer value.
+func TestTxnCommitKeepsNewerWrite(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		write func(ctx context.Context, t *testing.T, w *Warp[string], st *heldCommit)
+	}{
+		{"local set", func(ctx context.Context, t *testing.T, w *Warp[string], _ *heldCommit) {
+			if err := w.Set(ctx, "k", "later"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"peer invalidation", func(ctx context.Context, t *testing.T, w *Warp[string], st *heldCommit) {
+			ver, err := st.Store.Set(ctx, "k", "later", store.Write{}) // another node's write...
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := (applier[string]{w}).Invalidate(ctx, "k", ver); err != nil { // ...and its event
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := &heldCommit{Store: memory.New[string](memory.Options{}), committed: make(chan struct{}), hold: make(chan struct{})}
+			w := newWarp[string](t, st)
+			if err := w.Register("k", ModeEventualDistributed, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				txn := w.Txn(ctx)
+				txn.Set("k", "txn")
+				done <- txn.Commit()
+			}()
+			<-st.committed
+			tt.write(ctx, t, w, st)
+			close(st.hold)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			it, _ := st.Store.Get(ctx, "k")
+			if v, err := w.Get(ctx, "k"); err != nil || v != "later" {
+				t.Fatalf("Get after the commit = %q, %v; want later (the store holds %q)", v, err, it.Value)
+			}
+		})
 	}
 }

@@ -77,7 +77,8 @@ type Validator[T any] struct {
 	iter  *bigcache.EntryInfoIterator
 }
 
-// StartValidator starts a validator owned by the instance.
+// StartValidator starts a validator owned by the instance: Close stops it.
+// Once Close has begun, it fails with ErrClosed.
 func (w *Warp[T]) StartValidator(cfg ValidatorConfig) (*Validator[T], error) {
 	if w.closed.Load() {
 		return nil, ErrClosed
@@ -92,7 +93,17 @@ func (w *Warp[T]) StartValidator(cfg ValidatorConfig) (*Validator[T], error) {
 		cfg.Batch = 100
 	}
 	v := &Validator[T]{w: w, cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
+	if w.beforeValidatorsLock != nil {
+		w.beforeValidatorsLock()
+	}
 	w.validatorsMu.Lock()
+	if w.closed.Load() {
+		// Close ran since the check above: it took the list of validators
+		// to stop already, so this one would never be stopped. Close sets
+		// closed before it takes the list, under validatorsMu.
+		w.validatorsMu.Unlock()
+		return nil, ErrClosed
+	}
 	w.validators = append(w.validators, v.Stop)
 	w.validatorStats = append(w.validatorStats, v.Stats)
 	w.validatorsMu.Unlock()

@@ -178,3 +178,62 @@ func TestValidatorBatchPerRound(t *testing.T) {
 		}
 	})
 }
+
+// TestStartValidatorDuringClose: Close runs entirely after StartValidator
+// checked that the instance is open and before it records the validator
+// (forced through a seam). Close cannot stop a validator it did not see, so
+// StartValidator must refuse with ErrClosed rather than start one that
+// outlives the instance.
+func TestStartValidatorDuringClose(t *testing.T) {
+	t.Parallel()
+	w, err := New[string](memory.New[string](memory.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.beforeValidatorsLock = func() { _ = w.Close() }
+	v, err := w.StartValidator(ValidatorConfig{Interval: time.Hour})
+	if err == nil {
+		v.Stop()
+		t.Fatal("StartValidator during Close started a validator that Close did not stop; want ErrClosed")
+	}
+	if !errors.Is(err, ErrClosed) {
+		t.Fatalf("StartValidator during Close = %v; want ErrClosed", err)
+	}
+}
+
+// TestStartValidatorRacingClose races StartValidator with Close: each
+// validator is either refused with ErrClosed or stopped by Close, and none
+// outlives the instance (leakcheck checks the run too); under -race, the
+// detector checks the accesses.
+func TestStartValidatorRacingClose(t *testing.T) {
+	t.Parallel()
+	for i := range 50 {
+		w, err := New[string](memory.New[string](memory.Options{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := make(chan struct{})
+		var v *Validator[string]
+		var verr error
+		started := make(chan struct{})
+		go func() {
+			defer close(started)
+			<-start
+			v, verr = w.StartValidator(ValidatorConfig{Interval: time.Hour})
+		}()
+		close(start)
+		_ = w.Close()
+		<-started
+		switch {
+		case verr != nil && !errors.Is(verr, ErrClosed):
+			t.Fatalf("StartValidator racing Close = %v; want nil or ErrClosed", verr)
+		case verr == nil:
+			select {
+			case <-v.done: // Close stopped it
+			default:
+				v.Stop()
+				t.Fatalf("round %d: a validator started while Close ran was still running after Close returned", i)
+			}
+		}
+	}
+}

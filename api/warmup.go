@@ -30,8 +30,9 @@ func (w *Warp[T]) Warmup(ctx context.Context) error {
 		for i, v := range w.router.Shards() {
 			gens[i] = v.Gens() // before the scan: writes during it win
 		}
+		begun := w.node.Now()
 		err := w.store.Scan(ctx, r.pat.Prefix, func(key string, it store.Item[T]) error {
-			return w.warm(key, it, gens)
+			return w.warm(key, it, gens, begun)
 		})
 		if err != nil {
 			return fmt.Errorf("warp: warmup %q: %w", r.pat, err)
@@ -42,13 +43,14 @@ func (w *Warp[T]) Warmup(ctx context.Context) error {
 
 // warm installs a scanned item, if the key is still covered by a
 // registration and no write or invalidation of its stripe happened since
-// the generations gens were read, before the scan.
-func (w *Warp[T]) warm(key string, it store.Item[T], gens [][]uint64) error {
+// the generations gens were read, before the scan, which began at begun
+// (node clock).
+func (w *Warp[T]) warm(key string, it store.Item[T], gens [][]uint64, begun int64) error {
 	if checkKey(key) != nil {
 		return nil // the store holds keys Warp would not accept; skip them
 	}
 	reg, epoch, err := w.lookup(key)
-	if err != nil || !w.cacheable(reg) {
+	if err != nil || !w.cacheable(reg, begun) {
 		return nil // a registration removed meanwhile, or a strong key that may not be cached now
 	}
 	entry, err := w.entry(key, reg, epoch, it.Value)

@@ -44,7 +44,10 @@ type Warp[T any] struct {
 
 	loads singleflight.Group
 	pools *writePools
-	stats keyStats
+	// lockWaits counts the goroutines that wait for a key lock on behalf
+	// of a merged Set whose context may end first (lockKey).
+	lockWaits sync.WaitGroup
+	stats     keyStats
 
 	bus      *bus.Bus
 	busDone  chan struct{}
@@ -73,6 +76,10 @@ type Warp[T any] struct {
 	validatorsMu   sync.Mutex              // guards validators and validatorStats
 	validators     []func()                // stops, called by Close
 	validatorStats []func() ValidatorStats // for the metrics
+	// beforeValidatorsLock, if set, runs in StartValidator after its first
+	// check of closed, before it takes validatorsMu: a test seam for a
+	// Close in between.
+	beforeValidatorsLock func()
 
 	errs          chan error
 	droppedErrors atomic.Uint64
@@ -228,6 +235,7 @@ func (w *Warp[T]) Close() error {
 			<-w.busDone
 		}
 		_ = w.router.Close()
+		w.lockWaits.Wait() // answered by now: a stopped shard fails its lock waiters
 		if w.ownsNode {
 			_ = w.node.Close()
 		}

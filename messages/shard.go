@@ -102,10 +102,16 @@ type TxnFence struct {
 // TxnCommit ends a transaction on this shard: for each key it releases the
 // token and, where Entries[i] is not nil, installs the committed entry, in
 // one message, so no reader sees the key fenced and then without its new
-// value in between.
+// value in between. Gens[i] is the fill generation of Keys[i]'s stripe read
+// after the fence was taken and before the store commit: if it moved since
+// (a write or an invalidation of the key, or of another key of its stripe,
+// during the fence, which may be newer than the transaction), Entries[i]
+// is not installed and the next read loads the key. A missing Gens[i]
+// installs nothing.
 type TxnCommit struct {
 	Keys    []string
 	Entries [][]byte
+	Gens    []uint64
 	Token   merge.Version
 	Reply   *Reply
 }

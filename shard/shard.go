@@ -105,13 +105,7 @@ func (s *shard) handle(msg any) {
 		}
 		m.Reply.Send(messages.Result{Applied: true})
 	case *messages.TxnCommit:
-		for i, k := range m.Keys {
-			s.fence(&messages.Fence{Key: k, Token: m.Token, Release: true})
-			if m.Entries[i] != nil {
-				h := s.v.Hash(k)
-				s.install(k, m.Entries[i], s.v.gens[s.stripe(h)].gen.Load(), true)
-			}
-		}
+		s.txnCommit(m)
 		m.Reply.Send(messages.Result{Applied: true})
 	case *messages.InvalidatePrefix:
 		s.invalidatePrefix(m.Prefix)
@@ -177,11 +171,36 @@ func (s *shard) current(key string) (Header, []byte, bool) {
 	return h, val, err == nil
 }
 
+// txnCommit ends a transaction on this shard (see [messages.TxnCommit]).
+// An entry whose stripe moved since the fence was taken (Gens[i]) is not
+// installed: a write or invalidation of the key during the fence may be
+// newer than the transaction's, and the cache holds no copy of the key
+// since the fence dropped it, so the next read loads the store's value.
+// The stripes are checked before any token is released, since a release
+// moves its stripe.
+func (s *shard) txnCommit(m *messages.TxnCommit) {
+	for i, k := range m.Keys {
+		if m.Entries[i] != nil && (i >= len(m.Gens) || s.v.gens[s.stripe(s.v.Hash(k))].gen.Load() != m.Gens[i]) {
+			m.Entries[i] = nil
+			s.v.stats.StaleFills.Add(1)
+		}
+	}
+	for i, k := range m.Keys {
+		s.fence(&messages.Fence{Key: k, Token: m.Token, Release: true})
+		if m.Entries[i] != nil {
+			h := s.v.Hash(k)
+			s.install(k, m.Entries[i], s.v.gens[s.stripe(h)].gen.Load(), true)
+		}
+	}
+}
+
 // install stores a written (write) or loaded (fill) entry read or written
 // when the key's stripe was at generation gen. If the stripe moved since, a
 // fill is dropped, and a write drops the cached copy instead (the store may
 // hold a newer value that this node was told about). An entry never
-// replaces a newer version.
+// replaces a newer version. A write moves the stripe whatever it installs,
+// so no load that began before it lands or is joined by a later reader
+// (api's Get coalesces loads by key and generation).
 func (s *shard) install(key string, entry []byte, gen uint64, write bool) messages.Result {
 	hdr, _, err := ParseHeader(entry)
 	if err != nil {
@@ -191,11 +210,19 @@ func (s *shard) install(key string, entry []byte, gen uint64, write bool) messag
 	st := s.stripe(h)
 	moved := s.v.gens[st].gen.Load() != gen
 	if moved && !write || s.fenced(key) {
+		if write {
+			// Refused under a fence: a fill or a transaction's commit
+			// that read before this write must not land either.
+			s.v.gens[st].gen.Add(1)
+		}
 		s.v.stats.StaleFills.Add(1)
 		return messages.Result{}
 	}
 	if moved || hdr.Version <= s.v.gens[st].maxVer {
 		if cur, _, ok := s.current(key); ok && cur.Version >= hdr.Version {
+			if write {
+				s.v.gens[st].gen.Add(1)
+			}
 			return messages.Result{Version: cur.Version}
 		}
 	}

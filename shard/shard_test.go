@@ -241,12 +241,67 @@ func TestTxnCommitInstallsAndReleases(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.ask(&messages.TxnFence{Keys: []string{"a", "b"}, Token: 50, Until: 1000, Reply: messages.NewReply()})
-	h.ask(&messages.TxnCommit{Keys: []string{"a", "b"}, Entries: [][]byte{entry(51, "A"), nil}, Token: 50, Reply: messages.NewReply()})
+	gens := []uint64{h.v.Gen(h.v.Hash("a")), h.v.Gen(h.v.Hash("b"))}
+	h.ask(&messages.TxnCommit{Keys: []string{"a", "b"}, Entries: [][]byte{entry(51, "A"), nil}, Gens: gens, Token: 50, Reply: messages.NewReply()})
 	if v, _ := h.get("a"); v != "A" {
 		t.Fatalf("a = %q; want A installed at commit", v)
 	}
 	if r := h.ask(&messages.Fill{Key: "b", Entry: entry(51, "B"), Gen: h.v.Gen(h.v.Hash("b")), Reply: messages.NewReply()}); !r.Applied {
 		t.Fatal("b still fenced after the commit")
+	}
+}
+
+// TestTxnCommitSkipsKeyWrittenDuringFence: a write refused under a
+// transaction's fence, or an invalidation applied during it, may be newer
+// than the transaction's commit, so the commit leaves the key uncached
+// rather than install its own entry over it; the key is unfenced after.
+func TestTxnCommitSkipsKeyWrittenDuringFence(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		during func(h *harness)
+	}{
+		{"refused install", func(h *harness) {
+			gen := h.v.Gen(h.v.Hash("k"))
+			if r := h.ask(&messages.Install{Key: "k", Entry: entry(60, "later"), Gen: gen, Reply: messages.NewReply()}); r.Applied {
+				t.Error("install under a fence applied")
+			}
+		}},
+		{"invalidation", func(h *harness) {
+			h.ask(&messages.Invalidate{Key: "k", Version: 60, Reply: messages.NewReply()})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			h.ask(&messages.TxnFence{Keys: []string{"k"}, Token: 50, Until: 1000, Reply: messages.NewReply()})
+			gens := []uint64{h.v.Gen(h.v.Hash("k"))}
+			tc.during(h)
+			h.ask(&messages.TxnCommit{Keys: []string{"k"}, Entries: [][]byte{entry(51, "txn")}, Gens: gens, Token: 50, Reply: messages.NewReply()})
+			if v, ver := h.get("k"); v != "" {
+				t.Fatalf("k = %q at version %d after the commit; want no copy (a newer write came during the fence)", v, ver)
+			}
+			if r := h.ask(&messages.Fill{Key: "k", Entry: entry(60, "later"), Gen: h.v.Gen(h.v.Hash("k")), Reply: messages.NewReply()}); !r.Applied {
+				t.Fatal("k still fenced after the commit")
+			}
+		})
+	}
+}
+
+// TestRefusedInstallMovesStripe: a write whose install a fence refused
+// still moves its stripe, so a load that read the store before the write
+// neither lands nor is joined by a later reader.
+func TestRefusedInstallMovesStripe(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	hk := h.v.Hash("k")
+	h.ask(&messages.Fence{Key: "k", Token: 50, Until: 1000, Reply: messages.NewReply()})
+	gen := h.v.Gen(hk)
+	if r := h.ask(&messages.Install{Key: "k", Entry: entry(60, "v"), Gen: gen, Reply: messages.NewReply()}); r.Applied {
+		t.Fatal("install under a fence applied")
+	}
+	if got := h.v.Gen(hk); got == gen {
+		t.Fatalf("stripe generation %d after a refused install; want it moved", got)
 	}
 }
 
