@@ -18,8 +18,10 @@ import (
 // own cleanup with t; the suite closes the transports.
 type Factory func(t *testing.T) (newTransport func() bus.Transport)
 
-// wait bounds every wait of the suite.
-const wait = 5 * time.Second
+// wait bounds every wait of the suite: generous, since a transport's new
+// subscriber may take seconds to be assigned its partitions on a loaded
+// host (kafkabus's Close case once missed 5 s during make test).
+const wait = 15 * time.Second
 
 // Run runs the contract suite against the transports f makes.
 func Run(t *testing.T, f Factory) {

@@ -203,11 +203,37 @@ func TestThirdClientDeletesBucket(t *testing.T) {
 		if err != nil {
 			t.Fatalf("delete without permissions: %v", err)
 		}
-		second, err := lockerAs(t, srv).TryLock(ctx, "orders", time.Minute)
+		second, err := recreated(t, srv).TryLock(ctx, "orders", time.Minute)
 		if err != nil || second.Token() > first.Token() {
 			t.Fatalf("after the deletion: got %v, %v; want a grant whose token is not above %d", second, err, first.Token())
 		}
 	})
+}
+
+// recreated is lockerAs right after the bucket's stream was deleted: the
+// server removes the stream's store after it answers the deletion, and
+// creating the stream again meanwhile fails ("error creating store for
+// stream", seen under load), so New is tried again for up to 10 s.
+func recreated(t *testing.T, srv *natsbus.Server) *natslock.Locker {
+	t.Helper()
+	js, err := jetstream.New(dialWarp(t, srv).Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		l, err := natslock.New(ctx, js, natslock.Config{})
+		cancel()
+		if err == nil {
+			t.Cleanup(func() { _ = l.Close() })
+			return l
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("New after the bucket's deletion: %v", err)
+		}
+		<-time.After(50 * time.Millisecond)
+	}
 }
 
 // lockerAs returns a Locker on a new connection as Warp's user, with
