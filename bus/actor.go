@@ -26,7 +26,7 @@ type busActor struct {
 	// Membership (anchored).
 	memberUntil time.Time               // this node's own membership lease
 	members     map[string]*memberState // the latest renewal's, this node excluded
-	leftOut     map[string]struct{}     // members the latest renewal listed that MaxPeers left out
+	leftOut     map[string]streamPos    // members the latest renewal listed that MaxPeers left out, by how far their stream was seen
 	ghosts      map[memberKey]*ghost    // departed members not yet provably gone
 	rejoining   bool
 	joinedAt    time.Time // when this node (re)joined, on its clock
@@ -54,7 +54,7 @@ func newBusActor(b *Bus, epoch uint64) *busActor {
 	a := &busActor{
 		b: b, cfg: b.cfg, anchored: b.cfg.Membership != nil, ring: newRing(b.cfg.RingSize),
 		peers: make(map[string]*peer), hbSent: make(map[uint64]time.Time),
-		members: make(map[string]*memberState), leftOut: make(map[string]struct{}), ghosts: make(map[memberKey]*ghost),
+		members: make(map[string]*memberState), leftOut: make(map[string]streamPos), ghosts: make(map[memberKey]*ghost),
 		startup: now.Add(2 * b.cfg.HeartbeatInterval),
 		pending: make(map[uint64]*pendingWrite), bySeq: make(map[uint64]uint64),
 		// The cache is empty, but a write that started before this node

@@ -334,6 +334,22 @@ func TestMaxPeersPublisherForcesRepair(t *testing.T) {
 		}
 		return true
 	})
+	// Once: d's later heartbeats carry the same watermark, so the others
+	// take their leases back and flush no more until d publishes again.
+	c.until("every node holds its lease again", 50, func() bool {
+		return c.nodes["a"].b.LeaseValid() && c.nodes["b"].b.LeaseValid() && c.nodes["c"].b.LeaseValid()
+	})
+	for _, id := range []string{"a", "b", "c"} {
+		flushes[id] = c.nodes[id].app.FlushCount()
+	}
+	for range 30 { // three FlushIntervals (1 s by default)
+		c.step(c.cfg.HeartbeatInterval)
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		if n := c.nodes[id]; n.app.FlushCount() != flushes[id] || !n.b.LeaseValid() {
+			t.Fatalf("%s: %d more flushes, lease %v, with d silent; want none and the lease; state: %s", id, n.app.FlushCount()-flushes[id], n.b.LeaseValid(), c.state())
+		}
+	}
 }
 
 // A departed node's peer entry is dropped even while strong writes that do

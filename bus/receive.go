@@ -47,11 +47,10 @@ func (a *busActor) peerOf(e *wire.Envelope) *peer {
 	case p == nil || e.Epoch > p.epoch:
 		if p == nil && len(a.peers) >= a.cfg.MaxPeers {
 			a.b.reject(RejectPeers, e.Origin)
-			if _, member := a.leftOut[e.Origin]; (member || !a.anchored) && (e.Seq != 0 || e.Op == wire.OpHeartbeat && e.Watermark != 0) {
-				// A node this one cannot follow has published: what it
-				// invalidated, and what of it was lost, cannot be known.
-				// With a Membership, only a member counts: an id no
-				// renewal listed cannot write to the store.
+			if a.leftBehind(e) {
+				// A node this one cannot follow has published more:
+				// what it invalidated, and what of it was lost, cannot
+				// be known.
 				a.repairBecause("a node beyond MaxPeers publishes invalidations this node cannot follow")
 			}
 			return nil
@@ -73,6 +72,37 @@ func (a *busActor) peerOf(e *wire.Envelope) *peer {
 	}
 	p.lastHeard = a.now()
 	return p
+}
+
+// streamPos is how far a stream this node does not follow was seen: its
+// epoch and the highest sequence number or watermark.
+type streamPos struct{ epoch, high uint64 }
+
+// leftBehind reports whether e, from a node beyond MaxPeers, shows that
+// node's stream further than seen before (a new epoch, a higher Seq or
+// heartbeat watermark): it published what this node missed. With a
+// Membership only a member the view left out counts (an id no renewal
+// listed cannot write to the store); without one, any node, tracked while
+// at most MaxPeers are (beyond, every such envelope counts).
+func (a *busActor) leftBehind(e *wire.Envelope) bool {
+	pos := e.Seq
+	if e.Op == wire.OpHeartbeat {
+		pos = max(pos, e.Watermark)
+	}
+	if pos == 0 {
+		return false
+	}
+	seen, ok := a.leftOut[e.Origin]
+	switch {
+	case !ok && a.anchored:
+		return false
+	case !ok && len(a.leftOut) >= a.cfg.MaxPeers:
+		return true
+	case e.Epoch < seen.epoch || e.Epoch == seen.epoch && pos <= seen.high:
+		return false
+	}
+	a.leftOut[e.Origin] = streamPos{epoch: e.Epoch, high: pos}
+	return true
 }
 
 // mayReply reports whether this node answers p: with a Membership, only

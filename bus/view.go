@@ -90,14 +90,14 @@ func (a *busActor) onRenewed(r renewed) {
 	a.memberUntil = later(a.memberUntil, r.sent.Add(a.cfg.MemberLease))
 	a.publishSelf()
 	next := make(map[string]*memberState, min(len(r.members), a.cfg.MaxPeers))
-	clear(a.leftOut)
+	leftOut := make(map[string]streamPos)
 	for _, m := range a.viewOrder(r.members) {
 		if m.Node == a.cfg.NodeID {
 			continue
 		}
 		if len(next) >= a.cfg.MaxPeers {
 			a.b.reject(RejectPeers, m.Node)
-			a.leftOut[m.Node] = struct{}{}
+			leftOut[m.Node] = a.leftOut[m.Node]
 			continue
 		}
 		old := a.members[m.Node]
@@ -113,7 +113,7 @@ func (a *busActor) onRenewed(r renewed) {
 			a.departed(old.Member, old.seen)
 		}
 	}
-	a.members = next
+	a.members, a.leftOut = next, leftOut
 	a.publishMembers()
 }
 
