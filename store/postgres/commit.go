@@ -41,11 +41,17 @@ func (s *Store[T]) Commit(ctx context.Context, ops []store.Op[T]) ([]merge.Versi
 	if err != nil {
 		return nil, fail(ctx, "commit", "", err)
 	}
+	sent := false
+	defer func() {
+		if !sent { // an error or a panic before COMMIT: roll back
+			_ = tx.Rollback(ctx) // a failed rollback closes the connection, which rolls back too
+		}
+	}()
 	out, err := s.body(ctx, tx, ops, enc)
 	if err != nil {
-		_ = tx.Rollback(ctx) // a failed rollback closes the connection, which rolls back too
 		return nil, err
 	}
+	sent = true
 	if err := s.commit(ctx, tx); err != nil {
 		return nil, err
 	}
