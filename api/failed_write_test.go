@@ -105,3 +105,19 @@ func TestEventualFailedWriteDropsPeerCopies(t *testing.T) {
 		})
 	}
 }
+
+// notApplied tells the store errors that prove a write changed nothing
+// (its peers need not drop their copies) from those that do not.
+func TestNotApplied(t *testing.T) {
+	t.Parallel()
+	for _, err := range []error{store.ErrConflict, store.ErrFenced, store.ErrNotMember, store.ErrTooLarge, store.ErrInvalid} {
+		if !notApplied(fmt.Errorf("memory: set %q: %w", "k", err)) {
+			t.Errorf("notApplied(%v) = false; want true", err)
+		}
+	}
+	for _, err := range []error{context.DeadlineExceeded, context.Canceled, errors.New("connection reset"), store.ErrNotFound} {
+		if notApplied(fmt.Errorf("set: %w", err)) {
+			t.Errorf("notApplied(%v) = true; want false: the write may have been applied", err)
+		}
+	}
+}

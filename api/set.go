@@ -21,6 +21,9 @@ import (
 // or may not have been applied (as with any remote store); Set then drops
 // this node's cached copy (and, for an EventualDistributed key, tells the
 // other nodes to drop theirs) so the next read reloads the store's value.
+// A write whose outcome is unknown (a lost connection) may still land
+// after such a reload: the copies loaded before it then stay old until
+// their TTL or the key's next write or invalidation.
 func (w *Warp[T]) Set(ctx context.Context, key string, value T) error {
 	start := w.started()
 	err := w.set(ctx, key, value)
@@ -83,7 +86,7 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 	ver, err := w.store.Set(ctx, key, value, wr)
 	if err != nil {
 		w.recycleEntry(bp, entry)
-		w.dropAfterFailedWrite(key, reg, v)
+		w.dropAfterFailedWrite(key, reg, v, err)
 		return guardedStoreErr(fmt.Errorf("warp: set %q: %w", key, err))
 	}
 	if w.installed(key, h, reg, v, entry, ver, wr.Min, gen) {
@@ -118,7 +121,7 @@ func (w *Warp[T]) deleteWrite(ctx context.Context, key string, wr store.Write) e
 	wr.Min = w.node.HLC().Now()
 	ver, err := w.store.Delete(ctx, key, wr)
 	if err != nil {
-		w.dropAfterFailedWrite(key, reg, v)
+		w.dropAfterFailedWrite(key, reg, v, err)
 		return guardedStoreErr(fmt.Errorf("warp: delete %q: %w", key, err))
 	}
 	rep := w.router.Replies.Get()
@@ -157,12 +160,27 @@ const maxRecycledEntry = 4 << 10
 // violation against this node (bus.ErrAhead, see applier.Invalidate). The
 // peers of a StrongDistributed key need nothing: the write's fence dropped
 // their copies and keeps them from caching the key until its release.
-func (w *Warp[T]) dropAfterFailedWrite(key string, reg *registration, v *shard.View) {
+//
+// A store error that proves the write was not applied (a failed check, a
+// stale fencing token, a refused guard, a value refused as too large or
+// invalid) changes nothing anywhere, so the peers are not told.
+func (w *Warp[T]) dropAfterFailedWrite(key string, reg *registration, v *shard.View, err error) {
 	rep := w.router.Replies.Get()
 	_, _ = w.request(v, &messages.Invalidate{Key: key, Reply: rep}, rep)
-	if reg.mode == ModeEventualDistributed {
+	if reg.mode == ModeEventualDistributed && !notApplied(err) {
 		w.propagate(key, reg, 0)
 	}
+}
+
+// notApplied reports whether a store write's error proves that the store
+// did not apply it.
+func notApplied(err error) bool {
+	for _, sentinel := range []error{store.ErrConflict, store.ErrFenced, store.ErrNotMember, store.ErrTooLarge, store.ErrInvalid} {
+		if errors.Is(err, sentinel) {
+			return true
+		}
+	}
+	return false
 }
 
 // installed finishes a write the store accepted at version ver: it installs
@@ -252,7 +270,7 @@ func (w *Warp[T]) mergeLocked(ctx context.Context, key string, reg *registration
 			continue // another node wrote in between: merge again
 		}
 		if err != nil {
-			w.dropAfterFailedWrite(key, reg, v)
+			w.dropAfterFailedWrite(key, reg, v, err)
 			return fmt.Errorf("warp: set %q: %w", key, err) // the caller wraps a guard's refusal
 		}
 		if reg.mode == ModeStrongDistributed {

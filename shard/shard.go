@@ -173,17 +173,23 @@ func (s *shard) current(key string) (Header, []byte, bool) {
 
 // txnCommit ends a transaction on this shard (see [messages.TxnCommit]).
 // An entry whose stripe moved since the fence was taken (Gens[i]) is not
-// installed: a write or invalidation of the key during the fence may be
-// newer than the transaction's, and the cache holds no copy of the key
-// since the fence dropped it, so the next read loads the store's value.
-// The stripes are checked before any token is released, since a release
-// moves its stripe.
+// installed, and the key's copy is dropped instead: a write or
+// invalidation of the key during the fence may be newer than the
+// transaction's, and a copy filled after the fence expired may be older,
+// so the next read loads the store's value. The stripes are checked
+// before any token is released, since a release moves its stripe.
 func (s *shard) txnCommit(m *messages.TxnCommit) {
+	var moved []int // checked before any drop, which moves its stripe too
 	for i, k := range m.Keys {
 		if m.Entries[i] != nil && (i >= len(m.Gens) || s.v.gens[s.stripe(s.v.Hash(k))].gen.Load() != m.Gens[i]) {
-			m.Entries[i] = nil
-			s.v.stats.StaleFills.Add(1)
+			moved = append(moved, i)
 		}
+	}
+	for _, i := range moved {
+		h := s.v.Hash(m.Keys[i])
+		m.Entries[i] = nil
+		s.drop(m.Keys[i], h, s.stripe(h))
+		s.v.stats.StaleFills.Add(1)
 	}
 	for i, k := range m.Keys {
 		s.fence(&messages.Fence{Key: k, Token: m.Token, Release: true})
@@ -333,6 +339,9 @@ func (s *shard) unhot(key string, h uint64) {
 }
 
 func (s *shard) invalidatePrefix(prefix string) {
+	// Loads of matching keys that are not cached yet must not fill either:
+	// which stripes they hash to is unknown, so every stripe moves.
+	s.moveStripes()
 	keys := s.keys(func(k string) bool { return strings.HasPrefix(k, prefix) })
 	for _, k := range keys {
 		h := s.v.Hash(k)

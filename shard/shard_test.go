@@ -651,3 +651,46 @@ func TestHotMaxBytes(t *testing.T) {
 		t.Fatal("a promotion into the freed budget was refused")
 	}
 }
+
+// sameStripe returns a key other than k in k's stripe.
+func sameStripe(h *harness, k string) string {
+	want := h.v.StripeOf(h.v.Hash(k))
+	for i := 0; ; i++ {
+		if o := fmt.Sprintf("o%d", i); h.v.StripeOf(h.v.Hash(o)) == want {
+			return o
+		}
+	}
+}
+
+// A transaction whose store commit outlived its fence: a read filled the
+// old value after the fence expired, a write to another key moved the
+// stripe, and the commit, which may no longer install, must not leave
+// that older copy behind either.
+func TestTxnCommitDropsWhatItCannotInstall(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.ask(&messages.TxnFence{Keys: []string{"k"}, Token: 50, Until: 1000, Reply: messages.NewReply()})
+	gens := []uint64{h.v.Gen(h.v.Hash("k"))}
+	h.now = 2000 // the fence expired
+	if r := h.ask(&messages.Fill{Key: "k", Entry: entry(40, "old"), Gen: h.v.Gen(h.v.Hash("k")), Reply: messages.NewReply()}); !r.Applied {
+		t.Fatal("a fill after the fence expired was not applied")
+	}
+	o := sameStripe(h, "k")
+	h.ask(&messages.Install{Key: o, Entry: entry(45, "x"), Gen: h.v.Gen(h.v.Hash(o)), Reply: messages.NewReply()})
+	h.ask(&messages.TxnCommit{Keys: []string{"k"}, Entries: [][]byte{entry(51, "txn")}, Gens: gens, Token: 50, Reply: messages.NewReply()})
+	if v, ver := h.get("k"); v != "" && v != "txn" {
+		t.Fatalf("after the commit k = %q@%d; want the transaction's value or no copy", v, ver)
+	}
+}
+
+// A prefix invalidation moves the stripes of keys it matches that are not
+// cached yet: a load of one begun before it does not fill.
+func TestPrefixInvalidationVoidsLoadsInFlight(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	gen := h.v.Gen(h.v.Hash("user:1")) // a load begins
+	h.ask(&messages.InvalidatePrefix{Prefix: "user:", Reply: messages.NewReply()})
+	if r := h.ask(&messages.Fill{Key: "user:1", Entry: entry(40, "old"), Gen: gen, Reply: messages.NewReply()}); r.Applied {
+		t.Fatal("a fill loaded before a prefix invalidation landed")
+	}
+}
