@@ -91,7 +91,8 @@ func (t *Txn[T]) add(op txnOp[T]) {
 // installed here) after: no reader on any node sees part of the
 // transaction. A key written or invalidated on this node while it was
 // fenced (by a Set, or a peer's write) is not installed, since that write
-// may be newer than the transaction's: the next read loads it. With
+// may be newer than the transaction's: its copy is dropped and the next
+// read loads it. With
 // StrongDistributed keys, Commit returns only once the fence holds on
 // every peer, as a strong Set does.
 func (t *Txn[T]) Commit() (err error) {
