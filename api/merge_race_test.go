@@ -171,3 +171,35 @@ func TestMergedSetLockWaitHonoursContext(t *testing.T) {
 		}
 	})
 }
+
+// TestUncontendedMergedSetAllocatesNoWaiter: a merged Set whose key lock is
+// free is granted while it sends its request (the shard runs on its
+// goroutine), so a cancellable context costs it no waiting goroutine: it
+// allocates no more than with a context that cannot end.
+func TestUncontendedMergedSetAllocatesNoWaiter(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts include the race detector's; make allocs runs this without it")
+	}
+	eng := merge.NewEngine[int]()
+	if err := eng.Register("c", merge.Sum[int]); err != nil {
+		t.Fatal(err)
+	}
+	w := newWarp[int](t, memory.New[int](memory.Options{}), WithMergeEngine(eng))
+	if err := w.Register("c", ModeStrongLocal, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	set := func(ctx context.Context) func() {
+		return func() {
+			if err := w.Set(ctx, "c", 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	background := testing.AllocsPerRun(200, set(context.Background()))
+	cancellable := testing.AllocsPerRun(200, set(ctx))
+	if cancellable > background {
+		t.Fatalf("a merged Set allocates %.1f objects with a cancellable context, %.1f without; want no more", cancellable, background)
+	}
+}

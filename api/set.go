@@ -301,6 +301,12 @@ func (w *Warp[T]) lockKey(ctx context.Context, v *shard.View, key string) (messa
 	w.lockWaits.Add(1)
 	w.router.Send(v, msg)
 	v.Leave()
+	if rep.Answered() { // the shard ran on this goroutine and granted it: no wait
+		w.lockWaits.Done()
+		res := rep.Wait()
+		w.router.Replies.Put(rep)
+		return res, res.Err
+	}
 	got, gaveUp := make(chan messages.Result), make(chan struct{})
 	go func() {
 		defer w.lockWaits.Done()

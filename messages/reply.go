@@ -82,6 +82,10 @@ func (r *Reply) Wait() Result {
 	return r.res
 }
 
+// Answered reports whether the answer has arrived, without waiting: Wait
+// then returns it at once.
+func (r *Reply) Answered() bool { return r.state.Load() == replyAnswered }
+
 // poll polls for the answer at most spins times and for at most limit
 // (reading the clock every mask+1 polls), yielding the processor between
 // polls if yield. It reports whether the answer came.
