@@ -21,8 +21,11 @@ type Node struct {
 	system *actor.ActorSystem
 	start  time.Time // monotonic origin of Now
 	wall   time.Time // the Clock's reading at start
-	hlc    *merge.Clock
-	epoch  uint64
+	// wall in milliseconds after the Unix epoch (rounded down) and the
+	// nanoseconds beyond them, for HLCAt.
+	wallMs, wallSubMs int64
+	hlc               *merge.Clock
+	epoch             uint64
 
 	mu      sync.Mutex // guards routers and closed
 	routers map[*Router]struct{}
@@ -55,6 +58,7 @@ func NewNode(cfg Config) (*Node, error) {
 		done:    make(chan struct{}),
 	}
 	n.epoch = uint64(max(n.wall.UnixNano(), 1))
+	n.wallMs, n.wallSubMs = n.wall.UnixMilli(), int64(n.wall.Nanosecond()%1e6)
 	// The HLC's wall time is the start reading plus monotonic time: a
 	// wall-clock step while the node runs changes no version.
 	n.hlc = merge.NewClock(func() time.Time { return n.wall.Add(time.Duration(n.Now())) }, cfg.MaxClockAhead)
@@ -107,7 +111,21 @@ func (n *Node) Now() int64 { return int64(time.Since(n.start)) }
 // HLCAt returns the next version of the node's hybrid logical clock for a
 // reading now of Now: one clock read serves the caller's deadline and the
 // version.
-func (n *Node) HLCAt(now int64) merge.Version { return n.hlc.NowFrom(n.wall.Add(time.Duration(now))) }
+func (n *Node) HLCAt(now int64) merge.Version {
+	return n.hlc.NowAt(merge.MakeVersionMilli(n.wallMilli(now)))
+}
+
+// wallMilli is the wall time at the reading now of Now in milliseconds
+// after the Unix epoch, rounded down: the start reading's UnixMilli plus
+// now, without time.Time's arithmetic.
+func (n *Node) wallMilli(now int64) int64 {
+	q := n.wallSubMs + now
+	ms := q / 1e6
+	if q%1e6 < 0 {
+		ms-- // round down before the start reading too
+	}
+	return n.wallMs + ms
+}
 
 // Start returns the origin of Now: the monotonic clock's reading when the
 // node started.

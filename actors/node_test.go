@@ -217,3 +217,28 @@ func TestSweepBudget(t *testing.T) {
 		})
 	}
 }
+
+// HLCAt's wall time is the start reading plus the monotonic reading, in
+// milliseconds rounded down, as time.Time's arithmetic gives it: before
+// 1970, across a millisecond's edge and for readings before the start.
+func TestWallMilliMatchesTimeArithmetic(t *testing.T) {
+	starts := []time.Time{
+		time.Date(2026, 12, 7, 12, 0, 0, 999_999, time.UTC),
+		time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 500_000_001, time.UTC),
+		time.Unix(0, 0),
+	}
+	for _, start := range starts {
+		n, err := NewNode(Config{Clock: ClockFunc(func() time.Time { return start }), SweepInterval: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []int64{0, 1, 999_999, 1_000_000, 1_000_001, 123_456_789_012, -1, -999_999, -1_000_000, -1_000_001, -5_000_000_007} {
+			want := start.Add(time.Duration(d)).UnixMilli()
+			if got := n.wallMilli(d); got != want {
+				t.Errorf("start %v, +%dns: wallMilli %d; want %d", start, d, got, want)
+			}
+		}
+		_ = n.Close()
+	}
+}

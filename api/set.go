@@ -55,19 +55,16 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 	if err != nil {
 		return err
 	}
-	bp, _ := w.pools.entryBufs.Get().(*[]byte)
-	if bp == nil {
-		bp = new([]byte)
-	}
+	sc := w.writeScratch()
 	now := w.node.Now()
-	entry, err := w.appendEntryAt(*bp, key, reg, epoch, value, now)
+	entry, err := w.appendEntryAt(sc.buf, key, reg, epoch, value, now)
 	if err != nil {
 		return err
 	}
 	h := w.router.Hash(key)
 	v := w.router.Shard(h)
 	if reg.mode == ModeStrongDistributed {
-		w.recycleEntry(bp, entry) // built to check the value's size only
+		w.recycle(sc, entry) // built to check the value's size only
 		return w.setStrong(ctx, "set", key, reg, func(ctx context.Context, min merge.Version, g store.Guard) error {
 			wr.Min, wr.Guard = min, g
 			_, err := w.store.Set(ctx, key, value, wr)
@@ -78,19 +75,19 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 		})
 	}
 	if wr.Guard, err = w.eventualGuard("set", key, reg); err != nil {
-		w.recycleEntry(bp, entry)
+		w.recycle(sc, entry)
 		return err
 	}
 	gen := v.Gen(h)
 	wr.Min = w.node.HLCAt(now)
 	ver, err := w.store.Set(ctx, key, value, wr)
 	if err != nil {
-		w.recycleEntry(bp, entry)
+		w.recycle(sc, entry)
 		w.dropAfterFailedWrite(key, reg, v, err)
 		return guardedStoreErr(fmt.Errorf("warp: set %q: %w", key, err))
 	}
-	if w.installed(key, h, reg, v, entry, ver, wr.Min, gen) {
-		w.recycleEntry(bp, entry)
+	if w.installed(key, h, reg, v, sc, entry, ver, wr.Min, gen) {
+		w.recycle(sc, entry)
 	}
 	return nil
 }
@@ -132,12 +129,21 @@ func (w *Warp[T]) deleteWrite(ctx context.Context, key string, wr store.Write) e
 	return nil
 }
 
-// recycleEntry returns a write's entry buffer to the pool once the shard
-// answered; buffers grown past maxRecycledEntry are left to the GC.
-func (w *Warp[T]) recycleEntry(bp *[]byte, entry []byte) {
+// writeScratch returns a write's scratch from the pool.
+func (w *Warp[T]) writeScratch() *writeScratch {
+	if sc, ok := w.pools.scratch.Get().(*writeScratch); ok {
+		return sc
+	}
+	return &writeScratch{rep: messages.NewReply()}
+}
+
+// recycle returns sc to the pool once the shard answered, entry (built in
+// sc.buf) as its buffer; one grown past maxRecycledEntry is left to the
+// GC.
+func (w *Warp[T]) recycle(sc *writeScratch, entry []byte) {
 	if cap(entry) <= maxRecycledEntry {
-		*bp = entry[:0]
-		w.pools.entryBufs.Put(bp)
+		sc.buf = entry[:0]
+		w.pools.scratch.Put(sc)
 	}
 }
 
@@ -190,7 +196,7 @@ func notApplied(err error) bool {
 // write as its minimum: the clock is past it already, so only a larger ver
 // (the store's own count ran ahead) needs observing, and the common write
 // does not read the clock's line, which every writer on every core moves.
-func (w *Warp[T]) installed(key string, h uint64, reg *registration, v *shard.View, entry []byte, ver, issued merge.Version, gen uint64) bool {
+func (w *Warp[T]) installed(key string, h uint64, reg *registration, v *shard.View, sc *writeScratch, entry []byte, ver, issued merge.Version, gen uint64) bool {
 	if ver > issued {
 		w.node.HLC().Observe(ver)
 	}
@@ -198,21 +204,22 @@ func (w *Warp[T]) installed(key string, h uint64, reg *registration, v *shard.Vi
 	if reg.strategy != nil {
 		w.stats.wrote(h, w.node.Now())
 	}
-	rep := w.router.Replies.Get()
-	msg, _ := w.pools.installs.Get().(*messages.Install)
-	if msg == nil {
-		msg = new(messages.Install)
+	sc.msg = messages.Install{Key: key, Entry: entry, Gen: gen, Reply: sc.rep}
+	err := ErrClosed
+	if v.Enter() {
+		w.router.Send(v, &sc.msg)
+		v.Leave()
+		err = sc.rep.Wait().Err
+		sc.rep.Reset()
 	}
-	*msg = messages.Install{Key: key, Entry: entry, Gen: gen, Reply: rep}
-	_, err := w.request(v, msg, rep)
-	if err != nil {
-		// The store has the value and the shard holds no older copy
-		// (a failed install drops it), so the write stands. The message
-		// is not reused: a shard that panicked on it may still hold it.
-		w.report(fmt.Errorf("warp: set %q: install: %w", key, err))
+	if err == nil {
+		sc.msg = messages.Install{}
 	} else {
-		*msg = messages.Install{}
-		w.pools.installs.Put(msg)
+		// The store has the value and the shard holds no older copy
+		// (a failed install drops it), so the write stands. The scratch
+		// is not reused: a shard that panicked on its message may still
+		// hold it.
+		w.report(fmt.Errorf("warp: set %q: install: %w", key, err))
 	}
 	// Peers of an eventual key drop their copies; for a strong key they are
 	// fenced already, and this tells them the version that was written.
@@ -259,7 +266,8 @@ func (w *Warp[T]) mergeLocked(ctx context.Context, key string, reg *registration
 		if err != nil {
 			return fmt.Errorf("warp: set %q: %w", key, err)
 		}
-		entry, err := w.entry(key, reg, epoch, merged)
+		sc := w.writeScratch()
+		entry, err := w.appendEntry(sc.buf, key, reg, epoch, merged)
 		if err != nil {
 			return err
 		}
@@ -267,16 +275,21 @@ func (w *Warp[T]) mergeLocked(ctx context.Context, key string, reg *registration
 		issued := w.node.HLC().Now()
 		ver, err := w.store.Set(ctx, key, merged, store.Write{Min: max(min, issued), Check: true, IfVersion: cur.Version, Guard: g})
 		if errors.Is(err, store.ErrConflict) && attempt < maxMergeAttempts {
+			w.recycle(sc, entry)
 			continue // another node wrote in between: merge again
 		}
 		if err != nil {
+			w.recycle(sc, entry)
 			w.dropAfterFailedWrite(key, reg, v, err)
 			return fmt.Errorf("warp: set %q: %w", key, err) // the caller wraps a guard's refusal
 		}
 		if reg.mode == ModeStrongDistributed {
+			w.recycle(sc, entry)
 			return nil // fenced: the next read loads it
 		}
-		w.installed(key, h, reg, v, entry, ver, issued, gen)
+		if w.installed(key, h, reg, v, sc, entry, ver, issued, gen) {
+			w.recycle(sc, entry)
+		}
 		return nil
 	}
 }

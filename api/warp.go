@@ -134,15 +134,24 @@ func sizeHotTier[T any](rc *actors.RouterConfig, c codec.Codec[T]) {
 	rc.HotMaxBytes = maxBytes / 4
 }
 
-// writePools recycle a write's entry buffer and Install message once the
-// shard has answered (bigcache copies the entry; the shard keeps neither):
-// a Set allocates neither. They are an allocation of their own: the
-// runtime keeps a used pool until the second collection after its last
-// Put, and a pool embedded in Warp would keep the closed Warp, and its
-// caches, that long too (TestClosedWarpIsFreedByOneGC).
+// writePools recycle what a write hands its shard once the shard has
+// answered (bigcache copies the entry; the shard keeps nothing): a Set
+// allocates none of it. They are an allocation of their own: the runtime
+// keeps a used pool until the second collection after its last Put, and a
+// pool embedded in Warp would keep the closed Warp, and its caches, that
+// long too (TestClosedWarpIsFreedByOneGC).
 type writePools struct {
-	entryBufs sync.Pool // *[]byte
-	installs  sync.Pool // *messages.Install
+	scratch sync.Pool // *writeScratch
+}
+
+// writeScratch is what a write hands its shard: the entry's buffer, the
+// Install message and its reply slot, taken from the pool and put back
+// together (one pool operation each way instead of one per piece, about
+// 4% of a StrongLocal Set's instructions).
+type writeScratch struct {
+	buf []byte
+	msg messages.Install
+	rep *messages.Reply
 }
 
 // New returns a Warp instance in front of s. The instance starts its own

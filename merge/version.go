@@ -25,8 +25,11 @@ func (v Version) Valid() bool { return v <= MaxVersion }
 
 // MakeVersion returns the smallest Version at wall time t: 0 before 1970,
 // [MaxVersion] past its last millisecond.
-func MakeVersion(t time.Time) Version {
-	ms := t.UnixMilli()
+func MakeVersion(t time.Time) Version { return MakeVersionMilli(t.UnixMilli()) }
+
+// MakeVersionMilli is [MakeVersion] of the wall time ms milliseconds after
+// the Unix epoch.
+func MakeVersionMilli(ms int64) Version {
 	switch {
 	case ms <= 0:
 		return 0
@@ -84,11 +87,14 @@ func (c *Clock) Now() Version { return c.NowFrom(c.wall()) }
 
 // NowFrom is Now with the wall time t the caller read from the clock's
 // source already: a caller that needs the time anyway reads it once.
-func (c *Clock) NowFrom(t time.Time) Version {
-	phys := uint64(min(MakeVersion(t), MaxVersion))
+func (c *Clock) NowFrom(t time.Time) Version { return c.NowAt(MakeVersion(t)) }
+
+// NowAt is Now with phys, the [MakeVersion] of the wall time the caller
+// read from the clock's source already.
+func (c *Clock) NowAt(phys Version) Version {
 	for {
 		last := c.last.Load()
-		next := min(max(phys, last+1), uint64(MaxVersion))
+		next := min(max(uint64(phys), last+1), uint64(MaxVersion))
 		if c.last.CompareAndSwap(last, next) {
 			return Version(next)
 		}

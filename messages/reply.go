@@ -109,8 +109,9 @@ func (r *Reply) poll(spins, mask int, limit time.Duration, yield bool) bool {
 	return false
 }
 
-// reset empties an answered slot for reuse.
-func (r *Reply) reset() {
+// Reset empties an answered slot for reuse. A slot whose answer has not
+// arrived must not be reset: its answer may still come.
+func (r *Reply) Reset() {
 	r.res = Result{}
 	r.state.Store(replyEmpty)
 }
@@ -147,7 +148,7 @@ func (p *ReplyPool) Get() *Reply {
 // Put returns a slot whose answer was received. A slot abandoned before
 // its answer must not be put back.
 func (p *ReplyPool) Put(r *Reply) {
-	r.reset()
+	r.Reset()
 	p.p.Put(r)
 }
 
