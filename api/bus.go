@@ -265,7 +265,12 @@ func (w *Warp[T]) setStrong(ctx context.Context, op, key string, reg *registrati
 	if !v0.Valid() {
 		return fmt.Errorf("%w: %s %q: version %d above %d", ErrConflict, op, key, v0, merge.MaxVersion)
 	}
-	defer w.release(key, v, v0)
+	keep := false
+	defer func() {
+		if !keep {
+			w.release(key, v, v0)
+		}
+	}()
 	if err := w.fence(ctx, key, reg, v, v0); err != nil {
 		return err
 	}
@@ -275,10 +280,20 @@ func (w *Warp[T]) setStrong(ctx context.Context, op, key string, reg *registrati
 	wctx, cancel := context.WithDeadline(ctx, time.Now().Add(w.writeBound-time.Duration(w.node.Now()-start)))
 	defer cancel()
 	if err := write(wctx, v0, guard); err != nil {
+		keep = mayLandLate(err)
 		return guardedStoreErr(err)
 	}
 	return nil
 }
+
+// mayLandLate reports whether a strong write's store error leaves its
+// outcome open: the store may apply the write after the writer gave up (a
+// statement the server ran after its client's deadline, a COMMIT without
+// a reply). Its fences then stay on, here and on every member that holds
+// them, until they expire (WithFenceTTL), instead of being released: a
+// node that cached the key's value now would serve it after the write
+// landed. docs/syncbus.md, "A write that may land late".
+func mayLandLate(err error) bool { return !notApplied(err) && !errors.Is(err, ErrQuorum) }
 
 // guard returns the membership guard of a distributed write (op "set",
 // "delete" or "commit") of key: this node's record, or ErrQuorum if it

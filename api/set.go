@@ -23,7 +23,10 @@ import (
 // other nodes to drop theirs) so the next read reloads the store's value.
 // A write whose outcome is unknown (a lost connection) may still land
 // after such a reload: the copies loaded before it then stay old until
-// their TTL or the key's next write or invalidation.
+// their TTL or the key's next write or invalidation. For a
+// StrongDistributed key, no node caches the key until the write's fences
+// expire (WithFenceTTL), so a write that lands before then is seen by
+// every node; docs/syncbus.md, "A write that may land late".
 func (w *Warp[T]) Set(ctx context.Context, key string, value T) error {
 	start := w.started()
 	err := w.set(ctx, key, value)

@@ -160,6 +160,11 @@ func (t *Txn[T]) Commit() (err error) {
 		}
 		versions, err = committer.Commit(cctx, t.storeOps(token, guard))
 		cancel()
+		if err != nil && strong && mayLandLate(err) {
+			// As a strong Set's: every fence of the commit stays on until
+			// it expires.
+			return guardedStoreErr(fmt.Errorf("warp: commit: %w", err))
+		}
 	}
 	var entries [][]byte
 	if err == nil {
