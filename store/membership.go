@@ -89,6 +89,11 @@ type Membership interface {
 	// with ErrNotMember.
 	Expel(ctx context.Context, cluster string, m Member) (bool, error)
 	// Leave removes node's record if it holds incarnation; it is Expel
-	// without the counter.
+	// without the counter. Like Expel, it returns nil only after every
+	// write guarded by that record that was in progress has ended, also
+	// when the record is already gone or being removed by an earlier
+	// call that gave up waiting: a node settling a write whose outcome
+	// the store left open asks again until Leave returns nil, and then
+	// takes the write to be applied or never to be.
 	Leave(ctx context.Context, cluster, node string, incarnation uint64) error
 }

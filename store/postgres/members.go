@@ -177,13 +177,13 @@ func (s *Store[T]) Leave(ctx context.Context, cluster, node string, incarnation 
 	if err := check.Call(ctx, "postgres", "leave", check.Member(cluster, node, incarnation)); err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(ctx, s.q.members.mark, cluster, node, int64(incarnation))
-	if err != nil {
+	if _, err := s.pool.Exec(ctx, s.q.members.mark, cluster, node, int64(incarnation)); err != nil {
 		return fail(ctx, "leave", node, err)
 	}
-	if tag.RowsAffected() == 0 {
-		return nil
-	}
+	// Also when the record was marked dead already: a Leave asked again
+	// after one whose wait failed must still wait for the writes in flight
+	// (a node settling a write whose outcome the store left open relies on
+	// it).
 	return s.reap(ctx, "leave", cluster, node, incarnation)
 }
 

@@ -83,6 +83,44 @@ func TestRemovalWaitsForWritesInFlight(t *testing.T) {
 	}
 }
 
+// A Leave asked again after one that marked the record dead but gave up
+// waiting for the writes in flight waits for them too: a node settling a
+// write whose outcome the store left open asks for its Leave until one
+// returns, and takes that return to mean the write has landed or never
+// will.
+func TestLeaveAgainWaitsForWritesInFlight(t *testing.T) {
+	t.Parallel()
+	pool := testPool(t)
+	for _, w := range guardedWrites {
+		t.Run(w.name, func(t *testing.T) {
+			t.Parallel()
+			h := holdWrite(t, pool, w.write)
+			ctx, inc := t.Context(), h.g.Incarnation
+			first, cancel := context.WithCancel(ctx)
+			gaveUp := make(chan error, 1)
+			go func() { gaveUp <- h.s.Leave(first, "c", "a", inc) }()
+			firstPid := pgtest.BlockedBy(t, pool, h.writer, waitLimit) // the first Leave waits for the write
+			cancel()
+			if err := <-gaveUp; err == nil {
+				t.Fatal("a Leave cancelled while a guarded write was in flight returned nil")
+			}
+			removed := make(chan error, 1)
+			go func() { removed <- h.s.Leave(ctx, "c", "a", inc) }()
+			// So does the second (the first's statement may still wait on
+			// the server, its client gone).
+			pgtest.BlockedBy(t, pool, h.writer, waitLimit, firstPid)
+			select {
+			case err := <-removed:
+				t.Fatalf("the second Leave returned (%v) while a guarded write was in flight", err)
+			default:
+			}
+			h.unlock()
+			must(t, (<-h.wrote).err)
+			must(t, <-removed)
+		})
+	}
+}
+
 // guardedWrites are the writes that TestRemovalWaitsForWritesInFlight and
 // TestRenewDoesNotWaitForWrites hold in flight: each writes key k (a
 // Commit, keys j and k) guarded by g, and returns k's version.
