@@ -55,18 +55,26 @@ func WithFenceTTL[T any](d time.Duration) Option[T] {
 const defaultFenceTTL = time.Minute
 
 // graceFor is how long after a repair flush strong keys are not cached:
-// the longest a strong write may take from its fence to its store write.
-// cfg has its defaults (bus.Config.WithDefaults).
-func graceFor(cfg bus.Config) time.Duration { return 2 * cfg.StrongTimeout }
+// the longest a strong write may take from its fence to its store write
+// (2 × StrongTimeout, which writeBound keeps within), then one lease more.
+// A write whose store call ended without an outcome makes its writer stop
+// lending leases (settleLater) by the end of the first part, so a lease
+// this node holds after the second rests on answers given after that: it
+// holds one only once every such write is settled. cfg has its defaults
+// (bus.Config.WithDefaults).
+func graceFor(cfg bus.Config) time.Duration {
+	d := cfg.MaxClockDrift
+	return 2*cfg.StrongTimeout + time.Duration(float64(cfg.LeaseDuration)*(1+d)/(1-d))
+}
 
 // writeBound is how long after it started a strong write's store write
-// may end, on this node's clock: within the grace period (graceFor) a peer
-// keeps on its own clock after missing the write's fence, whatever the
-// clocks' rates (within MaxClockDrift) and with LeaseMargin to spare. cfg
-// has its defaults.
+// may end, on this node's clock: within the first part of the grace
+// period (graceFor) a peer keeps on its own clock after missing the
+// write's fence, whatever the clocks' rates (within MaxClockDrift) and
+// with LeaseMargin to spare. cfg has its defaults.
 func writeBound(cfg bus.Config) time.Duration {
 	d := cfg.MaxClockDrift
-	return time.Duration(float64(graceFor(cfg))*(1-d)/(1+d)) - cfg.LeaseMargin
+	return time.Duration(float64(2*cfg.StrongTimeout)*(1-d)/(1+d)) - cfg.LeaseMargin
 }
 
 // setTimings sizes the strong-write grace and bound from cfg's timing
@@ -280,10 +288,23 @@ func (w *Warp[T]) setStrong(ctx context.Context, op, key string, reg *registrati
 	wctx, cancel := context.WithDeadline(ctx, time.Now().Add(w.writeBound-time.Duration(w.node.Now()-start)))
 	defer cancel()
 	if err := write(wctx, v0, guard); err != nil {
-		keep = mayLandLate(err)
+		if keep = mayLandLate(err); keep {
+			w.settleLater(guard)
+		}
 		return guardedStoreErr(err)
 	}
 	return nil
+}
+
+// settleLater settles a strong write guarded by g whose outcome the store
+// left open: this node gives up the membership record g names
+// (bus.Bus.Resign), after which the store refuses the write if it has not
+// applied it, and rejoins. Until the record is gone no node holds a lease,
+// so none caches a strong key.
+func (w *Warp[T]) settleLater(g store.Guard) {
+	if w.bus != nil && w.anchored && g.Incarnation != 0 {
+		w.bus.Resign(g.Incarnation)
+	}
 }
 
 // mayLandLate reports whether a strong write's store error leaves its
@@ -292,7 +313,8 @@ func (w *Warp[T]) setStrong(ctx context.Context, op, key string, reg *registrati
 // a reply). Its fences then stay on, here and on every member that holds
 // them, until they expire (WithFenceTTL), instead of being released: a
 // node that cached the key's value now would serve it after the write
-// landed. docs/syncbus.md, "A write that may land late".
+// landed. And the writer settles it (settleLater). docs/syncbus.md, "A
+// write that may land late".
 func mayLandLate(err error) bool { return !notApplied(err) && !errors.Is(err, ErrQuorum) }
 
 // guard returns the membership guard of a distributed write (op "set",

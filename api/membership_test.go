@@ -205,8 +205,8 @@ func TestNATSBusWithoutKeyRefused(t *testing.T) {
 // node's clock, ends within the grace period a peer that missed its fence
 // keeps on its own clock, whatever the two clocks' rates within
 // MaxClockDrift: the bound measured on the slowest clock against the
-// grace on the fastest, with LeaseMargin to spare. Defaults and a custom
-// configuration alike.
+// grace on the fastest, with LeaseMargin to spare, and a lease after
+// that. Defaults and a custom configuration alike.
 func TestWriteBoundWithinGrace(t *testing.T) {
 	t.Parallel()
 	for _, cfg := range []bus.Config{{}, {StrongTimeout: 300 * time.Millisecond, MaxClockDrift: 0.1, LeaseMargin: 50 * time.Millisecond}} {
@@ -218,6 +218,14 @@ func TestWriteBoundWithinGrace(t *testing.T) {
 		// is at most wb·(1+ρ)/(1−ρ) there.
 		if there := time.Duration(float64(wb)*(1+ρ)/(1-ρ)) + c.LeaseMargin; wb <= 0 || there > grace {
 			t.Fatalf("%+v: write bound %v lasts up to %v on a peer's clock, margin included; want ≤ the grace %v", cfg, wb, there, grace)
+		}
+		// And a lease after it: one the peer holds once the grace is over
+		// rests on answers given after every write that began before its
+		// flush gave up (and its writer stopped lending leases if the
+		// write's outcome was left open).
+		there := time.Duration(float64(wb)*(1+ρ)/(1-ρ)) + c.LeaseMargin + time.Duration(float64(c.LeaseDuration)*(1+ρ)/(1-ρ))
+		if there > grace {
+			t.Fatalf("%+v: write bound and a lease last up to %v on a peer's clock; want ≤ the grace %v", cfg, there, grace)
 		}
 	}
 }

@@ -24,9 +24,10 @@ import (
 // A write whose outcome is unknown (a lost connection) may still land
 // after such a reload: the copies loaded before it then stay old until
 // their TTL or the key's next write or invalidation. For a
-// StrongDistributed key, no node caches the key until the write's fences
-// expire (WithFenceTTL), so a write that lands before then is seen by
-// every node; docs/syncbus.md, "A write that may land late".
+// StrongDistributed key, this node instead leaves the membership and
+// rejoins, so that the store settles the write (applied, or refused from
+// then on), and no node caches strong keys until it has; docs/syncbus.md,
+// "A write that may land late".
 func (w *Warp[T]) Set(ctx context.Context, key string, value T) error {
 	start := w.started()
 	err := w.set(ctx, key, value)

@@ -162,7 +162,8 @@ func (t *Txn[T]) Commit() (err error) {
 		cancel()
 		if err != nil && strong && mayLandLate(err) {
 			// As a strong Set's: every fence of the commit stays on until
-			// it expires.
+			// it expires, and the node settles the commit.
+			w.settleLater(guard)
 			return guardedStoreErr(fmt.Errorf("warp: commit: %w", err))
 		}
 	}

@@ -29,6 +29,8 @@ type busActor struct {
 	leftOut     map[string]streamPos    // members the latest renewal listed that MaxPeers left out, by how far their stream was seen
 	ghosts      map[memberKey]*ghost    // departed members not yet provably gone
 	rejoining   bool
+	resigning   bool      // giving up the record under epoch (Bus.Resign)
+	resignAsked bool      // its Leave is with the membership goroutine
 	joinedAt    time.Time // when this node (re)joined, on its clock
 
 	hbNum    uint64               // last heartbeat number sent
@@ -102,6 +104,10 @@ func (a *busActor) Receive(ctx actor.Context) {
 		a.onRenewed(m)
 	case rejoined:
 		a.onRejoined(m)
+	case resign:
+		a.onResign(m.epoch)
+	case resigned:
+		a.onResigned(m)
 	case expelled:
 		a.onExpelled(m)
 	case leave:

@@ -190,6 +190,24 @@ func (b *Bus) PublishRelease(key string, token merge.Version) {
 	b.enqueue(pubItem{op: wire.OpInvalidate, key: key, version: token, release: true})
 }
 
+// Resign gives up this node's membership record under epoch, the epoch a
+// write was guarded by, if that is still its epoch: for a write whose
+// outcome the store left open (the writer gave up waiting; the store may
+// apply it later). At once the node stops being a member: it holds no
+// lease, answers no heartbeat as a member (so no peer holds a lease that
+// depends on it) and renews nothing. The Membership then removes the
+// record (Leave, asked again at every tick until it is done), which it
+// does only once every write the record guarded has ended, and every
+// later one is refused: the write is settled. The node then rejoins under
+// a new epoch, through the repair that follows an expulsion. Without a
+// Membership, Resign does nothing. It never blocks.
+func (b *Bus) Resign(epoch uint64) {
+	if b.cfg.Membership == nil || b.closed.Load() {
+		return
+	}
+	b.root.Send(b.pid, resign{epoch: epoch})
+}
+
 // PublishFlush asks every node to drop its whole cache.
 func (b *Bus) PublishFlush() { b.enqueue(pubItem{op: wire.OpFlush}) }
 

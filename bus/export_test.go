@@ -65,18 +65,14 @@ func Renew(b *Bus) {
 	b.sync()
 }
 
-// ServeMembership runs the Expels and Joins b's actor asked for (a manual
+// ServeMembership runs the Expels, Joins and Leaves b's actor asked for (a manual
 // bus has no membership goroutine) and waits until the actor took the
 // results.
 func ServeMembership(b *Bus) {
 	for {
 		select {
 		case r := <-b.memberReqs:
-			if r.rejoin {
-				b.rejoin()
-			} else {
-				b.expel(r.m)
-			}
+			b.serve(r)
 			b.sync()
 		default:
 			return

@@ -34,6 +34,7 @@ func (a *busActor) tick() {
 	if a.anchored {
 		a.expelStalled(now)
 		a.b.renewOK.Store(a.mayRenew(now))
+		a.askResign()
 	}
 	a.dropGhosts(now)
 	a.b.stats.lag.Store(lag)

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -34,7 +35,9 @@ type Membership interface {
 	// once every write guarded by m that was in progress has ended, and
 	// reports whether it did.
 	Expel(ctx context.Context, m Member) (bool, error)
-	// Leave removes node's record if it holds epoch.
+	// Leave removes node's record if it holds epoch, once every write
+	// guarded by it that was in progress has ended, as Expel; nil means
+	// it is gone (Bus.Resign relies on it).
 	Leave(ctx context.Context, node string, epoch uint64) error
 }
 
@@ -83,6 +86,13 @@ type (
 type memberReq struct {
 	m      Member
 	rejoin bool
+	resign uint64 // give up this node's record under this epoch (Leave)
+}
+
+// resigned is the result of the Leave a resignation asked for.
+type resigned struct {
+	epoch uint64
+	err   error
 }
 
 // membership runs the membership calls: a Renew every renewEvery, and the
@@ -99,12 +109,20 @@ func (b *Bus) membership() {
 		case <-t.C:
 			b.renew()
 		case r := <-b.memberReqs:
-			if r.rejoin {
-				b.rejoin()
-			} else {
-				b.expel(r.m)
-			}
+			b.serve(r)
 		}
+	}
+}
+
+// serve runs one call the actor asked for.
+func (b *Bus) serve(r memberReq) {
+	switch {
+	case r.rejoin:
+		b.rejoin()
+	case r.resign != 0:
+		b.resignEpoch(r.resign)
+	default:
+		b.expel(r.m)
 	}
 }
 
@@ -137,6 +155,14 @@ func (b *Bus) rejoin() {
 	b.root.Send(b.pid, rejoined{epoch: epoch, err: err})
 }
 
+// resignEpoch removes this node's record under epoch (see Bus.Resign).
+func (b *Bus) resignEpoch(epoch uint64) {
+	ctx, cancel := b.callCtx()
+	defer cancel()
+	err := b.cfg.Membership.Leave(ctx, b.cfg.NodeID, epoch)
+	b.root.Send(b.pid, resigned{epoch: epoch, err: err})
+}
+
 func (b *Bus) expel(m Member) {
 	ctx, cancel := b.callCtx()
 	defer cancel()
@@ -152,6 +178,9 @@ func (b *Bus) expel(m Member) {
 // hold their leases again without it. (Safety never depends on this rule:
 // it only decides who stays available.)
 func (a *busActor) mayRenew(now time.Time) bool {
+	if a.resigning {
+		return false // the record is being given up
+	}
 	if now.Sub(a.joinedAt) < a.cfg.MemberLease {
 		return true
 	}
@@ -180,4 +209,42 @@ func (a *busActor) ask(r memberReq) bool {
 	default:
 		return false
 	}
+}
+
+// onResign starts giving up this node's record under epoch, if that is
+// still its epoch (Bus.Resign): the node stops being a member at once (no
+// lease of its own, no answers as a member, no renewals) and asks the
+// membership goroutine for the Leave, again at every tick until it is
+// done.
+func (a *busActor) onResign(epoch uint64) {
+	if !a.anchored || a.leaving || epoch != a.epoch || a.resigning {
+		return
+	}
+	a.resigning = true
+	a.memberUntil = time.Time{}
+	a.b.renewOK.Store(false)
+	a.publishSelf()
+	a.askResign()
+}
+
+// askResign asks for the Leave of the resigned epoch, once at a time.
+func (a *busActor) askResign() {
+	if a.resigning && !a.resignAsked && a.ask(memberReq{resign: a.epoch}) {
+		a.resignAsked = true
+	}
+}
+
+// onResigned takes the Leave's result: once the record is gone, the node
+// has lost its membership and rejoins as after an expulsion; a failed
+// Leave is asked again at the next tick.
+func (a *busActor) onResigned(r resigned) {
+	if r.epoch != a.epoch || !a.resigning {
+		return
+	}
+	a.resignAsked = false
+	if r.err != nil {
+		a.b.report(fmt.Errorf("bus: resign membership epoch %d: %w", r.epoch, r.err))
+		return
+	}
+	a.lostMembership(fmt.Errorf("%w: this node gave up its membership record to settle a write whose outcome its store left open", ErrQuorum))
 }

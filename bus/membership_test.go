@@ -459,3 +459,46 @@ func TestDroppedFlushes(t *testing.T) {
 		}
 	}
 }
+
+// Resign gives up the node's record under the epoch a write was guarded
+// by: at once the node is no member (no lease of its own, no heartbeat
+// answered as a member, so its peer's lease lapses too), it asks the
+// Membership to remove the record until it can (here it first cannot
+// reach it), and then rejoins under a new epoch, after a flush. A Resign
+// of an epoch it no longer holds does nothing.
+func TestResignSettlesAndRejoins(t *testing.T) {
+	t.Parallel()
+	c := newMCluster(t, true, "a", "b")
+	a, b := c.nodes["a"], c.nodes["b"]
+	epoch, ok := a.b.Member()
+	if !ok {
+		t.Fatalf("a is not a member; state: %s", c.state())
+	}
+	flushes := a.app.FlushCount()
+	c.m.Hold("a", true) // its Leave cannot reach the membership yet
+	a.b.Resign(epoch)
+	c.until("a no member, neither node holding its lease", 50, func() bool {
+		_, member := a.b.Member()
+		return !member && !a.b.LeaseValid() && !b.b.LeaseValid()
+	})
+	if m, ok := c.m.Members()["a"]; !ok || m.Epoch != epoch {
+		t.Fatalf("a's record %+v, %v while its Leave cannot reach the membership; want it kept", m, ok)
+	}
+	c.m.Hold("a", false)
+	c.until("a back under a new epoch, both leases", 100, func() bool {
+		m, ok := c.m.Members()["a"]
+		e, member := a.b.Member()
+		return ok && m.Epoch > epoch && member && e == m.Epoch && a.b.LeaseValid() && b.b.LeaseValid()
+	})
+	if a.app.FlushCount() == flushes {
+		t.Fatal("a rejoined without a flush")
+	}
+	now, _ := a.b.Member()
+	a.b.Resign(epoch) // the old epoch: nothing left to give up
+	for range 10 {
+		c.step(c.cfg.HeartbeatInterval)
+	}
+	if e, ok := a.b.Member(); !ok || e != now || !a.b.LeaseValid() {
+		t.Fatalf("after a Resign of an epoch it left, a is at epoch %d (member %v, lease %v); want %d, a member with its lease", e, ok, a.b.LeaseValid(), now)
+	}
+}

@@ -38,6 +38,9 @@ type (
 	// leave broadcasts Leave and fails pending strong writes; done is
 	// closed after.
 	leave struct{ done chan struct{} }
+	// resign asks the actor to give up the record under epoch
+	// (Bus.Resign).
+	resign struct{ epoch uint64 }
 	// barrier is closed once every message sent before it is processed.
 	barrier struct{ done chan struct{} }
 	// inspect runs fn inside the actor; a test seam.

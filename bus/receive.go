@@ -197,8 +197,12 @@ func (a *busActor) onHeartbeat(p *peer, e *wire.Envelope) {
 		return
 	}
 	r := a.envelope(wire.OpHeartbeatAck)
-	r.Ref, r.Watermark, r.Member = e.Ref, a.seq, true
-	p.lastAnswered = a.now() // taken before the answer leaves
+	// While this node gives up its record (Bus.Resign), it answers, but not
+	// as a member: p's lease must not depend on it until it rejoined.
+	r.Ref, r.Watermark, r.Member = e.Ref, a.seq, !a.resigning
+	if r.Member {
+		p.lastAnswered = a.now() // taken before the answer leaves
+	}
 	a.sendTo(p.id, r)
 }
 

@@ -76,8 +76,8 @@ func (a *busActor) isMember(now time.Time) bool {
 // onRenewed takes a renewal's result: this node's own lease from its send
 // time, and the members it returned.
 func (a *busActor) onRenewed(r renewed) {
-	if r.epoch != a.epoch || a.leaving {
-		return // an answer for an epoch this node left
+	if r.epoch != a.epoch || a.leaving || a.resigning && r.err == nil {
+		return // an answer for an epoch this node left or is giving up
 	}
 	if r.err != nil {
 		if errors.Is(r.err, ErrNotMember) {
@@ -201,6 +201,9 @@ func (a *busActor) lostMembership(err error) {
 // it first tells them, with a Leave, how far its old stream went.
 func (a *busActor) onRejoined(r rejoined) {
 	a.rejoining = false
+	if r.err == nil {
+		a.resigning, a.resignAsked = false, false
+	}
 	if a.leaving {
 		return
 	}

@@ -21,7 +21,7 @@ var noteRules = []noteRule{
 	{fmt.Sprintf("processor wait: a closed loop (-rate 0) with at least as many workers as processors, and an eventual lag p50 above %d× the raw NATS round trip p50", waitFactor), processorWait},
 	{"lease: a node had no coherence lease during a mode (it then serves strong and flush-policy eventual keys from the store, so its L1 hit ratio drops)", leaseNotes},
 	{"repairs: a node's bus detected gaps or made repair flushes during a mode", repairNotes},
-	{"strong grace: strong mode's L1 hit ratio is under 0.5 after a repair in it or the mode before it (after a repair flush a node caches no strong key for 2× StrongTimeout)", strongGrace},
+	{"strong grace: strong mode's L1 hit ratio is under 0.5 after a repair in it or the mode before it (after a repair flush a node caches no strong key for 2× StrongTimeout plus a lease)", strongGrace},
 	{"violation: strong mode observed a stale read (its promise is 0)", strongStale},
 	{"unseen: a reader node never applied some probe writes of eventual or strong before the phase ended (+1 s)", unseenNotes},
 	{"spinning readers: -probe-spin with at least as many probe readers in this process as processors", spinNotes},
@@ -140,7 +140,7 @@ func strongGrace(_ config, res result) []string {
 			continue
 		}
 		return []string{fmt.Sprintf("strong: L1 hit ratio %.3f after %d repairs in this mode or the one before: after a repair flush a node "+
-			"does not cache strong keys for 2× StrongTimeout (%v here), so its strong reads went to the store.", *m.L1HitRatio, repairs, 2*benchStrongTimeout)}
+			"does not cache strong keys for 2× StrongTimeout plus a lease (%v here), so its strong reads went to the store.", *m.L1HitRatio, repairs, 2*benchStrongTimeout+benchLease)}
 	}
 	return nil
 }
