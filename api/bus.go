@@ -273,27 +273,60 @@ func (w *Warp[T]) setStrong(ctx context.Context, op, key string, reg *registrati
 	if !v0.Valid() {
 		return fmt.Errorf("%w: %s %q: version %d above %d", ErrConflict, op, key, v0, merge.MaxVersion)
 	}
-	keep := false
-	defer func() {
-		if !keep {
-			w.release(key, v, v0)
-		}
-	}()
 	if err := w.fence(ctx, key, reg, v, v0); err != nil {
+		w.release(key, v, v0)
 		return err
 	}
 	// The store write must end while a peer that regained its lease after
 	// missing the fence still refuses to cache the key (its grace period),
-	// measured from before the fence.
-	wctx, cancel := context.WithDeadline(ctx, time.Now().Add(w.writeBound-time.Duration(w.node.Now()-start)))
-	defer cancel()
-	if err := write(wctx, v0, guard); err != nil {
-		if keep = mayLandLate(err); keep {
-			w.settleLater(guard)
+	// measured from before the fence. It does not end with ctx: a caller
+	// that gives up would leave its outcome open, which costs the cluster
+	// a resignation (settleLater); the write goes on, within its bound,
+	// and its end releases the fences or settles it.
+	wctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), time.Now().Add(w.writeBound-time.Duration(w.node.Now()-start)))
+	run := func() error {
+		defer cancel()
+		err := write(wctx, v0, guard)
+		if err != nil && mayLandLate(err) {
+			w.settleLater(guard) // the fences stay on until they expire
+		} else {
+			w.release(key, v, v0)
 		}
-		return guardedStoreErr(err)
+		return err
 	}
-	return nil
+	return guardedStoreErr(w.detached(ctx, v, fmt.Sprintf("%s %q", op, key), run, func() error {
+		cancel()
+		w.release(key, v, v0)
+		return ErrClosed
+	}))
+}
+
+// detached runs run, a strong write's store write and what follows it, so
+// that ctx ending first does not cut it short: in place when ctx cannot
+// end, else on a goroutine the instance owns (Close waits for it),
+// returning ctx's error, naming what, as soon as ctx ends. If the
+// instance is closing, it runs closed instead (v is a shard of the
+// write's: its gate orders the goroutine's start before Close's wait).
+func (w *Warp[T]) detached(ctx context.Context, v *shard.View, what string, run, closed func() error) error {
+	if ctx.Done() == nil { // cannot be cancelled: wait in place, no goroutine
+		return run()
+	}
+	if !v.Enter() {
+		return closed()
+	}
+	w.strongWrites.Add(1)
+	v.Leave()
+	done := make(chan error, 1)
+	go func() {
+		defer w.strongWrites.Done()
+		done <- run()
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("warp: %s: %w (the store write goes on, within its bound: its outcome is unknown to this call)", what, ctx.Err())
+	}
 }
 
 // settleLater settles a strong write guarded by g whose outcome the store

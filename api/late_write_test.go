@@ -109,25 +109,8 @@ func ambiguousStrongWrite(t *testing.T, cluster, op string, landsFirst bool) {
 	ctx := context.Background()
 	mem := memory.New[string](memory.Options{})
 	late := newLateStore(mem, landsFirst)
-	hub := inproc.NewHub()
-	var nodes []*Warp[string]
-	for i, s := range []store.Store[string]{late, mem} {
-		w, err := New[string](s,
-			WithNodeConfig[string](actors.Config{ID: []string{"l0", "l1"}[i]}),
-			WithBus[string](bus.Config{Cluster: cluster, Transport: hub.Transport(),
-				HeartbeatInterval: 20 * time.Millisecond, LeaseDuration: 100 * time.Millisecond,
-				MemberLease: 400 * time.Millisecond, StrongTimeout: 500 * time.Millisecond}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = w.Close() })
-		if err := w.Register("s:*", ModeStrongDistributed, time.Hour); err != nil {
-			t.Fatal(err)
-		}
-		nodes = append(nodes, w)
-	}
+	nodes := strongPair(t, cluster, 500*time.Millisecond, late, mem)
 	leases := func() bool { return nodes[0].Bus().LeaseValid() && nodes[1].Bus().LeaseValid() }
-	waitFor(t, 10*time.Second, "both leases", leases)
 	if err := nodes[0].Set(ctx, "s:1", "old"); err != nil {
 		t.Fatal(err)
 	}
@@ -216,4 +199,99 @@ func checkRead(t *testing.T, ctx context.Context, w *Warp[string], i int, op, wa
 	case err != nil || got != want:
 		t.Errorf("node %d %s: %q, %v; want %q", i, when, got, err, want)
 	}
+}
+
+// A caller that gives up on a strong write while its store write is in
+// flight gets its context's error at once, but the store write goes on,
+// within its bound: when it ends, applied, the fences are released and
+// the node stays a member. Cutting the store write short with the caller's
+// context would leave its outcome open and cost a resignation.
+func TestStrongWriteOutlivesItsCaller(t *testing.T) {
+	t.Parallel()
+	for _, op := range []string{"set", "commit"} {
+		t.Run(op, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			mem := memory.New[string](memory.Options{})
+			gate := gateStore[string]{Store: mem, armed: make(chan struct{}, 1), entered: make(chan struct{}), open: make(chan struct{})}
+			nodes := strongPair(t, "outlive-"+op, 3*time.Second, gate, mem)
+			epoch, _ := nodes[0].Bus().Member()
+			gate.armed <- struct{}{}
+			wctx, cancel := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() {
+				if op == "commit" {
+					txn := nodes[0].Txn(wctx)
+					txn.Set("s:1", "new")
+					done <- txn.Commit()
+					return
+				}
+				done <- nodes[0].Set(wctx, "s:1", "new")
+			}()
+			<-gate.entered // fenced everywhere; the store write waits
+			cancel()
+			select {
+			case err := <-done:
+				if !errors.Is(err, context.Canceled) {
+					t.Fatalf("the %s whose caller gave up: %v; want an error wrapping context.Canceled", op, err)
+				}
+			case <-time.After(10 * time.Second):
+				close(gate.open)
+				t.Fatalf("the %s still waits for its store write 10 s after its caller gave up", op)
+			}
+			close(gate.open)
+			waitFor(t, 10*time.Second, "both nodes reading the write", func() bool {
+				for _, w := range nodes {
+					if got, err := w.Get(ctx, "s:1"); err != nil || got != "new" {
+						return false
+					}
+				}
+				return true
+			})
+			if e, ok := nodes[0].Bus().Member(); !ok || e != epoch {
+				t.Fatalf("the writer is at epoch %d (member %v) after a write that applied; want %d: no resignation", e, ok, epoch)
+			}
+			waitFor(t, 10*time.Second, "the fences released on both nodes", func() bool {
+				for _, w := range nodes {
+					if w.router.Shard(w.router.Hash("s:1")).Fences() != 0 {
+						return false
+					}
+				}
+				return true
+			})
+		})
+	}
+}
+
+// strongPair starts two nodes of cluster on an in-process bus, node i on
+// stores[i], fast timings but strongTimeout, with s:* StrongDistributed,
+// and returns them once both hold their leases.
+func strongPair(t *testing.T, cluster string, strongTimeout time.Duration, stores ...store.Store[string]) []*Warp[string] {
+	t.Helper()
+	hub := inproc.NewHub()
+	var nodes []*Warp[string]
+	for i, s := range stores {
+		w, err := New[string](s,
+			WithNodeConfig[string](actors.Config{ID: fmt.Sprintf("%s-%d", cluster, i)}),
+			WithBus[string](bus.Config{Cluster: cluster, Transport: hub.Transport(),
+				HeartbeatInterval: 20 * time.Millisecond, LeaseDuration: 100 * time.Millisecond,
+				MemberLease: 400 * time.Millisecond, StrongTimeout: strongTimeout}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = w.Close() })
+		if err := w.Register("s:*", ModeStrongDistributed, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, w)
+	}
+	waitFor(t, 10*time.Second, "every lease", func() bool {
+		for _, w := range nodes {
+			if !w.Bus().LeaseValid() {
+				return false
+			}
+		}
+		return true
+	})
+	return nodes
 }

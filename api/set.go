@@ -24,10 +24,13 @@ import (
 // A write whose outcome is unknown (a lost connection) may still land
 // after such a reload: the copies loaded before it then stay old until
 // their TTL or the key's next write or invalidation. For a
-// StrongDistributed key, this node instead leaves the membership and
-// rejoins, so that the store settles the write (applied, or refused from
-// then on), and no node caches strong keys until it has; docs/syncbus.md,
-// "A write that may land late".
+// StrongDistributed key, the store write does not end with ctx: if ctx
+// ends first, Set returns its error at once while the write goes on
+// within the strong write bound, and its end releases the fences. A store
+// write that still ends without an outcome makes this node leave the
+// membership and rejoin, so that the store settles it (applied, or
+// refused from then on), and no node caches strong keys until it has;
+// docs/syncbus.md, "A write that may land late".
 func (w *Warp[T]) Set(ctx context.Context, key string, value T) error {
 	start := w.started()
 	err := w.set(ctx, key, value)

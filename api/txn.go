@@ -151,28 +151,46 @@ func (t *Txn[T]) Commit() (err error) {
 	// shard then installs nothing for the key (messages.TxnCommit).
 	gens := w.txnGens(byShard)
 	versions, err := t.fencePeers(distributed, token)
-	if err == nil {
-		cctx, cancel := ctx, context.CancelFunc(func() {})
-		if strong {
-			// As a strong Set's store write: within the grace period of a
-			// peer that missed a fence, guarded by this node's membership.
-			cctx, cancel = context.WithDeadline(ctx, time.Now().Add(w.writeBound-time.Duration(w.node.Now()-begun)))
-		}
-		versions, err = committer.Commit(cctx, t.storeOps(token, guard))
-		cancel()
-		if err != nil && strong && mayLandLate(err) {
-			// As a strong Set's: every fence of the commit stays on until
-			// it expires, and the node settles the commit.
+	if err != nil {
+		return t.finish(byShard, keys, distributed, nil, gens, token, err)
+	}
+	if !strong {
+		versions, err = committer.Commit(ctx, t.storeOps(token, guard))
+		return t.finish(byShard, keys, distributed, versions, gens, token, err)
+	}
+	// As a strong Set's store write (setStrong): within the grace period
+	// of a peer that missed a fence, guarded by this node's membership, and
+	// not ended by ctx: the commit goes on within its bound, and its end
+	// releases the fences or, if its outcome is open, settles it.
+	cctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), time.Now().Add(w.writeBound-time.Duration(w.node.Now()-begun)))
+	run := func() error {
+		defer cancel()
+		versions, err := committer.Commit(cctx, t.storeOps(token, guard))
+		if err != nil && mayLandLate(err) {
+			// Every fence of the commit stays on until it expires.
 			w.settleLater(guard)
 			return guardedStoreErr(fmt.Errorf("warp: commit: %w", err))
 		}
+		return t.finish(byShard, keys, distributed, versions, gens, token, err)
 	}
+	return w.detached(ctx, w.router.Shards()[byShard[0].index], "commit", run, func() error {
+		cancel()
+		return t.finish(byShard, keys, distributed, nil, gens, token, ErrClosed)
+	})
+}
+
+// finish ends a commit whose store commit returned versions and err (or
+// that stopped before it with err): it installs the committed entries,
+// releases the fences here and on the peers, and returns err as Commit
+// reports it.
+func (t *Txn[T]) finish(byShard []shardKeys, keys, distributed []string, versions []merge.Version, gens [][]uint64, token merge.Version, err error) error {
+	w := t.w
 	var entries [][]byte
 	if err == nil {
 		entries = t.entries(keys, versions)
 	} else if errors.Is(err, store.ErrConflict) {
 		err = fmt.Errorf("%w: %w", ErrCompareFailed, err)
-	} else if !errors.Is(err, ErrQuorum) {
+	} else if !errors.Is(err, ErrQuorum) && !errors.Is(err, ErrClosed) {
 		err = guardedStoreErr(fmt.Errorf("warp: commit: %w", err))
 	}
 	w.txnRelease(byShard, keys, entries, gens, token)

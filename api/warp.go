@@ -47,7 +47,10 @@ type Warp[T any] struct {
 	// lockWaits counts the goroutines that wait for a key lock on behalf
 	// of a merged Set whose context may end first (lockKey).
 	lockWaits sync.WaitGroup
-	stats     keyStats
+	// strongWrites counts the store writes of strong writes whose callers
+	// may give up first (setStrong).
+	strongWrites sync.WaitGroup
+	stats        keyStats
 
 	bus      *bus.Bus
 	busDone  chan struct{}
@@ -244,7 +247,8 @@ func (w *Warp[T]) Close() error {
 			<-w.busDone
 		}
 		_ = w.router.Close()
-		w.lockWaits.Wait() // answered by now: a stopped shard fails its lock waiters
+		w.lockWaits.Wait()    // answered by now: a stopped shard fails its lock waiters
+		w.strongWrites.Wait() // each ends by its write bound
 		if w.ownsNode {
 			_ = w.node.Close()
 		}
