@@ -236,7 +236,9 @@ func (a *busActor) askResign() {
 
 // onResigned takes the Leave's result: once the record is gone, the node
 // has lost its membership and rejoins as after an expulsion; a failed
-// Leave is asked again at the next tick.
+// Leave is asked again at the next tick. The node stays resigned until the
+// Join succeeded: if the Join fails, the next tick asks for the Leave
+// again (the record is gone: it succeeds at once) and so the Join.
 func (a *busActor) onResigned(r resigned) {
 	if r.epoch != a.epoch || !a.resigning {
 		return

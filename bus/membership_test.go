@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -501,4 +502,44 @@ func TestResignSettlesAndRejoins(t *testing.T) {
 	if e, ok := a.b.Member(); !ok || e != now || !a.b.LeaseValid() {
 		t.Fatalf("after a Resign of an epoch it left, a is at epoch %d (member %v, lease %v); want %d, a member with its lease", e, ok, a.b.LeaseValid(), now)
 	}
+}
+
+// failingJoins is a Membership whose Joins fail while fail is set.
+type failingJoins struct {
+	*bustest.Membership
+	fail *atomic.Bool
+}
+
+func (m failingJoins) Join(ctx context.Context, node string, min uint64) (uint64, error) {
+	if m.fail.Load() {
+		return 0, errors.New("test: join refused")
+	}
+	return m.Membership.Join(ctx, node, min)
+}
+
+// A node that resigned and whose first Join after the Leave failed joins
+// again later, as an expelled node does: it is not left out for good.
+func TestResignRetriesTheJoin(t *testing.T) {
+	t.Parallel()
+	var fail atomic.Bool
+	c := newMClusterWith(t, func(cfg *bus.Config) { cfg.Membership = failingJoins{Membership: cfg.Membership.(*bustest.Membership), fail: &fail} }, "a", "b")
+	a := c.nodes["a"]
+	epoch, _ := a.b.Member()
+	fail.Store(true)
+	a.b.Resign(epoch)
+	c.until("a's record gone", 50, func() bool {
+		_, ok := c.m.Members()["a"]
+		return !ok
+	})
+	for range 10 {
+		c.step(c.cfg.HeartbeatInterval)
+	}
+	if _, member := a.b.Member(); member {
+		t.Fatalf("a is a member while every Join fails; state: %s", c.state())
+	}
+	fail.Store(false)
+	c.until("a back under a new epoch, both leases", 100, func() bool {
+		e, member := a.b.Member()
+		return member && e > epoch && a.b.LeaseValid() && c.nodes["b"].b.LeaseValid()
+	})
 }
