@@ -522,7 +522,9 @@ func (m failingJoins) Join(ctx context.Context, node string, min uint64) (uint64
 func TestResignRetriesTheJoin(t *testing.T) {
 	t.Parallel()
 	var fail atomic.Bool
-	c := newMClusterWith(t, func(cfg *bus.Config) { cfg.Membership = failingJoins{Membership: cfg.Membership.(*bustest.Membership), fail: &fail} }, "a", "b")
+	c := newMClusterWith(t, func(cfg *bus.Config) {
+		cfg.Membership = failingJoins{Membership: cfg.Membership.(*bustest.Membership), fail: &fail}
+	}, "a", "b")
 	a := c.nodes["a"]
 	epoch, _ := a.b.Member()
 	fail.Store(true)
