@@ -150,12 +150,11 @@ func (t *Txn[T]) Commit() (err error) {
 	// invalidation after this may be newer than the commit, and the
 	// shard then installs nothing for the key (messages.TxnCommit).
 	gens := w.txnGens(byShard)
-	versions, err := t.fencePeers(distributed, token)
-	if err != nil {
+	if _, err := t.fencePeers(distributed, token); err != nil {
 		return t.finish(byShard, keys, distributed, nil, gens, token, err)
 	}
 	if !strong {
-		versions, err = committer.Commit(ctx, t.storeOps(token, guard))
+		versions, err := committer.Commit(ctx, t.storeOps(token, guard))
 		return t.finish(byShard, keys, distributed, versions, gens, token, err)
 	}
 	// As a strong Set's store write (setStrong): within the grace period

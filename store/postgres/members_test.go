@@ -121,6 +121,31 @@ func TestLeaveAgainWaitsForWritesInFlight(t *testing.T) {
 	}
 }
 
+// A Leave whose deadline ends while a guarded write is in flight leaves no
+// statement waiting on the server (pgx, giving up, has the server cancel
+// it), so a node that asks again at every tick does not pile up backends
+// queued for the lock.
+func TestRemovalThatGivesUpLeavesNothingWaiting(t *testing.T) {
+	t.Parallel()
+	pool := testPool(t)
+	h := holdWrite(t, pool, guardedWrites[0].write)
+	for range 3 {
+		short, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		err := h.s.Leave(short, "c", "a", h.g.Incarnation)
+		cancel()
+		if err == nil {
+			t.Fatal("a Leave returned nil while a guarded write was in flight")
+		}
+	}
+	var waiting int
+	must(t, pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))`, h.writer).Scan(&waiting))
+	if waiting != 0 {
+		t.Fatalf("%d statements still wait for the write's lock after three Leaves gave up; want none", waiting)
+	}
+	h.unlock()
+	must(t, (<-h.wrote).err)
+}
+
 // guardedWrites are the writes that TestRemovalWaitsForWritesInFlight and
 // TestRenewDoesNotWaitForWrites hold in flight: each writes key k (a
 // Commit, keys j and k) guarded by g, and returns k's version.
