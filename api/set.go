@@ -72,6 +72,10 @@ func (w *Warp[T]) setWrite(ctx context.Context, key string, value T, wr store.Wr
 	v := w.router.Shard(h)
 	if reg.mode == ModeStrongDistributed {
 		w.recycle(sc, entry) // built to check the value's size only
+		// The write may outlive this call (setStrong): it captures copies
+		// made here, so that the other paths' wr and value stay on the
+		// stack (TestSetAllocatesNothing).
+		key, value, wr := key, value, wr
 		return w.setStrong(ctx, "set", key, reg, func(ctx context.Context, min merge.Version, g store.Guard) error {
 			wr.Min, wr.Guard = min, g
 			_, err := w.store.Set(ctx, key, value, wr)
@@ -111,6 +115,7 @@ func (w *Warp[T]) deleteWrite(ctx context.Context, key string, wr store.Write) e
 	}
 	v := w.router.Shard(w.router.Hash(key))
 	if reg.mode == ModeStrongDistributed {
+		key, wr := key, wr // as in setWrite: copies for a write that may outlive the call
 		return w.setStrong(ctx, "delete", key, reg, func(ctx context.Context, min merge.Version, g store.Guard) error {
 			wr.Min, wr.Guard = min, g
 			if _, err := w.store.Delete(ctx, key, wr); err != nil {
@@ -240,6 +245,7 @@ func (w *Warp[T]) installed(key string, h uint64, reg *registration, v *shard.Vi
 // another node wrote in between: no update is lost.
 func (w *Warp[T]) setMerged(ctx context.Context, key string, reg *registration, epoch uint32, value T) error {
 	if reg.mode == ModeStrongDistributed {
+		key, reg, epoch, value := key, reg, epoch, value // as in setWrite
 		return w.setStrong(ctx, "set", key, reg, func(ctx context.Context, min merge.Version, g store.Guard) error {
 			return w.mergeLocked(ctx, key, reg, epoch, value, min, g)
 		})
