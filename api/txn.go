@@ -150,7 +150,7 @@ func (t *Txn[T]) Commit() (err error) {
 	// invalidation after this may be newer than the commit, and the
 	// shard then installs nothing for the key (messages.TxnCommit).
 	gens := w.txnGens(byShard)
-	if _, err := t.fencePeers(distributed, token); err != nil {
+	if err := t.fencePeers(distributed, token); err != nil {
 		return t.finish(byShard, keys, distributed, nil, gens, token, err)
 	}
 	if !strong {
@@ -374,9 +374,9 @@ func (w *Warp[T]) txnRelease(groups []shardKeys, keys []string, entries [][]byte
 }
 
 // fencePeers fences the distributed keys on every live peer, concurrently.
-func (t *Txn[T]) fencePeers(keys []string, token merge.Version) ([]merge.Version, error) {
+func (t *Txn[T]) fencePeers(keys []string, token merge.Version) error {
 	if len(keys) == 0 {
-		return nil, nil
+		return nil
 	}
 	quorum := 0
 	for _, op := range t.ops {
@@ -393,5 +393,5 @@ func (t *Txn[T]) fencePeers(keys []string, token merge.Version) ([]merge.Version
 		})
 	}
 	wg.Wait()
-	return nil, errors.Join(errs...)
+	return errors.Join(errs...)
 }
