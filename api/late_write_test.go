@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -294,4 +295,121 @@ func strongPair(t *testing.T, cluster string, strongTimeout time.Duration, store
 		return true
 	})
 	return nodes
+}
+
+// returnsStore marks when its Set call has returned.
+type returnsStore struct {
+	gateStore[string]
+	returned *atomic.Bool
+}
+
+func (s returnsStore) Set(ctx context.Context, key string, v string, wr store.Write) (merge.Version, error) {
+	defer s.returned.Store(true)
+	return s.gateStore.Set(ctx, key, v, wr)
+}
+
+// Close waits for a strong write's store call that outlived its caller: an
+// instance closed while one is in flight returns only once that call has
+// returned, so nothing the instance started runs on after Close.
+func TestCloseWaitsForADetachedStrongWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mem := memory.New[string](memory.Options{})
+	gate := gateStore[string]{Store: mem, armed: make(chan struct{}, 1), entered: make(chan struct{}), open: make(chan struct{})}
+	returned := new(atomic.Bool)
+	nodes := strongPair(t, "close-detached", 3*time.Second, returnsStore{gate, returned}, mem)
+	gate.armed <- struct{}{}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- nodes[0].Set(wctx, "s:1", "new") }()
+	<-gate.entered
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		close(gate.open)
+		t.Fatalf("the set whose caller gave up: %v; want an error wrapping context.Canceled", err)
+	}
+	closed := make(chan struct{})
+	go func() {
+		_ = nodes[0].Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		close(gate.open)
+		t.Fatal("Close returned while a strong write's store call was in flight")
+	case <-time.After(200 * time.Millisecond): // Close waits, as it should
+	}
+	close(gate.open)
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return within 10 s of the store call's end")
+	}
+	if !returned.Load() {
+		t.Fatal("Close returned before the store call did")
+	}
+}
+
+// While a node resigns, until the store has removed its record, no member
+// holds a lease, so every node reads strong keys from the store and caches
+// none: what settling an ambiguous write costs the cluster, and what keeps
+// a peer that missed the write's fence from serving the old value. Here
+// the store is written behind the cluster's back (as a late write lands
+// on a peer that missed its fence) while the record's removal is held.
+func TestResigningNodeStopsStrongCaching(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mem := memory.New[string](memory.Options{})
+	late := newLateStore(mem, true)
+	nodes := strongPair(t, "resigning", 500*time.Millisecond, late, mem)
+	if err := nodes[0].Set(ctx, "s:1", "old"); err != nil {
+		t.Fatal(err)
+	}
+	cached := func(w *Warp[string], k string) bool { _, ok := w.router.Shard(w.router.Hash(k)).Load(k); return ok }
+	waitFor(t, 10*time.Second, "both nodes caching s:1", func() bool {
+		for _, w := range nodes {
+			if _, err := w.Get(ctx, "s:1"); err != nil || !cached(w, "s:1") {
+				return false
+			}
+		}
+		return true
+	})
+	epoch, _ := nodes[0].Bus().Member()
+	nodes[0].Bus().Resign(epoch)
+	waitFor(t, 10*time.Second, "no lease on either node", func() bool {
+		return !nodes[0].Bus().LeaseValid() && !nodes[1].Bus().LeaseValid()
+	})
+	for _, k := range []string{"s:1", "s:2"} {
+		if _, err := mem.Set(ctx, k, "new", store.Write{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, w := range nodes {
+		for _, k := range []string{"s:1", "s:2"} {
+			for range 3 {
+				if got, err := w.Get(ctx, k); err != nil || got != "new" {
+					t.Fatalf("node %d read %s as %q, %v while a node resigns; want the store's new", i, k, got, err)
+				}
+			}
+		}
+		if cached(w, "s:2") {
+			t.Errorf("node %d cached s:2, first read while a node resigns", i)
+		}
+	}
+	if e, _ := nodes[0].Bus().Member(); e != epoch {
+		t.Fatalf("the resigning node rejoined (epoch %d, was %d) before its record was removed", e, epoch)
+	}
+	close(late.leave)
+	waitFor(t, 10*time.Second, "the resigned node back under a new epoch, both leases", func() bool {
+		e, ok := nodes[0].Bus().Member()
+		return ok && e > epoch && nodes[0].Bus().LeaseValid() && nodes[1].Bus().LeaseValid()
+	})
+	waitFor(t, 10*time.Second, "both nodes caching s:2 again, past the grace period", func() bool {
+		for _, w := range nodes {
+			if got, err := w.Get(ctx, "s:2"); err != nil || got != "new" || !cached(w, "s:2") {
+				return false
+			}
+		}
+		return true
+	})
 }
