@@ -294,7 +294,7 @@ func (w *Warp[T]) setStrong(ctx context.Context, op, key string, reg *registrati
 		}
 		return err
 	}
-	return guardedStoreErr(w.detached(ctx, v, fmt.Sprintf("%s %q", op, key), run, func() error {
+	return guardedStoreErr(w.detached(ctx, v, op, key, run, func() error {
 		cancel()
 		w.release(key, v, v0)
 		return ErrClosed
@@ -304,10 +304,10 @@ func (w *Warp[T]) setStrong(ctx context.Context, op, key string, reg *registrati
 // detached runs run, a strong write's store write and what follows it, so
 // that ctx ending first does not cut it short: in place when ctx cannot
 // end, else on a goroutine the instance owns (Close waits for it),
-// returning ctx's error, naming what, as soon as ctx ends. If the
-// instance is closing, it runs closed instead (v is a shard of the
+// returning ctx's error, naming op and key (if any), as soon as ctx ends.
+// If the instance is closing, it runs closed instead (v is a shard of the
 // write's: its gate orders the goroutine's start before Close's wait).
-func (w *Warp[T]) detached(ctx context.Context, v *shard.View, what string, run, closed func() error) error {
+func (w *Warp[T]) detached(ctx context.Context, v *shard.View, op, key string, run, closed func() error) error {
 	if ctx.Done() == nil { // cannot be cancelled: wait in place, no goroutine
 		return run()
 	}
@@ -325,6 +325,10 @@ func (w *Warp[T]) detached(ctx context.Context, v *shard.View, what string, run,
 	case err := <-done:
 		return err
 	case <-ctx.Done():
+		what := op
+		if key != "" {
+			what = fmt.Sprintf("%s %q", op, key)
+		}
 		return fmt.Errorf("warp: %s: %w (the store write goes on, within its bound: its outcome is unknown to this call)", what, ctx.Err())
 	}
 }

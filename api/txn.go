@@ -172,7 +172,7 @@ func (t *Txn[T]) Commit() (err error) {
 		}
 		return t.finish(byShard, keys, distributed, versions, gens, token, err)
 	}
-	return w.detached(ctx, w.router.Shards()[byShard[0].index], "commit", run, func() error {
+	return w.detached(ctx, w.router.Shards()[byShard[0].index], "commit", "", run, func() error {
 		cancel()
 		return t.finish(byShard, keys, distributed, nil, gens, token, ErrClosed)
 	})
