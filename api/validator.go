@@ -69,6 +69,10 @@ type Validator[T any] struct {
 	stop chan struct{}
 	done chan struct{}
 	once sync.Once
+	// ctx ends with Stop: a check or heal waiting on a hung store ends
+	// with it, and the round stops there.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	checked, stale, ahead, healed, errs atomic.Uint64
 
@@ -93,6 +97,7 @@ func (w *Warp[T]) StartValidator(cfg ValidatorConfig) (*Validator[T], error) {
 		cfg.Batch = 100
 	}
 	v := &Validator[T]{w: w, cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
+	v.ctx, v.cancel = context.WithCancel(context.Background())
 	if w.beforeValidatorsLock != nil {
 		w.beforeValidatorsLock()
 	}
@@ -102,6 +107,7 @@ func (w *Warp[T]) StartValidator(cfg ValidatorConfig) (*Validator[T], error) {
 		// to stop already, so this one would never be stopped. Close sets
 		// closed before it takes the list, under validatorsMu.
 		w.validatorsMu.Unlock()
+		v.cancel()
 		return nil, ErrClosed
 	}
 	w.validators = append(w.validators, v.Stop)
@@ -111,9 +117,13 @@ func (w *Warp[T]) StartValidator(cfg ValidatorConfig) (*Validator[T], error) {
 	return v, nil
 }
 
-// Stop stops the validator and waits for it. It is idempotent.
+// Stop stops the validator and waits for it: a check waiting on the store
+// ends at once. It is idempotent.
 func (v *Validator[T]) Stop() {
-	v.once.Do(func() { close(v.stop) })
+	v.once.Do(func() {
+		v.cancel()
+		close(v.stop)
+	})
 	<-v.done
 }
 
@@ -140,7 +150,7 @@ func (v *Validator[T]) run() {
 // stopped and moving from shard to shard.
 func (v *Validator[T]) round() {
 	shards := v.w.router.Shards()
-	for n, visited := 0, 0; n < v.cfg.Batch && visited < len(shards); { // each shard at most once a round
+	for n, visited := 0, 0; n < v.cfg.Batch && visited < len(shards) && v.ctx.Err() == nil; { // each shard at most once a round
 		if v.iter == nil {
 			v.iter = shards[v.shard].Cache().Iterator()
 		}
@@ -164,7 +174,7 @@ func (v *Validator[T]) round() {
 // check compares one cached version with the store's.
 func (v *Validator[T]) check(key string, cached merge.Version) {
 	w := v.w
-	ctx, cancel := context.WithTimeout(context.Background(), v.cfg.Interval)
+	ctx, cancel := context.WithTimeout(v.ctx, v.cfg.Interval)
 	defer cancel()
 	v.checked.Add(1)
 	stored, err := w.store.Version(ctx, key)
@@ -174,6 +184,9 @@ func (v *Validator[T]) check(key string, cached merge.Version) {
 		if _, gerr := w.store.Get(ctx, key); errors.Is(gerr, store.ErrNotFound) {
 			stored = 0 // a tombstone: the key is gone
 		}
+	}
+	if err != nil && v.ctx.Err() != nil {
+		return // stopped: not the store's failure
 	}
 	if err != nil {
 		v.errs.Add(1)
@@ -215,7 +228,7 @@ func (v *Validator[T]) heal(key string, stored merge.Version) bool {
 	}
 	v.healed.Add(1)
 	if stored != 0 {
-		_, _ = w.Get(context.Background(), key)
+		_, _ = w.Get(v.ctx, key)
 	}
 	return true
 }

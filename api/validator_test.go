@@ -237,3 +237,48 @@ func TestStartValidatorRacingClose(t *testing.T) {
 		}
 	}
 }
+
+// hungVersions answers every Version only when its context ends, as a hung
+// store would; everything else works.
+type hungVersions[T any] struct{ store.Store[T] }
+
+func (s hungVersions[T]) Version(ctx context.Context, _ string) (merge.Version, error) {
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
+
+// TestValidatorStopsOnAHungStore: Close (which stops the validator) in the
+// middle of a round on a hung store returns at once; the round would
+// otherwise check its remaining entries one Interval each. The check it
+// cut short is no store error.
+func TestValidatorStopsOnAHungStore(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		w, err := New[string](hungVersions[string]{memory.New[string](memory.Options{})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = w.Register("k:*", ModeStrongLocal, time.Hour)
+		for i := range 10 {
+			if err := w.Set(ctx, fmt.Sprintf("k:%d", i), "v"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		v, err := w.StartValidator(ValidatorConfig{Interval: time.Second, Batch: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond) // the round began; its first check waits
+		synctest.Wait()
+		start := time.Now()
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took != 0 {
+			t.Fatalf("Close took %v in a validator's round on a hung store; want at once", took)
+		}
+		if s := v.Stats(); s.Checked != 1 || s.Errors != 0 {
+			t.Fatalf("validator stats %+v; want the one check that was cut short, and no error", s)
+		}
+	})
+}
