@@ -16,7 +16,8 @@ import (
 // Get returns key's value: from this node's L1 cache when it holds a live
 // copy, else from the store, installing what it loaded. Concurrent misses
 // of one key share one load, but a miss never joins a load that began
-// before a write or invalidation of the key it could have observed. It
+// before a write or invalidation of the key it could have observed. A
+// miss waits for the store until ctx ends, then fails with ctx's error. It
 // fails with ErrUnregistered for a key no registration covers and
 // ErrNotFound for a key the store lacks.
 //
@@ -122,25 +123,43 @@ func (w *Warp[T]) miss(ctx context.Context, key string, h uint64, v *shard.View)
 	if reg.mode == ModeStrongDistributed {
 		// No coalescing: a caller joining a load that read the store
 		// before a write completed would return the old value after it.
-		return w.load(key, v, reg, epoch, gen)
+		// So the load is the caller's own, and ends with its context.
+		return w.load(ctx, key, v, reg, epoch, gen)
 	}
-	fn := func() (any, error) {
-		// A caller that missed just before another's load filled the
-		// cache, and came here after that load ended, finds the fill.
-		if out, hit, err := w.cached(key, h, v, w.node.Now(), epoch); hit {
-			return out, err
+	// fn is the shared load. owned: it runs on a goroutine of its own
+	// (DoChan), which outlives the callers that give up; the instance owns
+	// it, Close ends it (its callers then get ErrClosed) and waits for it,
+	// and the shard's gate orders its start before Close's wait. Else it
+	// runs on its first caller's goroutine, which waits for it anyway,
+	// and ends only at its bound.
+	fn := func(owned bool) func() (any, error) {
+		return func() (any, error) {
+			// A caller that missed just before another's load filled the
+			// cache, and came here after that load ended, finds the fill.
+			if out, hit, err := w.cached(key, h, v, w.node.Now(), epoch); hit {
+				return out, err
+			}
+			if !owned {
+				return w.load(context.Background(), key, v, reg, epoch, gen)
+			}
+			if !v.Enter() {
+				return zero, fmt.Errorf("warp: get %q: %w", key, ErrClosed)
+			}
+			w.sharedLoads.Add(1)
+			v.Leave()
+			defer w.sharedLoads.Done()
+			return w.load(w.loadCtx, key, v, reg, epoch, gen)
 		}
-		return w.load(key, v, reg, epoch, gen)
 	}
 	lk := loadKey(key, gen)
 	if ctx.Done() == nil { // cannot be cancelled: wait in place, no goroutine
-		out, err, _ := w.loads.Do(lk, fn)
+		out, err, _ := w.loads.Do(lk, fn(false))
 		if err != nil {
 			return zero, err
 		}
 		return out.(T), nil
 	}
-	ch := w.loads.DoChan(lk, fn)
+	ch := w.loads.DoChan(lk, fn(true))
 	select {
 	case res := <-ch:
 		if res.Err != nil {
@@ -186,17 +205,18 @@ func (w *Warp[T]) hit(key string, h uint64, hdr shard.Header, val []byte, v *sha
 	return out, nil
 }
 
-// load reads key from the store and fills the cache with it, unless a write
-// or invalidation of the key happened since generation gen was read. It runs
-// once for all concurrent misses of the key at gen, detached from any one
-// caller's cancellation.
-func (w *Warp[T]) load(key string, v *shard.View, reg *registration, epoch uint32, gen uint64) (out T, err error) {
+// load reads key from the store under parent, bounded by loadTimeout, and
+// fills the cache with it, unless a write or invalidation of the key
+// happened since generation gen was read. A shared load (parent is
+// w.loadCtx) runs once for all concurrent misses of the key at gen,
+// detached from any one caller's cancellation, and ends with Close.
+func (w *Warp[T]) load(parent context.Context, key string, v *shard.View, reg *registration, epoch uint32, gen uint64) (out T, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: load %q: panic: %v", ErrLoader, key, r)
 		}
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
+	ctx, cancel := context.WithTimeout(parent, loadTimeout)
 	defer cancel()
 	begun := w.node.Now()
 	it, err := w.store.Get(ctx, key)
@@ -209,6 +229,12 @@ func (w *Warp[T]) load(key string, v *shard.View, reg *registration, epoch uint3
 		}
 		return out, fmt.Errorf("warp: get %q: %w", key, ErrNotFound)
 	case err != nil:
+		if cerr := parent.Err(); cerr != nil { // not the store's failure
+			if parent == w.loadCtx {
+				cerr = ErrClosed
+			}
+			return out, fmt.Errorf("warp: get %q: %w", key, cerr)
+		}
 		return out, fmt.Errorf("%w: get %q: %w", ErrLoader, key, err)
 	}
 	w.node.HLC().Observe(it.Version)

@@ -73,6 +73,22 @@ func (s hungStore[T]) Set(ctx context.Context, key string, v T, wr store.Write) 
 	return 0, ctx.Err()
 }
 
+// hungWarp returns an instance without a bus over a hungStore, with pattern
+// registered in mode; the caller closes it.
+func hungWarp(t *testing.T, pattern string, mode Mode) *Warp[string] {
+	t.Helper()
+	w, err := New[string](hungStore[string]{memory.New[string](memory.Options{})},
+		WithNodeConfig[string](actors.Config{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Register(pattern, mode, time.Hour); err != nil {
+		_ = w.Close()
+		t.Fatal(err)
+	}
+	return w
+}
+
 // TestStrongWriteBoundedByGrace: a strong write's store write is cut off
 // when the grace period would end (a peer that missed the fence refuses
 // to cache the key only that long), so a hung store cannot let an old
@@ -80,14 +96,10 @@ func (s hungStore[T]) Set(ctx context.Context, key string, v T, wr store.Write) 
 func TestStrongWriteBoundedByGrace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		w, err := New[string](hungStore[string]{memory.New[string](memory.Options{})},
-			WithNodeConfig[string](actors.Config{}))
-		if err != nil {
-			t.Fatal(err)
-		}
+		w := hungWarp(t, "s:*", ModeStrongDistributed)
 		defer w.Close()
-		_ = w.Register("s:*", ModeStrongDistributed, time.Hour)
 		start := time.Now()
+		var err error
 		done := make(chan error, 1)
 		go func() { done <- w.Set(ctx, "s:1", "v") }()
 		select {
@@ -187,4 +199,62 @@ func TestStrongLoadBegunInGraceIsNotCached(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestStrongMissEndsWithItsCaller: a StrongDistributed miss, which shares
+// its load with no other caller, reads the store under its caller's
+// context: a caller that gives up while the store hangs gets its
+// context's error at its deadline, not at the load's 30 s bound. Every
+// mode's miss does (a shared load goes on for the callers still waiting).
+func TestStrongMissEndsWithItsCaller(t *testing.T) {
+	for _, mode := range []Mode{ModeStrongDistributed, ModeEventualDistributed, ModeStrongLocal} {
+		t.Run(mode.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := hungWarp(t, "k:*", mode)
+				defer w.Close()
+				ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+				defer cancel()
+				start := time.Now()
+				_, err := w.Get(ctx, "k:1")
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("Get on a hung store under a 100 ms deadline = %v; want DeadlineExceeded", err)
+				}
+				if took := time.Since(start); took != 100*time.Millisecond {
+					t.Fatalf("Get returned after %v; want at its caller's deadline, 100ms", took)
+				}
+			})
+		})
+	}
+}
+
+// TestCloseEndsSharedLoads: a load that misses share, run on a goroutine
+// of its own for callers whose context can end, outlives the callers that
+// give up, but not the instance: Close ends it at once on a hung store,
+// its waiters get ErrClosed, and Close returns with no goroutine of it
+// left (the bubble would report one). (A load that runs on its caller's
+// goroutine, for a context that cannot end, is the caller's: it finishes,
+// TestCallsInFlightFinishAcrossClose.)
+func TestCloseEndsSharedLoads(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := hungWarp(t, "k:*", ModeEventualDistributed)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() { _, err := w.Get(ctx, "k:1"); errs <- err }()
+		}
+		synctest.Wait() // both wait on the one load, which waits on the store
+		start := time.Now()
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took != 0 {
+			t.Fatalf("Close took %v with a load on a hung store; want at once", took)
+		}
+		for range 2 {
+			if err := <-errs; !errors.Is(err, ErrClosed) {
+				t.Fatalf("a caller of the load Close ended: %v; want ErrClosed", err)
+			}
+		}
+	})
 }

@@ -43,7 +43,13 @@ type Warp[T any] struct {
 	table atomic.Pointer[table]
 
 	loads singleflight.Group
-	pools *writePools
+	// loadCtx is the base of the contexts of the shared loads that run on
+	// goroutines of their own (detached from any one caller); stopLoads
+	// ends it on Close, and sharedLoads counts them, for Close to wait.
+	loadCtx     context.Context
+	stopLoads   context.CancelFunc
+	sharedLoads sync.WaitGroup
+	pools       *writePools
 	// lockWaits counts the goroutines that wait for a key lock on behalf
 	// of a merged Set whose context may end first (lockKey).
 	lockWaits sync.WaitGroup
@@ -173,6 +179,7 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 		o.engine = merge.NewEngine[T]()
 	}
 	w := &Warp[T]{store: s, codec: o.codec, engine: o.engine, maxValue: o.maxValueSize, fenceTTL: o.fenceTTL, errs: make(chan error, 64), pools: new(writePools)}
+	w.loadCtx, w.stopLoads = context.WithCancel(context.Background())
 	w.setTimings(bus.Config{}) // a bus started later sets its own
 	w.table.Store(&table{t: pattern.NewTable[*registration]()})
 	sizeHotTier(&o.router, o.codec)
@@ -230,11 +237,15 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 }
 
 // Close stops the instance: calls in flight finish, later calls fail with
-// ErrClosed. It waits for the shard actors (and the node, if the instance
-// started it) to stop. It is idempotent.
+// ErrClosed. It ends the shared store loads that run on goroutines of the
+// instance (those of misses whose context can end: their callers get
+// ErrClosed) and waits for them, for the strong writes' store calls, and
+// for the shard actors (and the node, if the instance started it) to stop.
+// It is idempotent.
 func (w *Warp[T]) Close() error {
 	w.closeOnce.Do(func() {
 		w.closed.Store(true)
+		w.stopLoads() // a shared load on a hung store ends now, not at its bound
 		w.validatorsMu.Lock()
 		stops := w.validators
 		w.validatorsMu.Unlock()
@@ -249,6 +260,7 @@ func (w *Warp[T]) Close() error {
 		_ = w.router.Close()
 		w.lockWaits.Wait()    // answered by now: a stopped shard fails its lock waiters
 		w.strongWrites.Wait() // each ends by its write bound
+		w.sharedLoads.Wait()  // each ended with loadCtx
 		if w.ownsNode {
 			_ = w.node.Close()
 		}

@@ -814,15 +814,11 @@ func TestValueTooLargeToCacheIsServed(t *testing.T) {
 // gets an ErrLoader error wrapping the deadline.
 func TestLoadIsBoundedBy30s(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w, err := New[string](hungStore[string]{memory.New[string](memory.Options{})},
-			WithNodeConfig[string](actors.Config{}))
-		if err != nil {
-			t.Fatal(err)
-		}
+		w := hungWarp(t, "k", ModeStrongLocal)
 		defer w.Close()
-		_ = w.Register("k", ModeStrongLocal, time.Minute)
 		const bound = 30 * time.Second
 		start := time.Now()
+		var err error
 		done := make(chan error, 1)
 		go func() { _, err := w.Get(context.Background(), "k"); done <- err }()
 		select {
