@@ -32,5 +32,37 @@ func BenchmarkClusterSet(b *testing.B) {
 				i++
 			}
 		})
+		if m != ModeStrongDistributed {
+			continue
+		}
+		// What a context that can end costs a strong write: its store
+		// write runs on a goroutine of the instance's (detached), so that
+		// the caller can give up without cutting it short.
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		for _, tc := range []struct {
+			name string
+			ctx  context.Context
+			txn  bool
+		}{{"cancellable-ctx", cctx, false}, {"txn", ctx, true}, {"txn/cancellable-ctx", cctx, true}} {
+			b.Run(m.String()+"/"+tc.name, func(b *testing.B) {
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					var err error
+					if tc.txn {
+						txn := c.nodes[0].Txn(tc.ctx)
+						txn.Set(keys[i&1023], i)
+						err = txn.Commit()
+					} else {
+						err = c.nodes[0].Set(tc.ctx, keys[i&1023], i)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+		}
 	}
 }
