@@ -15,6 +15,7 @@ import (
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/bus/bustest"
 	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/internal/chaos/proxy"
 	"github.com/warpcache/warp/internal/natstest"
 )
 
@@ -410,4 +411,62 @@ func TestSlowConsumerReportsDropped(t *testing.T) {
 			once.Do(func() { close(release) })
 		})
 	}
+}
+
+// TestStalledServerBoundsBroadcast: a server that stops reading (a link
+// whose far end holds the bytes: the proxy's cut) fills the socket, and a
+// Broadcast then writes to it directly. Timeout bounds that write: the
+// connection is dropped and reconnects, so Broadcast returns. nats.go's
+// own bound is a minute, for which the bus actor calling it, and every
+// strong write behind it, would wait.
+func TestStalledServerBoundsBroadcast(t *testing.T) {
+	t.Parallel()
+	srv := natstest.Start(t, nil)
+	p, err := proxy.New(strings.TrimPrefix(srv.URL(), "nats://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	tr, err := natsbus.Dial(p.URL(), natsbus.Options{Timeout: 200 * time.Millisecond, ReconnectWait: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Close() })
+	states := make(chan bus.State, 64)
+	if err := tr.Open("c", "stalled", bus.HandlerFuncs{State: func(s bus.State) {
+		select {
+		case states <- s:
+		default:
+		}
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Cut(proxy.Up, false); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		msg := make([]byte, 64<<10)
+		// Enough to fill the socket's and the proxy's buffers many times
+		// over; each call returns once the write is bounded.
+		for range 2000 {
+			_ = tr.Broadcast(msg)
+			select {
+			case s := <-states:
+				if s == bus.Disconnected {
+					return
+				}
+			default:
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		p.Heal()
+		<-done
+		t.Fatal("Broadcast to a server that stopped reading still blocks after 20 s; want its write bounded by Timeout (200ms)")
+	}
+	p.Heal()
 }

@@ -39,8 +39,9 @@ type Options struct {
 	// Defaults 2s and 2. Dial only.
 	PingInterval        time.Duration
 	MaxPingsOutstanding int
-	// Timeout bounds the initial connect (with InProcess, each write to the
-	// pipe as well); default 2s. Dial only.
+	// Timeout bounds the initial connect and each write to the server: a
+	// server that stops reading for that long is treated as a lost
+	// connection (dropped, then reconnected). Default 2s. Dial only.
 	Timeout time.Duration
 	// PendingMsgs and PendingBytes bound each subscription's queue of
 	// undelivered messages; over it, messages are dropped and the
@@ -157,6 +158,12 @@ func (o Options) natsOptions() []nats.Option {
 		nats.PingInterval(o.PingInterval),
 		nats.MaxPingsOutstanding(o.MaxPingsOutstanding),
 		nats.Timeout(o.Timeout),
+		// A server that stops reading fills the socket; a publish then
+		// writes to it directly, holding the connection's lock, for up to
+		// nats.go's default of a minute, and the bus actor (with every
+		// strong write behind it) waits as long. Bounded, the connection
+		// is dropped and reconnects, and the bus repairs what it missed.
+		nats.FlusherTimeout(o.Timeout),
 		nats.ReconnectJitter(o.ReconnectWait/10, o.ReconnectWait/10),
 		// The server does not send a node its own broadcasts back: with
 		// three nodes that is a third of every delivery's reads, writes
@@ -174,14 +181,14 @@ func (o Options) natsOptions() []nats.Option {
 
 // pipeOptions returns, with InProcess, the options that reach the server
 // through its pipe. A pipe does not buffer: a write waits for the server
-// to read. Timeout bounds each write, the handshake's included (a refused
-// credential deadlocks it: see InProcess), as the dial's timeout bounds a
-// TCP connect.
+// to read. Timeout bounds each write (natsOptions), the handshake's
+// included (a refused credential deadlocks it: see InProcess), as the
+// dial's timeout bounds a TCP connect.
 func (o Options) pipeOptions() []nats.Option {
 	if o.InProcess == nil {
 		return nil
 	}
-	return []nats.Option{nats.InProcessServer(o.InProcess), nats.FlusherTimeout(o.Timeout)}
+	return []nats.Option{nats.InProcessServer(o.InProcess)}
 }
 
 // checkInProcess refuses an InProcess that holds a nil pointer (nats.go

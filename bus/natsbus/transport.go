@@ -89,6 +89,9 @@ func Dial(url string, opts Options) (*Transport, error) {
 // configuring (its reconnect settings apply). The transport chains its own
 // disconnect and reconnect handlers after the ones nc has; Close only
 // unsubscribes. Call FromConn before other goroutines change nc's handlers.
+// Connect nc with nats.FlusherTimeout (Dial uses Options.Timeout): without
+// it, a server that stops reading blocks a publish, and the bus with it,
+// for nats.go's default of a minute.
 func FromConn(nc *nats.Conn, opts Options) (*Transport, error) {
 	if nc == nil {
 		return nil, fmt.Errorf("%w: natsbus: nil connection", bus.ErrInvalid)
