@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -23,12 +24,14 @@ import (
 // and commits. A failure before COMMIT, or ctx ending before it, rolls
 // everything back.
 //
-// COMMIT itself is sent under a context that ctx's end does not cut short,
-// bounded by [Config].CommitTimeout instead: once COMMIT is sent, Commit
-// waits for its reply, so that a deadline can no longer turn a committed
-// transaction into an error. If the reply does not come (the connection
-// is lost, or CommitTimeout passes), the outcome is unknown and the error
-// wraps [ErrCommitUnknown].
+// COMMIT itself is sent under a context that ctx's cancellation does not
+// cut short: once COMMIT is sent, Commit waits for its reply, until ctx's
+// deadline or [Config].CommitTimeout, whichever comes first, so that a
+// cancel can never turn a committed transaction into an error. If the
+// reply does not come by then (the connection is lost, the deadline or
+// CommitTimeout passes), the outcome is unknown and the error wraps
+// [ErrCommitUnknown]: a caller's deadline bounds Commit (a strong write's
+// store write must end within its bound).
 func (s *Store[T]) Commit(ctx context.Context, ops []store.Op[T]) ([]merge.Version, error) {
 	enc, err := s.prepare(ctx, ops)
 	if err != nil {
@@ -76,11 +79,15 @@ func (s *Store[T]) body(ctx context.Context, tx pgx.Tx, ops []store.Op[T], enc [
 	return out, nil
 }
 
-// commit sends COMMIT under a context of its own (ctx's values, without
-// its cancellation, bounded by Config.CommitTimeout) and tells a COMMIT
-// that certainly failed from one whose outcome is unknown.
+// commit sends COMMIT under a context of its own (ctx's values and
+// deadline, without its cancellation, bounded by Config.CommitTimeout) and
+// tells a COMMIT that certainly failed from one whose outcome is unknown.
 func (s *Store[T]) commit(ctx context.Context, tx pgx.Tx) error {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CommitTimeout)
+	deadline := time.Now().Add(s.cfg.CommitTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	cctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
 	err := tx.Commit(cctx)
 	var pgErr *pgconn.PgError

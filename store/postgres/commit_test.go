@@ -17,12 +17,14 @@ import (
 
 // TestCommitDeadlineNeverHidesACommit: commits whose deadlines fall around
 // the time a commit takes either commit and return their versions, or
-// return an error and commit nothing. The COMMIT used to be sent under the
-// caller's context, so a deadline that ended after COMMIT reached the
-// server, before its reply came, returned an error for a committed
-// transaction (seen: 470 of 3000 such commits). The slowCOMMIT case makes
-// COMMIT itself take 10 ms (a deferred trigger, standing in for a slow
-// fsync or synchronous replication), so most deadlines end inside it.
+// return an error and commit nothing, or (a deadline that ended while
+// COMMIT was on its way) return ErrCommitUnknown and committed both keys
+// or neither. The COMMIT used to be sent under the caller's context, so a
+// deadline that ended after COMMIT reached the server, before its reply
+// came, returned a plain error for a committed transaction (seen: 470 of
+// 3000 such commits). The slowCOMMIT case makes COMMIT itself take 10 ms
+// (a deferred trigger, standing in for a slow fsync or synchronous
+// replication), so most deadlines end inside it.
 func TestCommitDeadlineNeverHidesACommit(t *testing.T) {
 	t.Parallel()
 	pool := testPool(t)
@@ -56,7 +58,7 @@ func TestCommitDeadlineNeverHidesACommit(t *testing.T) {
 			took := time.Since(start) / 20
 			rng := rand.New(rand.NewPCG(1, 2))
 			end := time.Now().Add(20 * time.Second) // bounds the loop on a slow host
-			var failed []string
+			var failed, unknown []string
 			late := 0 // deadlines that ended during a commit that succeeded
 			for i := 0; i < tc.rounds && time.Now().Before(end); i++ {
 				key := fmt.Sprint("k", i)
@@ -73,12 +75,21 @@ func TestCommitDeadlineNeverHidesACommit(t *testing.T) {
 					}
 				case !strings.HasPrefix(err.Error(), "postgres: "):
 					t.Errorf("Commit(%s) = %v; want a postgres: error", key, err)
-					fallthrough
+					failed = append(failed, key)
+				case errors.Is(err, postgres.ErrCommitUnknown):
+					unknown = append(unknown, key)
 				default:
 					failed = append(failed, key)
 				}
 			}
 			quiesce(t, pool, table)
+			for _, key := range unknown { // committed whole, or not at all
+				_, errA := s.Get(t.Context(), key)
+				_, errB := s.Get(t.Context(), key+"/b")
+				if (errA == nil) != (errB == nil) {
+					t.Errorf("Commit(%s) of unknown outcome: Get = %v, Get(/b) = %v; want both or neither", key, errA, errB)
+				}
+			}
 			for _, key := range failed {
 				for _, k := range []string{key, key + "/b"} {
 					if it, err := s.Get(t.Context(), k); !errors.Is(err, store.ErrNotFound) {
@@ -86,7 +97,7 @@ func TestCommitDeadlineNeverHidesACommit(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("commit took %v; %d commits failed; %d succeeded after their deadline", took, len(failed), late)
+			t.Logf("commit took %v; %d commits failed; %d of unknown outcome; %d succeeded after their deadline", took, len(failed), len(unknown), late)
 		})
 	}
 }
@@ -116,6 +127,29 @@ func TestCommitUnknownOutcome(t *testing.T) {
 	if _, err := s.Commit(t.Context(), []store.Op[[]byte]{{Kind: store.OpSet, Key: "b", Value: []byte("y")}}); err != nil {
 		t.Fatalf("Commit after an unknown outcome: %v", err)
 	}
+}
+
+// TestCommitDeadlineEndsTheWait: the caller's deadline bounds the wait for
+// COMMIT's reply when it comes before CommitTimeout (a strong write's
+// store write must end within its bound): Commit returns ErrCommitUnknown
+// at the deadline, not when the slow COMMIT ends.
+func TestCommitDeadlineEndsTheWait(t *testing.T) {
+	t.Parallel()
+	pool := testPool(t)
+	s, table := newTable(t, pool, postgres.Config{CommitTimeout: time.Minute})
+	slowCommit(t, pool, table, 3*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := s.Commit(ctx, []store.Op[[]byte]{{Kind: store.OpSet, Key: "a", Value: []byte("x")}})
+	took := time.Since(start)
+	if !errors.Is(err, postgres.ErrCommitUnknown) {
+		t.Fatalf("Commit with a deadline inside a slow COMMIT = %v; want ErrCommitUnknown", err)
+	}
+	if took >= 3*time.Second {
+		t.Errorf("Commit returned after %v, when the COMMIT ended; want at its deadline, 300ms", took)
+	}
+	quiesce(t, pool, table)
 }
 
 // slowCommit makes every COMMIT that wrote rows of table sleep d per row,

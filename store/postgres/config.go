@@ -52,9 +52,10 @@ type Config struct {
 	// store.ErrInvalid, not a value.
 	MaxValueSize int
 	// CommitTimeout bounds how long Commit waits for the reply to its
-	// COMMIT, which the caller's context does not cut short (see
-	// [Store.Commit]); without a reply by then, Commit fails with
-	// [ErrCommitUnknown]. Default DefaultCommitTimeout (10 s).
+	// COMMIT, which the caller's cancellation does not cut short (its
+	// deadline does, if sooner: see [Store.Commit]); without a reply by
+	// then, Commit fails with [ErrCommitUnknown]. Default
+	// DefaultCommitTimeout (10 s).
 	CommitTimeout time.Duration
 	// SkipSchema makes New trust that schema.sql (and the history trigger,
 	// if History > 0) has been applied instead of running it.

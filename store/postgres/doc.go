@@ -48,9 +48,10 @@
 // applies them. A failed check, a lost connection or an ended context
 // before COMMIT rolls everything back. COMMIT is sent under a context of
 // its own, which the caller's cancellation does not cut short, bounded by
-// [Config].CommitTimeout: a deadline that ends while COMMIT is on its way
-// no longer reports an error for a transaction that committed, and Commit
-// may return up to CommitTimeout after ctx ended.
+// the caller's deadline and [Config].CommitTimeout: a cancel that comes
+// while COMMIT is on its way never reports an error for a transaction that
+// committed, and a deadline that passes first ends the wait with
+// ErrCommitUnknown (the outcome unknown), never with a plain error.
 //
 // # History
 //
@@ -70,9 +71,9 @@
 // applied, whole. A Commit that fails committed nothing, unless its error
 // wraps [ErrCommitUnknown]: ctx ending before COMMIT rolls back, and once
 // COMMIT is sent Commit waits for its reply. Only a COMMIT that got no
-// reply (the connection lost after it was sent, or Config.CommitTimeout
-// passed) leaves the outcome unknown: the transaction may have committed,
-// whole, or not at all.
+// reply (the connection lost after it was sent, ctx's deadline or
+// Config.CommitTimeout passed) leaves the outcome unknown: the transaction
+// may have committed, whole, or not at all.
 //
 // Versions and values read back are checked: a version that is negative
 // or above [merge.MaxVersion], or a value longer than
