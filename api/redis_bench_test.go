@@ -51,7 +51,7 @@ func BenchmarkRedisSet(b *testing.B) {
 		return rc.Do(ctx, rc.B().Set().Key(prefix+key(i)).Value(string(val)).Build()).Error()
 	}
 	b.Run("go-redis", func(b *testing.B) {
-		c := goredis.NewClient(&goredis.Options{Addr: addr})
+		c := goredis.NewClient(&goredis.Options{Addr: addr, ContextTimeoutEnabled: true}) // as the store's client
 		defer c.Close()
 		prefix := fmt.Sprintf("warp_bench_goredis_%d:", time.Now().UnixNano())
 		defer func() {

@@ -105,7 +105,7 @@ func openRedis(b *testing.B) store.Store[[]byte] {
 	if addr == "" {
 		addr = "127.0.0.1:6379"
 	}
-	c := goredis.NewClient(&goredis.Options{Addr: addr})
+	c := goredis.NewClient(&goredis.Options{Addr: addr, ContextTimeoutEnabled: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {

@@ -57,7 +57,7 @@ func needService(tb testing.TB, what string, err error) {
 // testRedisClient connects to the local Redis, or skips.
 func testRedisClient(tb testing.TB) *goredis.Client {
 	tb.Helper()
-	c := goredis.NewClient(&goredis.Options{Addr: testRedis})
+	c := goredis.NewClient(&goredis.Options{Addr: testRedis, ContextTimeoutEnabled: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {

@@ -85,7 +85,7 @@ func openPostgres(ctx context.Context, dsn, table string) (*benchStore, error) {
 }
 
 func openRedis(ctx context.Context, addr, prefix string) (*benchStore, error) {
-	c := goredis.NewClient(&goredis.Options{Addr: addr, PoolSize: 64})
+	c := goredis.NewClient(&goredis.Options{Addr: addr, PoolSize: 64, ContextTimeoutEnabled: true})
 	if err := c.Ping(ctx).Err(); err != nil {
 		_ = c.Close()
 		return nil, fmt.Errorf("-store redis: %s unreachable: %w", addr, err)

@@ -48,5 +48,7 @@
 // tag in the prefix, such as "{app}:"; otherwise it fails with
 // [store.ErrNotAtomic]. go-redis only interrupts a call in flight when its
 // context ends if the client's Options.ContextTimeoutEnabled is set; a call
-// is never partially applied either way.
+// is never partially applied either way. Join (a bus's membership) refuses
+// a client without it: a strong write's store write must end within its
+// bound.
 package redis

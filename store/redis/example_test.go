@@ -15,7 +15,9 @@ import (
 // This example needs a Redis server, so it is compiled but not run.
 func ExampleNew() {
 	ctx := context.Background()
-	client := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379"})
+	// ContextTimeoutEnabled: calls end with their context (Store.Join
+	// refuses a client without it).
+	client := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
 	defer client.Close()
 
 	counters, err := redis.New[int](client, nil, redis.Config{Prefix: "app:counters:"})

@@ -29,6 +29,7 @@ func testClient(tb testing.TB, opt *goredis.Options) *goredis.Client {
 		opt = &goredis.Options{}
 	}
 	opt.Addr = addr
+	opt.ContextTimeoutEnabled = true // as a membership store needs (Store.Join)
 	c := goredis.NewClient(opt)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

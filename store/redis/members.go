@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/internal/check"
 )
@@ -25,6 +27,9 @@ func (s *Store[T]) membersKey(cluster string) string {
 func (s *Store[T]) Join(ctx context.Context, cluster, node string, min uint64) (uint64, error) {
 	if err := check.Call(ctx, "redis", "join", check.IDs(cluster, node), check.Min(min)); err != nil {
 		return 0, err
+	}
+	if !endsWithContext(s.client) {
+		return 0, fmt.Errorf("redis: join %q: the client's options leave ContextTimeoutEnabled off, so a call runs past its context's deadline, up to the client's read timeout; a membership store's calls must not (a strong write's store write must end within its bound): %w", node, store.ErrInvalid)
 	}
 	res, err := joinScript.Run(ctx, s.client, []string{s.membersKey(cluster)},
 		node, num(min), num(uint64(store.MaxIncarnation)), store.MaxMembers).Slice()
@@ -131,3 +136,18 @@ func parseNum(v any) (uint64, error) {
 }
 
 var _ store.Membership = (*Store[int])(nil)
+
+// endsWithContext reports whether client's calls end with their context's
+// deadline: go-redis's clients do only with Options.ContextTimeoutEnabled.
+// A client of another type is trusted.
+func endsWithContext(client goredis.UniversalClient) bool {
+	switch c := client.(type) {
+	case *goredis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *goredis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *goredis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return true
+}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/warpcache/warp/store"
 	"github.com/warpcache/warp/store/redis"
 )
@@ -105,5 +107,27 @@ func TestStoredValueTooLarge(t *testing.T) {
 	}
 	if it, err := s.Get(ctx, "full"); err != nil || len(it.Value) != max {
 		t.Errorf("Get of a value of MaxValueSize bytes = %d bytes, %v; want %d, nil", len(it.Value), err, max)
+	}
+}
+
+// TestJoinNeedsContextTimeouts: a client whose calls run past their
+// context's deadline (go-redis without ContextTimeoutEnabled: up to its
+// read timeout) cannot anchor a membership, since a strong write's store
+// write must end within its bound; Join refuses it with ErrInvalid and
+// writes nothing.
+func TestJoinNeedsContextTimeouts(t *testing.T) {
+	t.Parallel()
+	c := testClient(t, nil)
+	opt := *c.Options()
+	opt.ContextTimeoutEnabled = false
+	loose := goredis.NewClient(&opt)
+	t.Cleanup(func() { _ = loose.Close() })
+	s, prefix := newPrefix(t, loose, redis.Config{})
+	_, err := s.Join(t.Context(), "c", "a", 0)
+	if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "ContextTimeoutEnabled") {
+		t.Fatalf("Join on a client without ContextTimeoutEnabled = %v; want ErrInvalid naming the option", err)
+	}
+	if n, err := c.Exists(t.Context(), prefix+"\x00members:c").Result(); err != nil || n != 0 {
+		t.Fatalf("members hash after a refused Join: exists %d, %v; want none", n, err)
 	}
 }
