@@ -72,3 +72,45 @@ func TestApplyTimeoutBoundsApplierCalls(t *testing.T) {
 		}
 	})
 }
+
+// hangingRenewals is a membership whose renewals, once armed, wait for
+// their context to end, as a hung store's would.
+type hangingRenewals struct {
+	bus.Membership
+	armed chan struct{} // closed: renewals hang
+}
+
+func (m hangingRenewals) Renew(ctx context.Context, node string, epoch uint64) ([]bus.Member, error) {
+	select {
+	case <-m.armed:
+		<-ctx.Done()
+		return nil, ctx.Err()
+	default:
+		return m.Membership.Renew(ctx, node, epoch)
+	}
+}
+
+// Close does not wait for a membership call in flight on a hung store to
+// run to its bound (MemberLease): it ends it at once.
+func TestCloseEndsAHungRenewal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+		sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return discard }))
+		defer sys.Shutdown()
+		m := hangingRenewals{Membership: bustest.NewMembership(), armed: make(chan struct{})}
+		c := fastConfig("close-hung-renewal", "a", inproc.NewHub().Transport(), bus.ApplierFuncs{}, m)
+		c.MemberLease = 2 * time.Second
+		b, err := bus.New(sys, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		close(m.armed)
+		time.Sleep(c.MemberLease) // a renewal is due, and hangs
+		synctest.Wait()
+		start := time.Now()
+		_ = b.Close()
+		if took := time.Since(start); took != 0 {
+			t.Fatalf("Close took %v with a renewal hung on the store; want at once", took)
+		}
+	})
+}

@@ -366,21 +366,22 @@ func (b *Bus) Stats() Stats { return b.stats.snapshot() }
 func (b *Bus) Epoch() uint64 { return b.epoch.Load() }
 
 // Close broadcasts Leave, fails pending strong publishes with ErrClosed,
-// stops the actor and its goroutines, closes the transport, and waits for
-// all of it. Publishes still queued are dropped (peers that miss them
+// ends the membership and Applier calls in flight, stops the actor and its
+// goroutines, closes the transport, removes this node's membership record
+// (waiting at most MemberLease for the store), and waits for all of it. Publishes still queued are dropped (peers that miss them
 // repair through their heartbeat window). Close is idempotent.
 func (b *Bus) Close() error {
 	var err error
 	b.closeOnce.Do(func() {
 		b.closed.Store(true)
 		close(b.stop)
+		b.cancel() // a membership call or an apply waiting on a hung store ends now
 		b.wg.Wait()
 		done := make(chan struct{})
 		b.root.Send(b.pid, leave{done: done})
 		<-done
 		err = b.cfg.Transport.Close()
 		b.leaveMembership()
-		b.cancel()
 		_ = b.root.PoisonFuture(b.pid).Wait()
 		close(b.stopped)
 		close(b.errs)
