@@ -333,3 +333,46 @@ func TestCatchUpOnlyOwnGrant(t *testing.T) {
 		}
 	}
 }
+
+// TestUnlockWaitingForARefreshEndsWithItsContext: Refresh and Unlock of
+// one grant take turns (they apply in call order), but a call waiting for
+// its turn gives up when its context ends: an Unlock with a short deadline
+// behind a Refresh held up on the server returns its context's error at
+// that deadline, not when the Refresh ends. It used to wait on a mutex.
+func TestUnlockWaitingForARefreshEndsWithItsContext(t *testing.T) {
+	t.Parallel()
+	a, _, ctx := twoHolders(t)
+	entered, hold := make(chan struct{}), make(chan struct{})
+	natslock.SetWrittenHook(a.l, func(string) error {
+		close(entered)
+		<-hold
+		return nil
+	})
+	k, err := a.l.TryLock(ctx, "turns", time.Minute)
+	if err != nil {
+		t.Fatalf("TryLock: %v", err)
+	}
+	refreshed := make(chan error, 1)
+	go func() { refreshed <- k.Refresh(ctx, 2*time.Minute) }()
+	<-entered // the Refresh holds the grant's turn
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	unlocked := make(chan error, 1)
+	go func() { unlocked <- k.Unlock(short) }()
+	select {
+	case err := <-unlocked:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Unlock behind a held-up Refresh = %v; want its context's DeadlineExceeded", err)
+		}
+	case <-time.After(10 * time.Second):
+		close(hold)
+		t.Fatal("Unlock with a 100 ms deadline still waits for the Refresh after 10 s")
+	}
+	close(hold)
+	if err := <-refreshed; err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	if err := k.Unlock(ctx); err != nil {
+		t.Fatalf("Unlock after the Refresh: %v; want nil, the grant still holds the lock", err)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -14,17 +13,35 @@ import (
 )
 
 // Lock is one grant of a lock, returned by [Locker.TryLock] and
-// [Locker.Lock]. It is safe for concurrent use.
+// [Locker.Lock]. It is safe for concurrent use: its Refresh and Unlock
+// calls run one at a time, in call order, and one waiting for its turn
+// gives up when its context ends.
 type Lock struct {
 	l     *Locker
 	name  string
 	token uint64 // revision of the granting Create; never changes
 
-	mu   sync.Mutex // guards rev, ttl and held; held across a Refresh or Unlock round trip so they apply in call order
-	rev  uint64     // revision of the entry this grant last wrote, as far as it knows
+	// turn (one slot) guards rev, ttl and held; it is held across a
+	// Refresh or Unlock round trip so they apply in call order, and a
+	// caller waiting for it gives up when its context ends.
+	turn chan struct{}
+	rev  uint64 // revision of the entry this grant last wrote, as far as it knows
 	ttl  time.Duration
 	held bool // false after a successful Unlock or a refused Refresh/Unlock
 }
+
+// take waits for the grant's turn, or for ctx to end (an error wrapping
+// ctx's); release gives the turn back.
+func (k *Lock) take(ctx context.Context, op string) error {
+	select {
+	case k.turn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("natslock: %s %q: waiting for the grant's call in flight: %w", op, k.name, ctx.Err())
+	}
+}
+
+func (k *Lock) release() { <-k.turn }
 
 // refreshValue is the value a Refresh of the grant writes: the owner id,
 // a newline and the token, which tells the grant's entries from any
@@ -87,8 +104,10 @@ func (k *Lock) Token() uint64 { return k.token }
 // lost, or ctx ended), the compare-and-set finds a newer revision; Refresh
 // then reads the entry and, if this grant wrote it, carries on from it.
 func (k *Lock) Refresh(ctx context.Context, ttl time.Duration) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	if err := k.take(ctx, "refresh"); err != nil {
+		return err
+	}
+	defer k.release()
 	ttl, err := leaseTTL(ttl, k.ttl)
 	if err != nil {
 		return err
@@ -128,8 +147,10 @@ func (k *Lock) Refresh(ctx context.Context, ttl time.Duration) error {
 // by the grant's last revision; its marker wakes the waiters and expires
 // after the bucket's marker TTL. Unlock works after [Locker.Close].
 func (k *Lock) Unlock(ctx context.Context) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	if err := k.take(ctx, "unlock"); err != nil {
+		return err
+	}
+	defer k.release()
 	if !k.held {
 		return fmt.Errorf("natslock: unlock %q: token %d: %w", k.name, k.token, ErrNotHeld)
 	}

@@ -130,7 +130,7 @@ func (l *Locker) acquire(ctx context.Context, name string, ttl time.Duration) (*
 	for range acquireAttempts {
 		rev, err := l.kv.Create(ctx, name, l.value, jetstream.KeyTTL(ttl))
 		if err == nil {
-			return &Lock{l: l, name: name, token: rev, rev: rev, ttl: ttl, held: true}, nil
+			return &Lock{l: l, name: name, token: rev, turn: make(chan struct{}, 1), rev: rev, ttl: ttl, held: true}, nil
 		}
 		if !isConflict(err) {
 			return nil, opError(ctx, "lock", name, err)
