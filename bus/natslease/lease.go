@@ -23,10 +23,11 @@ func (l *Leases) Grant(ctx context.Context, ttl time.Duration) (Lease, error) {
 	if err != nil {
 		return Lease{}, err
 	}
-	if err := l.begin(ctx, "grant", ""); err != nil {
+	ctx, leave, err := l.begin(ctx, "grant", "")
+	if err != nil {
 		return Lease{}, err
 	}
-	defer l.gate.Leave()
+	defer leave()
 	for range attempts {
 		id := newID()
 		_, err = l.kv.Create(ctx, leaseKey(id), encodeTTL(ttl), jetstream.KeyTTL(ttl))
@@ -58,10 +59,11 @@ func (l *Leases) Attach(ctx context.Context, id, key string) error {
 	if err := checkKey(id, key); err != nil {
 		return err
 	}
-	if err := l.begin(ctx, "attach", id); err != nil {
+	ctx, leave, err := l.begin(ctx, "attach", id)
+	if err != nil {
 		return err
 	}
-	defer l.gate.Leave()
+	defer leave()
 	e, err := l.lease(ctx, "attach", id)
 	if err != nil {
 		return err
@@ -103,11 +105,12 @@ func (l *Leases) KeepAlive(ctx context.Context, id string, ttl time.Duration) er
 			return err
 		}
 	}
-	if err := l.begin(ctx, "keepalive", id); err != nil {
+	ctx, leave, err := l.begin(ctx, "keepalive", id)
+	if err != nil {
 		return err
 	}
-	defer l.gate.Leave()
-	ttl, err := l.refreshLease(ctx, id, ttl)
+	defer leave()
+	ttl, err = l.refreshLease(ctx, id, ttl)
 	if err != nil {
 		return err
 	}
@@ -215,10 +218,11 @@ func (l *Leases) Revoke(ctx context.Context, id string) error {
 	if err := checkID("revoke", id); err != nil {
 		return err
 	}
-	if err := l.begin(ctx, "revoke", id); err != nil {
+	ctx, leave, err := l.begin(ctx, "revoke", id)
+	if err != nil {
 		return err
 	}
-	defer l.gate.Leave()
+	defer leave()
 	if _, err := l.lease(ctx, "revoke", id); err != nil {
 		return err
 	}

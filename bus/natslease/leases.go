@@ -90,9 +90,9 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config, onRevoke Revok
 // asynchronously).
 func (l *Leases) Keys(id string) []string { return l.table.keys(id) }
 
-// Close stops the watcher (no onRevoke call starts after Close returns)
-// and waits for it and for the calls in progress; later calls return
-// [ErrClosed]. Leases stay on the server until revoked or expired.
+// Close stops the watcher (no onRevoke call starts after Close returns),
+// ends the calls in progress (with an error wrapping [ErrClosed]) and
+// waits for them and for the watcher; later calls return [ErrClosed]. Leases stay on the server until revoked or expired.
 // Idempotent.
 func (l *Leases) Close() error {
 	l.gate.Close()
@@ -101,10 +101,12 @@ func (l *Leases) Close() error {
 }
 
 // begin registers a call as in flight, unless the Leases is closed or ctx
-// has ended; the caller must call l.gate.Leave when it returns nil.
-func (l *Leases) begin(ctx context.Context, op, id string) error {
-	if err := l.gate.Enter(ctx, ErrClosed); err != nil {
-		return fmt.Errorf("natslease: %s %s: %w", op, id, err)
+// has ended: it returns ctx bound to the Leases (Close ends it) and leave,
+// which the caller must call when begin returns no error.
+func (l *Leases) begin(ctx context.Context, op, id string) (context.Context, func(), error) {
+	bound, leave, err := l.gate.Enter(ctx, ErrClosed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("natslease: %s %s: %w", op, id, err)
 	}
-	return nil
+	return bound, leave, nil
 }

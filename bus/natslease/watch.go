@@ -127,10 +127,10 @@ func (l *Leases) apply(e jetstream.KeyValueEntry, replaying bool, revoke func(st
 }
 
 // endIfGone ends lease id, revoking the keys seen attached to it, if its
-// entry is not in the bucket. A failed read (bounded by drainTimeout)
-// leaves the keys pending, as before it, and is logged.
+// entry is not in the bucket. A failed read (bounded by drainTimeout, and
+// ended by Close) leaves the keys pending, as before it, and is logged.
 func (l *Leases) endIfGone(id string, revoke func(string, []string)) {
-	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	ctx, cancel := context.WithTimeout(l.gate.Context(), drainTimeout)
 	defer cancel()
 	_, err := l.kv.Get(ctx, leaseKey(id))
 	switch {
@@ -138,6 +138,7 @@ func (l *Leases) endIfGone(id string, revoke func(string, []string)) {
 		if keys, first, _ := l.table.end(id); first {
 			revoke(id, keys)
 		}
+	case err != nil && l.gate.Closed(): // ended by Close: nothing to report
 	case err != nil:
 		l.cfg.Logger.Warn("natslease: attachment of an unknown lease, whose entry could not be read", "bucket", l.cfg.Bucket, "lease", id, "err", err)
 	}

@@ -73,11 +73,11 @@ func (l *Locker) Owner() string { return l.cfg.Owner }
 // [Lock.Refresh] extends it first. A ttl that is negative or above
 // [MaxTTL] is [ErrInvalid].
 func (l *Locker) TryLock(ctx context.Context, name string, ttl time.Duration) (*Lock, error) {
-	ttl, err := l.begin(ctx, name, ttl)
+	ctx, leave, ttl, err := l.begin(ctx, name, ttl)
 	if err != nil {
 		return nil, err
 	}
-	defer l.gate.Leave()
+	defer leave()
 	return l.acquire(ctx, name, ttl)
 }
 
@@ -86,11 +86,11 @@ func (l *Locker) TryLock(ctx context.Context, name string, ttl time.Duration) (*
 // released or expires, until ctx ends (an error wrapping ctx.Err()) or the
 // locker is closed ([ErrClosed]). Waiters are not served in order.
 func (l *Locker) Lock(ctx context.Context, name string, ttl time.Duration) (*Lock, error) {
-	ttl, err := l.begin(ctx, name, ttl)
+	ctx, leave, ttl, err := l.begin(ctx, name, ttl)
 	if err != nil {
 		return nil, err
 	}
-	defer l.gate.Leave()
+	defer leave()
 	k, err := l.acquire(ctx, name, ttl)
 	if !errors.Is(err, ErrLocked) {
 		return k, err
@@ -99,28 +99,31 @@ func (l *Locker) Lock(ctx context.Context, name string, ttl time.Duration) (*Loc
 }
 
 // Close stops the locker: later TryLock, Lock and Refresh calls return
-// [ErrClosed], waiting Lock calls return it at once, and Close waits for
-// the calls in progress. Held locks stay held until they expire or are
+// [ErrClosed], TryLock and Lock calls in progress (waiting for the lock or
+// for the server) end at once with an error wrapping it, and Close waits
+// for them. Held locks stay held until they expire or are
 // unlocked ([Lock.Unlock] still works). Idempotent.
 func (l *Locker) Close() error {
 	l.gate.Close()
 	return nil
 }
 
-// begin validates a call and registers it as in flight; the caller must
-// call l.gate.Leave when begin returns no error.
-func (l *Locker) begin(ctx context.Context, name string, ttl time.Duration) (time.Duration, error) {
+// begin validates a call and registers it as in flight: it returns ctx
+// bound to the locker (Close ends it) and leave, which the caller must call
+// when begin returns no error.
+func (l *Locker) begin(ctx context.Context, name string, ttl time.Duration) (context.Context, func(), time.Duration, error) {
 	if err := checkName(name); err != nil {
-		return 0, err
+		return nil, nil, 0, err
 	}
 	ttl, err := leaseTTL(ttl, l.cfg.DefaultTTL)
 	if err != nil {
-		return 0, err
+		return nil, nil, 0, err
 	}
-	if err := l.gate.Enter(ctx, ErrClosed); err != nil {
-		return 0, fmt.Errorf("natslock: lock %q: %w", name, err)
+	bound, leave, err := l.gate.Enter(ctx, ErrClosed)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("natslock: lock %q: %w", name, err)
 	}
-	return ttl, nil
+	return bound, leave, ttl, nil
 }
 
 // acquire creates the key with a per-message TTL. Create fails if the key

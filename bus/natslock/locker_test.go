@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warpcache/warp/bus/natslock"
+	"github.com/warpcache/warp/internal/chaos/proxy"
 	"github.com/warpcache/warp/internal/natstest"
 )
 
@@ -217,5 +219,59 @@ func TestNewConcurrent(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Errorf("New: %v", err)
 		}
+	}
+}
+
+// TestCloseEndsACallOnAStalledServer: a TryLock waiting on a server that
+// stopped answering (the proxy holds its requests) with a long deadline
+// does not hold Close up to that deadline: Close ends it at once, with an
+// error wrapping ErrClosed. It used to wait for the caller's context.
+func TestCloseEndsACallOnAStalledServer(t *testing.T) {
+	t.Parallel()
+	srv := natstest.StartJetStream(t, nil)
+	p, err := proxy.New(strings.TrimPrefix(srv.URL(), "nats://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	nc, err := nats.Connect(p.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := natslock.New(bounded(t, 10*time.Second), js, natslock.Config{Owner: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Cut(proxy.Up, false); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Heal)
+	tried := make(chan error, 1)
+	go func() {
+		_, err := l.TryLock(bounded(t, time.Minute), "stalled", 0)
+		tried <- err
+	}()
+	for deadline := time.Now().Add(10 * time.Second); p.Stats().HeldUp == 0; <-time.After(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the TryLock's request never reached the cut")
+		}
+	}
+	closed := make(chan struct{})
+	go func() {
+		_ = l.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close still waits for a TryLock on a stalled server after 20 s")
+	}
+	if err := <-tried; !errors.Is(err, natslock.ErrClosed) {
+		t.Fatalf("the TryLock Close ended = %v; want an error wrapping ErrClosed", err)
 	}
 }

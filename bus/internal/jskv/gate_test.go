@@ -9,17 +9,28 @@ import (
 
 var errClosed = errors.New("closed")
 
-// Enter refuses an ended context and a closed gate; Close closes Done and
-// waits for every admitted call to Leave.
+// Enter refuses an ended context and a closed gate; Close closes Done, ends
+// the admitted calls' contexts (with the closed error as the cause) and
+// waits for every admitted call to leave. A call that left keeps nothing
+// bound to the gate.
 func TestGate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := NewGate()
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		if err := g.Enter(ctx, errClosed); !errors.Is(err, context.Canceled) {
+		if _, _, err := g.Enter(ctx, errClosed); !errors.Is(err, context.Canceled) {
 			t.Fatalf("Enter with an ended context = %v; want Canceled", err)
 		}
-		if err := g.Enter(context.Background(), errClosed); err != nil {
+		done, leaveDone, err := g.Enter(context.Background(), errClosed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaveDone()
+		if done.Err() == nil {
+			t.Fatal("a call's context still live after it left")
+		}
+		bound, leave, err := g.Enter(context.Background(), errClosed)
+		if err != nil {
 			t.Fatal(err)
 		}
 		closed := make(chan struct{})
@@ -38,10 +49,16 @@ func TestGate(t *testing.T) {
 		default:
 			t.Fatal("Done not closed")
 		}
-		if err := g.Enter(context.Background(), errClosed); !errors.Is(err, errClosed) {
+		if bound.Err() == nil || !errors.Is(context.Cause(bound), errClosed) {
+			t.Fatalf("the admitted call's context after Close: %v, cause %v; want ended by the closed error", bound.Err(), context.Cause(bound))
+		}
+		if err := OpError(bound, "pkg", "op", "x", bound.Err()); !errors.Is(err, errClosed) {
+			t.Fatalf("OpError of a call Close ended = %v; want it to wrap the closed error", err)
+		}
+		if _, _, err := g.Enter(context.Background(), errClosed); !errors.Is(err, errClosed) {
 			t.Fatalf("Enter after Close = %v; want the closed error", err)
 		}
-		g.Leave()
+		leave()
 		<-closed
 		g.Close() // idempotent
 	})

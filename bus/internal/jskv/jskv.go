@@ -104,7 +104,12 @@ func IsConflict(err error) bool {
 // ctx.Err(), whatever the client returned.
 func OpError(ctx context.Context, pkg, op, what string, err error) error {
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
-		return fmt.Errorf("%s: %s %s: %w: %w", pkg, op, what, cerr, err)
+		err = fmt.Errorf("%w: %w", cerr, err)
+	}
+	// A context a Gate ended carries the package's closed error as its
+	// cause.
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
+		err = fmt.Errorf("%w: %w", cause, err)
 	}
 	return fmt.Errorf("%s: %s %s: %w", pkg, op, what, err)
 }
