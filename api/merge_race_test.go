@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -201,5 +202,58 @@ func TestUncontendedMergedSetAllocatesNoWaiter(t *testing.T) {
 	cancellable := testing.AllocsPerRun(200, set(ctx))
 	if cancellable > background {
 		t.Fatalf("a merged Set allocates %.1f objects with a cancellable context, %.1f without; want no more", cancellable, background)
+	}
+}
+
+// TestAbandonedLockWaitsLeaveNothing: merged Sets that give up waiting for
+// a key lock held by a merged Set stuck on the store leave nothing behind:
+// no goroutine each (there used to be one per caller until the lock was
+// granted, so a stuck holder let them pile up without bound), and no
+// place in the lock's queue: once the holder ends, the next merged Set
+// gets the lock at once. Not parallel: it counts the process's goroutines.
+func TestAbandonedLockWaitsLeaveNothing(t *testing.T) {
+	eng := merge.NewEngine[int]()
+	if err := eng.Register("c", merge.Sum[int]); err != nil {
+		t.Fatal(err)
+	}
+	st := &heldSet{Store: memory.New[int](memory.Options{}), entered: make(chan struct{}), hold: make(chan struct{})}
+	w := newWarp[int](t, st, WithMergeEngine(eng))
+	if err := w.Register("c", ModeStrongLocal, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	holder := make(chan error, 1)
+	go func() { holder <- w.Set(context.Background(), "c", 1) }()
+	<-st.entered // the holder has the lock and waits on the store
+	release := sync.OnceFunc(func() { close(st.hold) })
+	defer release()
+	before := runtime.NumGoroutine()
+	const waiters = 500
+	for range waiters {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		err := w.Set(ctx, "c", 10)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("merged Set behind a held lock = %v; want DeadlineExceeded", err)
+		}
+	}
+	if grown := runtime.NumGoroutine() - before; grown > waiters/10 {
+		t.Fatalf("%d more goroutines after %d merged Sets gave up waiting for the lock; want none left by them", grown, waiters)
+	}
+	release()
+	if err := <-holder; err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Set(context.Background(), "c", 100) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a merged Set still waits for the lock 10 s after its holder ended")
+	}
+	if v, err := w.Get(context.Background(), "c"); err != nil || v != 101 {
+		t.Fatalf("counter = %d, %v; want 101 (the Sets that gave up wrote nothing)", v, err)
 	}
 }

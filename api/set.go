@@ -308,11 +308,10 @@ func (w *Warp[T]) mergeLocked(ctx context.Context, key string, reg *registration
 }
 
 // lockKey takes key's write lock in shard v, waiting at most until ctx
-// ends; it then fails with an error wrapping ctx's. The lock may still be
-// granted after the caller gave up: the goroutine that waits for the grant
-// then releases it. That goroutine belongs to the instance (Close waits
-// for it), and ends at the latest when the shard stops, which fails every
-// lock waiter.
+// ends; it then fails with an error wrapping ctx's, and tells the shard,
+// which withdraws the request, or releases the lock if it granted it
+// meanwhile. No goroutine waits for a caller that gave up, however long
+// the lock stays held (TestAbandonedLockWaitsLeaveNothing).
 func (w *Warp[T]) lockKey(ctx context.Context, v *shard.View, key string) (messages.Result, error) {
 	rep := w.router.Replies.Get()
 	msg := &messages.LockKey{Key: key, Reply: rep}
@@ -322,37 +321,21 @@ func (w *Warp[T]) lockKey(ctx context.Context, v *shard.View, key string) (messa
 	if !v.Enter() {
 		return messages.Result{}, ErrClosed
 	}
-	// Under the shard's gate, so before Close, which seals every shard
-	// before it waits, can wait for it.
-	w.lockWaits.Add(1)
 	w.router.Send(v, msg)
 	v.Leave()
-	if rep.Answered() { // the shard ran on this goroutine and granted it: no wait
-		w.lockWaits.Done()
-		res := rep.Wait()
-		w.router.Replies.Put(rep)
-		return res, res.Err
-	}
-	got, gaveUp := make(chan messages.Result), make(chan struct{})
-	go func() {
-		defer w.lockWaits.Done()
-		res := rep.Wait()
-		w.router.Replies.Put(rep)
-		select {
-		case got <- res:
-		case <-gaveUp: // the caller is gone: the grant is this goroutine's
-			if res.Err == nil {
-				w.unlockKey(v, key, res.Gen)
-			}
+	res, ok := rep.WaitOr(ctx.Done())
+	if !ok {
+		// The caller gives up: the shard withdraws the request, or
+		// releases the lock if it granted it meanwhile. The slot may
+		// still be answered, so it is not reused.
+		if v.Enter() {
+			w.router.Send(v, &messages.AbandonLock{Key: key, Request: msg})
+			v.Leave()
 		}
-	}()
-	select {
-	case res := <-got:
-		return res, res.Err
-	case <-ctx.Done():
-		close(gaveUp)
 		return messages.Result{}, ctx.Err()
 	}
+	w.router.Replies.Put(rep)
+	return res, res.Err
 }
 
 // unlockKey releases key's write lock in shard v, granted in generation

@@ -50,9 +50,6 @@ type Warp[T any] struct {
 	stopLoads   context.CancelFunc
 	sharedLoads sync.WaitGroup
 	pools       *writePools
-	// lockWaits counts the goroutines that wait for a key lock on behalf
-	// of a merged Set whose context may end first (lockKey).
-	lockWaits sync.WaitGroup
 	// strongWrites counts the store writes of strong writes whose callers
 	// may give up first (setStrong).
 	strongWrites sync.WaitGroup
@@ -258,7 +255,6 @@ func (w *Warp[T]) Close() error {
 			<-w.busDone
 		}
 		_ = w.router.Close()
-		w.lockWaits.Wait()    // answered by now: a stopped shard fails its lock waiters
 		w.strongWrites.Wait() // each ends by its write bound
 		w.sharedLoads.Wait()  // each ended with loadCtx
 		if w.ownsNode {

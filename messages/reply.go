@@ -82,6 +82,25 @@ func (r *Reply) Wait() Result {
 	return r.res
 }
 
+// WaitOr waits until the answer arrives, as Wait does but without
+// polling, or until done is closed, whichever comes first; ok is false if
+// done came first. The slot is then abandoned: the answer may still
+// arrive (Send never blocks), and the slot must not be reset or put back
+// in a pool.
+func (r *Reply) WaitOr(done <-chan struct{}) (res Result, ok bool) {
+	if r.state.Load() == replyAnswered {
+		return r.res, true
+	}
+	if r.state.CompareAndSwap(replyEmpty, replyParked) {
+		select {
+		case <-r.wake:
+		case <-done:
+			return Result{}, false
+		}
+	}
+	return r.res, true
+}
+
 // Answered reports whether the answer has arrived, without waiting: Wait
 // then returns it at once.
 func (r *Reply) Answered() bool { return r.state.Load() == replyAnswered }

@@ -111,3 +111,34 @@ func TestWaitPollsWithoutYieldingOnlyOnManyProcessors(t *testing.T) {
 		t.Fatalf("child with GOMAXPROCS=1 printed %q; want multicore=false", out)
 	}
 }
+
+// TestWaitOr: WaitOr returns an answer sent before or while it waits, and
+// gives up when done closes first; an answer that comes after that does
+// not block its sender.
+func TestWaitOr(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := NewReply()
+		r.Send(Result{Gen: 1})
+		if res, ok := r.WaitOr(make(chan struct{})); !ok || res.Gen != 1 {
+			t.Fatalf("WaitOr after the answer = %+v, %v; want Gen 1, true", res, ok)
+		}
+		r = NewReply()
+		go func() {
+			time.Sleep(time.Second)
+			r.Send(Result{Gen: 2})
+		}()
+		if res, ok := r.WaitOr(make(chan struct{})); !ok || res.Gen != 2 {
+			t.Fatalf("WaitOr for a late answer = %+v, %v; want Gen 2, true", res, ok)
+		}
+		r = NewReply()
+		done := make(chan struct{})
+		go func() {
+			time.Sleep(time.Second)
+			close(done)
+		}()
+		if _, ok := r.WaitOr(done); ok {
+			t.Fatal("WaitOr with done closed and no answer reported one")
+		}
+		r.Send(Result{Gen: 3}) // to an abandoned slot: must not block
+	})
+}

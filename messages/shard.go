@@ -76,6 +76,15 @@ type UnlockKey struct {
 	Gen uint64
 }
 
+// AbandonLock withdraws Request, a LockKey whose sender stopped waiting:
+// a request still queued leaves the queue unanswered; a request granted
+// meanwhile releases the lock, as UnlockKey would. Nobody waits for an
+// answer.
+type AbandonLock struct {
+	Key     string
+	Request *LockKey
+}
+
 // Fence adds (or, with Release, removes) one in-flight StrongDistributed
 // write's token on Key. While a key holds any live token, the shard caches
 // no version of it: adding a token drops the cached copy, and installs and

@@ -45,8 +45,12 @@ type fence struct {
 	until int64
 }
 
+// keyLock is a held key lock: the request it was granted to and the ones
+// waiting, each known by its message (a reply slot can be pooled and
+// reused by a later request while the lock is held; a message cannot).
 type keyLock struct {
-	waiters []*messages.Reply
+	holder  *messages.LockKey
+	waiters []*messages.LockKey
 }
 
 func newShard(v *View) *shard {
@@ -125,6 +129,8 @@ func (s *shard) handle(msg any) {
 		s.lock(m)
 	case *messages.UnlockKey:
 		s.unlock(m)
+	case *messages.AbandonLock:
+		s.abandon(m)
 	default:
 		s.v.cfg.Logger.Error("shard: unknown message", slog.String("type", fmt.Sprintf("%T", msg)))
 	}
@@ -144,7 +150,7 @@ func (s *shard) fail(msg any, r any) {
 func (s *shard) failWaiters(err error) {
 	for _, l := range s.locks {
 		for _, w := range l.waiters {
-			w.Send(messages.Result{Err: err})
+			w.Reply.Send(messages.Result{Err: err})
 		}
 	}
 	s.locks = map[string]*keyLock{}
@@ -489,10 +495,10 @@ func (s *shard) sweep(now int64, budget int) {
 
 func (s *shard) lock(m *messages.LockKey) {
 	if l, held := s.locks[m.Key]; held {
-		l.waiters = append(l.waiters, m.Reply)
+		l.waiters = append(l.waiters, m)
 		return
 	}
-	s.locks[m.Key] = &keyLock{}
+	s.locks[m.Key] = &keyLock{holder: m}
 	m.Reply.Send(messages.Result{Applied: true, Gen: s.v.restarts.Load()})
 }
 
@@ -500,17 +506,40 @@ func (s *shard) unlock(m *messages.UnlockKey) {
 	if m.Gen != s.v.restarts.Load() {
 		return // granted by an actor that has since restarted
 	}
-	l, held := s.locks[m.Key]
+	s.handOn(m.Key)
+}
+
+// handOn passes key's held lock to its first waiter, or frees it.
+func (s *shard) handOn(key string) {
+	l, held := s.locks[key]
 	if !held {
 		return
 	}
 	if len(l.waiters) == 0 {
-		delete(s.locks, m.Key)
+		delete(s.locks, key)
 		return
 	}
 	next := l.waiters[0]
 	l.waiters = l.waiters[1:]
-	next.Send(messages.Result{Applied: true, Gen: m.Gen})
+	l.holder = next
+	next.Reply.Send(messages.Result{Applied: true, Gen: s.v.restarts.Load()})
+}
+
+// abandon withdraws a lock request whose sender stopped waiting: out of
+// the queue, or, granted meanwhile, released. A request this actor does
+// not know (answered by a restart) needs nothing.
+func (s *shard) abandon(m *messages.AbandonLock) {
+	l, held := s.locks[m.Key]
+	if !held || m.Request == nil {
+		return
+	}
+	if l.holder == m.Request {
+		s.handOn(m.Key)
+		return
+	}
+	if i := slices.Index(l.waiters, m.Request); i >= 0 {
+		l.waiters = slices.Delete(l.waiters, i, i+1)
+	}
 }
 
 // fence adds or releases a write's token on m.Key.

@@ -694,3 +694,53 @@ func TestPrefixInvalidationVoidsLoadsInFlight(t *testing.T) {
 		t.Fatal("a fill loaded before a prefix invalidation landed")
 	}
 }
+
+// TestAbandonedLockRequests: a key-lock request withdrawn while queued
+// leaves the queue and is never granted; one withdrawn after its grant (the
+// holder handed the lock on meanwhile) releases it. Requests are known by
+// their message, not their reply slot, which a pool may hand to a later
+// request while the lock is held.
+func TestAbandonedLockRequests(t *testing.T) {
+	h := newHarness(t)
+	send := func(m any) { h.sys.Root.Send(h.v.PID(), m) }
+	lock := func() *messages.LockKey {
+		m := &messages.LockKey{Key: "k", Reply: messages.NewReply()}
+		send(m)
+		return m
+	}
+	a := lock()
+	if !a.Reply.Answered() {
+		t.Fatal("a free lock was not granted at once")
+	}
+	gen := a.Reply.Wait().Gen
+	b := lock()
+	if b.Reply.Answered() {
+		t.Fatal("a held lock was granted")
+	}
+	send(&messages.AbandonLock{Key: "k", Request: b})
+	send(&messages.UnlockKey{Key: "k", Gen: gen})
+	if b.Reply.Answered() {
+		t.Fatal("a request withdrawn while queued was granted")
+	}
+	c := lock()
+	if !c.Reply.Answered() {
+		t.Fatal("the lock is not free after its holder released it and its only waiter withdrew")
+	}
+	d := lock()
+	send(&messages.UnlockKey{Key: "k", Gen: gen})
+	if !d.Reply.Answered() {
+		t.Fatal("the holder's release did not hand the lock on")
+	}
+	send(&messages.AbandonLock{Key: "k", Request: d}) // its sender had given up
+	e := lock()
+	if !e.Reply.Answered() {
+		t.Fatal("a lock granted to a withdrawn request stayed held")
+	}
+	e.Reply.Reset() // the holder's slot, back in a pool and reused
+	f := &messages.LockKey{Key: "k", Reply: e.Reply}
+	send(f)
+	send(&messages.AbandonLock{Key: "k", Request: f})
+	if g := lock(); g.Reply.Answered() {
+		t.Fatal("the holder lost its lock to the withdrawal of a request that reused its reply slot")
+	}
+}
