@@ -116,6 +116,26 @@ func (s *heldSet) Set(ctx context.Context, k string, v int, wr store.Write) (mer
 	return s.Store.Set(ctx, k, v, wr)
 }
 
+// heldCounter returns an instance with the StrongLocal merged (summed)
+// counter "c", whose first merged Set holds the key lock, stuck on the
+// store until release is called; holder receives that Set's result.
+func heldCounter(t *testing.T, opts ...Option[int]) (w *Warp[int], holder chan error, release func()) {
+	t.Helper()
+	eng := merge.NewEngine[int]()
+	if err := eng.Register("c", merge.Sum[int]); err != nil {
+		t.Fatal(err)
+	}
+	st := &heldSet{Store: memory.New[int](memory.Options{}), entered: make(chan struct{}), hold: make(chan struct{})}
+	w = newWarp[int](t, st, append(opts, WithMergeEngine(eng))...)
+	if err := w.Register("c", ModeStrongLocal, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	holder = make(chan error, 1)
+	go func() { holder <- w.Set(context.Background(), "c", 1) }()
+	<-st.entered // the holder has the lock and waits on the store
+	return w, holder, sync.OnceFunc(func() { close(st.hold) })
+}
+
 // TestMergedSetLockWaitHonoursContext: a merged Set waiting for its key's
 // lock, held by another merged Set stuck on the store, returns when its
 // context ends, with an error wrapping the context's. The lock, granted to
@@ -123,19 +143,7 @@ func (s *heldSet) Set(ctx context.Context, k string, v int, wr store.Write) (mer
 // only the two Sets that returned nil are counted.
 func TestMergedSetLockWaitHonoursContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		eng := merge.NewEngine[int]()
-		if err := eng.Register("c", merge.Sum[int]); err != nil {
-			t.Fatal(err)
-		}
-		st := &heldSet{Store: memory.New[int](memory.Options{}), entered: make(chan struct{}), hold: make(chan struct{})}
-		w := newWarp[int](t, st, WithMergeEngine(eng), WithNodeConfig[int](actors.Config{}))
-		if err := w.Register("c", ModeStrongLocal, time.Minute); err != nil {
-			t.Fatal(err)
-		}
-		holder := make(chan error, 1)
-		go func() { holder <- w.Set(context.Background(), "c", 1) }()
-		<-st.entered // the holder has the lock and waits on the store
-		release := sync.OnceFunc(func() { close(st.hold) })
+		w, holder, release := heldCounter(t, WithNodeConfig[int](actors.Config{}))
 		// set runs a merged Set of d with ctx, failing the test if it is
 		// still blocked after a second (fake time). On failure the holder is
 		// let go: Close then fails the blocked Set's lock wait.
@@ -212,19 +220,7 @@ func TestUncontendedMergedSetAllocatesNoWaiter(t *testing.T) {
 // place in the lock's queue: once the holder ends, the next merged Set
 // gets the lock at once. Not parallel: it counts the process's goroutines.
 func TestAbandonedLockWaitsLeaveNothing(t *testing.T) {
-	eng := merge.NewEngine[int]()
-	if err := eng.Register("c", merge.Sum[int]); err != nil {
-		t.Fatal(err)
-	}
-	st := &heldSet{Store: memory.New[int](memory.Options{}), entered: make(chan struct{}), hold: make(chan struct{})}
-	w := newWarp[int](t, st, WithMergeEngine(eng))
-	if err := w.Register("c", ModeStrongLocal, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	holder := make(chan error, 1)
-	go func() { holder <- w.Set(context.Background(), "c", 1) }()
-	<-st.entered // the holder has the lock and waits on the store
-	release := sync.OnceFunc(func() { close(st.hold) })
+	w, holder, release := heldCounter(t)
 	defer release()
 	before := runtime.NumGoroutine()
 	const waiters = 500
