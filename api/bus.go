@@ -25,16 +25,17 @@ import (
 // instance is a single node and the distributed modes behave like
 // ModeStrongLocal. cfg.Now must be nil: a cache hit checks the bus's lease
 // against the node's monotonic clock, so the bus must measure with the same
-// one.
+// one. The instance owns cfg.Transport: Close closes it, and so does New
+// when it fails.
 func WithBus[T any](cfg bus.Config) Option[T] {
 	return func(o *options[T]) error {
+		o.bus = &cfg // New owns the transport from here: it closes it if New fails
 		if cfg.Transport == nil || cfg.Cluster == "" {
 			return fmt.Errorf("%w: bus needs a Cluster and a Transport", ErrConfig)
 		}
 		if cfg.Now != nil {
 			return fmt.Errorf("%w: bus Config.Now must be nil: a hit checks the bus's lease on the node's own clock", ErrConfig)
 		}
-		o.bus = &cfg
 		return nil
 	}
 }

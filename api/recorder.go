@@ -26,6 +26,14 @@ type Recorder interface {
 	ApplyLag(d time.Duration)
 }
 
+// Detacher is what a Recorder implements to undo its Attach (unregister
+// what it registered, let go of the Source): Close calls Detach once the
+// instance has stopped, and New when it fails after Attach, so a new
+// instance can attach a recorder of the same names.
+type Detacher interface {
+	Detach()
+}
+
 // Source is what a Recorder may read at scrape time.
 type Source interface {
 	NodeID() string

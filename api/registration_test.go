@@ -138,6 +138,40 @@ func TestPublishErrorsNeverBlock(t *testing.T) {
 	}
 }
 
+// TestCloseClosesPublishErrors: Close closes PublishErrors, so the
+// documented reader (a goroutine ranging over it) ends, after the errors
+// sent before; a failure reported after Close (a call still in flight) is
+// counted and dropped, never sent on the closed channel.
+func TestCloseClosesPublishErrors(t *testing.T) {
+	t.Parallel()
+	w := newWarp(t, memory.New[string](memory.Options{}))
+	w.report(errors.New("before Close"))
+	read := make(chan []error, 1)
+	go func() {
+		var got []error
+		for err := range w.PublishErrors() {
+			got = append(got, err)
+		}
+		read <- got
+	}()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-read:
+		if len(got) != 1 || got[0].Error() != "before Close" {
+			t.Fatalf("the reader got %v; want the one error sent before Close", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a reader of PublishErrors still waits 10 s after Close")
+	}
+	dropped := w.droppedErrors.Load()
+	w.report(errors.New("after Close")) // must not panic
+	if got := w.droppedErrors.Load(); got != dropped+1 {
+		t.Fatalf("dropped = %d after a report past Close; want %d", got, dropped+1)
+	}
+}
+
 // TestOlderEpochEntryNeedsSameStrength: after a registration change, an
 // entry cached before it is served only while a registration of the same
 // strength still covers its key; one whose key became StrongDistributed is

@@ -420,6 +420,12 @@ func (w *Warp[T]) invalidate(ctx context.Context, key string) error {
 
 // report sends an asynchronous failure to PublishErrors without blocking.
 func (w *Warp[T]) report(err error) {
+	w.errsMu.RLock()
+	defer w.errsMu.RUnlock()
+	if w.errsClosed {
+		w.droppedErrors.Add(1)
+		return
+	}
 	select {
 	case w.errs <- err:
 	default:

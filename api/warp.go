@@ -88,6 +88,8 @@ type Warp[T any] struct {
 	beforeValidatorsLock func()
 
 	errs          chan error
+	errsMu        sync.RWMutex // orders report's sends before Close closes errs
+	errsClosed    bool
 	droppedErrors atomic.Uint64
 
 	closed    atomic.Bool
@@ -161,21 +163,32 @@ type writeScratch struct {
 }
 
 // New returns a Warp instance in front of s. The instance starts its own
-// node (actor system and shards) unless WithNode is given.
-func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
-	if s == nil {
-		return nil, fmt.Errorf("%w: nil store", ErrConfig)
-	}
+// node (actor system and shards) unless WithNode is given. If New fails, it
+// releases everything it was given to own and everything it started: the
+// WithBus transport (closed, as bus.New closes it), the recorder's
+// registrations (a Recorder that implements Detacher), the node, the
+// shards and the coordination it started; a retry with the same options
+// starts clean.
+func New[T any](s store.Store[T], opts ...Option[T]) (_ *Warp[T], err error) {
 	o := options[T]{codec: codec.Default[T](), maxValueSize: DefaultMaxValueSize, fenceTTL: defaultFenceTTL}
+	var w *Warp[T]
+	defer func() {
+		if err != nil {
+			w.undo(&o) // w is nil if New failed before building it
+		}
+	}()
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
 		}
 	}
+	if s == nil {
+		return nil, fmt.Errorf("%w: nil store", ErrConfig)
+	}
 	if o.engine == nil {
 		o.engine = merge.NewEngine[T]()
 	}
-	w := &Warp[T]{store: s, codec: o.codec, engine: o.engine, maxValue: o.maxValueSize, fenceTTL: o.fenceTTL, errs: make(chan error, 64), pools: new(writePools)}
+	w = &Warp[T]{store: s, codec: o.codec, engine: o.engine, maxValue: o.maxValueSize, fenceTTL: o.fenceTTL, errs: make(chan error, 64), pools: new(writePools)}
 	w.loadCtx, w.stopLoads = context.WithCancel(context.Background())
 	w.setTimings(bus.Config{}) // a bus started later sets its own
 	w.table.Store(&table{t: pattern.NewTable[*registration]()})
@@ -184,6 +197,7 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 	if w.ownsNode {
 		n, err := actors.NewNode(o.nodeCfg)
 		if err != nil {
+			w.ownsNode = false // nothing started
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 		w.node = n
@@ -191,9 +205,6 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 	o.router.Shard.NewHot = newHot(o.codec.Decode)
 	r, err := w.node.NewRouter(o.router)
 	if err != nil {
-		if w.ownsNode {
-			_ = w.node.Close()
-		}
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	w.router = r
@@ -205,32 +216,40 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 	if o.rec != nil {
 		w.rec = o.rec
 		if err := w.rec.Attach(source[T]{w}); err != nil {
-			_ = w.router.Close()
-			if w.ownsNode {
-				_ = w.node.Close()
-			}
 			return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
 		}
 	}
 	if err := w.startCoordination(&o); err != nil {
-		w.stopCoordination()
-		_ = w.router.Close()
-		if w.ownsNode {
-			_ = w.node.Close()
-		}
 		return nil, err
 	}
 	if o.bus != nil {
 		if err := w.startBus(*o.bus); err != nil {
-			w.stopCoordination()
-			_ = w.router.Close()
-			if w.ownsNode {
-				_ = w.node.Close()
-			}
 			return nil, err
 		}
 	}
 	return w, nil
+}
+
+// undo releases what a New that failed was given and had started; w may be
+// nil (nothing started yet) or partly built.
+func (w *Warp[T]) undo(o *options[T]) {
+	if o.bus != nil && o.bus.Transport != nil {
+		_ = o.bus.Transport.Close() // idempotent: bus.New may have closed it already
+	}
+	if w == nil {
+		return
+	}
+	w.stopCoordination()
+	if d, ok := w.rec.(Detacher); ok {
+		d.Detach()
+	}
+	if w.router != nil {
+		_ = w.router.Close()
+	}
+	if w.ownsNode && w.node != nil {
+		_ = w.node.Close()
+	}
+	w.stopLoads()
 }
 
 // Close stops the instance: calls in flight finish, later calls fail with
@@ -238,7 +257,8 @@ func New[T any](s store.Store[T], opts ...Option[T]) (*Warp[T], error) {
 // instance (those of misses whose context can end: their callers get
 // ErrClosed) and waits for them, for the strong writes' store calls, and
 // for the shard actors (and the node, if the instance started it) to stop.
-// It is idempotent.
+// Then it detaches the recorder (a Recorder that implements Detacher) and
+// closes the PublishErrors channel. It is idempotent.
 func (w *Warp[T]) Close() error {
 	w.closeOnce.Do(func() {
 		w.closed.Store(true)
@@ -260,6 +280,13 @@ func (w *Warp[T]) Close() error {
 		if w.ownsNode {
 			_ = w.node.Close()
 		}
+		if d, ok := w.rec.(Detacher); ok {
+			d.Detach()
+		}
+		w.errsMu.Lock()
+		w.errsClosed = true
+		close(w.errs)
+		w.errsMu.Unlock()
 	})
 	return nil
 }
@@ -273,6 +300,8 @@ func (w *Warp[T]) MaxValueSize() int { return w.maxValue }
 // PublishErrors returns the channel that asynchronous failures (such as a
 // bus publish that failed after Set returned) are sent to. When nobody
 // reads it, failures are counted and dropped; they never block a writer.
+// Close closes it, so a goroutine ranging over it ends; failures of calls
+// still in flight after that are counted and dropped.
 func (w *Warp[T]) PublishErrors() <-chan error { return w.errs }
 
 // Node returns the node the instance runs on.

@@ -50,6 +50,9 @@ type Recorder struct {
 	// reads are counted in striped cells, summed at scrape time: one
 	// shared counter would make every cache hit contend for its line.
 	hits, misses stripes.Counter
+
+	mu         sync.Mutex
+	registered []prometheus.Collector // what Detach unregisters
 }
 
 // New returns a Recorder that registers on reg.
@@ -97,10 +100,27 @@ func (r *Recorder) attach(src api.Source) error {
 	})
 	for _, c := range []prometheus.Collector{r.ops, r.latency, reads("hit", &r.hits), reads("miss", &r.misses), r.lag, newStateCollector(src, labels)} {
 		if err := r.reg.Register(c); err != nil {
+			r.Detach() // none of them stays registered
 			return fmt.Errorf("prommetrics: %w", err)
 		}
+		r.mu.Lock()
+		r.registered = append(r.registered, c)
+		r.mu.Unlock()
 	}
 	return nil
+}
+
+// Detach implements [api.Detacher]: it unregisters the collectors, so that
+// the registry lets go of the closed instance (its gauges read it at scrape
+// time) and a new instance can register the same names and labels. The
+// instance's Close calls it, and New when it fails after Attach.
+func (r *Recorder) Detach() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.registered {
+		r.reg.Unregister(c)
+	}
+	r.registered = nil
 }
 
 // Read implements [api.Recorder].

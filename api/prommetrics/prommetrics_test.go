@@ -12,6 +12,8 @@ import (
 	"github.com/warpcache/warp/actors"
 	"github.com/warpcache/warp/api"
 	"github.com/warpcache/warp/api/prommetrics"
+	"github.com/warpcache/warp/bus"
+	"github.com/warpcache/warp/bus/inproc"
 	"github.com/warpcache/warp/store/memory"
 )
 
@@ -190,4 +192,41 @@ func TestEveryFamilyCarriesNodeAndCache(t *testing.T) {
 			t.Errorf("%s: exported by instances without a bus; want it only with one", name)
 		}
 	}
+}
+
+// TestDetach: an instance's collectors leave the registry when it closes,
+// and when New fails after attaching them (here the bus refuses its
+// config); New closes the bus's transport then too. So a service that
+// retries New, or replaces an instance, on one registry and node id gets
+// no duplicate registration, and the registry holds no closed instance.
+func TestDetach(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	tr := inproc.NewHub().Transport()
+	_, err := api.New[string](memory.New[string](memory.Options{}),
+		api.WithNodeConfig[string](actors.Config{ID: "n1"}),
+		prommetrics.WithMetrics[string](reg),
+		api.WithBus[string](bus.Config{Cluster: "c", Transport: tr, HeartbeatInterval: time.Second, LeaseDuration: time.Millisecond}))
+	if !errors.Is(err, api.ErrConfig) {
+		t.Fatalf("New with a bus config the bus refuses = %v; want ErrConfig", err)
+	}
+	if fams, _ := reg.Gather(); len(fams) != 0 {
+		t.Fatalf("%d metric families registered after New failed; want none", len(fams))
+	}
+	if err := tr.Broadcast([]byte("x")); !errors.Is(err, bus.ErrClosed) {
+		t.Fatalf("Broadcast on the transport of a New that failed = %v; want bus.ErrClosed (New closes it)", err)
+	}
+	w := newInstance(t, reg, "n1") // would fail: duplicate registration
+	if _, err := w.Get(context.Background(), "k:1"); !errors.Is(err, api.ErrNotFound) {
+		t.Fatal(err)
+	}
+	if fams, _ := reg.Gather(); len(fams) == 0 {
+		t.Fatal("no metric families registered by a working instance")
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fams, _ := reg.Gather(); len(fams) != 0 {
+		t.Fatalf("%d metric families registered after Close; want none", len(fams))
+	}
+	newInstance(t, reg, "n1") // the replacement registers the same names
 }
