@@ -124,16 +124,37 @@ func (w *Warp[T]) leaseRevoked(_ string, keys []string) {
 	}
 }
 
+// coordClosed fails a lease or lock call on a closed instance with an
+// error wrapping ErrClosed, as the instance's other calls do.
+func (w *Warp[T]) coordClosed(op string) error {
+	if w.closed.Load() {
+		return fmt.Errorf("warp: %s: %w", op, ErrClosed)
+	}
+	return nil
+}
+
+// coordErr is the error of a lease or lock call: one that the leases or
+// locks refused as closed (Close closes them) also wraps ErrClosed.
+func coordErr(op string, err error) error {
+	if errors.Is(err, natslease.ErrClosed) || errors.Is(err, natslock.ErrClosed) {
+		return fmt.Errorf("warp: %s: %w: %w", op, ErrClosed, err)
+	}
+	return err
+}
+
 // GrantLease grants a lease that expires after ttl unless kept alive.
 func (w *Warp[T]) GrantLease(ctx context.Context, ttl time.Duration) (natslease.Lease, error) {
 	if w.leases == nil {
 		return natslease.Lease{}, ErrNoCoordination
 	}
+	if err := w.coordClosed("grant lease"); err != nil {
+		return natslease.Lease{}, err
+	}
 	l, err := w.leases.Grant(ctx, ttl)
 	if err == nil {
 		w.coord.leasesGranted.Add(1)
 	}
-	return l, err
+	return l, coordErr("grant lease", err)
 }
 
 // AttachLease attaches key to lease id: revoking or expiring the lease
@@ -145,7 +166,10 @@ func (w *Warp[T]) AttachLease(ctx context.Context, id, key string) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	return w.leases.Attach(ctx, id, key)
+	if err := w.coordClosed("attach lease"); err != nil {
+		return err
+	}
+	return coordErr("attach lease", w.leases.Attach(ctx, id, key))
 }
 
 // KeepAliveLease extends lease id by ttl (0: its current TTL).
@@ -153,7 +177,10 @@ func (w *Warp[T]) KeepAliveLease(ctx context.Context, id string, ttl time.Durati
 	if w.leases == nil {
 		return ErrNoCoordination
 	}
-	return w.leases.KeepAlive(ctx, id, ttl)
+	if err := w.coordClosed("keep lease alive"); err != nil {
+		return err
+	}
+	return coordErr("keep lease alive", w.leases.KeepAlive(ctx, id, ttl))
 }
 
 // RevokeLease ends lease id now: every node drops the attached keys.
@@ -161,7 +188,10 @@ func (w *Warp[T]) RevokeLease(ctx context.Context, id string) error {
 	if w.leases == nil {
 		return ErrNoCoordination
 	}
-	return w.leases.Revoke(ctx, id)
+	if err := w.coordClosed("revoke lease"); err != nil {
+		return err
+	}
+	return coordErr("revoke lease", w.leases.Revoke(ctx, id))
 }
 
 // Lock waits for the distributed lock name, held for ttl unless refreshed
@@ -170,7 +200,11 @@ func (w *Warp[T]) Lock(ctx context.Context, name string, ttl time.Duration) (*na
 	if w.locks == nil {
 		return nil, ErrNoCoordination
 	}
-	return w.countLock(w.locks.Lock(ctx, name, ttl))
+	if err := w.coordClosed("lock"); err != nil {
+		return nil, err
+	}
+	l, err := w.countLock(w.locks.Lock(ctx, name, ttl))
+	return l, coordErr("lock", err)
 }
 
 // TryLock takes the lock name if it is free, else fails with
@@ -179,7 +213,11 @@ func (w *Warp[T]) TryLock(ctx context.Context, name string, ttl time.Duration) (
 	if w.locks == nil {
 		return nil, ErrNoCoordination
 	}
-	return w.countLock(w.locks.TryLock(ctx, name, ttl))
+	if err := w.coordClosed("try lock"); err != nil {
+		return nil, err
+	}
+	l, err := w.countLock(w.locks.TryLock(ctx, name, ttl))
+	return l, coordErr("try lock", err)
 }
 
 func (w *Warp[T]) countLock(l *natslock.Lock, err error) (*natslock.Lock, error) {

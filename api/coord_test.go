@@ -164,3 +164,32 @@ func TestNoCoordination(t *testing.T) {
 		t.Fatalf("Lock: %v; want ErrNoCoordination", err)
 	}
 }
+
+// TestCoordinationAfterClose: the lease and lock calls of a closed
+// instance fail with errors wrapping ErrClosed, as its other calls do.
+func TestCoordinationAfterClose(t *testing.T) {
+	t.Parallel()
+	nodes, _ := coordNodes(t, 1)
+	w := nodes[0]
+	ctx := context.Background()
+	l, err := w.GrantLease(ctx, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]func() error{
+		"GrantLease":     func() error { _, err := w.GrantLease(ctx, time.Minute); return err },
+		"AttachLease":    func() error { return w.AttachLease(ctx, l.ID, "k:1") },
+		"KeepAliveLease": func() error { return w.KeepAliveLease(ctx, l.ID, 0) },
+		"RevokeLease":    func() error { return w.RevokeLease(ctx, l.ID) },
+		"Lock":           func() error { _, err := w.Lock(ctx, "l", 0); return err },
+		"TryLock":        func() error { _, err := w.TryLock(ctx, "l", 0); return err },
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, ErrClosed) {
+			t.Errorf("%s after Close = %v; want an error wrapping ErrClosed", name, err)
+		}
+	}
+}
