@@ -32,7 +32,8 @@ type Node struct {
 	closed  bool
 
 	stop chan struct{}
-	done chan struct{}
+	done chan struct{} // the node's goroutine ended
+	shut chan struct{} // Close finished: routers closed, system shut down
 }
 
 // NewNode starts a node.
@@ -56,6 +57,7 @@ func NewNode(cfg Config) (*Node, error) {
 		routers: map[*Router]struct{}{},
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
+		shut:    make(chan struct{}),
 	}
 	n.epoch = uint64(max(n.wall.UnixNano(), 1))
 	n.wallMs, n.wallSubMs = n.wall.UnixMilli(), int64(n.wall.Nanosecond()%1e6)
@@ -144,18 +146,20 @@ func (n *Node) Logger() *slog.Logger { return n.cfg.Logger }
 func (n *Node) System() *actor.ActorSystem { return n.system }
 
 // Close stops every router and the node's goroutine, and waits. It is
-// idempotent.
+// idempotent: a call concurrent with the first returns when the first
+// has finished.
 func (n *Node) Close() error {
 	n.mu.Lock()
 	if n.closed {
 		n.mu.Unlock()
-		<-n.done
+		<-n.shut
 		return nil
 	}
 	n.closed = true
 	routers := n.routers
 	n.routers = map[*Router]struct{}{}
 	n.mu.Unlock()
+	defer close(n.shut)
 	close(n.stop)
 	<-n.done
 	for r := range routers {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/warpcache/warp/bus/internal/jskv"
 )
 
 // drainTimeout bounds the wait for a stopped watch's channel to close.
@@ -154,21 +156,6 @@ func (l *Leases) callRevoke(onRevoke RevokeFunc, id string, keys []string) {
 	onRevoke(id, keys)
 }
 
-// stopWatch stops w and drains its channel until it closes (bounded): the
-// client's delivery callback blocks on a full channel, and would never
-// return if nobody read it.
-func stopWatch(w jetstream.KeyWatcher) {
-	_ = w.Stop()
-	timeout := time.NewTimer(drainTimeout)
-	defer timeout.Stop()
-	for {
-		select {
-		case _, ok := <-w.Updates():
-			if !ok {
-				return
-			}
-		case <-timeout.C:
-			return
-		}
-	}
-}
+// stopWatch stops w and drains it (jskv.StopWatch), bounded by
+// drainTimeout.
+func stopWatch(w jetstream.KeyWatcher) { jskv.StopWatch(w, drainTimeout) }

@@ -7,7 +7,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/warpcache/warp/bus/internal/jskv"
 )
+
+// drainTimeout bounds the drain of a stopped watcher.
+const drainTimeout = 5 * time.Second
 
 // wait watches the key and tries to acquire it whenever it may be free: a
 // delete or purge marker (an Unlock, or the server's marker when the TTL
@@ -18,7 +23,7 @@ func (l *Locker) wait(ctx context.Context, name string, ttl time.Duration) (*Loc
 	if err != nil {
 		return nil, opError(ctx, "lock", name, err)
 	}
-	defer func() { _ = w.Stop() }()
+	defer jskv.StopWatch(w, drainTimeout) // drained: a full channel would block the client's delivery
 	if l.waiting != nil {
 		l.waiting(name)
 	}

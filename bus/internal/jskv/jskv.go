@@ -132,3 +132,22 @@ func RoundTTL(ttl time.Duration, invalid error) (time.Duration, error) {
 	}
 	return max(time.Second, (ttl + time.Second - 1).Truncate(time.Second)), nil
 }
+
+// StopWatch stops w and drains its channel until it closes, for at most
+// timeout: the client's delivery callback blocks on a full channel, and
+// would never return if nobody read it.
+func StopWatch(w jetstream.KeyWatcher, timeout time.Duration) {
+	_ = w.Stop()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		select {
+		case _, ok := <-w.Updates():
+			if !ok {
+				return
+			}
+		case <-t.C:
+			return
+		}
+	}
+}
