@@ -3,11 +3,13 @@ package natsbus_test
 import (
 	"crypto/tls"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -469,4 +471,52 @@ func TestStalledServerBoundsBroadcast(t *testing.T) {
 		t.Fatal("Broadcast to a server that stopped reading still blocks after 20 s; want its write bounded by Timeout (200ms)")
 	}
 	p.Heal()
+}
+
+// TestFromConnLetsGoOfItsHandler: a transport on a connection that outlives
+// it (FromConn) chains its handlers onto the connection's, and they stay
+// there; once the transport is closed they must not keep its bus handler
+// (and the bus and cache behind it) reachable. Three instances replaced on
+// one connection used to stay in memory.
+func TestFromConnLetsGoOfItsHandler(t *testing.T) {
+	t.Parallel()
+	srv := natstest.Start(t, nil)
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	tr, err := natsbus.FromConn(nc, natsbus.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := openHolding(t, tr)
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		runtime.GC()
+		if held.Value() == nil {
+			break
+		}
+	}
+	if held.Value() != nil {
+		t.Fatal("a closed FromConn transport's handler is still reachable through the connection")
+	}
+	if err := tr.Open("c", "n", bus.HandlerFuncs{}); !errors.Is(err, bus.ErrClosed) {
+		t.Fatalf("Open after Close = %v; want bus.ErrClosed", err)
+	}
+	runtime.KeepAlive(tr)
+}
+
+// openHolding opens tr with a handler that holds a value of its own (as a
+// bus handler holds the bus and the cache behind it), and returns a weak
+// pointer to that value.
+func openHolding(t *testing.T, tr *natsbus.Transport) weak.Pointer[[1 << 20]byte] {
+	t.Helper()
+	payload := new([1 << 20]byte)
+	if err := tr.Open("c", "n", bus.HandlerFuncs{State: func(bus.State) { _ = payload[0] }}); err != nil {
+		t.Fatal(err)
+	}
+	return weak.Make(payload)
 }

@@ -147,6 +147,9 @@ func (t *Transport) Open(cluster, node string, h bus.Handler) error {
 	if h == nil {
 		return fmt.Errorf("%w: natsbus: nil handler", bus.ErrInvalid)
 	}
+	if t.closed.Load() {
+		return fmt.Errorf("%w: natsbus: transport closed", bus.ErrClosed)
+	}
 	if !t.h.CompareAndSwap(nil, &h) {
 		return fmt.Errorf("%w: natsbus: opened twice", bus.ErrInvalid)
 	}
@@ -205,6 +208,9 @@ func (t *Transport) Close() error {
 	t.closeOnce.Do(func() {
 		t.calls.Lock()
 		t.closed.Store(true)
+		// The handlers chained onto the connection (FromConn: a connection
+		// that outlives the transport) keep t, not the bus behind h.
+		t.h.Store(nil)
 		t.calls.Unlock()
 		t.unsubscribe()
 		if t.owned {
