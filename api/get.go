@@ -119,13 +119,32 @@ func (w *Warp[T]) miss(ctx context.Context, key string, h uint64, v *shard.View)
 	if err != nil {
 		return zero, err
 	}
-	gen := v.Gen(h)
 	if reg.mode == ModeStrongDistributed {
 		// No coalescing: a caller joining a load that read the store
 		// before a write completed would return the old value after it.
 		// So the load is the caller's own, and ends with its context.
-		return w.load(ctx, key, v, reg, epoch, gen)
+		return w.load(ctx, key, v, reg, epoch, v.Gen(h))
 	}
+	// At most maxLoadsPerKey generations of the key load at once: past
+	// that, wait for one to end, then look again (it may have filled the
+	// cache), at the stripe's generation then.
+	for {
+		wait := w.loadsInFlight.full(key, maxLoadsPerKey)
+		if wait == nil {
+			break
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return zero, fmt.Errorf("warp: get %q: %w", key, ctx.Err())
+		case <-w.loadCtx.Done():
+			return zero, fmt.Errorf("warp: get %q: %w", key, ErrClosed)
+		}
+		if out, hit, err := w.cached(key, h, v, w.node.Now(), epoch); hit {
+			return out, err
+		}
+	}
+	gen := v.Gen(h)
 	// fn is the shared load. owned: it runs on a goroutine of its own
 	// (DoChan), which outlives the callers that give up; the instance owns
 	// it, Close ends it (its callers then get ErrClosed) and waits for it,
@@ -139,6 +158,8 @@ func (w *Warp[T]) miss(ctx context.Context, key string, h uint64, v *shard.View)
 			if out, hit, err := w.cached(key, h, v, w.node.Now(), epoch); hit {
 				return out, err
 			}
+			w.loadsInFlight.begin(key)
+			defer w.loadsInFlight.end(key)
 			if !owned {
 				return w.load(context.Background(), key, v, reg, epoch, gen)
 			}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -255,6 +256,68 @@ func TestCloseEndsSharedLoads(t *testing.T) {
 			if err := <-errs; !errors.Is(err, ErrClosed) {
 				t.Fatalf("a caller of the load Close ended: %v; want ErrClosed", err)
 			}
+		}
+	})
+}
+
+// countingHung is a hungStore that counts its Gets in flight and the most
+// at once.
+type countingHung struct {
+	hungStore[string]
+	mu            sync.Mutex
+	inFlight, top int
+}
+
+func (s *countingHung) Get(ctx context.Context, key string) (store.Item[string], error) {
+	s.mu.Lock()
+	s.inFlight++
+	s.top = max(s.top, s.inFlight)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
+	return s.hungStore.Get(ctx, key)
+}
+
+// TestLoadsPerKeyBounded: misses share a load only within one stripe
+// generation, so a key invalidated between misses while the store hangs
+// starts a load each time; at most maxLoadsPerKey of them run at once,
+// and the misses past that wait for one to end or for their context. (There
+// used to be one load, a goroutine and a store call, per invalidation, each
+// for up to 30 s.)
+func TestLoadsPerKeyBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &countingHung{hungStore: hungStore[string]{memory.New[string](memory.Options{})}}
+		w, err := New[string](st, WithNodeConfig[string](actors.Config{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		if err := w.Register("k:*", ModeEventualDistributed, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		const misses = 5 * maxLoadsPerKey
+		for range misses {
+			if err := w.Invalidate(context.Background(), "k:1"); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+			if _, err := w.Get(ctx, "k:1"); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Get on a hung store = %v; want DeadlineExceeded", err)
+			}
+			cancel()
+		}
+		synctest.Wait()
+		st.mu.Lock()
+		top, now := st.top, st.inFlight
+		st.mu.Unlock()
+		if top > maxLoadsPerKey || now > maxLoadsPerKey {
+			t.Fatalf("%d store loads of one key at most, %d now, after %d misses each after an invalidation; want at most %d", top, now, misses, maxLoadsPerKey)
+		}
+		if top < maxLoadsPerKey {
+			t.Fatalf("%d store loads at most; want %d: a miss after an invalidation starts a load of its own", top, maxLoadsPerKey)
 		}
 	})
 }

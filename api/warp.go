@@ -49,7 +49,9 @@ type Warp[T any] struct {
 	loadCtx     context.Context
 	stopLoads   context.CancelFunc
 	sharedLoads sync.WaitGroup
-	pools       *writePools
+	// loadsInFlight counts the shared loads per key (maxLoadsPerKey).
+	loadsInFlight loadCounts
+	pools         *writePools
 	// strongWrites counts the store writes of strong writes whose callers
 	// may give up first (setStrong).
 	strongWrites sync.WaitGroup
