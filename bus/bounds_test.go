@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/warpcache/warp/bus"
@@ -84,54 +85,99 @@ func (c *inboxTransport) Close() error                          { return nil }
 // free (what was dropped is lost).
 func TestInboundBytesBounded(t *testing.T) {
 	t.Parallel()
+	b, deliver, release := stuckActor(t, 4<<10)
+	hb := inboundMsg(t, wire.Envelope{Op: wire.OpHeartbeat, Ref: 1})
+	for range 4 * (4 << 10) / len(hb) { // four times the bound
+		deliver(hb)
+		if n := bus.Inbound(b); n > 4<<10 {
+			release()
+			t.Fatalf("%d bytes wait for the actor; want at most MaxInboundBytes %d", n, 4<<10)
+		}
+	}
+	if n := b.Stats().Rejected[bus.RejectInbound]; n == 0 {
+		release()
+		t.Fatalf("no message dropped over the bound; stats %+v", b.Stats())
+	}
+	release()
+	if !bus.RepairDue(b) {
+		t.Fatal("no flush due after messages were dropped")
+	}
+}
+
+// A message of many tiny envelopes (a bare ack is 2 bytes on the wire, 88
+// decoded) counts against MaxInboundBytes as what it decodes to: once one
+// waits for the busy actor, the next is dropped, where its wire bytes
+// alone would have let eight of them (tens of times the bound) wait.
+func TestInboundCountsDecodedEnvelopes(t *testing.T) {
+	t.Parallel()
+	const bound = 64 << 10
+	b, deliver, release := stuckActor(t, bound)
+	acks := make([]wire.Envelope, 4000)
+	for i := range acks {
+		acks[i].Op = wire.OpAck
+	}
+	m := inboundMsg(t, acks...)
+	if len(m) > bound/8 {
+		t.Fatalf("a message of %d acks takes %d bytes; the test wants at most %d", len(acks), len(m), bound/8)
+	}
+	for range 16 {
+		deliver(m)
+	}
+	if n := b.Stats().Rejected[bus.RejectInbound]; n < 15 {
+		release()
+		t.Fatalf("%d of 16 messages of %d acks dropped while the actor was busy; want 15: each decodes to %d bytes, over the bound %d", n, len(acks), len(acks)*88, bound)
+	}
+	release()
+}
+
+// stuckActor starts a bus (MaxInboundBytes maxInbound) whose actor is held
+// inside an Applier call on another goroutine, and returns deliver, which
+// hands a received message to the bus, and release, which lets the actor
+// go and waits for it.
+func stuckActor(t *testing.T, maxInbound int) (b *bus.Bus, deliver func([]byte), release func()) {
+	t.Helper()
 	tr := &inboxTransport{}
-	entered, release := make(chan struct{}), make(chan struct{})
+	entered, let := make(chan struct{}), make(chan struct{})
 	cfg := fastConfig(clusterOf(t), "r", tr, bus.ApplierFuncs{
 		InvalidateFunc: func(ctx context.Context, key string, v merge.Version) error {
 			if key == "stuck" {
 				close(entered)
-				<-release
+				<-let
 			}
 			return nil
 		},
 	}, nil)
 	cfg.Keys, cfg.Insecure = nil, true
-	cfg.MaxInboundBytes = 4 << 10
+	cfg.MaxInboundBytes = maxInbound
 	b, err := bus.New(newSystem(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
+	t.Cleanup(func() { _ = b.Close() })
 	eventually(t, "the lease (and the join's flush)", b.LeaseValid)
-	msg := func(e wire.Envelope) []byte {
-		e.Origin, e.Epoch = "w", 1
-		m, err := wire.Append(nil, e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
 	stuck := make(chan struct{})
 	go func() { // runs the actor, which waits inside the Applier
 		defer close(stuck)
-		tr.h.HandleMessage(msg(wire.Envelope{Seq: 1, Op: wire.OpInvalidate, Key: "stuck", Version: 1}))
+		tr.h.HandleMessage(inboundMsg(t, wire.Envelope{Seq: 1, Op: wire.OpInvalidate, Key: "stuck", Version: 1}))
 	}()
 	<-entered
-	hb := msg(wire.Envelope{Op: wire.OpHeartbeat, Ref: 1})
-	for range 4 * cfg.MaxInboundBytes / len(hb) { // four times the bound
-		tr.h.HandleMessage(hb)
-		if n := bus.Inbound(b); n > int64(cfg.MaxInboundBytes) {
-			close(release)
-			t.Fatalf("%d bytes wait for the actor; want at most MaxInboundBytes %d", n, cfg.MaxInboundBytes)
-		}
+	release = sync.OnceFunc(func() {
+		close(let)
+		<-stuck
+	})
+	t.Cleanup(release) // before Close, which waits for the actor
+	return b, tr.h.HandleMessage, release
+}
+
+// inboundMsg encodes envs as a message of node "w" at epoch 1.
+func inboundMsg(t *testing.T, envs ...wire.Envelope) []byte {
+	t.Helper()
+	for i := range envs {
+		envs[i].Origin, envs[i].Epoch = "w", 1
 	}
-	if n := b.Stats().Rejected[bus.RejectInbound]; n == 0 {
-		close(release)
-		t.Fatalf("no message dropped over the bound; stats %+v", b.Stats())
+	m, err := wire.Append(nil, envs...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	close(release)
-	<-stuck
-	if !bus.RepairDue(b) {
-		t.Fatal("no flush due after messages were dropped")
-	}
+	return m
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -419,8 +420,10 @@ func (b *Bus) receive(msg []byte) {
 	}
 	// The actor may be busy on another goroutine (an Applier call), so
 	// what waits for it is bounded here, where the transport's own
-	// pending limits cannot see it.
-	n := int64(len(msg))
+	// pending limits cannot see it. What waits is the decoded envelopes,
+	// which a message of many tiny envelopes makes some 45 times its own
+	// size: counted as such.
+	n := inboundSize(msg, envs)
 	if waiting := b.inbound.Add(n) - n; waiting > 0 && waiting+n > int64(b.cfg.MaxInboundBytes) {
 		b.inbound.Add(-n)
 		b.overrun.Store(true)
@@ -428,6 +431,13 @@ func (b *Bus) receive(msg []byte) {
 		return
 	}
 	b.root.Send(b.pid, inbound{envs: envs, size: n})
+}
+
+// inboundSize is what a received message costs while it waits for the
+// actor: its bytes (the keys and origins decoded from it are at most as
+// many) and its decoded envelopes.
+func inboundSize(msg []byte, envs []wire.Envelope) int64 {
+	return int64(len(msg)) + int64(len(envs))*int64(unsafe.Sizeof(wire.Envelope{}))
 }
 
 func (b *Bus) state(s State) { b.root.Send(b.pid, stateChange{state: s}) }

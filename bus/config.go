@@ -95,8 +95,10 @@ type Config struct {
 	// RetransmitTries is how many retransmit requests a gap gets before
 	// the node repairs it with a flush; default 3.
 	RetransmitTries int
-	// MaxInboundBytes bounds the received bytes waiting for the bus actor
-	// while it is busy (an Applier call may take up to ApplyTimeout); a
+	// MaxInboundBytes bounds the received messages waiting for the bus
+	// actor while it is busy (an Applier call may take up to
+	// ApplyTimeout), counted as their bytes plus their decoded envelopes
+	// (88 bytes each, however few bytes they take on the wire); a
 	// message that would go beyond it is dropped, counted
 	// (warp_bus_rejected_total{reason="inbound"}), and the node flushes
 	// once: what was dropped is lost. A message is never dropped while
