@@ -136,6 +136,12 @@ func (s *Store[T]) Renew(ctx context.Context, cluster, node string, incarnation 
 		var m store.Member
 		var inc, counter int64
 		_, err := pgx.ForEachRow(rows, []any{&m.Node, &inc, &counter}, func() error {
+			// A row no Join could have written is skipped: no node can
+			// hold it, and taken into the view it could never answer
+			// nor be expelled (every lease would stay off).
+			if check.ID("node", m.Node) != nil || inc <= 0 || check.Incarnation(uint64(inc)) != nil || counter < 0 {
+				return nil
+			}
 			m.Incarnation, m.Counter = uint64(inc), uint64(counter)
 			out = append(out, m)
 			return nil

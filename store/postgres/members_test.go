@@ -368,3 +368,36 @@ func TestStoredValueTooLarge(t *testing.T) {
 		t.Errorf("GetAt(old, 2) = %q, %v; want the current value", it.Value, err)
 	}
 }
+
+// TestRenewSkipsRecordsNoJoinWrote: member rows that no Join could have
+// written (put there by hand, a bug or a hostile writer: a node id over
+// store.MaxIDLen, one with invalid UTF-8, a negative counter) are left out
+// of Renew's list: taken into a view, such a member could never answer nor
+// be expelled, and every node's lease would stay off.
+func TestRenewSkipsRecordsNoJoinWrote(t *testing.T) {
+	t.Parallel()
+	pool := testPool(t)
+	s, table := newTable(t, pool, postgres.Config{})
+	ctx := t.Context()
+	inc, err := s.Join(ctx, "c", "a", 0)
+	must(t, err)
+	for _, row := range []struct {
+		node    string
+		counter int64
+	}{
+		{strings.Repeat("x", store.MaxIDLen+1), 0},
+		{"bad\xff", 0},
+		{"negative", -5},
+	} {
+		_, err := pool.Exec(ctx, fmt.Sprintf(`INSERT INTO %s_members (cluster, node, incarnation, counter) VALUES ('c', $1, 7, $2)`, table), row.node, row.counter)
+		if err != nil && row.node == "bad\xff" {
+			continue // PostgreSQL refuses invalid UTF-8 itself
+		}
+		must(t, err)
+	}
+	ms, err := s.Renew(ctx, "c", "a", inc)
+	must(t, err)
+	if len(ms) != 1 || ms[0].Node != "a" {
+		t.Fatalf("Renew listed %v; want only a", ms)
+	}
+}

@@ -83,6 +83,13 @@ func (s *Store[T]) Renew(ctx context.Context, cluster, node string, incarnation 
 
 // parseMembers reads HGETALL's fields of a members hash, skipping the
 // field "" of the largest incarnation, and returns at most MaxMembers.
+//
+// A record no Join could have written (a node id that check.ID refuses, a
+// field that is not 20 digits, an incarnation out of range) is skipped:
+// no node can hold it (Join refuses such ids, and a guarded write matches
+// the record's 20-digit incarnation), so no node waits for it either. Taken
+// into the view, it could never answer nor be expelled, and every lease
+// would stay off; refused as an error, it would fail every renewal.
 func parseMembers(fields []any) ([]store.Member, error) {
 	out := make([]store.Member, 0, min(len(fields)/2, store.MaxMembers))
 	for i := 0; i+1 < len(fields) && len(out) < store.MaxMembers; i += 2 {
@@ -91,15 +98,26 @@ func parseMembers(fields []any) ([]store.Member, error) {
 			continue
 		}
 		rec, _ := fields[i+1].(string)
-		incs, counters, ok := strings.Cut(rec, ":")
-		inc, err1 := strconv.ParseUint(incs, 10, 64)
-		counter, err2 := strconv.ParseUint(counters, 10, 64)
-		if !ok || err1 != nil || err2 != nil || inc == 0 || inc > store.MaxIncarnation {
-			return nil, fmt.Errorf("record %q of node %q is not <incarnation>:<counter>", rec, node)
+		if m, ok := parseMember(node, rec); ok {
+			out = append(out, m)
 		}
-		out = append(out, store.Member{Node: node, Incarnation: inc, Counter: counter})
 	}
 	return out, nil
+}
+
+// parseMember parses one member record, "<incarnation>:<counter>" with
+// both numbers in 20 digits, as join.lua writes it.
+func parseMember(node, rec string) (store.Member, bool) {
+	incs, counters, ok := strings.Cut(rec, ":")
+	if !ok || len(incs) != 20 || len(counters) != 20 || check.ID("node", node) != nil {
+		return store.Member{}, false
+	}
+	inc, err1 := strconv.ParseUint(incs, 10, 64)
+	counter, err2 := strconv.ParseUint(counters, 10, 64)
+	if err1 != nil || err2 != nil || check.Incarnation(inc) != nil {
+		return store.Member{}, false
+	}
+	return store.Member{Node: node, Incarnation: inc, Counter: counter}, true
 }
 
 // Expel implements [store.Membership] with one script (remove.lua), which

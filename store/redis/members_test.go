@@ -131,3 +131,34 @@ func TestJoinNeedsContextTimeouts(t *testing.T) {
 		t.Fatalf("members hash after a refused Join: exists %d, %v; want none", n, err)
 	}
 }
+
+// TestRenewSkipsRecordsNoJoinWrote: records of the members hash that no
+// Join could have written (put there by hand, a bug or a hostile writer: a
+// node id over store.MaxIDLen, one with a NUL, numbers not in 20 digits,
+// not a record at all) are left out of Renew's list, and fail no renewal:
+// taken into a view, such a member could never answer nor be expelled
+// (remove.lua matches the 20-digit record), and every lease would stay
+// off.
+func TestRenewSkipsRecordsNoJoinWrote(t *testing.T) {
+	t.Parallel()
+	c := testClient(t, nil)
+	s, prefix := newPrefix(t, c, redis.Config{})
+	ctx := t.Context()
+	inc, err := s.Join(ctx, "c", "a", 0)
+	must(t, err)
+	hash := prefix + "\x00members:c"
+	for node, rec := range map[string]string{
+		strings.Repeat("x", store.MaxIDLen+1): "00000000000000000001:00000000000000000000",
+		"nul\x00":                             "00000000000000000001:00000000000000000000",
+		"short":                               "1:5",
+		"garbage":                             "garbage",
+		"zero":                                "00000000000000000000:00000000000000000000",
+	} {
+		must(t, c.HSet(ctx, hash, node, rec).Err())
+	}
+	ms, err := s.Renew(ctx, "c", "a", inc)
+	must(t, err)
+	if len(ms) != 1 || ms[0].Node != "a" {
+		t.Fatalf("Renew listed %v; want only a", ms)
+	}
+}
