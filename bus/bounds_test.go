@@ -181,3 +181,35 @@ func inboundMsg(t *testing.T, envs ...wire.Envelope) []byte {
 	}
 	return m
 }
+
+// A sender that never fills the hole at the start of its stream (a forged
+// or broken origin, which no retransmit request is sent to: it is no
+// member) holds at most RingSize out-of-order sequence numbers in the
+// receiver, however many it sends; its envelopes are still applied.
+func TestOutOfOrderBounded(t *testing.T) {
+	t.Parallel()
+	tr := &inboxTransport{}
+	applied := 0
+	cfg := fastConfig(clusterOf(t), "r", tr, bus.ApplierFuncs{
+		InvalidateFunc: func(context.Context, string, merge.Version) error { applied++; return nil },
+	}, nil)
+	cfg.Keys, cfg.Insecure = nil, true
+	cfg.RingSize = 64
+	b, err := bus.New(newSystem(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	eventually(t, "the lease (and the join's flush)", b.LeaseValid)
+	const sent = 4 * 64
+	for seq := uint64(2); seq < 2+sent; seq++ { // 1 never comes
+		tr.h.HandleMessage(inboundMsg(t, wire.Envelope{Seq: seq, Op: wire.OpInvalidate, Key: "k", Version: 1}))
+	}
+	bus.Sync(b)
+	if n := bus.Above(b, "w"); n < 0 || n > cfg.RingSize {
+		t.Fatalf("%d sequence numbers held above the hole after %d sent; want at most RingSize %d", n, sent, cfg.RingSize)
+	}
+	if applied != sent {
+		t.Fatalf("%d of %d envelopes applied; want every one", applied, sent)
+	}
+}

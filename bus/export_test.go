@@ -93,3 +93,16 @@ func RepairDue(b *Bus) bool {
 	b.sync()
 	return due
 }
+
+// Above returns how many out-of-order sequence numbers b holds for peer
+// id, waiting for the hole below them (-1 for an unknown peer).
+func Above(b *Bus, id string) int {
+	n := -1
+	b.root.Send(b.pid, inspect{fn: func(a *busActor) {
+		if p := a.peers[id]; p != nil {
+			n = len(p.above)
+		}
+	}})
+	b.sync()
+	return n
+}

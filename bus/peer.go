@@ -75,14 +75,23 @@ func (p *peer) sync(seq uint64) {
 	}
 }
 
-// receive records seq and reports whether it is new.
-func (p *peer) receive(seq uint64) bool {
+// receive records seq and reports whether it is new. A seq more than
+// window above the stream's position is reported new but not recorded: no
+// retransmission can fill a hole that wide (a sender's ring holds window
+// envelopes), so the gap stays until a flush covers it, and a sender that
+// never fills a hole (a forged origin, which gets no retransmit requests)
+// holds at most window entries here. Such a seq, received again, is
+// applied again, which an invalidation or an ack allows.
+func (p *peer) receive(seq, window uint64) bool {
 	if p.syncFirst {
 		p.sync(seq - 1)
 	}
 	p.high = max(p.high, seq)
 	if _, dup := p.above[seq]; dup || seq <= p.have {
 		return false
+	}
+	if seq-p.have > window {
+		return true
 	}
 	p.above[seq] = struct{}{}
 	p.advance()

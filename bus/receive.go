@@ -114,7 +114,7 @@ func (a *busActor) mayReply(p *peer) bool { return a.inView(p.id, p.epoch) }
 // retransmission): apply it if new, ack it if strong.
 func (a *busActor) handleStream(p *peer, e *wire.Envelope) {
 	hadGap := p.gap()
-	if !p.receive(e.Seq) {
+	if !p.receive(e.Seq, uint64(a.cfg.RingSize)) {
 		a.b.stats.duplicates.Add(1)
 		if e.Strong && p.applied(e.Seq) {
 			a.ack(p, e) // the first ack may have been lost
