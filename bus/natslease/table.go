@@ -1,6 +1,7 @@
 package natslease
 
 import (
+	"container/heap"
 	"slices"
 	"sync"
 	"time"
@@ -17,7 +18,7 @@ type table struct {
 	mu     sync.Mutex             // guards leases, tombs and queue
 	leases map[string]*leaseState // leases seen and not ended, and pending ones
 	tombs  map[string]struct{}    // ended leases, until their tombstone expires
-	queue  []tomb                 // tombs in order of ending
+	queue  tombQueue              // tombs, the soonest to expire first (a heap)
 }
 
 // leaseState is one lease as the watcher knows it.
@@ -31,6 +32,22 @@ type leaseState struct {
 type tomb struct {
 	id    string
 	until time.Time
+}
+
+// tombQueue is a min-heap of tombs by until: leases end with TTLs of their
+// own, so the order of ending is not the order of expiry, and one long
+// TTL at the head of a queue in ending order would keep every later tomb.
+type tombQueue []tomb
+
+func (q tombQueue) Len() int           { return len(q) }
+func (q tombQueue) Less(i, j int) bool { return q[i].until.Before(q[j].until) }
+func (q tombQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *tombQueue) Push(x any)        { *q = append(*q, x.(tomb)) }
+func (q *tombQueue) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
 }
 
 func newTable(now func() time.Time, linger, defTTL time.Duration) table {
@@ -85,18 +102,16 @@ func (t *table) end(id string) (keys []string, first, known bool) {
 	// Attachments of id can show up until their TTL, about the lease's,
 	// runs out, and their markers for linger more.
 	t.tombs[id] = struct{}{}
-	t.queue = append(t.queue, tomb{id: id, until: t.now().Add(ttl + t.linger)})
+	heap.Push(&t.queue, tomb{id: id, until: t.now().Add(ttl + t.linger)})
 	return keys, true, s != nil
 }
 
-// prune forgets the tombstones whose time has passed, oldest first.
+// prune forgets the tombstones whose time has passed.
 func (t *table) prune() {
 	now := t.now()
-	i := 0
-	for ; i < len(t.queue) && now.After(t.queue[i].until); i++ {
-		delete(t.tombs, t.queue[i].id)
+	for len(t.queue) > 0 && now.After(t.queue[0].until) {
+		delete(t.tombs, heap.Pop(&t.queue).(tomb).id)
 	}
-	t.queue = slices.Delete(t.queue, 0, i)
 }
 
 // orphans returns the ids of the entries that are not live: attachments
