@@ -3,8 +3,11 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/warpcache/warp/bus"
 	"github.com/warpcache/warp/merge"
@@ -211,5 +214,46 @@ func TestOutOfOrderBounded(t *testing.T) {
 	}
 	if applied != sent {
 		t.Fatalf("%d of %d envelopes applied; want every one", applied, sent)
+	}
+}
+
+// Prefix invalidations scan every cached key of every shard, so a node
+// applies at most 1024 of them for other nodes per FlushInterval; past
+// that (one message can carry 65,536), and for an empty prefix, which
+// covers every key, it flushes instead, at most once a FlushInterval: the
+// cache ends up as a flush leaves it, or with a flush due.
+func TestPrefixInvalidationsBounded(t *testing.T) {
+	t.Parallel()
+	tr := &inboxTransport{}
+	var prefixes, flushes atomic.Int64
+	cfg := fastConfig(clusterOf(t), "r", tr, bus.ApplierFuncs{
+		InvalidatePrefixFunc: func(context.Context, string) error { prefixes.Add(1); return nil },
+		FlushFunc:            func(context.Context) error { flushes.Add(1); return nil },
+	}, nil)
+	cfg.Keys, cfg.Insecure = nil, true
+	cfg.FlushInterval = time.Hour
+	b, err := bus.New(newSystem(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	eventually(t, "the lease (and the join's flush)", b.LeaseValid)
+	flushed := func() bool { return bus.RepairDue(b) || flushes.Load() > 1 } // the join flushed once
+	tr.h.HandleMessage(inboundMsg(t, wire.Envelope{Seq: 1, Op: wire.OpInvalidatePrefix, Key: ""}))
+	bus.Sync(b)
+	if n := prefixes.Load(); n != 0 || !flushed() {
+		t.Fatalf("an empty prefix: %d prefix scans, flushed or due %v; want a flush, not a scan", n, flushed())
+	}
+	envs := make([]wire.Envelope, 3000)
+	for i := range envs {
+		envs[i] = wire.Envelope{Seq: uint64(i + 2), Op: wire.OpInvalidatePrefix, Key: fmt.Sprint("p", i)}
+	}
+	tr.h.HandleMessage(inboundMsg(t, envs...))
+	bus.Sync(b)
+	if n := prefixes.Load(); n != 1024 {
+		t.Fatalf("%d prefix invalidations applied of %d in one message; want the budget, 1024", n, len(envs))
+	}
+	if !flushed() {
+		t.Fatal("prefix invalidations past the budget neither flushed nor left a flush due")
 	}
 }

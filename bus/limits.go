@@ -3,14 +3,38 @@ package bus
 import "time"
 
 // limiter bounds the work other nodes can make this node do: envelopes
-// retransmitted per second, and flushes applied per FlushInterval. Owned by
-// the actor.
+// retransmitted per second, and flushes and prefix invalidations applied
+// per FlushInterval. Owned by the actor.
 type limiter struct {
 	rate       uint64 // retransmitted envelopes allowed per second
 	budget     uint64 // left in the current second
 	refilledAt time.Time
 	flushEvery time.Duration
 	lastFlush  time.Time
+	// prefixes counts the prefix invalidations applied since prefixesAt,
+	// at most maxPrefixScans a FlushInterval.
+	prefixes   int
+	prefixesAt time.Time
+}
+
+// maxPrefixScans bounds the prefix invalidations this node applies for
+// other nodes per FlushInterval: each scans every cached key of every
+// shard, so one message of 65,536 of them would cost 65,536 full scans.
+// One past the bound is applied as a flush, which covers it (and is itself
+// at most one a FlushInterval).
+const maxPrefixScans = 1024
+
+// prefix reports whether a prefix invalidation may be applied now, and if
+// so counts it.
+func (l *limiter) prefix(now time.Time) bool {
+	if l.prefixesAt.IsZero() || now.Sub(l.prefixesAt) >= l.flushEvery {
+		l.prefixes, l.prefixesAt = 0, now
+	}
+	if l.prefixes >= maxPrefixScans {
+		return false
+	}
+	l.prefixes++
+	return true
 }
 
 func newLimiter(cfg Config) limiter {

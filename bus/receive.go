@@ -136,6 +136,13 @@ func (a *busActor) handleStream(p *peer, e *wire.Envelope) {
 		err = a.apply("invalidate", func(ctx context.Context) error {
 			return a.cfg.Applier.Invalidate(ctx, e.Key, e.Version)
 		})
+	case e.Op == wire.OpInvalidatePrefix && (e.Key == "" || !a.limits.prefix(a.now())):
+		// A prefix that covers every key is a flush; so is one past the
+		// budget of prefix scans (which the flush covers). Either goes
+		// through the flush limit, as OpFlush does.
+		if !a.flush("invalidate prefix") {
+			return
+		}
 	case e.Op == wire.OpInvalidatePrefix:
 		err = a.apply("invalidate prefix", func(ctx context.Context) error {
 			return a.cfg.Applier.InvalidatePrefix(ctx, e.Key)
