@@ -257,3 +257,32 @@ func TestPrefixInvalidationsBounded(t *testing.T) {
 		t.Fatal("prefix invalidations past the budget neither flushed nor left a flush due")
 	}
 }
+
+// Without a Membership, the epochs of a node that keep replacing each
+// other (restarts, or forged ones) become ghosts that this node waits for
+// only until no lease can rest on its answers to them: they do not pile
+// up. A ghost that never answered this node used to stay for good.
+func TestGhostsWithoutMembershipGo(t *testing.T) {
+	t.Parallel()
+	tr := &inboxTransport{}
+	cfg := fastConfig(clusterOf(t), "r", tr, bus.ApplierFuncs{}, nil)
+	cfg.Keys, cfg.Insecure = nil, true
+	b, err := bus.New(newSystem(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	eventually(t, "the lease (and the join's flush)", b.LeaseValid)
+	for epoch := uint64(1); epoch <= 50; epoch++ {
+		m, err := wire.Append(nil, wire.Envelope{Origin: "g", Epoch: epoch, Op: wire.OpHeartbeat, Ref: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.h.HandleMessage(m)
+	}
+	bus.Sync(b)
+	if n := bus.Ghosts(b); n == 0 {
+		t.Fatal("no ghost after 49 epochs of g were replaced; the test needs them")
+	}
+	eventually(t, "the ghosts of g's replaced epochs gone", func() bool { return bus.Ghosts(b) == 0 })
+}

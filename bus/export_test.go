@@ -106,3 +106,11 @@ func Above(b *Bus, id string) int {
 	b.sync()
 	return n
 }
+
+// Ghosts returns how many departed members b still waits for.
+func Ghosts(b *Bus) int {
+	var n int
+	b.root.Send(b.pid, inspect{fn: func(a *busActor) { n = len(a.ghosts) }})
+	b.sync()
+	return n
+}

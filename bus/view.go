@@ -266,8 +266,12 @@ func (a *busActor) ghostGone(g *ghost, now time.Time) bool {
 		return true
 	case !a.anchored:
 		// Without a Membership, a peer this node never heard from is no
-		// member of its view.
-		return g.peer == nil
+		// member of its view; one it heard from holds no lease resting on
+		// this node's answers once the last of them is lapseWait old (a
+		// replaced epoch gets none; one that never answered this node
+		// would otherwise never count as lapsed, and forged epochs of one
+		// id would pile up as ghosts).
+		return g.peer == nil || now.Sub(g.peer.lastAnswered) >= a.cfg.lapseWait()
 	default:
 		// A record this node never saw was never in its view: the
 		// member's join grace covers the writes that did not wait for it.
