@@ -520,3 +520,28 @@ func openHolding(t *testing.T, tr *natsbus.Transport) weak.Pointer[[1 << 20]byte
 	}
 	return weak.Make(payload)
 }
+
+// TestSendRefusesNodesThatAreNoToken: a reply goes to the origin a message
+// named, which a forged message may set to anything; a node id that is
+// not a subject token (Open refuses such an id for a node of its own) is
+// refused, not published to a subject of wildcards or another depth.
+func TestSendRefusesNodesThatAreNoToken(t *testing.T) {
+	t.Parallel()
+	srv := natstest.Start(t, nil)
+	tr, err := natsbus.Dial(srv.URL(), natsbus.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Close() })
+	if err := tr.Open("c", "n", bus.HandlerFuncs{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, node := range []string{"", "*", ">", "a.b", "a b"} {
+		if err := tr.Send(node, []byte("x")); !errors.Is(err, bus.ErrInvalid) {
+			t.Errorf("Send to node %q = %v; want bus.ErrInvalid", node, err)
+		}
+	}
+	if err := tr.Send("m", []byte("x")); err != nil {
+		t.Fatalf("Send to node m = %v", err)
+	}
+}

@@ -184,8 +184,14 @@ func (t *Transport) Open(cluster, node string, h bus.Handler) error {
 // Broadcast implements [bus.Transport].
 func (t *Transport) Broadcast(msg []byte) error { return t.publish(t.bcast, msg) }
 
-// Send implements [bus.Transport].
+// Send implements [bus.Transport]. node must be a subject token, as Open
+// requires of every node's own id: a reply to the origin a message named
+// (a forged one may name "*" or "a.b") is refused rather than published to
+// a subject of wildcards or of another depth.
 func (t *Transport) Send(node string, msg []byte) error {
+	if err := validToken("node id", node); err != nil {
+		return err
+	}
 	return t.publish(t.inboxPrefix+node, msg)
 }
 
