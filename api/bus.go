@@ -284,7 +284,7 @@ func (w *Warp[T]) setStrong(ctx context.Context, op, key string, reg *registrati
 	// that gives up would leave its outcome open, which costs the cluster
 	// a resignation (settleLater); the write goes on, within its bound,
 	// and its end releases the fences or settles it.
-	wctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), time.Now().Add(w.writeBound-time.Duration(w.node.Now()-start)))
+	wctx, cancel := w.strongWriteCtx(ctx, start)
 	run := func() error {
 		defer cancel()
 		err := write(wctx, v0, guard)
@@ -300,6 +300,13 @@ func (w *Warp[T]) setStrong(ctx context.Context, op, key string, reg *registrati
 		w.release(key, v, v0)
 		return ErrClosed
 	}))
+}
+
+// strongWriteCtx is the context of a strong write's store write, begun
+// (a node-clock reading) before its fence: ctx's values, not its
+// cancellation (detached), ending writeBound after begun.
+func (w *Warp[T]) strongWriteCtx(ctx context.Context, begun int64) (context.Context, context.CancelFunc) {
+	return context.WithDeadline(context.WithoutCancel(ctx), time.Now().Add(w.writeBound-time.Duration(w.node.Now()-begun)))
 }
 
 // detached runs run, a strong write's store write and what follows it, so

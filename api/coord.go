@@ -124,17 +124,9 @@ func (w *Warp[T]) leaseRevoked(_ string, keys []string) {
 	}
 }
 
-// coordClosed fails a lease or lock call on a closed instance with an
-// error wrapping ErrClosed, as the instance's other calls do.
-func (w *Warp[T]) coordClosed(op string) error {
-	if w.closed.Load() {
-		return fmt.Errorf("warp: %s: %w", op, ErrClosed)
-	}
-	return nil
-}
-
 // coordErr is the error of a lease or lock call: one that the leases or
-// locks refused as closed (Close closes them) also wraps ErrClosed.
+// locks refused as closed (Close closes them, so every call after Close
+// is one) also wraps ErrClosed, as the instance's other calls do.
 func coordErr(op string, err error) error {
 	if errors.Is(err, natslease.ErrClosed) || errors.Is(err, natslock.ErrClosed) {
 		return fmt.Errorf("warp: %s: %w: %w", op, ErrClosed, err)
@@ -146,9 +138,6 @@ func coordErr(op string, err error) error {
 func (w *Warp[T]) GrantLease(ctx context.Context, ttl time.Duration) (natslease.Lease, error) {
 	if w.leases == nil {
 		return natslease.Lease{}, ErrNoCoordination
-	}
-	if err := w.coordClosed("grant lease"); err != nil {
-		return natslease.Lease{}, err
 	}
 	l, err := w.leases.Grant(ctx, ttl)
 	if err == nil {
@@ -166,9 +155,6 @@ func (w *Warp[T]) AttachLease(ctx context.Context, id, key string) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	if err := w.coordClosed("attach lease"); err != nil {
-		return err
-	}
 	return coordErr("attach lease", w.leases.Attach(ctx, id, key))
 }
 
@@ -177,9 +163,6 @@ func (w *Warp[T]) KeepAliveLease(ctx context.Context, id string, ttl time.Durati
 	if w.leases == nil {
 		return ErrNoCoordination
 	}
-	if err := w.coordClosed("keep lease alive"); err != nil {
-		return err
-	}
 	return coordErr("keep lease alive", w.leases.KeepAlive(ctx, id, ttl))
 }
 
@@ -187,9 +170,6 @@ func (w *Warp[T]) KeepAliveLease(ctx context.Context, id string, ttl time.Durati
 func (w *Warp[T]) RevokeLease(ctx context.Context, id string) error {
 	if w.leases == nil {
 		return ErrNoCoordination
-	}
-	if err := w.coordClosed("revoke lease"); err != nil {
-		return err
 	}
 	return coordErr("revoke lease", w.leases.Revoke(ctx, id))
 }
@@ -200,9 +180,6 @@ func (w *Warp[T]) Lock(ctx context.Context, name string, ttl time.Duration) (*na
 	if w.locks == nil {
 		return nil, ErrNoCoordination
 	}
-	if err := w.coordClosed("lock"); err != nil {
-		return nil, err
-	}
 	l, err := w.countLock(w.locks.Lock(ctx, name, ttl))
 	return l, coordErr("lock", err)
 }
@@ -212,9 +189,6 @@ func (w *Warp[T]) Lock(ctx context.Context, name string, ttl time.Duration) (*na
 func (w *Warp[T]) TryLock(ctx context.Context, name string, ttl time.Duration) (*natslock.Lock, error) {
 	if w.locks == nil {
 		return nil, ErrNoCoordination
-	}
-	if err := w.coordClosed("try lock"); err != nil {
-		return nil, err
 	}
 	l, err := w.countLock(w.locks.TryLock(ctx, name, ttl))
 	return l, coordErr("try lock", err)

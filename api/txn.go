@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/warpcache/warp/merge"
 	"github.com/warpcache/warp/messages"
@@ -161,7 +160,7 @@ func (t *Txn[T]) Commit() (err error) {
 	// of a peer that missed a fence, guarded by this node's membership, and
 	// not ended by ctx: the commit goes on within its bound, and its end
 	// releases the fences or, if its outcome is open, settles it.
-	cctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), time.Now().Add(w.writeBound-time.Duration(w.node.Now()-begun)))
+	cctx, cancel := w.strongWriteCtx(ctx, begun)
 	run := func() error {
 		defer cancel()
 		versions, err := committer.Commit(cctx, t.storeOps(token, guard))

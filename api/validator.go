@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -66,11 +65,9 @@ type ValidatorStats struct {
 type Validator[T any] struct {
 	w    *Warp[T]
 	cfg  ValidatorConfig
-	stop chan struct{}
 	done chan struct{}
-	once sync.Once
-	// ctx ends with Stop: a check or heal waiting on a hung store ends
-	// with it, and the round stops there.
+	// ctx ends with Stop: the loop stops, and a check or heal waiting on a
+	// hung store ends with it, and the round there.
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -96,7 +93,7 @@ func (w *Warp[T]) StartValidator(cfg ValidatorConfig) (*Validator[T], error) {
 	if cfg.Batch == 0 {
 		cfg.Batch = 100
 	}
-	v := &Validator[T]{w: w, cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
+	v := &Validator[T]{w: w, cfg: cfg, done: make(chan struct{})}
 	v.ctx, v.cancel = context.WithCancel(context.Background())
 	if w.beforeValidatorsLock != nil {
 		w.beforeValidatorsLock()
@@ -120,10 +117,7 @@ func (w *Warp[T]) StartValidator(cfg ValidatorConfig) (*Validator[T], error) {
 // Stop stops the validator and waits for it: a check waiting on the store
 // ends at once. It is idempotent.
 func (v *Validator[T]) Stop() {
-	v.once.Do(func() {
-		v.cancel()
-		close(v.stop)
-	})
+	v.cancel() // idempotent
 	<-v.done
 }
 
@@ -138,7 +132,7 @@ func (v *Validator[T]) run() {
 	defer t.Stop()
 	for {
 		select {
-		case <-v.stop:
+		case <-v.ctx.Done():
 			return
 		case <-t.C:
 			v.round()

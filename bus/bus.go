@@ -369,8 +369,9 @@ func (b *Bus) Epoch() uint64 { return b.epoch.Load() }
 // Close broadcasts Leave, fails pending strong publishes with ErrClosed,
 // ends the membership and Applier calls in flight, stops the actor and its
 // goroutines, closes the transport, removes this node's membership record
-// (waiting at most MemberLease for the store), and waits for all of it. Publishes still queued are dropped (peers that miss them
-// repair through their heartbeat window). Close is idempotent.
+// (waiting at most MemberLease for the store), and waits for all of it.
+// Publishes still queued are dropped (peers that miss them repair through
+// their heartbeat window). Close is idempotent.
 func (b *Bus) Close() error {
 	var err error
 	b.closeOnce.Do(func() {
