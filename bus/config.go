@@ -107,7 +107,9 @@ type Config struct {
 
 	// MaxPeers bounds the nodes this node keeps state for (peers heard,
 	// members of its view); a new node beyond it is ignored and counted
-	// (warp_bus_rejected_total{reason="peers"}). Default 256, at most
+	// (warp_bus_rejected_total{reason="peers"}). It must exceed the
+	// cluster's size: while the membership lists a member the view leaves
+	// out, strong publishes fail with ErrQuorum. Default 256, at most
 	// 65536.
 	MaxPeers int
 	// MaxPending bounds the strong publishes waiting for acks; one more

@@ -545,3 +545,37 @@ func TestResignRetriesTheJoin(t *testing.T) {
 		return member && e > epoch && a.b.LeaseValid() && c.nodes["b"].b.LeaseValid()
 	})
 }
+
+// A member that MaxPeers leaves out of a node's view is one that node
+// neither answers nor waits for. Its own view can still answer it (views
+// of a cluster larger than MaxPeers+1 need not agree: a four-node ring
+// with MaxPeers 2, each node seeing its two neighbours, lets a and c each
+// hold a lease that the other's strong writes never wait for), so with the
+// invalidation lost on its way there it would serve the old value after
+// the write returned. A node whose view leaves out a member therefore
+// refuses strong writes, until the membership fits its view again.
+func TestStrongWriteWithMembersLeftOut(t *testing.T) {
+	t.Parallel()
+	c := newMClusterWith(t, func(cfg *bus.Config) { cfg.MaxPeers = 2 }, "a", "b", "c")
+	if err := <-c.strong("a", "k", 1); err != nil {
+		t.Fatalf("a's strong write with every member in its view: %v", err)
+	}
+	d := c.start("d")
+	c.until("d a member, left out of a's view", 60, func() bool {
+		_, ok := c.m.Members()["d"]
+		return ok && c.nodes["a"].b.Stats().Rejected[bus.RejectPeers] > 0
+	})
+	err := <-c.strong("a", "k", 2)
+	if !errors.Is(err, bus.ErrQuorum) {
+		t.Fatalf("a's strong write with d left out of its view: %v; want ErrQuorum; state: %s", err, c.state())
+	}
+	_ = d.b.Close()
+	c.until("d gone from the membership", 60, func() bool {
+		_, ok := c.m.Members()["d"]
+		return !ok
+	})
+	c.step(c.cfg.HeartbeatInterval)
+	if err := <-c.strong("a", "k", 3); err != nil {
+		t.Fatalf("a's strong write after d left: %v; state: %s", err, c.state())
+	}
+}

@@ -31,6 +31,12 @@ func (a *busActor) startStrong(m strongReq) {
 	case !a.isMember(now):
 		m.reply <- strongResult{err: fmt.Errorf("%w: this node is not a member of the cluster now (its membership lease expired or it was expelled)", ErrQuorum)}
 		return
+	case a.anchored && len(a.leftOut) > 0:
+		// A member this node's view leaves out is neither answered nor
+		// waited for, yet its own view may answer it: it can hold a lease
+		// this write would not wait for.
+		m.reply <- strongResult{err: fmt.Errorf("%w: the membership lists %d members beyond MaxPeers (%d), whose leases this node can neither follow nor wait out", ErrQuorum, len(a.leftOut), a.cfg.MaxPeers)}
+		return
 	case len(a.pending) >= a.cfg.MaxPending:
 		m.reply <- strongResult{err: fmt.Errorf("%w: %d strong publishes already waiting (MaxPending)", ErrQuorum, len(a.pending))}
 		return
