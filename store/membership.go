@@ -80,7 +80,10 @@ type Membership interface {
 	// incarnation, and returns every member of cluster (node's renewed
 	// record included), at most MaxMembers, in no particular order. If
 	// node has no record under incarnation, it returns the members and an
-	// error wrapping ErrNotMember.
+	// error wrapping ErrNotMember. If cluster holds more than MaxMembers
+	// records, which no Join writes, it fails with ErrTooLarge rather
+	// than list some: a member left out of the list would be one no node
+	// waits for.
 	Renew(ctx context.Context, cluster, node string, incarnation uint64) ([]Member, error)
 	// Expel removes m's record if it still holds m.Incarnation and
 	// m.Counter, and reports whether it did. It returns only after every

@@ -62,7 +62,7 @@ ON CONFLICT (cluster, node) DO NOTHING
 RETURNING incarnation`),
 		joinLive: f(`SELECT EXISTS (SELECT FROM %[1]s WHERE cluster = $1 AND node = $2 AND incarnation > 0)`),
 		renew:    f(`UPDATE %[1]s SET counter = counter + 1 WHERE cluster = $1 AND node = $2 AND incarnation = $3`),
-		list:     f(`SELECT node, incarnation, counter FROM %[1]s WHERE cluster = $1 AND node <> '' AND incarnation > 0 LIMIT %[2]d`),
+		list:     f(`SELECT node, incarnation, counter FROM %[1]s WHERE cluster = $1 AND node <> '' AND incarnation > 0 LIMIT %[2]d + 1`),
 		guard: f(`SELECT r.cluster, r.node, r.incarnation FROM %[1]s AS r
 JOIN unnest($1::text[], $2::text[], $3::bigint[]) AS g (cluster, node, incarnation) USING (cluster, node, incarnation)
 FOR KEY SHARE OF r`),
@@ -132,10 +132,12 @@ func (s *Store[T]) Renew(ctx context.Context, cluster, node string, incarnation 
 		return nil
 	})
 	var out []store.Member
+	listed := 0
 	b.Queue(q.list, cluster).Query(func(rows pgx.Rows) error {
 		var m store.Member
 		var inc, counter int64
 		_, err := pgx.ForEachRow(rows, []any{&m.Node, &inc, &counter}, func() error {
+			listed++
 			// A row no Join could have written is skipped: no node can
 			// hold it, and taken into the view it could never answer
 			// nor be expelled (every lease would stay off).
@@ -150,6 +152,11 @@ func (s *Store[T]) Renew(ctx context.Context, cluster, node string, incarnation 
 	})
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fail(ctx, "renew", node, err)
+	}
+	if listed > store.MaxMembers {
+		// Join admits no more: something else wrote them. Left out, some
+		// would be members no node waits for.
+		return nil, fmt.Errorf("postgres: renew %q: cluster %q holds more than %d members, which no Join writes: %w", node, cluster, store.MaxMembers, store.ErrTooLarge)
 	}
 	if !renewed {
 		return out, notMember("renew", store.Guard{Cluster: cluster, Node: node, Incarnation: incarnation})

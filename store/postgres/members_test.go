@@ -401,3 +401,29 @@ func TestRenewSkipsRecordsNoJoinWrote(t *testing.T) {
 		t.Fatalf("Renew listed %v; want only a", ms)
 	}
 }
+
+// TestRenewRefusesMoreMembersThanJoinAdmits: rows beyond store.MaxMembers,
+// written by something other than Join, fail Renew with ErrTooLarge: a
+// list of MaxMembers of them would leave out members no node then waits
+// for. Once they are gone, Renew lists the members again.
+func TestRenewRefusesMoreMembersThanJoinAdmits(t *testing.T) {
+	t.Parallel()
+	pool := testPool(t)
+	s, table := newTable(t, pool, postgres.Config{})
+	ctx := t.Context()
+	inc, err := s.Join(ctx, "c", "a", 0)
+	must(t, err)
+	_, err = pool.Exec(ctx, fmt.Sprintf(`INSERT INTO %s_members (cluster, node, incarnation, counter)
+SELECT 'c', 'x' || i, 7, 0 FROM generate_series(1, %d) AS i`, table, store.MaxMembers))
+	must(t, err)
+	if _, err := s.Renew(ctx, "c", "a", inc); !errors.Is(err, store.ErrTooLarge) {
+		t.Fatalf("Renew with %d members: %v; want ErrTooLarge", store.MaxMembers+1, err)
+	}
+	_, err = pool.Exec(ctx, fmt.Sprintf(`DELETE FROM %s_members WHERE cluster = 'c' AND node = 'x1'`, table))
+	must(t, err)
+	ms, err := s.Renew(ctx, "c", "a", inc)
+	must(t, err)
+	if len(ms) != store.MaxMembers {
+		t.Fatalf("Renew listed %d members; want %d", len(ms), store.MaxMembers)
+	}
+}

@@ -60,9 +60,12 @@ func (s *Store[T]) Renew(ctx context.Context, cluster, node string, incarnation 
 	if err := check.Call(ctx, "redis", "renew", check.Member(cluster, node, incarnation)); err != nil {
 		return nil, err
 	}
-	res, err := renewScript.Run(ctx, s.client, []string{s.membersKey(cluster)}, node, num(incarnation)).Slice()
+	res, err := renewScript.Run(ctx, s.client, []string{s.membersKey(cluster)}, node, num(incarnation), store.MaxMembers+1).Slice()
 	if err != nil {
 		return nil, fail(ctx, "renew", node, err)
+	}
+	if len(res) == 1 && res[0] == int64(statusTooMany) {
+		return nil, fmt.Errorf("redis: renew %q: cluster %q holds more than %d members, which no Join writes: %w", node, cluster, store.MaxMembers, store.ErrTooLarge)
 	}
 	if len(res) != 2 {
 		return nil, fmt.Errorf("redis: renew %q: unexpected script reply %v", node, res)

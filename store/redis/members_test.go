@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -160,5 +161,39 @@ func TestRenewSkipsRecordsNoJoinWrote(t *testing.T) {
 	must(t, err)
 	if len(ms) != 1 || ms[0].Node != "a" {
 		t.Fatalf("Renew listed %v; want only a", ms)
+	}
+}
+
+// TestRenewRefusesMoreMembersThanJoinAdmits: fields beyond store.MaxMembers,
+// written by something other than Join, fail Renew with ErrTooLarge before
+// the script reads the hash (so a hash of any size costs one HLEN), and
+// renew nothing: a list of MaxMembers of them would leave out members no
+// node then waits for. Once they are gone, Renew lists the members again.
+func TestRenewRefusesMoreMembersThanJoinAdmits(t *testing.T) {
+	t.Parallel()
+	c := testClient(t, nil)
+	s, prefix := newPrefix(t, c, redis.Config{})
+	ctx := t.Context()
+	inc, err := s.Join(ctx, "c", "a", 0)
+	must(t, err)
+	hash := prefix + "\x00members:c"
+	before, err := c.HGet(ctx, hash, "a").Result()
+	must(t, err)
+	fields := make([]any, 0, 2*store.MaxMembers)
+	for i := range store.MaxMembers {
+		fields = append(fields, fmt.Sprintf("x%d", i), "00000000000000000001:00000000000000000000")
+	}
+	must(t, c.HSet(ctx, hash, fields...).Err())
+	if _, err := s.Renew(ctx, "c", "a", inc); !errors.Is(err, store.ErrTooLarge) {
+		t.Fatalf("Renew with %d members: %v; want ErrTooLarge", store.MaxMembers+1, err)
+	}
+	if after, err := c.HGet(ctx, hash, "a").Result(); err != nil || after != before {
+		t.Fatalf("a's record after a refused Renew: %q, %v; want it unchanged, %q", after, err, before)
+	}
+	must(t, c.HDel(ctx, hash, "x0").Err())
+	ms, err := s.Renew(ctx, "c", "a", inc)
+	must(t, err)
+	if len(ms) != store.MaxMembers {
+		t.Fatalf("Renew listed %d members; want %d", len(ms), store.MaxMembers)
 	}
 }

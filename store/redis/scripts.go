@@ -47,6 +47,7 @@ const (
 	statusOverflow  = 3
 	statusNotMember = 4
 	statusFull      = 5
+	statusTooMany   = 6
 )
 
 // num formats a version or token for the scripts: 20 decimal digits, so
