@@ -53,8 +53,8 @@ func check(envs []Envelope) error {
 			return fmt.Errorf("%w: envelope %d has another origin than envelope 0", ErrInvalid, i)
 		case e.Op == 0:
 			return fmt.Errorf("%w: envelope %d has no op", ErrInvalid, i)
-		case len(e.Origin) > MaxNodeIDLen:
-			return fmt.Errorf("%w: node id over %d bytes", ErrInvalid, MaxNodeIDLen)
+		case e.Origin == "" || len(e.Origin) > MaxNodeIDLen:
+			return fmt.Errorf("%w: node id of %d bytes (want 1 to %d)", ErrInvalid, len(e.Origin), MaxNodeIDLen)
 		case len(e.Key) > MaxKeyLen:
 			return fmt.Errorf("%w: key of %d bytes (max %d)", ErrInvalid, len(e.Key), MaxKeyLen)
 		case !e.Version.Valid():
@@ -121,6 +121,9 @@ func Decode(b []byte) ([]Envelope, error) {
 	}
 	r := reader{b: b, off: 1}
 	origin := r.string(MaxNodeIDLen, "origin")
+	if r.err == nil && origin == "" {
+		r.fail("empty origin")
+	}
 	epoch := r.uvarint("epoch")
 	n := r.uvarint("count")
 	if r.err == nil && (n == 0 || n > MaxBatch || n > uint64(len(b)-r.off)/minEnvelopeLen) {

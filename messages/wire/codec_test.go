@@ -29,7 +29,7 @@ func TestRoundTrip(t *testing.T) {
 		{"prefix", []Envelope{with(func(e *Envelope) { e.Op, e.Seq, e.Key = OpInvalidatePrefix, 2, "user:" })}},
 		{"heartbeat", []Envelope{with(func(e *Envelope) { e.Op, e.Watermark, e.Ref = OpHeartbeat, 99, 3 })}},
 		{"nack", []Envelope{with(func(e *Envelope) { e.Op, e.Watermark, e.Ref = OpNack, 5, 9 })}},
-		{"zero epoch and empty origin", []Envelope{{Op: OpLeave}}},
+		{"zero epoch", []Envelope{{Origin: "a", Op: OpLeave}}},
 		{"unknown op", []Envelope{with(func(e *Envelope) { e.Op = 200 })}},
 		{"max values", []Envelope{with(func(e *Envelope) {
 			e.Op, e.Seq, e.Version, e.Watermark, e.Ref = OpAck, ^uint64(0), merge.MaxVersion, ^uint64(0), ^uint64(0)
@@ -69,6 +69,7 @@ func TestAppendInvalid(t *testing.T) {
 	}{
 		{"empty batch", nil},
 		{"no op", []Envelope{{Origin: "a"}}},
+		{"empty origin", []Envelope{{Op: OpFlush}}},
 		{"mixed origin", []Envelope{{Origin: "a", Op: OpFlush}, {Origin: "b", Op: OpFlush}}},
 		{"mixed epoch", []Envelope{{Origin: "a", Op: OpFlush}, {Origin: "a", Epoch: 2, Op: OpFlush}}},
 		{"long origin", []Envelope{{Origin: long, Op: OpFlush}}},
@@ -109,6 +110,7 @@ func TestDecodeMalformed(t *testing.T) {
 		{"only version", []byte{FormatVersion}, ErrMalformed},
 		{"zero count", []byte{FormatVersion, 1, 'a', 5, 0}, ErrMalformed},
 		{"huge count", []byte{FormatVersion, 1, 'a', 5, 0xff, 0xff, 0x03, 4, 0}, ErrMalformed},
+		{"empty origin", []byte{FormatVersion, 0, 5, 1, 1, 0}, ErrMalformed},
 		{"origin too long", append([]byte{FormatVersion, 0xff, 0x7f}, make([]byte, 300)...), ErrMalformed},
 		{"overlong uvarint", []byte{FormatVersion, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, ErrMalformed},
 		{"op 0", []byte{FormatVersion, 1, 'a', 5, 1, 0, 0}, ErrMalformed},

@@ -87,7 +87,7 @@ func (o Op) Known() bool { return o >= OpInvalidate && o <= OpLeaseRevoke }
 // Envelope is one bus event. The meaning of Watermark and Ref depends on
 // Op; see the Op constants.
 type Envelope struct {
-	// Origin is the sending node's id, at most [MaxNodeIDLen] bytes.
+	// Origin is the sending node's id, 1 to [MaxNodeIDLen] bytes.
 	Origin string
 	// Epoch is new every time the origin's process starts.
 	Epoch uint64
