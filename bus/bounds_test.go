@@ -286,3 +286,27 @@ func TestGhostsWithoutMembershipGo(t *testing.T) {
 	}
 	eventually(t, "the ghosts of g's replaced epochs gone", func() bool { return bus.Ghosts(b) == 0 })
 }
+
+// A strong publish whose caller gave up while the bus actor is held up
+// (here in an Applier call; in production a transport call) returns
+// without waiting for the actor to take the cancel.
+func TestGivenUpStrongPublishOutlivesNoStuckActor(t *testing.T) {
+	t.Parallel()
+	b, _, release := stuckActor(t, 1<<20)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.PublishStrong(ctx, "k", 1, 0)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, bus.ErrQuorum) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("strong publish given up while the actor is stuck: %v; want ErrQuorum and the context's error", err)
+		}
+	case <-time.After(10 * time.Second):
+		release()
+		t.Fatalf("strong publish given up after 20ms still waits for the stuck actor after 10s (returned after the release: %v)", <-done)
+	}
+}

@@ -242,6 +242,8 @@ func (b *Bus) enqueue(it pubItem) {
 // live peers, not a member, or not enough acks in time (ctx's deadline, or
 // Config.StrongTimeout if earlier) return an error wrapping [ErrQuorum];
 // the envelope is broadcast either way, unless this node is not a member.
+// Once ctx ends, it returns within two ticks (HeartbeatInterval/2), even
+// while the bus actor is held up.
 func (b *Bus) PublishStrong(ctx context.Context, key string, v merge.Version, quorum int) (int, error) {
 	return b.publishStrong(ctx, key, v, false, quorum)
 }
@@ -286,9 +288,15 @@ func (b *Bus) publishStrong(ctx context.Context, key string, v merge.Version, fe
 		return 0, fmt.Errorf("%w: strong publish", ErrClosed)
 	}
 	b.root.Send(b.pid, strongCancel{id: req.id, cause: cause})
+	// The actor answers the cancel at once unless it is held up (a
+	// transport call in progress, say); the caller stopped waiting, so
+	// it is not kept waiting for that beyond two ticks.
+	timer.Reset(2 * b.cfg.tick())
 	select {
 	case r := <-req.reply:
 		return r.acked, r.err
+	case <-timer.C:
+		return 0, fmt.Errorf("%w: strong publish: caller gave up, and the bus did not take the cancel within %v: %w", ErrQuorum, 2*b.cfg.tick(), cause)
 	case <-b.stopped:
 		return 0, fmt.Errorf("%w: strong publish: %w", ErrClosed, cause)
 	}
