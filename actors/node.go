@@ -34,6 +34,10 @@ type Node struct {
 	stop chan struct{}
 	done chan struct{} // the node's goroutine ended
 	shut chan struct{} // Close finished: routers closed, system shut down
+
+	// closing, if set (tests), is called by the first Close once the node
+	// is marked closed, before it stops anything.
+	closing func()
 }
 
 // NewNode starts a node.
@@ -160,6 +164,9 @@ func (n *Node) Close() error {
 	n.routers = map[*Router]struct{}{}
 	n.mu.Unlock()
 	defer close(n.shut)
+	if n.closing != nil {
+		n.closing()
+	}
 	close(n.stop)
 	<-n.done
 	for r := range routers {

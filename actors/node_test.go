@@ -2,6 +2,7 @@ package actors
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -240,5 +241,67 @@ func TestWallMilliMatchesTimeArithmetic(t *testing.T) {
 			}
 		}
 		_ = n.Close()
+	}
+}
+
+// A Close concurrent with the first returns only once the first has
+// stopped the node: every Close, when it returns, finds the routers closed
+// and the actor system stopped. The closing seam holds the first Close
+// before it stops anything while the second runs; the bubble tells when
+// the second is blocked.
+func TestConcurrentCloseWaitsForTheFirst(t *testing.T) {
+	for name, d := range map[string]Dispatch{"inline": DispatchInline, "goroutine": DispatchGoroutine} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { concurrentClose(t, d) })
+		})
+	}
+}
+
+func concurrentClose(t *testing.T, d Dispatch) {
+	n, err := NewNode(Config{SweepInterval: time.Hour, Dispatcher: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := n.NewRouter(RouterConfig{Shards: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	n.closing = func() { close(held); <-release }
+	// stopped reports what a returned Close finds still running.
+	stopped := func() error {
+		if !n.System().IsStopped() {
+			return errors.New("the actor system is running")
+		}
+		err := r.Each(func(_ int, rep *messages.Reply) any { return &messages.Flush{Reply: rep} })
+		if !errors.Is(err, ErrClosed) {
+			return fmt.Errorf("the router's Each = %v; want ErrClosed", err)
+		}
+		return nil
+	}
+	closeAndCheck := func(done chan<- error) {
+		if err := n.Close(); err != nil {
+			done <- err
+			return
+		}
+		done <- stopped()
+	}
+	first, second := make(chan error, 1), make(chan error, 1)
+	go closeAndCheck(first)
+	<-held
+	go closeAndCheck(second)
+	synctest.Wait()
+	select {
+	case err := <-second:
+		t.Errorf("second Close returned (finding: %v) while the first was still stopping the node", err)
+		second <- nil // the first still has to finish
+	default:
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Errorf("first Close: %v", err)
+	}
+	if err := <-second; err != nil {
+		t.Errorf("second Close: %v", err)
 	}
 }
