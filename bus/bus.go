@@ -422,8 +422,12 @@ func (b *Bus) receive(msg []byte) {
 		return
 	}
 	if envs[0].Origin == b.cfg.NodeID {
-		if envs[0].Epoch != b.epoch.Load() {
-			b.report(fmt.Errorf("%w: another process uses node id %q", ErrInvalid, b.cfg.NodeID))
+		// Its own broadcasts come back, under its epoch or, just after a
+		// rejoin, an older one; under a newer epoch they are another
+		// process's (which sees this one's as newer once it rejoins): a
+		// misconfiguration, reported once a minute.
+		if e := envs[0].Epoch; e > b.epoch.Load() && b.reject(RejectSelf, envs[0].Origin) {
+			b.report(fmt.Errorf("%w: another process uses node id %q (epoch %d); each node needs an id of its own", ErrInvalid, b.cfg.NodeID, e))
 		}
 		return
 	}

@@ -114,3 +114,16 @@ func Ghosts(b *Bus) int {
 	b.sync()
 	return n
 }
+
+// HeartbeatNumbers returns the numbers of b's recent heartbeats, those
+// whose answers it would take.
+func HeartbeatNumbers(b *Bus) []uint64 {
+	var ns []uint64
+	b.root.Send(b.pid, inspect{fn: func(a *busActor) {
+		for n := range a.hbSent {
+			ns = append(ns, n)
+		}
+	}})
+	b.sync()
+	return ns
+}

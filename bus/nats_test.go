@@ -3,10 +3,13 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/warpcache/warp/bus"
+	"github.com/warpcache/warp/bus/bustest"
 	"github.com/warpcache/warp/bus/natsbus"
 	"github.com/warpcache/warp/internal/natstest"
 )
@@ -101,5 +104,93 @@ func natsServerRestartCatchesUp(t *testing.T, inProcess bool) {
 	eventually(t, "the reconnect's repair flush", func() bool { return nodes[1].bus.Stats().Repairs >= 1 })
 	if s := nodes[1].bus.Stats(); s.Repairs != 1 {
 		t.Fatalf("%d repair flushes after the restart; want the reconnect's one: %+v", s.Repairs, s)
+	}
+}
+
+// Two processes that use one node id (a misconfiguration) are told: the
+// one that sees the other's broadcasts under a newer epoch counts them as
+// RejectSelf and reports an error wrapping ErrInvalid, at most once a
+// minute however many arrive.
+func TestSharedNodeIDReported(t *testing.T) {
+	t.Parallel()
+	_, trs := natsNodesVia(t, 3, true)
+	nodes := startNodes(t, trs, func(c *bus.Config) {
+		if c.NodeID == "n2" {
+			c.NodeID = "n0"
+		}
+	})
+	var reported []error
+	eventually(t, "a RejectSelf", func() bool {
+		for _, n := range []node{nodes[0], nodes[2]} {
+			select {
+			case err := <-n.bus.Errors():
+				if strings.Contains(err.Error(), "another process uses node id") {
+					reported = append(reported, err)
+				}
+			default:
+			}
+		}
+		return nodes[0].bus.Stats().Rejected[bus.RejectSelf]+nodes[2].bus.Stats().Rejected[bus.RejectSelf] >= 20
+	})
+	for _, n := range []node{nodes[0], nodes[2]} {
+		for done := false; !done; {
+			select {
+			case err := <-n.bus.Errors():
+				if strings.Contains(err.Error(), "another process uses node id") {
+					reported = append(reported, err)
+				}
+			default:
+				done = true
+			}
+		}
+	}
+	if len(reported) == 0 || len(reported) > 2 {
+		t.Fatalf("%d reports of the shared node id for %d messages; want 1 or 2 (once a minute, per process)",
+			len(reported), nodes[0].bus.Stats().Rejected[bus.RejectSelf]+nodes[2].bus.Stats().Rejected[bus.RejectSelf])
+	}
+	for _, err := range reported {
+		if !errors.Is(err, bus.ErrInvalid) {
+			t.Fatalf("reported %v; want ErrInvalid", err)
+		}
+	}
+}
+
+// minless is a Membership whose Join ignores the caller's clock reading,
+// as when a node's clock is behind the epochs the store issued: each Join
+// gets the largest epoch issued plus one.
+type minless struct{ *bustest.Membership }
+
+func (m minless) Join(ctx context.Context, node string, _ uint64) (uint64, error) {
+	return m.Membership.Join(ctx, node, 0)
+}
+
+// Two processes under one node id share its inbox, so each receives the
+// answers to the other's heartbeats. The answers must never match one's
+// own recent heartbeats: they would renew its lease with answers its
+// peers sent the other epoch, which their strong writes no longer wait
+// for. Here the second joins on a clock behind, so the epochs differ by
+// 1; heartbeat numbers counted from the epochs overlapped.
+func TestSharedIDHeartbeatNumbersApart(t *testing.T) {
+	t.Parallel()
+	m := minless{bustest.NewMembership()}
+	_, trs := natsNodesVia(t, 2, true)
+	buses := make([]*bus.Bus, 2)
+	for i, tr := range trs {
+		b, err := bus.New(newSystem(t), fastConfig(clusterOf(t), "a", tr, bustest.NewApplier(), m))
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		t.Cleanup(func() { _ = b.Close() })
+		buses[i] = b
+	}
+	var ns [2][]uint64
+	eventually(t, "heartbeats from both", func() bool {
+		ns[0], ns[1] = bus.HeartbeatNumbers(buses[0]), bus.HeartbeatNumbers(buses[1])
+		return len(ns[0]) >= 3 && len(ns[1]) >= 3
+	})
+	for _, n := range ns[0] {
+		if slices.Contains(ns[1], n) {
+			t.Fatalf("heartbeat number %d is recent in both processes under node id a (%v and %v)", n, ns[0], ns[1])
+		}
 	}
 }

@@ -38,7 +38,7 @@ type Stats struct {
 	// that it has not received yet.
 	Lag uint64
 	// Rejected counts what the bus refused, by reason: RejectClock,
-	// RejectPeers, RejectRate, RejectInbound, and for a message dropped on arrival the
+	// RejectPeers, RejectRate, RejectInbound, RejectSelf, and for a message dropped on arrival the
 	// reason wire.RejectReason gives ("bad_mac", "unknown_key",
 	// "truncated", "format", "malformed", "version").
 	Rejected map[string]uint64
@@ -57,6 +57,9 @@ const (
 	// RejectInbound: a received message dropped because MaxInboundBytes
 	// were already waiting for the bus actor.
 	RejectInbound = "inbound"
+	// RejectSelf: a message under this node's own id from another epoch:
+	// another process uses the id (each node needs one of its own).
+	RejectSelf = "self"
 )
 
 // counters are the live counters behind Stats.
@@ -96,7 +99,7 @@ const maxLogged = 1024
 
 // reject counts something refused for reason, from origin, and logs it at
 // most once per origin and reason per minute.
-func (b *Bus) reject(reason, origin string) {
+func (b *Bus) reject(reason, origin string) (logged bool) {
 	c := &b.stats
 	now := b.cfg.Now()
 	c.mu.Lock()
@@ -117,4 +120,5 @@ func (b *Bus) reject(reason, origin string) {
 	if log {
 		b.cfg.Logger.Warn("bus: rejected a message (logged once a minute per origin)", "reason", reason, "origin", origin, "node", b.cfg.NodeID)
 	}
+	return log
 }

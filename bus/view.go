@@ -3,6 +3,7 @@ package bus
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -228,7 +229,13 @@ func (a *busActor) setEpoch(epoch uint64) {
 	a.publishSelf()
 	a.seq = 0
 	a.ring = newRing(a.cfg.RingSize)
-	a.hbNum = epoch
+	// Heartbeat numbers start at random: another process under this
+	// node id (a misconfiguration) shares its inbox, so it receives the
+	// answers to this one's heartbeats; numbered from the epochs, which
+	// differ by 1 when one joined on a clock behind the other's, they
+	// would match its own recent numbers and renew its lease with answers
+	// meant for this one (TestSharedIDHeartbeatNumbersApart).
+	a.hbNum = rand.Uint64()
 	clear(a.hbSent)
 }
 

@@ -62,7 +62,7 @@ func newStateCollector(src api.Source, labels prometheus.Labels) *stateCollector
 	c.descs["warp_coherence_lease_valid"] = prometheus.NewDesc("warp_coherence_lease_valid", "1 while this node may serve StrongDistributed keys from L1.", nil, labels)
 	c.descs["warp_bus_peers"] = prometheus.NewDesc("warp_bus_peers", "Members of this node's view, itself excluded.", nil, labels)
 	c.descs["warp_bus_rejected_total"] = prometheus.NewDesc("warp_bus_rejected_total",
-		"What the bus refused, by reason: bad_mac, unknown_key, truncated, format, malformed, version (a message dropped on arrival), clock (a version too far ahead), peers (over MaxPeers), rate (over RetransmitRate).",
+		"What the bus refused, by reason: bad_mac, unknown_key, truncated, format, malformed, version (a message dropped on arrival), clock (a version too far ahead), peers (over MaxPeers), rate (over RetransmitRate), inbound (dropped while MaxInboundBytes waited), self (another process uses this node id).",
 		[]string{"reason"}, labels)
 	return c
 }
