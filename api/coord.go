@@ -23,7 +23,9 @@ var ErrNoCoordination = errors.New("warp: leases or locks not configured")
 // (bus/natslease): GrantLease, AttachLease, KeepAliveLease and
 // RevokeLease. When a lease is revoked or expires, on any node, every
 // instance that enabled leases on the bucket drops its cached copies of the
-// keys attached to it, wherever they were attached.
+// keys attached to it, wherever they were attached; the end of a lease
+// with more keys than cfg.MaxAttachments flushes the cache instead
+// (cfg.Flush is the instance's own: one the caller set is replaced).
 func WithLeases[T any](js jetstream.JetStream, cfg natslease.Config) Option[T] {
 	return func(o *options[T]) error {
 		if js == nil {
@@ -88,7 +90,9 @@ func (w *Warp[T]) startCoordination(o *options[T]) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if o.leases != nil {
-		l, err := natslease.New(ctx, o.leases.js, o.leases.cfg, w.leaseRevoked)
+		cfg := o.leases.cfg
+		cfg.Flush = w.leaseFlush
+		l, err := natslease.New(ctx, o.leases.js, cfg, w.leaseRevoked)
 		if err != nil {
 			return fmt.Errorf("%w: leases: %w", ErrConfig, err)
 		}
@@ -121,6 +125,19 @@ func (w *Warp[T]) leaseRevoked(_ string, keys []string) {
 		}
 		rep := w.router.Replies.Get()
 		_, _ = w.request(w.router.Shard(w.router.Hash(k)), &messages.Invalidate{Key: k, Reply: rep}, rep)
+	}
+}
+
+// leaseFlush drops this node's whole cache: a lease ended that had more
+// keys attached than natslease.Config.MaxAttachments, which the watcher
+// did not keep.
+func (w *Warp[T]) leaseFlush(string) {
+	if w.closed.Load() {
+		return
+	}
+	w.coord.leasesRevoked.Add(1)
+	if w.router.Each(func(_ int, rep *messages.Reply) any { return &messages.Flush{Reply: rep} }) == nil {
+		w.invalidated(Invalidation{Prefix: true})
 	}
 }
 

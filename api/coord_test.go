@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"testing"
@@ -22,6 +23,14 @@ import (
 // one store, each with its own connection, leases and locks.
 func coordNodes(t *testing.T, n int) ([]*Warp[string], *memory.Store[string]) {
 	t.Helper()
+	nodes, st, _ := coordNodesWith(t, n, natslease.Config{MarkerTTL: time.Second})
+	return nodes, st
+}
+
+// coordNodesWith is coordNodes with leases configured by lc; it also
+// returns a JetStream client of its own.
+func coordNodesWith(t *testing.T, n int, lc natslease.Config) ([]*Warp[string], *memory.Store[string], jetstream.JetStream) {
+	t.Helper()
 	srv := natstest.StartJetStream(t, nil)
 	st := memory.New[string](memory.Options{})
 	var nodes []*Warp[string]
@@ -37,7 +46,7 @@ func coordNodes(t *testing.T, n int) ([]*Warp[string], *memory.Store[string]) {
 		}
 		w, err := New[string](st,
 			WithNodeConfig[string](actors.Config{ID: fmt.Sprintf("n%d", i)}),
-			WithLeases[string](js, natslease.Config{MarkerTTL: time.Second}),
+			WithLeases[string](js, lc),
 			WithLocks[string](js, natslock.Config{}))
 		if err != nil {
 			t.Fatal(err)
@@ -48,7 +57,74 @@ func coordNodes(t *testing.T, n int) ([]*Warp[string], *memory.Store[string]) {
 		}
 		nodes = append(nodes, w)
 	}
-	return nodes, st
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nodes, st, js
+}
+
+// A lease with more keys attached than natslease.Config.MaxAttachments
+// (here written by another client of the bucket) is one whose keys the
+// watchers did not keep: its end flushes every node's cache. An Attach
+// past the bound is refused.
+func TestOverflowedLeaseFlushes(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	nodes, st, js := coordNodesWith(t, 2, natslease.Config{MarkerTTL: time.Second, MaxAttachments: 2})
+	keys := []string{"k:1", "k:2", "k:3", "k:free"}
+	for _, k := range keys {
+		_, _ = st.Set(ctx, k, "v", store.Write{})
+		for _, w := range nodes {
+			_, _ = w.Get(ctx, k)
+		}
+	}
+	lease, err := nodes[0].GrantLease(ctx, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys[:2] {
+		if err := nodes[0].AttachLease(ctx, lease.ID, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, "node 1 sees both attachments", func() bool { return len(nodes[1].leases.Keys(lease.ID)) == 2 })
+	if err := nodes[1].AttachLease(ctx, lease.ID, "k:3"); !errors.Is(err, natslease.ErrTooManyKeys) {
+		t.Fatalf("AttachLease past MaxAttachments: %v; want ErrTooManyKeys", err)
+	}
+	kv, err := js.KeyValue(ctx, natslease.DefaultBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "attach."+lease.ID+"."+base64.RawURLEncoding.EncodeToString([]byte("k:3")), nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "every watcher past the bound", func() bool {
+		return nodes[0].leases.Keys(lease.ID) == nil && nodes[1].leases.Keys(lease.ID) == nil
+	})
+	for _, w := range nodes {
+		if !cached(w, "k:free") {
+			t.Fatal("a key not attached to the lease was dropped before the lease ended")
+		}
+	}
+	if err := nodes[1].RevokeLease(ctx, lease.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "every node flushes", func() bool {
+		for _, w := range nodes {
+			for _, k := range keys {
+				if cached(w, k) {
+					return false
+				}
+			}
+		}
+		return true
+	})
 }
 
 func cached(w *Warp[string], key string) bool {

@@ -15,7 +15,13 @@ const (
 	DefaultBucket    = "warp_leases"
 	DefaultLeaseTTL  = 30 * time.Second
 	DefaultMarkerTTL = time.Minute
+	// DefaultMaxAttachments is the default of [Config.MaxAttachments].
+	DefaultMaxAttachments = 65536
 )
+
+// maxMaxAttachments is the largest [Config.MaxAttachments]: about 1 GB of
+// keys of [MaxKeyLen] bytes for one lease, in every node's memory.
+const maxMaxAttachments = 1 << 20
 
 // Config configures [New]. The zero value gives the documented defaults.
 type Config struct {
@@ -38,6 +44,24 @@ type Config struct {
 	// Replicas of a new bucket; default 1. Use 3 in a cluster so that
 	// leases survive the loss of a server.
 	Replicas int
+	// MaxAttachments bounds the keys attached to one lease; default
+	// [DefaultMaxAttachments], at most 1,048,576 (1<<20). Use the same
+	// bound on every node. [Leases.Attach] of a new key to a lease that
+	// has that many (as this node's watcher knows them) fails with
+	// [ErrTooManyKeys]; [Leases.KeepAlive] of a lease that has more on the
+	// server revokes it. Past the bound (other clients can write the
+	// bucket), the watcher stops recording the lease's keys, and its end
+	// calls Flush instead of the [RevokeFunc]; see Flush.
+	MaxAttachments int
+	// Flush is called, instead of the [RevokeFunc], at the end of a lease
+	// that had more than MaxAttachments keys attached: the watcher did
+	// not keep them, so the node must drop every cached key that may have
+	// been attached, i.e. flush its cache. It is called like the
+	// RevokeFunc (see [New]). If nil, the watcher cannot drop a lease's
+	// keys safely, so it keeps recording them past MaxAttachments, with no
+	// bound on its memory, and logs a warning; Attach and KeepAlive are
+	// bounded all the same.
+	Flush FlushFunc
 	// Logger receives what the watcher cannot return to a caller: a
 	// recovered panic of the revoke callback, an undecodable entry, a
 	// watcher stopped by a closed connection. Default: discarded.
@@ -57,6 +81,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Replicas == 0 {
 		c.Replicas = 1
 	}
+	if c.MaxAttachments == 0 {
+		c.MaxAttachments = DefaultMaxAttachments
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -74,6 +101,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("natslease: MarkerTTL %v < 1s: %w", c.MarkerTTL, ErrInvalid)
 	case c.Replicas < 0:
 		return fmt.Errorf("natslease: Replicas %d < 0: %w", c.Replicas, ErrInvalid)
+	case c.MaxAttachments < 0 || c.MaxAttachments > maxMaxAttachments:
+		return fmt.Errorf("natslease: MaxAttachments %d not in [0, %d]: %w", c.MaxAttachments, maxMaxAttachments, ErrInvalid)
 	}
 	return nil
 }

@@ -33,6 +33,29 @@
 // entry by itself: a lease ends on time even if the node that granted it
 // died.
 //
+// # Bounds
+//
+// Any client of the server can write the bucket, so the watcher treats
+// its entries as untrusted and bounds what they cost:
+//
+//   - Keys per lease: at most [Config.MaxAttachments] (default 65,536).
+//     [Leases.Attach] of a new key to a lease that has that many, as this
+//     node's watcher knows them, fails with [ErrTooManyKeys];
+//     [Leases.KeepAlive] lists at most one more, and revokes a lease that
+//     has more (its attachments past the bound would expire before it).
+//     The watcher stops recording the keys of a lease past the bound, and
+//     at its end calls [Config.Flush] instead of the [RevokeFunc]: the node
+//     must drop every cached key, since the lease's are not known. Without
+//     a Flush, the watcher keeps recording them, without bound, rather
+//     than miss one.
+//   - Reads: an attachment, after the replay, of a lease the watcher does
+//     not know makes it read the lease's entry (to revoke the key if the
+//     lease is gone), off the watcher goroutine: at most 4 reads at once,
+//     1024 leases queued or being read; past that, the key is revoked at
+//     once (dropping a cached copy early is always safe), and the lease is
+//     read once the reads have drained. Such keys are reported when the
+//     read returns, perhaps after the ends of leases seen later.
+//
 // # Races
 //
 // Attach checks that the lease exists, writes the attachment, and checks
@@ -45,6 +68,6 @@
 //
 // # Errors
 //
-// Errors wrap [ErrNotFound], [ErrInvalid], [ErrClosed], or the context's
-// error, with the operation and the lease id.
+// Errors wrap [ErrNotFound], [ErrInvalid], [ErrTooManyKeys], [ErrClosed],
+// or the context's error, with the operation and the lease id.
 package natslease

@@ -11,6 +11,10 @@ var (
 	// lease id, an empty or too long key, a negative TTL, or an existing
 	// bucket without per-key TTLs.
 	ErrInvalid = errors.New("natslease: invalid argument")
+	// ErrTooManyKeys: the lease has [Config.MaxAttachments] keys attached
+	// already (Attach), or more on the server (KeepAlive, which then
+	// revokes it).
+	ErrTooManyKeys = errors.New("natslease: too many keys attached")
 	// ErrClosed: the [Leases] is closed.
 	ErrClosed = errors.New("natslease: closed")
 )

@@ -1,6 +1,9 @@
 package natslease
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // SetAttachHook makes Attach call f after its first read of the lease
 // ("read") and after writing the attachment ("written"), so tests force
@@ -13,4 +16,17 @@ func SetTableClock(l *Leases, now func() time.Time) {
 	l.table.mu.Lock()
 	defer l.table.mu.Unlock()
 	l.table.now = now
+}
+
+// Bounds of the reads of unknown leases' entries.
+const (
+	MaxReads     = maxReads
+	MaxResolving = maxResolving
+)
+
+// SetResolveHook makes l's watcher call f before each read of the entry of
+// a lease that an attachment names but the watcher does not know, with
+// the read's context, so that tests hold reads up.
+func SetResolveHook(l *Leases, f func(ctx context.Context, id string)) {
+	l.resolveHook.Store(&f)
 }

@@ -56,6 +56,8 @@ func TestInvalid(t *testing.T) {
 		{MarkerTTL: 500 * time.Millisecond},
 		{DefaultTTL: -time.Second},
 		{Replicas: -1},
+		{MaxAttachments: -1},
+		{MaxAttachments: 1<<20 + 1},
 	}
 	for _, cfg := range configs {
 		if _, err := natslease.New(ctx, n.js, cfg, noop); !errors.Is(err, natslease.ErrInvalid) {

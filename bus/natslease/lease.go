@@ -3,6 +3,7 @@ package natslease
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -45,7 +46,11 @@ func (l *Leases) Grant(ctx context.Context, ttl time.Duration) (Lease, error) {
 // the lease's end revokes it on every node. It returns an error wrapping
 // [ErrNotFound] if the lease does not exist, or if it ended while
 // attaching: the key is then revoked anyway, on every node, by the
-// watchers. Attaching a key twice is harmless.
+// watchers. Attaching a key twice is harmless. A new key on a lease that
+// has [Config.MaxAttachments] keys already, as this node's watcher knows
+// them, is refused with [ErrTooManyKeys]; attachments made at the same
+// time, or not yet seen by the watcher, can take a lease past the bound
+// (see [Config.Flush]).
 //
 // The attachment is written with the lease's TTL, so it outlives the lease
 // entry and disappears by itself. Attach reads the lease before and after
@@ -64,6 +69,9 @@ func (l *Leases) Attach(ctx context.Context, id, key string) error {
 		return err
 	}
 	defer leave()
+	if l.table.full(id, key) {
+		return fmt.Errorf("natslease: attach %s: %d keys attached already: %w", id, l.cfg.MaxAttachments, ErrTooManyKeys)
+	}
 	e, err := l.lease(ctx, "attach", id)
 	if err != nil {
 		return err
@@ -93,8 +101,11 @@ func (l *Leases) Attach(ctx context.Context, id, key string) error {
 // lease is never brought back. A ttl that is negative or above [MaxTTL],
 // or, with ttl 0, a lease entry whose TTL does not read back as 1s to
 // MaxTTL (written by another client), is [ErrInvalid], and the entry is
-// left as it was. Call it well before the TTL runs out, e.g. at a third of
-// it.
+// left as it was. A lease with more than [Config.MaxAttachments] keys
+// attached on the server is revoked instead, since the attachments past
+// the bound would expire before it, with an error wrapping
+// [ErrTooManyKeys]. Call it well before the TTL runs out, e.g. at a third
+// of it.
 func (l *Leases) KeepAlive(ctx context.Context, id string, ttl time.Duration) error {
 	if err := checkID("keepalive", id); err != nil {
 		return err
@@ -151,11 +162,15 @@ func (l *Leases) refreshLease(ctx context.Context, id string, ttl time.Duration)
 
 // refreshAttachments rewrites every attachment of id with ttl, each
 // compare-and-set on the revision listed, so a purged one stays purged.
-// The writes are pipelined.
+// The writes are pipelined. If id has more than MaxAttachments, it
+// revokes id instead.
 func (l *Leases) refreshAttachments(ctx context.Context, id string, ttl time.Duration) error {
 	entries, err := l.attachments(ctx, id)
 	if err != nil {
 		return err
+	}
+	if len(entries) > l.cfg.MaxAttachments {
+		return l.revokeOverflowed(ctx, id)
 	}
 	acks := make([]jetstream.PubAckFuture, 0, len(entries))
 	for _, e := range entries {
@@ -181,7 +196,20 @@ func (l *Leases) refreshAttachments(ctx context.Context, id string, ttl time.Dur
 	return nil
 }
 
-// attachments lists the live attachment entries of id on the server.
+// revokeOverflowed revokes lease id, which has more than MaxAttachments
+// keys attached: its lease entry was just rewritten, and the attachments
+// past the bound, not rewritten, would expire before it, unknown to a
+// node that joins later. Every watcher has seen them, so the lease's end
+// reaches every key (see Config.Flush).
+func (l *Leases) revokeOverflowed(ctx context.Context, id string) error {
+	if err := l.kv.Purge(ctx, leaseKey(id), jetstream.PurgeTTL(l.markerTTL)); err != nil {
+		return opError(ctx, "keepalive", id, err)
+	}
+	return fmt.Errorf("natslease: keepalive %s: more than %d keys attached, lease revoked: %w", id, l.cfg.MaxAttachments, ErrTooManyKeys)
+}
+
+// attachments lists the live attachment entries of id on the server, up
+// to MaxAttachments+1 of them.
 func (l *Leases) attachments(ctx context.Context, id string) ([]jetstream.KeyValueEntry, error) {
 	// The client keeps a goroutine until the watch's context ends.
 	ctx, cancel := context.WithCancel(ctx)
@@ -201,7 +229,9 @@ func (l *Leases) attachments(ctx context.Context, id string) ([]jetstream.KeyVal
 			if e == nil {
 				return out, nil
 			}
-			out = append(out, e)
+			if out = append(out, e); len(out) > l.cfg.MaxAttachments {
+				return out, nil
+			}
 		case <-ctx.Done():
 			return nil, opError(ctx, "keepalive", id, ctx.Err())
 		}

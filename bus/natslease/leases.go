@@ -3,6 +3,7 @@ package natslease
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -14,6 +15,12 @@ import (
 // the lease is revoked or expires; see [New] for when and how.
 type RevokeFunc func(id string, keys []string)
 
+// FlushFunc is called with a lease's id when the lease ends after it had
+// more keys attached than [Config.MaxAttachments], which the watcher did
+// not record: the node must drop every cached key that may have been
+// attached. See [Config.Flush].
+type FlushFunc func(id string)
+
 // Leases grants leases and tracks the keys attached to them, stored in one
 // JetStream KV bucket. Create one per node (per NATS connection) with
 // [New]; it is safe for concurrent use.
@@ -24,13 +31,17 @@ type Leases struct {
 	subject   string        // "$KV.<bucket>.", prefix of an entry's subject
 	markerTTL time.Duration // the bucket's LimitMarkerTTL
 
-	table table // leases and attachments seen by the watcher
+	table    table      // leases and attachments seen by the watcher
+	onRevoke RevokeFunc // New's; called by the watcher only
 
 	gate    *jskv.Gate    // calls in progress; Done stops the watcher
 	stopped chan struct{} // closed when the watcher goroutine has returned
 
 	// attachHook, if set (tests), is called by Attach at its stages.
 	attachHook func(stage string)
+	// resolveHook, if set (tests), is called before each read of an
+	// unknown lease's entry, with the read's context.
+	resolveHook atomic.Pointer[func(ctx context.Context, id string)]
 }
 
 // Lease is one grant, returned by [Leases.Grant].
@@ -48,12 +59,17 @@ type Lease struct {
 //
 // onRevoke is called when a lease known to this node is revoked (on any
 // node) or expires on the server, with the keys attached to it as seen by
-// this node: exactly once per lease, then the lease is forgotten. A key
-// attached after the lease ended (an Attach that lost the race with the
-// revocation) is passed in an extra call with that key alone. Calls come
-// from the watcher's goroutine, one at a time, in the bucket's order;
-// onRevoke must not call [Leases.Close]. A panic in it is recovered and
-// logged.
+// this node: exactly once per lease, then the lease is forgotten. A lease
+// that had more than [Config.MaxAttachments] keys ends with a call of
+// cfg.Flush instead, if set. A key attached after the lease ended (an
+// Attach that lost the race with the revocation) is passed in an extra
+// call with that key alone. Calls come from the watcher's goroutine, one
+// at a time, in the bucket's order, but for attachments of a lease the
+// watcher does not know: its entry is read off the watcher goroutine, and
+// if it is gone the lease's keys are reported when the read returns,
+// perhaps after later entries' calls (past 1024 such reads pending, each
+// such key is reported at once, alone). Neither callback may call
+// [Leases.Close]; a panic in one is recovered and logged.
 //
 // js is the caller's; [Leases.Close] leaves it and its connection open.
 func New(ctx context.Context, js jetstream.JetStream, cfg Config, onRevoke RevokeFunc) (*Leases, error) {
@@ -73,12 +89,13 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config, onRevoke Revok
 	}
 	l := &Leases{
 		js: js, kv: kv, cfg: cfg, markerTTL: markerTTL,
-		subject: "$KV." + cfg.Bucket + ".",
-		table:   newTable(time.Now, markerTTL, cfg.DefaultTTL),
-		gate:    jskv.NewGate(),
-		stopped: make(chan struct{}),
+		subject:  "$KV." + cfg.Bucket + ".",
+		table:    newTable(time.Now, markerTTL, cfg.DefaultTTL, cfg.MaxAttachments, cfg.Flush != nil),
+		onRevoke: onRevoke,
+		gate:     jskv.NewGate(),
+		stopped:  make(chan struct{}),
 	}
-	if err := l.startWatch(ctx, onRevoke); err != nil {
+	if err := l.startWatch(ctx); err != nil {
 		return nil, err
 	}
 	return l, nil

@@ -2,6 +2,7 @@ package natslease
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -12,7 +13,7 @@ import (
 // long as it lived.
 func TestTombstonesExpireInTheirOwnOrder(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
-	tb := newTable(func() time.Time { return now }, time.Second, 10*time.Second)
+	tb := newTable(func() time.Time { return now }, time.Second, 10*time.Second, DefaultMaxAttachments, true)
 	tb.grant("long", 100*365*24*time.Hour)
 	tb.end("long")
 	const n = 1000
@@ -28,5 +29,51 @@ func TestTombstonesExpireInTheirOwnOrder(t *testing.T) {
 	}
 	if _, ok := tb.tombs["long"]; !ok {
 		t.Fatal("the tombstone of the 100-year lease was forgotten early")
+	}
+}
+
+// TestTableBound: past maxKeys, a table that drops keys forgets the
+// lease's keys, records no more, refuses Attach (full) and ends the lease
+// with all set; one that does not drop them keeps every key. Up to the
+// bound, a key the lease has is not refused.
+func TestTableBound(t *testing.T) {
+	t.Parallel()
+	for _, drop := range []bool{true, false} {
+		t.Run(fmt.Sprint("drop=", drop), func(t *testing.T) {
+			t.Parallel()
+			tb := newTable(time.Now, time.Second, 10*time.Second, 2, drop)
+			tb.grant("l", time.Minute)
+			for i, k := range []string{"a", "b", "b"} {
+				if _, _, over := tb.sighting("l", k); over {
+					t.Fatalf("sighting %d (%s) of 2 keys: over; want not", i, k)
+				}
+			}
+			if !tb.full("l", "c") || tb.full("l", "a") {
+				t.Errorf("at 2 keys: full(c), full(a) = %v, %v; want true, false", tb.full("l", "c"), tb.full("l", "a"))
+			}
+			overs := 0
+			for _, k := range []string{"c", "d", "a"} {
+				if _, _, over := tb.sighting("l", k); over {
+					overs++
+				}
+			}
+			if overs != 1 {
+				t.Errorf("3 sightings past the bound reported over %d times; want once", overs)
+			}
+			if !tb.full("l", "a") {
+				t.Error("past the bound: full(a) = false; want true")
+			}
+			want := []string{"a", "b", "c", "d"}
+			if drop {
+				want = nil
+			}
+			if got := tb.keys("l"); !slices.Equal(got, want) {
+				t.Errorf("keys: got %q; want %q", got, want)
+			}
+			e, first, known := tb.end("l")
+			if !first || !known || e.all != drop || !slices.Equal(e.keys, want) {
+				t.Errorf("end: got %+v, %v, %v; want keys %q, all %v, first and known", e, first, known, want, drop)
+			}
+		})
 	}
 }

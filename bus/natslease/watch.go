@@ -2,7 +2,6 @@ package natslease
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -16,7 +15,7 @@ const drainTimeout = 5 * time.Second
 
 // startWatch starts the node's watcher of the whole bucket and waits until
 // it has replayed the bucket's current entries.
-func (l *Leases) startWatch(ctx context.Context, onRevoke RevokeFunc) error {
+func (l *Leases) startWatch(ctx context.Context) error {
 	// The watch outlives ctx (New's): it is stopped by Close. Its context
 	// must end, or the client keeps a goroutine waiting for it.
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -29,7 +28,7 @@ func (l *Leases) startWatch(ctx context.Context, onRevoke RevokeFunc) error {
 	ready := make(chan error, 1)
 	go func() {
 		defer cancel()
-		l.run(w, onRevoke, ready)
+		l.run(w, ready)
 	}()
 	select {
 	case err = <-ready:
@@ -42,17 +41,21 @@ func (l *Leases) startWatch(ctx context.Context, onRevoke RevokeFunc) error {
 	return err
 }
 
-// run is the watcher goroutine: it applies the bucket's entries to the
-// table and calls onRevoke, until Close or the watch ends.
-func (l *Leases) run(w jetstream.KeyWatcher, onRevoke RevokeFunc, ready chan<- error) {
+// run is the watcher goroutine: it applies the bucket's entries, and the
+// outcomes of its resolver's reads, to the table and reports the ends,
+// until Close or the watch ends. It owns the resolver's goroutines.
+func (l *Leases) run(w jetstream.KeyWatcher, ready chan<- error) {
 	defer close(l.stopped)
 	defer stopWatch(w)
+	res := newResolver(l.gate.Context(), l.readLease)
+	defer res.stop()
 	replaying := true
-	revoke := func(id string, keys []string) { l.callRevoke(onRevoke, id, keys) }
 	for {
 		select {
 		case <-l.gate.Done():
 			return
+		case r := <-res.out:
+			l.resolved(r, res)
 		case e, ok := <-w.Updates():
 			switch {
 			case !ok:
@@ -64,13 +67,13 @@ func (l *Leases) run(w jetstream.KeyWatcher, onRevoke RevokeFunc, ready chan<- e
 			case e == nil: // end of the replay, sent once
 				replaying = false
 				for _, id := range l.table.orphans() {
-					if keys, first, _ := l.table.end(id); first {
-						revoke(id, keys)
+					if end, first, _ := l.table.end(id); first {
+						l.report(end)
 					}
 				}
 				ready <- nil
 			default:
-				l.apply(e, replaying, revoke)
+				l.apply(e, replaying, res)
 			}
 		}
 	}
@@ -84,16 +87,16 @@ func (l *Leases) run(w jetstream.KeyWatcher, onRevoke RevokeFunc, ready chan<- e
 // attachment, put or marker, says that its key is attached to its lease,
 // and any attachment entry of a lease not yet seen is held (pending)
 // until the lease's entry or its end shows up; after the replay, the
-// watcher reads the lease's entry at once, and ends the lease if it is
-// gone (its end was seen so long ago that its tombstone is forgotten, or
-// it never existed). The end of a lease leaves a
-// tombstone, so that an attachment written after the end (an Attach that
-// lost the race) is revoked at once, and the markers of attachments that
-// expire after their lease are ignored. Every end seen after the replay
-// is reported once, with the keys known (maybe none). At the end of the replay, pending
-// attachments whose lease entry was not in the bucket are revoked as
-// orphans.
-func (l *Leases) apply(e jetstream.KeyValueEntry, replaying bool, revoke func(string, []string)) {
+// resolver also reads the lease's entry, off this goroutine, and the
+// lease is ended if the entry is gone (its end was seen so long ago that
+// its tombstone is forgotten, or it never existed). The end of a lease
+// leaves a tombstone, so that an attachment written after the end (an
+// Attach that lost the race) is revoked at once, and the markers of
+// attachments that expire after their lease are ignored. Every end seen
+// after the replay is reported once, with the keys known (maybe none). At
+// the end of the replay, pending attachments whose lease entry was not in
+// the bucket are revoked as orphans.
+func (l *Leases) apply(e jetstream.KeyValueEntry, replaying bool, res *resolver) {
 	id, key, isAttach, ok := parseKV(e.Key())
 	if !ok {
 		l.cfg.Logger.Warn("natslease: ignoring a foreign entry", "bucket", l.cfg.Bucket, "key", e.Key())
@@ -102,22 +105,26 @@ func (l *Leases) apply(e jetstream.KeyValueEntry, replaying bool, revoke func(st
 	marker := e.Operation() == jetstream.KeyValueDelete || e.Operation() == jetstream.KeyValuePurge
 	switch {
 	case isAttach:
-		ended, live := l.table.sighting(id, key)
+		ended, live, over := l.table.sighting(id, key)
+		if over {
+			l.overflowed(id)
+		}
 		switch {
 		case ended && !marker:
-			revoke(id, []string{key})
+			l.report(ending{id: id, keys: []string{key}})
 		case !ended && !live && !marker && !replaying:
 			// After the replay the watcher sees a lease's entry before
-			// any attachment written after it, so this lease ended long
-			// enough ago that its tombstone is gone (an Attach paused
-			// between its reads and its write), or never existed.
-			l.endIfGone(id, revoke)
+			// any attachment written after it, unless a newer entry
+			// replaced it; else this lease ended long enough ago that its
+			// tombstone is gone (an Attach paused between its reads and
+			// its write), or never existed.
+			l.resolve(res, id, key)
 		}
 	case marker:
 		// After the replay, every end is reported, even of a lease whose
 		// entry was replaced by its marker before this watcher got it.
-		if keys, first, known := l.table.end(id); first && (known || !replaying) {
-			revoke(id, keys)
+		if end, first, known := l.table.end(id); first && (known || !replaying) {
+			l.report(end)
 		}
 	default:
 		ttl, err := decodeTTL(e.Value())
@@ -128,32 +135,72 @@ func (l *Leases) apply(e jetstream.KeyValueEntry, replaying bool, revoke func(st
 	}
 }
 
-// endIfGone ends lease id, revoking the keys seen attached to it, if its
-// entry is not in the bucket. A failed read (bounded by drainTimeout, and
-// ended by Close) leaves the keys pending, as before it, and is logged.
-func (l *Leases) endIfGone(id string, revoke func(string, []string)) {
-	ctx, cancel := context.WithTimeout(l.gate.Context(), drainTimeout)
-	defer cancel()
-	_, err := l.kv.Get(ctx, leaseKey(id))
+// resolve has the resolver read the entry of lease id, which the table
+// does not know, to end it if it is gone. If maxResolving leases are being
+// read already, key is revoked at once instead (dropping a cached copy
+// early is safe), and stays recorded under id.
+func (l *Leases) resolve(res *resolver, id, key string) {
+	if res.add(id) {
+		return
+	}
+	if !res.missed {
+		l.cfg.Logger.Warn("natslease: too many attachments of unknown leases to read; revoking their keys at once",
+			"bucket", l.cfg.Bucket, "reading", maxResolving)
+		res.missed = true
+	}
+	l.report(ending{id: id, keys: []string{key}})
+}
+
+// resolved applies the outcome of a read of the resolver: a lease that
+// is gone and still pending ends. Once the resolver is idle, the leases it
+// refused, still pending, are queued again.
+func (l *Leases) resolved(r resolution, res *resolver) {
+	res.done(r.id)
 	switch {
-	case errors.Is(err, jetstream.ErrKeyNotFound):
-		if keys, first, _ := l.table.end(id); first {
-			revoke(id, keys)
+	case r.gone:
+		if end, ok := l.table.endPending(r.id); ok {
+			l.report(end)
 		}
-	case err != nil && l.gate.Closed(): // ended by Close: nothing to report
-	case err != nil:
-		l.cfg.Logger.Warn("natslease: attachment of an unknown lease, whose entry could not be read", "bucket", l.cfg.Bucket, "lease", id, "err", err)
+	case r.err != nil && l.gate.Closed(): // ended by Close: nothing to report
+	case r.err != nil:
+		l.cfg.Logger.Warn("natslease: attachment of an unknown lease, whose entry could not be read", "bucket", l.cfg.Bucket, "lease", r.id, "err", r.err)
+	}
+	if res.missed && res.idle() {
+		res.missed = false
+		for _, id := range l.table.orphans() {
+			if !res.add(id) {
+				res.missed = true
+				return
+			}
+		}
 	}
 }
 
-// callRevoke calls onRevoke, recovering a panic.
-func (l *Leases) callRevoke(onRevoke RevokeFunc, id string, keys []string) {
+// overflowed logs that lease id has more keys attached than
+// MaxAttachments.
+func (l *Leases) overflowed(id string) {
+	if l.cfg.Flush != nil {
+		l.cfg.Logger.Warn("natslease: lease past MaxAttachments; its keys are no longer recorded, and its end flushes",
+			"bucket", l.cfg.Bucket, "lease", id, "max", l.cfg.MaxAttachments)
+		return
+	}
+	l.cfg.Logger.Warn("natslease: lease past MaxAttachments, and no Flush configured; its keys are recorded without bound",
+		"bucket", l.cfg.Bucket, "lease", id, "max", l.cfg.MaxAttachments)
+}
+
+// report reports the end e: onRevoke with its keys, or Flush if the keys
+// were dropped. A panic is recovered and logged.
+func (l *Leases) report(e ending) {
 	defer func() {
 		if r := recover(); r != nil {
-			l.cfg.Logger.Error("natslease: revoke callback panicked", "lease", id, "keys", len(keys), "panic", fmt.Sprint(r))
+			l.cfg.Logger.Error("natslease: revoke callback panicked", "lease", e.id, "keys", len(e.keys), "flush", e.all, "panic", fmt.Sprint(r))
 		}
 	}()
-	onRevoke(id, keys)
+	if e.all {
+		l.cfg.Flush(e.id)
+		return
+	}
+	l.onRevoke(e.id, e.keys)
 }
 
 // stopWatch stops w and drains it (jskv.StopWatch), bounded by
