@@ -31,7 +31,6 @@ type manualTransport struct {
 	queue          [][]byte
 	cutIn, cutOut  bool
 	paused, closed bool
-	blocked        map[string]bool // destinations this node's messages do not reach
 }
 
 func newManualHub() *manualHub { return &manualHub{nodes: map[string]*manualTransport{}} }
@@ -62,7 +61,7 @@ func (t *manualTransport) deliver(msg []byte, to func(*manualTransport) bool) er
 		return nil
 	}
 	for _, o := range t.hub.nodes {
-		if to(o) && !o.cutIn && !o.closed && !t.blocked[o.node] {
+		if to(o) && !o.cutIn && !o.closed {
 			o.queue = append(o.queue, bytes.Clone(msg))
 		}
 	}
@@ -246,17 +245,6 @@ func (c *mcluster) pause(id string, on bool) {
 // cut cuts node id off the bus, inbound and outbound separately.
 func (c *mcluster) cut(id string, in, out bool) {
 	c.hub.set(id, func(t *manualTransport) { t.cutIn, t.cutOut = in, out })
-}
-
-// block stops (or, with on false, resumes) delivery of from's messages
-// to node to: a partition in one direction between two nodes.
-func (c *mcluster) block(from, to string, on bool) {
-	c.hub.set(from, func(t *manualTransport) {
-		if t.blocked == nil {
-			t.blocked = map[string]bool{}
-		}
-		t.blocked[to] = on
-	})
 }
 
 // report makes node id's transport report state s to its bus.
