@@ -43,6 +43,8 @@ type clusterOpts struct {
 	faults bool // wrap each transport in a fault injector
 	// listen, if set, is every node's invalidation listener.
 	listen func(node int, ev Invalidation)
+	// clock, if set, gives node i its wall clock (nil: the system's).
+	clock func(node int) actors.Clock
 }
 
 func newTestCluster[T any](t testing.TB, n int, o clusterOpts) *testCluster[T] {
@@ -72,8 +74,12 @@ func newTestCluster[T any](t testing.TB, n int, o clusterOpts) *testCluster[T] {
 			c.faults = append(c.faults, f)
 			tr = f
 		}
+		nc := actors.Config{ID: fmt.Sprintf("n%d", i)}
+		if o.clock != nil {
+			nc.Clock = o.clock(i)
+		}
 		opts := []Option[T]{
-			WithNodeConfig[T](actors.Config{ID: fmt.Sprintf("n%d", i)}),
+			WithNodeConfig[T](nc),
 			WithBus[T](bus.Config{
 				Cluster: "test", Transport: tr, Keys: testKeys,
 				HeartbeatInterval: 20 * time.Millisecond, LeaseDuration: 100 * time.Millisecond,
@@ -320,6 +326,38 @@ func TestClusterStrongQuorum(t *testing.T) {
 	}
 	if it, _ := c.store.Get(ctx, "s"); it.Value != "v1" {
 		t.Fatalf("store holds %q after a failed strong write; want v1 (untouched)", it.Value)
+	}
+}
+
+// A node whose wall clock is far behind the others' (more than
+// MaxClockAhead, 10 s) cannot observe their fence tokens, which read as
+// far ahead of its clock; it fences the key all the same (a fence only
+// keeps the key out of the cache, its token is compared with nothing but
+// the release's) and acks, so strong writes on correct clocks go on.
+// They did not: every one failed with ErrQuorum for the life of the
+// process, its clock being anchored at start.
+func TestStrongWritesWithANodeClockBehind(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newTestCluster[string](t, 3, clusterOpts{clock: func(i int) actors.Clock {
+		if i != 2 {
+			return nil
+		}
+		return actors.ClockFunc(func() time.Time { return time.Now().Add(-time.Hour) })
+	}})
+	c.register(t, "s", ModeStrongDistributed)
+	for i, v := range []string{"v0", "v1", "v2"} {
+		if _, err := c.nodes[2].Get(ctx, "s"); err != nil && !errors.Is(err, ErrNotFound) {
+			t.Fatal(err)
+		}
+		if err := c.nodes[i].Set(ctx, "s", v); err != nil {
+			t.Fatalf("strong Set on node %d with node 2's clock an hour behind: %v", i, err)
+		}
+		for j, w := range c.nodes {
+			if got, err := w.Get(ctx, "s"); err != nil || got != v {
+				t.Fatalf("node %d reads %q, %v after node %d's strong write of %q", j, got, err, i, v)
+			}
+		}
 	}
 }
 
