@@ -342,7 +342,10 @@ func TestForgedFences(t *testing.T) {
 		// wait would then never end). Each batch's bound is against a
 		// hang, not a timing: beside the rest of make test under -race, a
 		// batch can take seconds.
-		for b := range 50 {
+		// A batch lost on the way (the server may cut a connection it
+		// finds slow, under make test's load) is replaced, after 10 s, by
+		// a fresh one.
+		send := func() {
 			envs := make([]wire.Envelope, 4096)
 			for i := range envs {
 				seq++
@@ -350,13 +353,22 @@ func TestForgedFences(t *testing.T) {
 					Key: fmt.Sprintf("s:%d", seq), Version: token, Fence: true}
 			}
 			f.publish(t, f.bcast(), forge(t, envs...))
+		}
+		for b := range 50 {
+			send()
+			sent, resent := time.Now(), 0
 			for deadline := time.Now().Add(60 * time.Second); ; <-time.After(time.Millisecond) {
 				st := n1.Bus().Stats()
 				if secure && st.Malformed >= uint64(b+1) || !secure && st.Applied >= applied+uint64(b+1)*4096 {
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("batch %d not taken within 60s; n1's bus: %+v", b, st)
+					t.Fatalf("batch %d not taken within 60s (%d times sent again); n1's bus: %+v", b, resent, st)
+				}
+				if time.Since(sent) > 10*time.Second {
+					t.Logf("batch %d not taken within 10s, sent again; n1's bus: %+v", b, st)
+					send()
+					sent, resent = time.Now(), resent+1
 				}
 			}
 		}
