@@ -24,8 +24,9 @@ var ErrNoCoordination = errors.New("warp: leases or locks not configured")
 // RevokeLease. When a lease is revoked or expires, on any node, every
 // instance that enabled leases on the bucket drops its cached copies of the
 // keys attached to it, wherever they were attached; the end of a lease
-// with more keys than cfg.MaxAttachments flushes the cache instead
-// (cfg.Flush is the instance's own: one the caller set is replaced).
+// whose keys the watcher could not keep (more than cfg.MaxAttachments, or
+// a lease past cfg.MaxLeases) flushes the cache instead (cfg.Flush is the
+// instance's own: one the caller set is replaced).
 func WithLeases[T any](js jetstream.JetStream, cfg natslease.Config) Option[T] {
 	return func(o *options[T]) error {
 		if js == nil {
@@ -128,9 +129,9 @@ func (w *Warp[T]) leaseRevoked(_ string, keys []string) {
 	}
 }
 
-// leaseFlush drops this node's whole cache: a lease ended that had more
-// keys attached than natslease.Config.MaxAttachments, which the watcher
-// did not keep.
+// leaseFlush drops this node's whole cache: a lease ended whose keys the
+// watcher did not keep (past natslease.Config.MaxAttachments or
+// MaxLeases).
 func (w *Warp[T]) leaseFlush(string) {
 	if w.closed.Load() {
 		return

@@ -224,7 +224,7 @@ func TestUnknownLeasesDoNotHoldUpRevocations(t *testing.T) {
 	}
 	b.expectRevoke(t, "real lease behind held reads", lease.ID, []string{"k"})
 	close(reads.release)
-	for range forged {
+	for range len(forged) { // not range forged: its entries are deleted in the loop
 		r := b.nextRevoke(t, 10*time.Second)
 		if k, ok := forged[r.id]; !ok || !slices.Equal(r.keys, []string{k}) {
 			t.Errorf("got revocation %s %q; want one of the forged leases with its key", r.id, r.keys)
@@ -274,5 +274,155 @@ func TestUnknownLeasesBounded(t *testing.T) {
 	}
 	if len(left) > 0 {
 		t.Errorf("%d forged leases never revoked after the reads returned, e.g. %v", len(left), left)
+	}
+}
+
+// TestLeasesBounded: a node whose watcher tracks MaxLeases leases (8)
+// tracks no more, whoever writes them: (a) its table holds at most 8
+// leases and 8 tombstones; (b) a key attached to a lease it does not
+// track is revoked at once, and that lease's end calls Flush, so that a
+// copy cached again meanwhile is dropped, also when the lease was tracked
+// by then, through a key attached after a slot freed up; (c) a lease
+// tracked before the bound was passed, or after a slot freed up, still
+// ends with its keys. The watcher used to track every lease, whatever
+// their number.
+func TestLeasesBounded(t *testing.T) {
+	t.Parallel()
+	const maxLeases = 8
+	srv := natstest.StartJetStream(t, nil)
+	flushes := make(chan string, 16)
+	writer := newNode(t, srv, natslease.Config{})
+	b := newNode(t, srv, natslease.Config{MaxLeases: maxLeases, Flush: func(id string) { flushes <- id }})
+	ctx := bounded(t, 60*time.Second)
+	grant := func() string {
+		t.Helper()
+		lease, err := writer.l.Grant(ctx, time.Minute)
+		if err != nil {
+			t.Fatalf("Grant: %v", err)
+		}
+		return lease.ID
+	}
+	attach := func(id, key string) {
+		t.Helper()
+		if err := writer.l.Attach(ctx, id, key); err != nil {
+			t.Fatalf("Attach(%s, %s): %v", id, key, err)
+		}
+	}
+	revoke := func(id string) {
+		t.Helper()
+		if err := writer.l.Revoke(ctx, id); err != nil {
+			t.Fatalf("Revoke(%s): %v", id, err)
+		}
+	}
+	expectFlush := func(name, id string) {
+		t.Helper()
+		select {
+		case got := <-flushes:
+			if got != id {
+				t.Errorf("%s: Flush(%s); want Flush(%s)", name, got, id)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no Flush(%s) within 10s", name, id)
+		}
+	}
+
+	tracked := grant()
+	attach(tracked, "t")
+	fill := []string{tracked}
+	for len(fill) < maxLeases {
+		fill = append(fill, grant())
+	}
+	untracked := grant()
+	attach(untracked, "u")
+	forged := make([][2]string, 20) // few: each sets 2 of the filter's 65,536 bits, and a lease it names by error would flush
+	for i := range forged {
+		forged[i] = [2]string{fmt.Sprintf("%016x", i+1), "x"}
+	}
+	forge(t, ctx, writer.js, forged)
+	before := barrier(t, ctx, writer, b)[0]
+	if len(before) != 1+len(forged) || before[0].id != untracked || !slices.Equal(before[0].keys, []string{"u"}) {
+		t.Fatalf("revocations past MaxLeases: got %d, first %v; want %s [u], then the %d forged keys, each revoked at once",
+			len(before), before[:min(1, len(before))], untracked, len(forged))
+	}
+	for i, r := range before[1:] {
+		if r.id != forged[i][0] || !slices.Equal(r.keys, []string{"x"}) {
+			t.Errorf("revocation %d: got %s %q; want %s [x]", i+1, r.id, r.keys, forged[i][0])
+		}
+	}
+	if leases, _ := natslease.TableLen(b.l); leases != maxLeases {
+		t.Errorf("(a) %d leases tracked after %d granted and %d forged; want %d", leases, maxLeases+1, len(forged), maxLeases)
+	}
+	if got := b.l.Keys(tracked); !slices.Equal(got, []string{"t"}) {
+		t.Errorf("(c) Keys of a lease tracked before the bound: got %q; want [t]", got)
+	}
+
+	// (b) The key u was revoked at once, and may be cached again: the end
+	// of its lease, not tracked, flushes.
+	revoke(untracked)
+	expectFlush("(b) end of an untracked lease", untracked)
+
+	// (b) A lease with a key refused, then tracked when a slot frees up
+	// (a key attached to it then), does not know the key refused: its end
+	// flushes too.
+	later := grant()
+	attach(later, "v1")
+	b.expectRevoke(t, "key of an untracked lease", later, []string{"v1"})
+	revoke(fill[1])
+	b.expectRevoke(t, "a lease tracked", fill[1], nil)
+	attach(later, "v2")
+	revoke(later)
+	expectFlush("(b) end of a lease tracked after one of its keys was refused", later)
+
+	// (c) Leases tracked report their keys, before the bound was passed
+	// and after.
+	fresh := grant()
+	attach(fresh, "w")
+	revoke(fresh)
+	b.expectRevoke(t, "(c) a lease tracked after a slot freed up", fresh, []string{"w"})
+	revoke(tracked)
+	b.expectRevoke(t, "(c) a lease tracked before the bound", tracked, []string{"t"})
+	for _, id := range fill[2:] {
+		revoke(id)
+	}
+	if extra := barrier(t, ctx, writer, b)[0]; len(extra) != len(fill[2:]) {
+		t.Errorf("revocations of the leases left: got %v; want %d", extra, len(fill[2:]))
+	}
+	if leases, tombs := natslease.TableLen(b.l); leases != 0 || tombs > maxLeases {
+		t.Errorf("(a) after every lease ended: %d leases, %d tombstones; want 0 and at most %d", leases, tombs, maxLeases)
+	}
+	if len(flushes) > 0 {
+		t.Errorf("%d more Flush calls; want none", len(flushes))
+	}
+}
+
+// TestUnknownAttachmentMarkersResolved: markers of attachments of leases
+// the watcher does not know (forged, or outliving their lease's
+// tombstone) are read like attachments: the lease, gone, ends, and the
+// watcher keeps nothing of them. They used to be tracked, pending, for
+// ever.
+func TestUnknownAttachmentMarkersResolved(t *testing.T) {
+	t.Parallel()
+	srv := natstest.StartJetStream(t, nil)
+	n := newNode(t, srv, natslease.Config{})
+	ctx := bounded(t, 20*time.Second)
+	kv, err := n.js.KeyValue(ctx, natslease.DefaultBucket)
+	if err != nil {
+		t.Fatalf("KeyValue: %v", err)
+	}
+	ids := map[string]bool{"00000000000000e1": true, "00000000000000e2": true}
+	for id := range ids {
+		if err := kv.Delete(ctx, "attach."+id+"."+base64.RawURLEncoding.EncodeToString([]byte("m"))); err != nil {
+			t.Fatalf("Delete: %v", err)
+		}
+	}
+	for range len(ids) { // not range ids: its entries are deleted in the loop
+		r := n.nextRevoke(t, 10*time.Second)
+		if !ids[r.id] || !slices.Equal(r.keys, []string{"m"}) {
+			t.Errorf("got revocation %s %q; want one of %v with [m]", r.id, r.keys, ids)
+		}
+		delete(ids, r.id)
+	}
+	if leases, _ := natslease.TableLen(n.l); leases != 0 {
+		t.Errorf("%d leases tracked after the markers were read; want 0", leases)
 	}
 }

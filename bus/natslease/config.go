@@ -17,11 +17,17 @@ const (
 	DefaultMarkerTTL = time.Minute
 	// DefaultMaxAttachments is the default of [Config.MaxAttachments].
 	DefaultMaxAttachments = 65536
+	// DefaultMaxLeases is the default of [Config.MaxLeases].
+	DefaultMaxLeases = 1 << 20
 )
 
 // maxMaxAttachments is the largest [Config.MaxAttachments]: about 1 GB of
 // keys of [MaxKeyLen] bytes for one lease, in every node's memory.
 const maxMaxAttachments = 1 << 20
+
+// maxMaxLeases is the largest [Config.MaxLeases]: a few GB of leases
+// without keys, in every node's memory.
+const maxMaxLeases = 1 << 24
 
 // Config configures [New]. The zero value gives the documented defaults.
 type Config struct {
@@ -53,14 +59,27 @@ type Config struct {
 	// bucket), the watcher stops recording the lease's keys, and its end
 	// calls Flush instead of the [RevokeFunc]; see Flush.
 	MaxAttachments int
+	// MaxLeases bounds the leases the watcher tracks, live or pending
+	// (named by attachments only), and, separately, the ended leases it
+	// remembers (tombstones); default [DefaultMaxLeases], at most
+	// 16,777,216 (1<<24). Past the bound (other clients can write the
+	// bucket), the watcher tracks no new lease: a key attached to a lease
+	// it does not track is revoked at once, alone, and that lease's end
+	// calls Flush instead of the [RevokeFunc], even if the lease is
+	// tracked by then; this lasts for the life of the Leases (see Bounds
+	// in the package documentation). Past the bound, the tombstone due
+	// soonest is forgotten. Without a Flush, the watcher tracks every
+	// lease, without bound, and logs a warning.
+	MaxLeases int
 	// Flush is called, instead of the [RevokeFunc], at the end of a lease
-	// that had more than MaxAttachments keys attached: the watcher did
-	// not keep them, so the node must drop every cached key that may have
-	// been attached, i.e. flush its cache. It is called like the
-	// RevokeFunc (see [New]). If nil, the watcher cannot drop a lease's
-	// keys safely, so it keeps recording them past MaxAttachments, with no
-	// bound on its memory, and logs a warning; Attach and KeepAlive are
-	// bounded all the same.
+	// whose keys the watcher did not keep: one that had more than
+	// MaxAttachments keys attached, or one with a key attached while the
+	// watcher did not track it (past MaxLeases). The node must drop every
+	// cached key that may have been attached, i.e. flush its cache. It is
+	// called like the RevokeFunc (see [New]). If nil, the watcher cannot
+	// drop a lease's keys safely, so it keeps recording them past
+	// MaxAttachments and MaxLeases, with no bound on its memory, and logs a
+	// warning; Attach and KeepAlive are bounded all the same.
 	Flush FlushFunc
 	// Logger receives what the watcher cannot return to a caller: a
 	// recovered panic of the revoke callback, an undecodable entry, a
@@ -84,6 +103,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxAttachments == 0 {
 		c.MaxAttachments = DefaultMaxAttachments
 	}
+	if c.MaxLeases == 0 {
+		c.MaxLeases = DefaultMaxLeases
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -103,6 +125,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("natslease: Replicas %d < 0: %w", c.Replicas, ErrInvalid)
 	case c.MaxAttachments < 0 || c.MaxAttachments > maxMaxAttachments:
 		return fmt.Errorf("natslease: MaxAttachments %d not in [0, %d]: %w", c.MaxAttachments, maxMaxAttachments, ErrInvalid)
+	case c.MaxLeases < 0 || c.MaxLeases > maxMaxLeases:
+		return fmt.Errorf("natslease: MaxLeases %d not in [0, %d]: %w", c.MaxLeases, maxMaxLeases, ErrInvalid)
 	}
 	return nil
 }

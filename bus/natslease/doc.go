@@ -48,13 +48,30 @@
 //     must drop every cached key, since the lease's are not known. Without
 //     a Flush, the watcher keeps recording them, without bound, rather
 //     than miss one.
-//   - Reads: an attachment, after the replay, of a lease the watcher does
-//     not know makes it read the lease's entry (to revoke the key if the
-//     lease is gone), off the watcher goroutine: at most 4 reads at once,
-//     1024 leases queued or being read; past that, the key is revoked at
-//     once (dropping a cached copy early is always safe), and the lease is
-//     read once the reads have drained. Such keys are reported when the
-//     read returns, perhaps after the ends of leases seen later.
+//   - Leases: at most [Config.MaxLeases] (default 1,048,576) tracked,
+//     live or pending (named by attachments only), and as many tombstones.
+//     Past the bound the watcher tracks no new lease; a key attached to a
+//     lease it does not track is revoked at once, alone (dropping a cached
+//     copy early is always safe), and, since the node can cache it again,
+//     that lease's end calls [Config.Flush], even if the watcher tracks
+//     the lease by then (it lacks that key). The watcher notes such leases
+//     in a fixed set of bits (a Bloom filter, 4 bytes per MaxLeases), so
+//     that untracked entries cost it nothing each, and never forgets them:
+//     a lease can live up to [MaxTTL], longer if kept alive, and the node
+//     cannot tell when all those it refused have ended. The filter also
+//     names some other leases, more as more are refused (0.4% of them
+//     after MaxLeases refused, 22% after ten times as many): their ends
+//     flush too. Past MaxLeases tombstones, the one due soonest is
+//     forgotten (a late attachment of its lease is then read, below, or
+//     refused). Without a Flush, the watcher tracks every lease, without
+//     bound.
+//   - Reads: an attachment (or its marker), after the replay, of a lease
+//     the watcher does not know makes it read the lease's entry (to revoke
+//     the key if the lease is gone), off the watcher goroutine: at most 4
+//     reads at once, 1024 leases queued or being read; past that, the key
+//     is revoked at once, and the lease is read once the reads have
+//     drained. Such keys are reported when the read returns, perhaps after
+//     the ends of leases seen later.
 //
 // # Races
 //

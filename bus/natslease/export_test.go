@@ -30,3 +30,11 @@ const (
 func SetResolveHook(l *Leases, f func(ctx context.Context, id string)) {
 	l.resolveHook.Store(&f)
 }
+
+// TableLen returns the number of leases l's watcher tracks, live or
+// pending, and of tombstones it keeps.
+func TableLen(l *Leases) (leases, tombs int) {
+	l.table.mu.Lock()
+	defer l.table.mu.Unlock()
+	return len(l.table.leases), len(l.table.tombs)
+}

@@ -58,6 +58,8 @@ func TestInvalid(t *testing.T) {
 		{Replicas: -1},
 		{MaxAttachments: -1},
 		{MaxAttachments: 1<<20 + 1},
+		{MaxLeases: -1},
+		{MaxLeases: 1<<24 + 1},
 	}
 	for _, cfg := range configs {
 		if _, err := natslease.New(ctx, n.js, cfg, noop); !errors.Is(err, natslease.ErrInvalid) {

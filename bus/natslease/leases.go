@@ -16,9 +16,10 @@ import (
 type RevokeFunc func(id string, keys []string)
 
 // FlushFunc is called with a lease's id when the lease ends after it had
-// more keys attached than [Config.MaxAttachments], which the watcher did
-// not record: the node must drop every cached key that may have been
-// attached. See [Config.Flush].
+// more keys attached than [Config.MaxAttachments], or a key attached while
+// the watcher did not track it (past [Config.MaxLeases]), keys that the
+// watcher did not record: the node must drop every cached key that may
+// have been attached. See [Config.Flush].
 type FlushFunc func(id string)
 
 // Leases grants leases and tracks the keys attached to them, stored in one
@@ -60,16 +61,18 @@ type Lease struct {
 // onRevoke is called when a lease known to this node is revoked (on any
 // node) or expires on the server, with the keys attached to it as seen by
 // this node: exactly once per lease, then the lease is forgotten. A lease
-// that had more than [Config.MaxAttachments] keys ends with a call of
-// cfg.Flush instead, if set. A key attached after the lease ended (an
-// Attach that lost the race with the revocation) is passed in an extra
-// call with that key alone. Calls come from the watcher's goroutine, one
-// at a time, in the bucket's order, but for attachments of a lease the
-// watcher does not know: its entry is read off the watcher goroutine, and
-// if it is gone the lease's keys are reported when the read returns,
-// perhaps after later entries' calls (past 1024 such reads pending, each
-// such key is reported at once, alone). Neither callback may call
-// [Leases.Close]; a panic in one is recovered and logged.
+// that had more than [Config.MaxAttachments] keys, or a key attached while
+// the watcher did not track it (past [Config.MaxLeases]; that key is
+// reported at once, alone), ends with a call of cfg.Flush instead, if set.
+// A key attached after the lease ended (an Attach that lost the race with
+// the revocation) is passed in an extra call with that key alone. Calls
+// come from the watcher's goroutine, one at a time, in the bucket's
+// order, but for attachments of a lease the watcher does not know: its
+// entry is read off the watcher goroutine, and if it is gone the lease's
+// keys are reported when the read returns, perhaps after later entries'
+// calls (past 1024 such reads pending, each such key is reported at once,
+// alone). Neither callback may call [Leases.Close]; a panic in one is
+// recovered and logged.
 //
 // js is the caller's; [Leases.Close] leaves it and its connection open.
 func New(ctx context.Context, js jetstream.JetStream, cfg Config, onRevoke RevokeFunc) (*Leases, error) {
@@ -90,7 +93,7 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config, onRevoke Revok
 	l := &Leases{
 		js: js, kv: kv, cfg: cfg, markerTTL: markerTTL,
 		subject:  "$KV." + cfg.Bucket + ".",
-		table:    newTable(time.Now, markerTTL, cfg.DefaultTTL, cfg.MaxAttachments, cfg.Flush != nil),
+		table:    newTable(time.Now, markerTTL, cfg.DefaultTTL, cfg.MaxAttachments, cfg.MaxLeases, cfg.Flush != nil),
 		onRevoke: onRevoke,
 		gate:     jskv.NewGate(),
 		stopped:  make(chan struct{}),

@@ -95,7 +95,8 @@ func (l *Leases) run(w jetstream.KeyWatcher, ready chan<- error) {
 // attachments that expire after their lease are ignored. Every end seen
 // after the replay is reported once, with the keys known (maybe none). At
 // the end of the replay, pending attachments whose lease entry was not in
-// the bucket are revoked as orphans.
+// the bucket are revoked as orphans. Past MaxLeases, an attachment of a
+// lease the table does not track is revoked at once (see table.sighting).
 func (l *Leases) apply(e jetstream.KeyValueEntry, replaying bool, res *resolver) {
 	id, key, isAttach, ok := parseKV(e.Key())
 	if !ok {
@@ -105,25 +106,35 @@ func (l *Leases) apply(e jetstream.KeyValueEntry, replaying bool, res *resolver)
 	marker := e.Operation() == jetstream.KeyValueDelete || e.Operation() == jetstream.KeyValuePurge
 	switch {
 	case isAttach:
-		ended, live, over := l.table.sighting(id, key)
-		if over {
+		v := l.table.sighting(id, key)
+		if v.over {
 			l.overflowed(id)
 		}
+		if v.crowded {
+			l.crowded()
+		}
 		switch {
-		case ended && !marker:
+		case v.refused:
+			// Not tracked, past MaxLeases: revoked now, and the lease's
+			// end flushes (see table.sighting).
 			l.report(ending{id: id, keys: []string{key}})
-		case !ended && !live && !marker && !replaying:
+		case v.ended && !marker:
+			l.report(ending{id: id, keys: []string{key}})
+		case !v.ended && !v.live && !replaying:
 			// After the replay the watcher sees a lease's entry before
 			// any attachment written after it, unless a newer entry
 			// replaced it; else this lease ended long enough ago that its
 			// tombstone is gone (an Attach paused between its reads and
-			// its write), or never existed.
+			// its write; for a marker, an attachment that outlived the
+			// tombstone), or never existed. Read, so that it is not
+			// tracked, pending, for ever.
 			l.resolve(res, id, key)
 		}
 	case marker:
 		// After the replay, every end is reported, even of a lease whose
-		// entry was replaced by its marker before this watcher got it.
-		if end, first, known := l.table.end(id); first && (known || !replaying) {
+		// entry was replaced by its marker before this watcher got it;
+		// during it, the ends that flush.
+		if end, first, known := l.table.end(id); first && (known || !replaying || end.all) {
 			l.report(end)
 		}
 	default:
@@ -131,7 +142,9 @@ func (l *Leases) apply(e jetstream.KeyValueEntry, replaying bool, res *resolver)
 		if err != nil {
 			l.cfg.Logger.Warn("natslease: lease entry without a TTL", "bucket", l.cfg.Bucket, "lease", id, "err", err)
 		}
-		l.table.grant(id, ttl)
+		if l.table.grant(id, ttl) {
+			l.crowded()
+		}
 	}
 }
 
@@ -186,6 +199,19 @@ func (l *Leases) overflowed(id string) {
 	}
 	l.cfg.Logger.Warn("natslease: lease past MaxAttachments, and no Flush configured; its keys are recorded without bound",
 		"bucket", l.cfg.Bucket, "lease", id, "max", l.cfg.MaxAttachments)
+}
+
+// crowded logs, once, that the watcher has seen more than MaxLeases
+// leases.
+func (l *Leases) crowded() {
+	if l.cfg.Flush != nil {
+		l.cfg.Logger.Error("natslease: more than MaxLeases leases; leases past the bound are not tracked: "+
+			"a key attached to one is revoked at once, and that lease's end flushes the cache (for the life of this Leases)",
+			"bucket", l.cfg.Bucket, "max", l.cfg.MaxLeases)
+		return
+	}
+	l.cfg.Logger.Warn("natslease: more than MaxLeases leases, and no Flush configured; leases are tracked without bound",
+		"bucket", l.cfg.Bucket, "max", l.cfg.MaxLeases)
 }
 
 // report reports the end e: onRevoke with its keys, or Flush if the keys
