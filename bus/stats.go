@@ -57,7 +57,7 @@ const (
 	// RejectInbound: a received message dropped because MaxInboundBytes
 	// were already waiting for the bus actor.
 	RejectInbound = "inbound"
-	// RejectSelf: a message under this node's own id from another epoch:
+	// RejectSelf: a message under this node's own id from a newer epoch:
 	// another process uses the id (each node needs one of its own).
 	RejectSelf = "self"
 )
