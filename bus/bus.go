@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -133,7 +134,7 @@ func New(system *actor.ActorSystem, cfg Config) (b *Bus, err error) {
 func (b *Bus) join() (uint64, error) {
 	epoch := newEpoch(time.Now())
 	if b.cfg.Membership == nil {
-		return epoch, nil
+		return cmp.Or(b.cfg.epoch, epoch), nil
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, b.cfg.JoinTimeout)
 	defer cancel()

@@ -126,6 +126,9 @@ type Config struct {
 
 	// manualTick turns the ticker off; tests tick by hand.
 	manualTick bool
+	// epoch, if not 0 (tests), is the epoch of a bus without a
+	// Membership, as a start on a clock set back would give.
+	epoch uint64
 }
 
 // WithDefaults returns c with every zero field set to its default, as New

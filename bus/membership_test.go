@@ -579,3 +579,35 @@ func TestStrongWriteWithMembersLeftOut(t *testing.T) {
 		t.Fatalf("a's strong write after d left: %v; state: %s", err, c.state())
 	}
 }
+
+// Without a Membership, an epoch is the start time's wall clock, so a node
+// restarted on a clock set back comes back under a lower epoch. Once its
+// old epoch left, or timed out, its peers follow the lower one at once;
+// they used to ignore it until they dropped the old peer, 2×PeerTimeout
+// after they last heard it, holding their leases meanwhile, so its
+// invalidations of that time never reached them.
+func TestRestartUnderALowerEpochWithoutMembership(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		stop func(c *mcluster)
+	}{
+		{"left", func(c *mcluster) { _ = c.nodes["b"].b.Close(); c.hub.drain(c.sync) }},
+		{"timed out", func(c *mcluster) {
+			c.pause("b", true)
+			c.until("b out of a's view", 40, func() bool { return !slices.Contains(c.nodes["a"].b.Members(), "b") })
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := newMCluster(t, false, "a", "b")
+			tc.stop(c)
+			cfg := c.cfg
+			bus.SetEpoch(&c.cfg, 1000) // far below a wall-clock epoch
+			b := c.start("b")
+			c.cfg = cfg
+			b.b.Publish("k", 5)
+			eventually(t, "b's publish", func() bool { return b.b.Stats().Published >= 1 })
+			c.until("a applies the restarted b's invalidation", 20, func() bool { return c.nodes["a"].app.Version("k") >= 5 })
+		})
+	}
+}

@@ -42,9 +42,13 @@ func (a *busActor) handle(e *wire.Envelope) {
 func (a *busActor) peerOf(e *wire.Envelope) *peer {
 	p := a.peers[e.Origin]
 	switch {
-	case p != nil && e.Epoch < p.epoch:
+	case p != nil && e.Epoch < p.epoch && (a.anchored || !p.removed && !p.left):
+		// An older epoch of a peer. Without a Membership an epoch is
+		// the start time's wall clock, so a node restarted on a clock
+		// set back has a lower one: once its old epoch left or timed
+		// out, a lower epoch is that restart, followed from now on.
 		return nil
-	case p == nil || e.Epoch > p.epoch:
+	case p == nil || e.Epoch != p.epoch:
 		if p == nil && len(a.peers) >= a.cfg.MaxPeers {
 			a.b.reject(RejectPeers, e.Origin)
 			if a.leftBehind(e) {
