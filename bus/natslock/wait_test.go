@@ -50,7 +50,7 @@ func TestGivenUpWaitsLeaveNoBlockedWatch(t *testing.T) {
 	// The holder refreshes until every waiter's channel is full and its
 	// delivery blocked. Not every refresh reaches every watch: a delivery
 	// that falls behind skips the entries the next refresh replaced.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for i := 0; ; i++ {
 		if err := k.Refresh(ctx, 0); err != nil {
 			t.Fatalf("Refresh: %v", err)
