@@ -24,7 +24,7 @@ func TestGivenUpWaitsLeaveNoBlockedWatch(t *testing.T) {
 	srv := natstest.StartJetStream(t, nil)
 	holder := newNode(t, srv, natslock.Config{})
 	waiter := newNode(t, srv, natslock.Config{})
-	ctx := bounded(t, 30*time.Second)
+	ctx := bounded(t, 60*time.Second)
 	k, err := holder.l.TryLock(ctx, "c", 0)
 	if err != nil {
 		t.Fatalf("TryLock: %v", err)
