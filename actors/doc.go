@@ -7,8 +7,9 @@
 //
 // Shard mailboxes run on protoactor's synchronized dispatcher: the goroutine
 // that finds a mailbox idle runs it, so a request costs no goroutine
-// creation, and replies travel on pooled one-slot channels
-// ([github.com/warpcache/warp/messages.Reply]) rather than futures. BenchmarkRoundTrip measures the
+// creation, and replies travel in pooled reply slots (an atomic state,
+// and a channel only once the waiter parked:
+// [github.com/warpcache/warp/messages.Reply]) rather than futures. BenchmarkRoundTrip measures the
 // choice against protoactor's defaults (docs/core.md has the figures).
 //
 // # Lifecycle

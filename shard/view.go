@@ -96,8 +96,9 @@ func NewView(cfg Config) (*View, error) {
 		fences:     map[string][]fence{},
 	}
 	bc := bigcache.DefaultConfig(cfg.LifeWindow)
-	// Queues of at least 1 MiB (between 4 and 64 of them), so that the
-	// largest cacheable entry does not shrink as shards multiply.
+	// One queue per MiB of the shard's bound, between 4 and 64 of them:
+	// queues of 1 MiB from 4 to 64 MiB a shard, smaller below (the
+	// largest cacheable entry, half a queue, with them), larger above.
 	mib := max(1, (cfg.MaxBytes+(1<<20)-1)>>20)
 	bc.Shards = min(64, max(4, 1<<(bits.Len(uint(mib))-1)))
 	bc.CleanWindow = 0 // expiry is the shard's job; no bigcache goroutine
