@@ -1311,3 +1311,19 @@ func (c *doneAsked) Done() <-chan struct{} {
 	c.once.Do(func() { close(c.asked) })
 	return c.Context.Done()
 }
+
+// TestMaxValueSizeKeepsWithShards: the largest cacheable value does not
+// shrink as shards multiply: the default bound on 256 shards (the default
+// shard count on 16 cores, 1 MiB a shard) caches values of half a MiB as
+// 32 shards do. It used to be a quarter of that (126 KiB): each shard
+// split its MiB into 4 queues.
+func TestMaxValueSizeKeepsWithShards(t *testing.T) {
+	t.Parallel()
+	st := memory.New[[]byte](memory.Options{})
+	for _, shards := range []int{32, 256} {
+		w := newWarp(t, st, WithShards[[]byte](shards))
+		if got := w.MaxValueSize(); got < 500<<10 {
+			t.Errorf("MaxValueSize on %d shards of the default bound = %d; want at least %d", shards, got, 500<<10)
+		}
+	}
+}

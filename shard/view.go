@@ -96,11 +96,12 @@ func NewView(cfg Config) (*View, error) {
 		fences:     map[string][]fence{},
 	}
 	bc := bigcache.DefaultConfig(cfg.LifeWindow)
-	// One queue per MiB of the shard's bound, between 4 and 64 of them:
-	// queues of 1 MiB from 4 to 64 MiB a shard, smaller below (the
-	// largest cacheable entry, half a queue, with them), larger above.
+	// One queue per MiB of the shard's bound, at most 64: queues of at
+	// least 1 MiB, so that the largest cacheable entry (half a queue) does
+	// not shrink as shards multiply (256 shards of 1 MiB, the default on
+	// 16 cores, had 4 queues of 256 KiB each: 126 KiB values at most).
 	mib := max(1, (cfg.MaxBytes+(1<<20)-1)>>20)
-	bc.Shards = min(64, max(4, 1<<(bits.Len(uint(mib))-1)))
+	bc.Shards = min(64, 1<<(bits.Len(uint(mib))-1))
 	bc.CleanWindow = 0 // expiry is the shard's job; no bigcache goroutine
 	// bigcache bounds memory in whole MiB; it starts each of its shards at
 	// MaxEntriesInWindow·MaxEntrySize/Shards bytes and doubles up to the
