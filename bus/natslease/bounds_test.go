@@ -426,3 +426,35 @@ func TestUnknownAttachmentMarkersResolved(t *testing.T) {
 		t.Errorf("%d leases tracked after the markers were read; want 0", leases)
 	}
 }
+
+// TestMarkerAfterTheEndRevokes: a watcher that fell behind by an
+// attachment's TTL receives only the attachment's expiry marker, maybe
+// after its lease's end, which then did not name the key: the marker
+// revokes the key. It used to be ignored, and the key stayed cached.
+func TestMarkerAfterTheEndRevokes(t *testing.T) {
+	t.Parallel()
+	srv := natstest.StartJetStream(t, nil)
+	n := newNode(t, srv, natslease.Config{})
+	ctx := bounded(t, 20*time.Second)
+	lease, err := n.l.Grant(ctx, time.Minute)
+	if err != nil {
+		t.Fatalf("Grant: %v", err)
+	}
+	if err := n.l.Revoke(ctx, lease.ID); err != nil {
+		t.Fatalf("Revoke: %v", err)
+	}
+	if r := n.nextRevoke(t, 10*time.Second); r.id != lease.ID || len(r.keys) != 0 {
+		t.Fatalf("got revocation %s %q; want %s with no keys", r.id, r.keys, lease.ID)
+	}
+	kv, err := n.js.KeyValue(ctx, natslease.DefaultBucket)
+	if err != nil {
+		t.Fatalf("KeyValue: %v", err)
+	}
+	// The marker of an attachment this watcher never received.
+	if err := kv.Delete(ctx, "attach."+lease.ID+"."+base64.RawURLEncoding.EncodeToString([]byte("k"))); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if r := n.nextRevoke(t, 10*time.Second); r.id != lease.ID || !slices.Equal(r.keys, []string{"k"}) {
+		t.Fatalf("got revocation %s %q; want %s with [k]", r.id, r.keys, lease.ID)
+	}
+}

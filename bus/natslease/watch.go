@@ -91,8 +91,10 @@ func (l *Leases) run(w jetstream.KeyWatcher, ready chan<- error) {
 // lease is ended if the entry is gone (its end was seen so long ago that
 // its tombstone is forgotten, or it never existed). The end of a lease
 // leaves a tombstone, so that an attachment written after the end (an
-// Attach that lost the race) is revoked at once, and the markers of
-// attachments that expire after their lease are ignored. Every end seen
+// Attach that lost the race) is revoked at once, and so is the key of a
+// marker of an attachment that expires after its lease: a watcher that
+// fell behind by the attachment's TTL received only the marker, maybe
+// after the lease's end, which then lacked the key. Every end seen
 // after the replay is reported once, with the keys known (maybe none). At
 // the end of the replay, pending attachments whose lease entry was not in
 // the bucket are revoked as orphans. Past MaxLeases, an attachment of a
@@ -118,7 +120,13 @@ func (l *Leases) apply(e jetstream.KeyValueEntry, replaying bool, res *resolver)
 			// Not tracked, past MaxLeases: revoked now, and the lease's
 			// end flushes (see table.sighting).
 			l.report(ending{id: id, keys: []string{key}})
-		case v.ended && !marker:
+		case v.ended:
+			// An attachment written after its lease ended (an Attach
+			// that lost the race), or the marker of one: a watcher that
+			// fell behind by the attachment's TTL gets only the marker,
+			// perhaps after the lease's end, which then did not name the
+			// key. Dropping it again costs a miss, at most once an
+			// attachment.
 			l.report(ending{id: id, keys: []string{key}})
 		case !v.ended && !v.live && !replaying:
 			// After the replay the watcher sees a lease's entry before
