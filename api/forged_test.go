@@ -332,7 +332,6 @@ func TestForgedFences(t *testing.T) {
 	t.Parallel()
 	bothModes(t, func(t *testing.T, f *forgeSetup, secure bool) {
 		n1 := f.nodes[1]
-		epoch := f.nodes[0].Bus().Epoch()
 		token := n1.node.HLC().Now()
 		seq := uint64(1 << 30)
 		applied := n1.Bus().Stats().Applied
@@ -342,10 +341,13 @@ func TestForgedFences(t *testing.T) {
 		// wait would then never end). Each batch's bound is against a
 		// hang, not a timing: beside the rest of make test under -race, a
 		// batch can take seconds.
-		// A batch lost on the way (the server may cut a connection it
-		// finds slow, under make test's load) is replaced, after 10 s, by
-		// a fresh one.
+		// A batch not taken within 10 s is replaced by a fresh one,
+		// under n0's epoch of the moment: under make test's load n0 can
+		// lose its membership and rejoin under a new epoch, after which
+		// n1 ignores the old one's envelopes (once, batch 29 was never
+		// taken, sent six times under the epoch read at the start).
 		send := func() {
+			epoch := f.nodes[0].Bus().Epoch()
 			envs := make([]wire.Envelope, 4096)
 			for i := range envs {
 				seq++
@@ -366,7 +368,7 @@ func TestForgedFences(t *testing.T) {
 					t.Fatalf("batch %d not taken within 60s (%d times sent again); n1's bus: %+v", b, resent, st)
 				}
 				if time.Since(sent) > 10*time.Second {
-					t.Logf("batch %d not taken within 10s, sent again; n1's bus: %+v", b, st)
+					t.Logf("batch %d not taken within 10s, sent again (n0's epoch now %d); n1's bus: %+v", b, f.nodes[0].Bus().Epoch(), st)
 					send()
 					sent, resent = time.Now(), resent+1
 				}
