@@ -214,6 +214,12 @@ func (a applier[T]) Flush(context.Context) error {
 	if !w.anyServeStale() {
 		keep = nil
 	}
+	return w.dropAll(keep)
+}
+
+// dropAll drops every cached entry (but those keep keeps, if not nil) on
+// every shard, and tells the invalidation listener.
+func (w *Warp[T]) dropAll(keep func(key string) (int64, bool)) error {
 	err := w.router.Each(func(_ int, rep *messages.Reply) any { return &messages.Flush{Keep: keep, Reply: rep} })
 	if err == nil {
 		w.invalidated(Invalidation{Prefix: true})

@@ -137,9 +137,7 @@ func (w *Warp[T]) leaseFlush(string) {
 		return
 	}
 	w.coord.leasesRevoked.Add(1)
-	if w.router.Each(func(_ int, rep *messages.Reply) any { return &messages.Flush{Reply: rep} }) == nil {
-		w.invalidated(Invalidation{Prefix: true})
-	}
+	_ = w.dropAll(nil)
 }
 
 // coordErr is the error of a lease or lock call: one that the leases or
