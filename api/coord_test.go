@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,15 +36,7 @@ func coordNodesWith(t *testing.T, n int, lc natslease.Config) ([]*Warp[string], 
 	st := memory.New[string](memory.Options{})
 	var nodes []*Warp[string]
 	for i := range n {
-		nc, err := nats.Connect(srv.URL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		js, err := jetstream.New(nc)
-		if err != nil {
-			t.Fatal(err)
-		}
+		js := jsClient(t, srv.URL())
 		w, err := New[string](st,
 			WithNodeConfig[string](actors.Config{ID: fmt.Sprintf("n%d", i)}),
 			WithLeases[string](js, lc),
@@ -57,7 +50,13 @@ func coordNodesWith(t *testing.T, n int, lc natslease.Config) ([]*Warp[string], 
 		}
 		nodes = append(nodes, w)
 	}
-	nc, err := nats.Connect(srv.URL())
+	return nodes, st, jsClient(t, srv.URL())
+}
+
+// jsClient connects a JetStream client of its own to url.
+func jsClient(t *testing.T, url string) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +65,7 @@ func coordNodesWith(t *testing.T, n int, lc natslease.Config) ([]*Warp[string], 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return nodes, st, js
+	return js
 }
 
 // A lease with more keys attached than natslease.Config.MaxAttachments
@@ -76,7 +75,9 @@ func coordNodesWith(t *testing.T, n int, lc natslease.Config) ([]*Warp[string], 
 func TestOverflowedLeaseFlushes(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	nodes, st, js := coordNodesWith(t, 2, natslease.Config{MarkerTTL: time.Second, MaxAttachments: 2})
+	var callersFlush atomic.Bool // WithLeases replaces a Flush of the caller's
+	nodes, st, js := coordNodesWith(t, 2, natslease.Config{MarkerTTL: time.Second, MaxAttachments: 2,
+		Flush: func(string) { callersFlush.Store(true) }})
 	keys := []string{"k:1", "k:2", "k:3", "k:free"}
 	for _, k := range keys {
 		_, _ = st.Set(ctx, k, "v", store.Write{})
@@ -125,6 +126,9 @@ func TestOverflowedLeaseFlushes(t *testing.T) {
 		}
 		return true
 	})
+	if callersFlush.Load() {
+		t.Fatal("the Flush given to WithLeases was called; want the instance's own")
+	}
 }
 
 func cached(w *Warp[string], key string) bool {

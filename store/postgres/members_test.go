@@ -376,11 +376,8 @@ func TestStoredValueTooLarge(t *testing.T) {
 // be expelled, and every node's lease would stay off.
 func TestRenewSkipsRecordsNoJoinWrote(t *testing.T) {
 	t.Parallel()
-	pool := testPool(t)
-	s, table := newTable(t, pool, postgres.Config{})
+	pool, s, table, inc := joinedA(t)
 	ctx := t.Context()
-	inc, err := s.Join(ctx, "c", "a", 0)
-	must(t, err)
 	for _, row := range []struct {
 		node    string
 		counter int64
@@ -408,12 +405,9 @@ func TestRenewSkipsRecordsNoJoinWrote(t *testing.T) {
 // for. Once they are gone, Renew lists the members again.
 func TestRenewRefusesMoreMembersThanJoinAdmits(t *testing.T) {
 	t.Parallel()
-	pool := testPool(t)
-	s, table := newTable(t, pool, postgres.Config{})
+	pool, s, table, inc := joinedA(t)
 	ctx := t.Context()
-	inc, err := s.Join(ctx, "c", "a", 0)
-	must(t, err)
-	_, err = pool.Exec(ctx, fmt.Sprintf(`INSERT INTO %s_members (cluster, node, incarnation, counter)
+	_, err := pool.Exec(ctx, fmt.Sprintf(`INSERT INTO %s_members (cluster, node, incarnation, counter)
 SELECT 'c', 'x' || i, 7, 0 FROM generate_series(1, %d) AS i`, table, store.MaxMembers))
 	must(t, err)
 	if _, err := s.Renew(ctx, "c", "a", inc); !errors.Is(err, store.ErrTooLarge) {
@@ -426,4 +420,15 @@ SELECT 'c', 'x' || i, 7, 0 FROM generate_series(1, %d) AS i`, table, store.MaxMe
 	if len(ms) != store.MaxMembers {
 		t.Fatalf("Renew listed %d members; want %d", len(ms), store.MaxMembers)
 	}
+}
+
+// joinedA returns a pool, a store on tables of its own (their name
+// prefix), and the incarnation of member "a", joined to cluster "c".
+func joinedA(t *testing.T) (*pgxpool.Pool, *postgres.Store[[]byte], string, uint64) {
+	t.Helper()
+	pool := testPool(t)
+	s, table := newTable(t, pool, postgres.Config{})
+	inc, err := s.Join(t.Context(), "c", "a", 0)
+	must(t, err)
+	return pool, s, table, inc
 }

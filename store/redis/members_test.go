@@ -142,12 +142,8 @@ func TestJoinNeedsContextTimeouts(t *testing.T) {
 // off.
 func TestRenewSkipsRecordsNoJoinWrote(t *testing.T) {
 	t.Parallel()
-	c := testClient(t, nil)
-	s, prefix := newPrefix(t, c, redis.Config{})
+	c, s, hash, inc := joinedA(t)
 	ctx := t.Context()
-	inc, err := s.Join(ctx, "c", "a", 0)
-	must(t, err)
-	hash := prefix + "\x00members:c"
 	for node, rec := range map[string]string{
 		strings.Repeat("x", store.MaxIDLen+1): "00000000000000000001:00000000000000000000",
 		"nul\x00":                             "00000000000000000001:00000000000000000000",
@@ -171,12 +167,8 @@ func TestRenewSkipsRecordsNoJoinWrote(t *testing.T) {
 // node then waits for. Once they are gone, Renew lists the members again.
 func TestRenewRefusesMoreMembersThanJoinAdmits(t *testing.T) {
 	t.Parallel()
-	c := testClient(t, nil)
-	s, prefix := newPrefix(t, c, redis.Config{})
+	c, s, hash, inc := joinedA(t)
 	ctx := t.Context()
-	inc, err := s.Join(ctx, "c", "a", 0)
-	must(t, err)
-	hash := prefix + "\x00members:c"
 	before, err := c.HGet(ctx, hash, "a").Result()
 	must(t, err)
 	fields := make([]any, 0, 2*store.MaxMembers)
@@ -196,4 +188,16 @@ func TestRenewRefusesMoreMembersThanJoinAdmits(t *testing.T) {
 	if len(ms) != store.MaxMembers {
 		t.Fatalf("Renew listed %d members; want %d", len(ms), store.MaxMembers)
 	}
+}
+
+// joinedA returns a client, a store under a prefix of its own, the key of
+// its members hash of cluster "c", and the incarnation of member "a",
+// joined there.
+func joinedA(t *testing.T) (*goredis.Client, *redis.Store[[]byte], string, uint64) {
+	t.Helper()
+	c := testClient(t, nil)
+	s, prefix := newPrefix(t, c, redis.Config{})
+	inc, err := s.Join(t.Context(), "c", "a", 0)
+	must(t, err)
+	return c, s, prefix + "\x00members:c", inc
 }
