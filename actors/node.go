@@ -27,9 +27,14 @@ type Node struct {
 	hlc               *merge.Clock
 	epoch             uint64
 
-	mu      sync.Mutex // guards routers and closed
+	mu      sync.Mutex // guards routers, closed and building's Add
 	routers map[*Router]struct{}
 	closed  bool
+	// building counts NewRouter calls between their check of closed and
+	// their router's registration: Close waits for them before it closes
+	// the routers and shuts the actor system down, so that no shard is
+	// spawned on a system being shut down and none is left unclosed.
+	building sync.WaitGroup
 
 	stop chan struct{}
 	done chan struct{} // the node's goroutine ended
@@ -38,6 +43,9 @@ type Node struct {
 	// closing, if set (tests), is called by the first Close once the node
 	// is marked closed, before it stops anything.
 	closing func()
+	// spawning, if set (tests), is called by NewRouter once it counted
+	// itself in building, before it spawns anything.
+	spawning func()
 }
 
 // NewNode starts a node.
@@ -169,6 +177,7 @@ func (n *Node) Close() error {
 	}
 	close(n.stop)
 	<-n.done
+	n.building.Wait()
 	for r := range routers {
 		r.close()
 	}

@@ -305,3 +305,56 @@ func concurrentClose(t *testing.T, d Dispatch) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+// A Close that begins while NewRouter is spawning its shards waits for it:
+// NewRouter then fails with ErrClosed, having closed its shards, and Close
+// returns with the actor system stopped and nothing left running (the
+// package's leak check). The spawning seam holds NewRouter after its first
+// check of closed.
+func TestCloseWaitsForNewRouter(t *testing.T) {
+	for name, d := range map[string]Dispatch{"inline": DispatchInline, "goroutine": DispatchGoroutine} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { closeDuringNewRouter(t, d) })
+		})
+	}
+}
+
+func closeDuringNewRouter(t *testing.T, d Dispatch) {
+	n, err := NewNode(Config{SweepInterval: time.Hour, Dispatcher: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	n.spawning = func() { close(held); <-release }
+	built := make(chan error, 1)
+	go func() {
+		r, err := n.NewRouter(RouterConfig{Shards: 2})
+		if err == nil {
+			err = fmt.Errorf("NewRouter = %v, nil; want ErrClosed", r)
+			_ = r.Close()
+		}
+		built <- err
+	}()
+	<-held
+	closed := make(chan error, 1)
+	go func() { closed <- n.Close() }()
+	synctest.Wait()
+	select {
+	case <-closed:
+		t.Error("Close returned while NewRouter was spawning shards")
+	default:
+	}
+	close(release)
+	if err := <-built; !errors.Is(err, ErrClosed) {
+		t.Errorf("NewRouter during Close: %v; want ErrClosed", err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if !n.System().IsStopped() {
+		t.Error("Close returned with the actor system running")
+	}
+	if _, err := n.NewRouter(RouterConfig{Shards: 2}); !errors.Is(err, ErrClosed) {
+		t.Errorf("NewRouter after Close: %v; want ErrClosed", err)
+	}
+}

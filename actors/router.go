@@ -90,6 +90,17 @@ func (n *Node) NewRouter(cfg RouterConfig) (*Router, error) {
 	if cfg.Shards < 1 || bits.OnesCount(uint(cfg.Shards)) != 1 {
 		return nil, fmt.Errorf("actors: %d shards is not a power of two: %w", cfg.Shards, ErrConfig)
 	}
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil, fmt.Errorf("actors: new router: %w", ErrClosed)
+	}
+	n.building.Add(1)
+	n.mu.Unlock()
+	defer n.building.Done()
+	if n.spawning != nil {
+		n.spawning()
+	}
 	r := &Router{Replies: new(messages.ReplyPool), node: n, seed: maphash.MakeSeed(), shift: uint(64 - bits.TrailingZeros(uint(cfg.Shards))),
 		sweepBudget: n.cfg.SweepBudget}
 	if r.sweepBudget == 0 {
