@@ -85,6 +85,15 @@ func (s lateStore[T]) late(ctx context.Context, apply func() error) error {
 	return fmt.Errorf("late store: gave up waiting, the write may still be applied: %w", ctx.Err())
 }
 
+// settleMemberLease is the membership lease of the tests that hold a
+// resigning node's Leave: a resigning node stops renewing, so its peer
+// expels its record once the lease has run out since the last renewal,
+// and what these tests check while the record is held (a late write that
+// lands before the record is gone; no rejoin before the Leave) must happen
+// within it. At 400 ms a loaded host (make test's race-detector run) let
+// the record expire first.
+const settleMemberLease = 3 * time.Second
+
 // A strong write whose store call ends without an outcome (its context
 // ended; the server applies it afterwards) is settled by its writer giving
 // up its membership record, and until then no node caches the key: the
@@ -110,7 +119,7 @@ func ambiguousStrongWrite(t *testing.T, cluster, op string, landsFirst bool) {
 	ctx := context.Background()
 	mem := memory.New[string](memory.Options{})
 	late := newLateStore(mem, landsFirst)
-	nodes := strongPair(t, cluster, 500*time.Millisecond, late, mem)
+	nodes := strongPair(t, cluster, 500*time.Millisecond, settleMemberLease, late, mem)
 	leases := func() bool { return nodes[0].Bus().LeaseValid() && nodes[1].Bus().LeaseValid() }
 	if err := nodes[0].Set(ctx, "s:1", "old"); err != nil {
 		t.Fatal(err)
@@ -215,7 +224,7 @@ func TestStrongWriteOutlivesItsCaller(t *testing.T) {
 			ctx := context.Background()
 			mem := memory.New[string](memory.Options{})
 			gate := gateStore[string]{Store: mem, armed: make(chan struct{}, 1), entered: make(chan struct{}), open: make(chan struct{})}
-			nodes := strongPair(t, "outlive-"+op, 3*time.Second, gate, mem)
+			nodes := strongPair(t, "outlive-"+op, 3*time.Second, 400*time.Millisecond, gate, mem)
 			epoch, _ := nodes[0].Bus().Member()
 			gate.armed <- struct{}{}
 			wctx, cancel := context.WithCancel(ctx)
@@ -267,7 +276,7 @@ func TestStrongWriteOutlivesItsCaller(t *testing.T) {
 // strongPair starts two nodes of cluster on an in-process bus, node i on
 // stores[i], fast timings but strongTimeout, with s:* StrongDistributed,
 // and returns them once both hold their leases.
-func strongPair(t *testing.T, cluster string, strongTimeout time.Duration, stores ...store.Store[string]) []*Warp[string] {
+func strongPair(t *testing.T, cluster string, strongTimeout, memberLease time.Duration, stores ...store.Store[string]) []*Warp[string] {
 	t.Helper()
 	hub := inproc.NewHub()
 	var nodes []*Warp[string]
@@ -276,7 +285,7 @@ func strongPair(t *testing.T, cluster string, strongTimeout time.Duration, store
 			WithNodeConfig[string](actors.Config{ID: fmt.Sprintf("%s-%d", cluster, i)}),
 			WithBus[string](bus.Config{Cluster: cluster, Transport: hub.Transport(),
 				HeartbeatInterval: 20 * time.Millisecond, LeaseDuration: 100 * time.Millisecond,
-				MemberLease: 400 * time.Millisecond, StrongTimeout: strongTimeout}))
+				MemberLease: memberLease, StrongTimeout: strongTimeout}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -317,7 +326,7 @@ func TestCloseWaitsForADetachedStrongWrite(t *testing.T) {
 	mem := memory.New[string](memory.Options{})
 	gate := gateStore[string]{Store: mem, armed: make(chan struct{}, 1), entered: make(chan struct{}), open: make(chan struct{})}
 	returned := new(atomic.Bool)
-	nodes := strongPair(t, "close-detached", 3*time.Second, returnsStore{gate, returned}, mem)
+	nodes := strongPair(t, "close-detached", 3*time.Second, 400*time.Millisecond, returnsStore{gate, returned}, mem)
 	gate.armed <- struct{}{}
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -361,7 +370,7 @@ func TestResigningNodeStopsStrongCaching(t *testing.T) {
 	ctx := context.Background()
 	mem := memory.New[string](memory.Options{})
 	late := newLateStore(mem, true)
-	nodes := strongPair(t, "resigning", 500*time.Millisecond, late, mem)
+	nodes := strongPair(t, "resigning", 500*time.Millisecond, settleMemberLease, late, mem)
 	if err := nodes[0].Set(ctx, "s:1", "old"); err != nil {
 		t.Fatal(err)
 	}

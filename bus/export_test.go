@@ -131,3 +131,16 @@ func HeartbeatNumbers(b *Bus) []uint64 {
 // SetEpoch makes a bus without a Membership started with cfg run under
 // epoch e, as a start on a clock set back would.
 func SetEpoch(cfg *Config, e uint64) { cfg.epoch = e }
+
+// ViewEpoch returns the epoch under which b's view (with a Membership)
+// lists node id (0: not listed).
+func ViewEpoch(b *Bus, id string) uint64 {
+	var e uint64
+	b.root.Send(b.pid, inspect{fn: func(a *busActor) {
+		if m := a.members[id]; m != nil {
+			e = m.Epoch
+		}
+	}})
+	b.sync()
+	return e
+}

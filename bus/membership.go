@@ -190,10 +190,17 @@ func (a *busActor) mayRenew(now time.Time) bool {
 	if now.Sub(a.b.base)-time.Duration(a.b.lastRenew.Load()) >= 2*a.cfg.expelAfter() {
 		return true
 	}
+	// A member counts as heard whatever epoch answered: the rule is about
+	// this node's reach, and a member that rejoined under a newer epoch
+	// (after a restart, an expulsion or a resignation) answers under that
+	// one until this node's next renewal lists it. Counting only the
+	// view's epoch made the other node of a pair stop renewing at such a
+	// rejoin, so it could not learn the new epoch, and its membership
+	// lapsed until the escape above (twice the expulsion wait).
 	heard, size := 1, 1 // this node
-	for id, epoch := range a.view {
+	for id := range a.view {
 		size++
-		if p := a.peers[id]; p != nil && p.epoch == epoch && now.Sub(p.answerAt) < a.cfg.MemberLease {
+		if p := a.peers[id]; p != nil && now.Sub(p.answerAt) < a.cfg.MemberLease {
 			heard++
 		}
 	}

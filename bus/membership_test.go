@@ -504,6 +504,64 @@ func TestResignSettlesAndRejoins(t *testing.T) {
 	}
 }
 
+// When one node of a pair rejoins under a new epoch (here after a
+// resignation), the other stays a member: the rejoined node answers its
+// heartbeats under the new epoch before the other's next renewal lists
+// it, and those answers count for the renewal rule. Counting only the
+// view's epoch made b stop renewing, so it never learnt the new epoch
+// from a renewal and lost its membership until the escape after twice
+// the expulsion wait, and with it every strong lease for seconds.
+func TestPeerRejoinKeepsThePairRenewing(t *testing.T) {
+	t.Parallel()
+	c := newMCluster(t, true, "a", "b")
+	a, b := c.nodes["a"], c.nodes["b"]
+	for range 2 * int(c.cfg.MemberLease/c.cfg.HeartbeatInterval) {
+		c.step(c.cfg.HeartbeatInterval) // past the grace after joining
+	}
+	epoch, _ := a.b.Member()
+	a.b.Resign(epoch)
+	for i := 0; ; i++ { // a leaves and rejoins; b does not renew meanwhile
+		bus.Tick(a.b)
+		bus.ServeMembership(a.b)
+		if e, _ := a.b.Member(); e > epoch {
+			break
+		}
+		if i == 10 {
+			t.Fatalf("a not rejoined; state: %s", c.state())
+		}
+	}
+	if got := bus.ViewEpoch(b.b, "a"); got != epoch {
+		t.Fatalf("b's view lists a under epoch %d, not the old %d; the test needs b to meet the new one first on the bus; state: %s", got, epoch, c.state())
+	}
+	// a's first heartbeat under the new epoch reaches b, which ticks before
+	// it renews (as on a real clock, where ticks are more frequent than
+	// renewals).
+	c.clk.Advance(c.cfg.HeartbeatInterval)
+	bus.Tick(a.b)
+	c.hub.drain(c.sync)
+	bus.Tick(b.b)
+	// Within one MemberLease (2 s) both hold their leases again, and b is a
+	// member at every step of the way.
+	for i := 0; ; i++ {
+		if _, member := b.b.Member(); !member {
+			t.Fatalf("b lost its membership %d heartbeat intervals after a rejoined; state: %s", i, c.state())
+		}
+		if a.b.LeaseValid() && b.b.LeaseValid() {
+			break
+		}
+		if i == 20 {
+			t.Fatalf("both leases not back within %d heartbeat intervals of a's rejoin; state: %s", i, c.state())
+		}
+		c.step(c.cfg.HeartbeatInterval)
+	}
+	for range 3 * int(c.cfg.MemberLease/c.cfg.HeartbeatInterval) {
+		c.step(c.cfg.HeartbeatInterval)
+		if _, member := b.b.Member(); !member || !b.b.LeaseValid() || !a.b.LeaseValid() {
+			t.Fatalf("after a's rejoin, b member %v, leases a %v b %v; state: %s", member, a.b.LeaseValid(), b.b.LeaseValid(), c.state())
+		}
+	}
+}
+
 // failingJoins is a Membership whose Joins fail while fail is set.
 type failingJoins struct {
 	*bustest.Membership
