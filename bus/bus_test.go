@@ -91,6 +91,9 @@ func TestEventualReachesEveryPeer(t *testing.T) {
 	if got := nodes[0].app.Version("k1"); got != 0 {
 		t.Fatalf("writer applied its own publish: version %d; want 0", got)
 	}
+	// Published counts once the transport's Broadcast returned, which may
+	// be after the peers applied what it delivered.
+	eventually(t, "Published = 201", func() bool { return nodes[0].bus.Stats().Published == 201 })
 	if s := nodes[0].bus.Stats(); s.Published != 201 {
 		t.Fatalf("Published = %d; want 201", s.Published)
 	}

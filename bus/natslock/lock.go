@@ -37,7 +37,7 @@ func (k *Lock) take(ctx context.Context, op string) error {
 	case k.turn <- struct{}{}:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("natslock: %s %q: waiting for the grant's call in flight: %w", op, k.name, ctx.Err())
+		return opError(ctx, op, k.name, fmt.Errorf("waiting for the grant's call in flight: %w", ctx.Err()))
 	}
 }
 

@@ -31,7 +31,10 @@ func (l *Locker) wait(ctx context.Context, name string, ttl time.Duration) (*Loc
 	for {
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("natslock: lock %q: %w", name, ctx.Err())
+			// ctx is bound to the gate: a Close ends it too, with
+			// ErrClosed as its cause, which opError wraps (Done may
+			// lose the race below).
+			return nil, opError(ctx, "lock", name, ctx.Err())
 		case <-l.gate.Done():
 			return nil, fmt.Errorf("natslock: lock %q: %w", name, ErrClosed)
 		case e, ok := <-w.Updates():
