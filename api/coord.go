@@ -25,8 +25,10 @@ var ErrNoCoordination = errors.New("warp: leases or locks not configured")
 // instance that enabled leases on the bucket drops its cached copies of the
 // keys attached to it, wherever they were attached; the end of a lease
 // whose keys the watcher could not keep (more than cfg.MaxAttachments, or
-// a lease past cfg.MaxLeases) flushes the cache instead (cfg.Flush is the
-// instance's own: one the caller set is replaced).
+// a lease past cfg.MaxLeases) flushes the cache instead, and so does a
+// watcher that may have missed lease ends (cut off or paused for half of
+// cfg.MarkerTTL or more; natslease.Config.Flush). cfg.Flush is the
+// instance's own: one the caller set is replaced.
 func WithLeases[T any](js jetstream.JetStream, cfg natslease.Config) Option[T] {
 	return func(o *options[T]) error {
 		if js == nil {
@@ -131,7 +133,7 @@ func (w *Warp[T]) leaseRevoked(_ string, keys []string) {
 
 // leaseFlush drops this node's whole cache: a lease ended whose keys the
 // watcher did not keep (past natslease.Config.MaxAttachments or
-// MaxLeases).
+// MaxLeases), or the watcher may have missed lease ends (id "").
 func (w *Warp[T]) leaseFlush(string) {
 	if w.closed.Load() {
 		return

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warpcache/warp/actors"
@@ -20,11 +19,17 @@ import (
 	"github.com/warpcache/warp/store/memory"
 )
 
+// coordMarkerTTL is the life of the lease buckets' markers in these tests.
+const coordMarkerTTL = 10 * time.Second
+
 // coordNodes starts an embedded JetStream server and n instances sharing
 // one store, each with its own connection, leases and locks.
 func coordNodes(t *testing.T, n int) ([]*Warp[string], *memory.Store[string]) {
 	t.Helper()
-	nodes, st, _ := coordNodesWith(t, n, natslease.Config{MarkerTTL: time.Second})
+	// Markers live 10 s: a watcher flushes after a gap of half that
+	// between two proofs of its connection, which a loaded host must not
+	// reach while a test checks what stays cached.
+	nodes, st, _ := coordNodesWith(t, n, natslease.Config{MarkerTTL: coordMarkerTTL})
 	return nodes, st
 }
 
@@ -56,15 +61,7 @@ func coordNodesWith(t *testing.T, n int, lc natslease.Config) ([]*Warp[string], 
 // jsClient connects a JetStream client of its own to url.
 func jsClient(t *testing.T, url string) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natstest.ConnectURL(t, url)
 	return js
 }
 
@@ -76,7 +73,7 @@ func TestOverflowedLeaseFlushes(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	var callersFlush atomic.Bool // WithLeases replaces a Flush of the caller's
-	nodes, st, js := coordNodesWith(t, 2, natslease.Config{MarkerTTL: time.Second, MaxAttachments: 2,
+	nodes, st, js := coordNodesWith(t, 2, natslease.Config{MarkerTTL: coordMarkerTTL, MaxAttachments: 2,
 		Flush: func(string) { callersFlush.Store(true) }})
 	keys := []string{"k:1", "k:2", "k:3", "k:free"}
 	for _, k := range keys {

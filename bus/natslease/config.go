@@ -74,17 +74,26 @@ type Config struct {
 	// Flush is called, instead of the [RevokeFunc], at the end of a lease
 	// whose keys the watcher did not keep: one that had more than
 	// MaxAttachments keys attached, or one with a key attached while the
-	// watcher did not track it (past MaxLeases). The node must drop every
-	// cached key that may have been attached, i.e. flush its cache. It is
-	// called like the RevokeFunc (see [New]). If nil, the watcher cannot
-	// drop a lease's keys safely, so it keeps recording them past
-	// MaxAttachments and MaxLeases, with no bound on its memory, and logs a
-	// warning; Attach and KeepAlive are bounded all the same.
+	// watcher did not track it (past MaxLeases). It is also called, with
+	// an empty id, when the watcher may have missed lease ends: it proves
+	// its connection alive by a round trip at least every MarkerTTL/8, and
+	// a gap of MarkerTTL/2 or more between two proofs (a partition, a
+	// reconnection, a paused process) may have let the server remove end
+	// markers it never received. The node must drop every cached key that
+	// may have been attached, i.e. flush its cache. It is called like the
+	// RevokeFunc (see [New]). If nil, the watcher cannot drop a lease's
+	// keys safely, so it keeps recording them past MaxAttachments and
+	// MaxLeases, with no bound on its memory, and logs a warning; Attach
+	// and KeepAlive are bounded all the same; after such a gap it logs an
+	// error.
 	Flush FlushFunc
 	// Logger receives what the watcher cannot return to a caller: a
 	// recovered panic of the revoke callback, an undecodable entry, a
 	// watcher stopped by a closed connection. Default: discarded.
 	Logger *slog.Logger
+
+	// now is the watcher's clock for its probes (tests); default time.Now.
+	now func() time.Time
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -108,6 +117,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
 	}
 	return c, c.validate()
 }

@@ -21,7 +21,11 @@
 // attachment). It keeps the keys attached to each lease, and when the
 // lease's entry ends — a Revoke's purge marker, or the marker the server
 // writes when the TTL ran out — it calls the node's [RevokeFunc] once
-// with the lease's keys and forgets the lease.
+// with the lease's keys and forgets the lease. A marker lives
+// [Config.MarkerTTL] on the server: a watcher that was cut off or paused
+// for half of that or more (it proves its connection alive by a PING at
+// least every MarkerTTL/8) may have missed ends, and calls [Config.Flush]
+// with an empty id.
 //
 // # Expiry
 //

@@ -38,3 +38,7 @@ func TableLen(l *Leases) (leases, tombs int) {
 	defer l.table.mu.Unlock()
 	return len(l.table.leases), len(l.table.tombs)
 }
+
+// SetProbeClock makes the Leases New opens with cfg read now for the
+// proofs of its watcher's connection, so that tests make a pause.
+func SetProbeClock(cfg *Config, now func() time.Time) { cfg.now = now }

@@ -18,8 +18,10 @@ type RevokeFunc func(id string, keys []string)
 // FlushFunc is called with a lease's id when the lease ends after it had
 // more keys attached than [Config.MaxAttachments], or a key attached while
 // the watcher did not track it (past [Config.MaxLeases]), keys that the
-// watcher did not record: the node must drop every cached key that may
-// have been attached. See [Config.Flush].
+// watcher did not record; and with an empty id when the watcher may have
+// missed lease ends (cut off from the server, or paused, for half of
+// [Config.MarkerTTL] or more). The node must drop every cached key that
+// may have been attached. See [Config.Flush].
 type FlushFunc func(id string)
 
 // Leases grants leases and tracks the keys attached to them, stored in one
@@ -32,8 +34,9 @@ type Leases struct {
 	subject   string        // "$KV.<bucket>.", prefix of an entry's subject
 	markerTTL time.Duration // the bucket's LimitMarkerTTL
 
-	table    table      // leases and attachments seen by the watcher
-	onRevoke RevokeFunc // New's; called by the watcher only
+	table    table            // leases and attachments seen by the watcher
+	onRevoke RevokeFunc       // New's; called by the watcher only
+	now      func() time.Time // the watcher's clock for its probes (Config.now)
 
 	gate    *jskv.Gate    // calls in progress; Done stops the watcher
 	stopped chan struct{} // closed when the watcher goroutine has returned
@@ -95,6 +98,7 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config, onRevoke Revok
 		subject:  "$KV." + cfg.Bucket + ".",
 		table:    newTable(time.Now, markerTTL, cfg.DefaultTTL, cfg.MaxAttachments, cfg.MaxLeases, cfg.Flush != nil),
 		onRevoke: onRevoke,
+		now:      cfg.now,
 		gate:     jskv.NewGate(),
 		stopped:  make(chan struct{}),
 	}

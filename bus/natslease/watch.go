@@ -49,11 +49,17 @@ func (l *Leases) run(w jetstream.KeyWatcher, ready chan<- error) {
 	defer stopWatch(w)
 	res := newResolver(l.gate.Context(), l.readLease)
 	defer res.stop()
+	probes := make(chan time.Time, 1)
+	stopProbes := l.startProbes(probes)
+	defer stopProbes()
+	alive := l.now() // the watch was just opened
 	replaying := true
 	for {
 		select {
 		case <-l.gate.Done():
 			return
+		case sent := <-probes:
+			alive = l.probed(alive, sent)
 		case r := <-res.out:
 			l.resolved(r, res)
 		case e, ok := <-w.Updates():
@@ -235,6 +241,93 @@ func (l *Leases) report(e ending) {
 		return
 	}
 	l.onRevoke(e.id, e.keys)
+}
+
+// The server removes a lease's end marker MarkerTTL after writing it, so
+// a watcher that does not get it within that time misses the end: one
+// whose connection was cut (a partition the client does not notice until
+// its pings fail, minutes later, or a reconnection), or whose process was
+// paused. The watcher cannot tell from the entries, which do not show
+// what was removed, so it proves itself alive by a round trip to the
+// server (a PING answered: the connection delivers again) at least every
+// MarkerTTL/8, and once a proof comes more than MarkerTTL/2 after the one
+// before, it flushes: markers written meanwhile may be gone. A marker
+// written while the proofs come in time is received within MarkerTTL/2
+// of being written, half its life, which leaves room for the drift
+// between this host's clock and the server's.
+const (
+	probesPerMarkerTTL = 8
+	minProbeEvery      = 100 * time.Millisecond
+	maxProbeEvery      = 10 * time.Second
+)
+
+// probeEvery is how often the watcher's connection is proven alive.
+func (l *Leases) probeEvery() time.Duration {
+	return min(max(l.markerTTL/probesPerMarkerTTL, minProbeEvery), maxProbeEvery)
+}
+
+// startProbes starts the goroutine that proves the connection alive every
+// probeEvery and sends each proof's send time to out (one pending at
+// most: a newer one replaces it). The returned func stops it and waits.
+func (l *Leases) startProbes(out chan time.Time) (stop func()) {
+	done, stopped := make(chan struct{}), make(chan struct{})
+	every := l.probeEvery()
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		nc := l.js.Conn()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			sent := l.now()
+			ctx, cancel := context.WithTimeout(l.gate.Context(), every)
+			err := nc.FlushWithContext(ctx)
+			cancel()
+			if err != nil {
+				continue
+			}
+			select { // only this goroutine sends: the send below never blocks
+			case <-out:
+			default:
+			}
+			out <- sent
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
+}
+
+// probed takes a proof of the connection sent at sent, the last one at
+// alive, and returns the new last one. A gap of MarkerTTL/2 or more may
+// have lost lease ends: the cache is flushed (Flush with no lease id).
+func (l *Leases) probed(alive, sent time.Time) time.Time {
+	if !sent.After(alive) {
+		return alive
+	}
+	if gap := sent.Sub(alive); gap >= l.markerTTL/2 {
+		l.missedMarkers(gap)
+	}
+	return sent
+}
+
+// missedMarkers reports that the watcher went gap without a proof of its
+// connection: lease ends written meanwhile may be lost.
+func (l *Leases) missedMarkers(gap time.Duration) {
+	if l.cfg.Flush == nil {
+		l.cfg.Logger.Error("natslease: the watcher was cut off or paused for half the markers' life or more, so lease ends may have been missed, "+
+			"and no Flush is configured: keys of those leases may stay cached",
+			"bucket", l.cfg.Bucket, "gap", gap, "marker_ttl", l.markerTTL)
+		return
+	}
+	l.cfg.Logger.Warn("natslease: the watcher was cut off or paused for half the markers' life or more; flushing, since lease ends may have been missed",
+		"bucket", l.cfg.Bucket, "gap", gap, "marker_ttl", l.markerTTL)
+	l.report(ending{all: true})
 }
 
 // stopWatch stops w and drains it (jskv.StopWatch), bounded by

@@ -74,7 +74,13 @@ func WriteFile(tb testing.TB, dir, name string, b []byte) string {
 // JetStream; the connection is closed when the test ends.
 func Connect(tb testing.TB, srv *natsbus.Server) (*nats.Conn, jetstream.JetStream) {
 	tb.Helper()
-	nc, err := nats.Connect(srv.URL(), nats.MaxReconnects(0))
+	return ConnectURL(tb, srv.URL(), nats.MaxReconnects(0))
+}
+
+// ConnectURL is Connect to url, with opts.
+func ConnectURL(tb testing.TB, url string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
+	tb.Helper()
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		tb.Fatalf("connect: %v", err)
 	}

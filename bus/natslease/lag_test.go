@@ -1,0 +1,163 @@
+package natslease_test
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/warpcache/warp/bus/natslease"
+	"github.com/warpcache/warp/internal/chaos/proxy"
+	"github.com/warpcache/warp/internal/natstest"
+)
+
+// A node cut off from the server for longer than the markers live misses
+// the marker of a lease revoked meanwhile (the server removed it before the
+// node's watcher came back). The watcher's probes show the gap, and it
+// flushes (Flush with no lease id) instead of keeping the lease's keys.
+func TestCutLongerThanMarkersFlushes(t *testing.T) {
+	t.Parallel()
+	srv := natstest.StartJetStream(t, nil)
+	p, err := proxy.New(srv.URL()[len("nats://"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	cfg := natslease.Config{Bucket: "cut", MarkerTTL: time.Second}
+	b := newNode(t, srv, cfg)
+
+	// a reaches the server through the proxy, and reconnects.
+	_, js := natstest.ConnectURL(t, p.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond), nats.Timeout(500*time.Millisecond))
+	revokes, flushes := make(chan string, 16), make(chan string, 16)
+	acfg := cfg
+	acfg.Flush = func(id string) { flushes <- id }
+	ctx := bounded(t, 30*time.Second)
+	a, err := natslease.New(ctx, js, acfg, func(id string, _ []string) { revokes <- id })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+
+	lease, err := b.l.Grant(ctx, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.l.Attach(ctx, lease.ID, "k"); err != nil {
+		t.Fatal(err)
+	}
+	for a.Keys(lease.ID) == nil {
+		select {
+		case <-ctx.Done():
+			t.Fatal("a never saw the attachment")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if err := p.Cut(proxy.Both, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.l.Revoke(ctx, lease.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The server removes the revocation's marker after 1 s; the cut lasts
+	// until it is gone.
+	stream, err := b.js.Stream(ctx, "KV_cut")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, err := stream.GetLastMsgForSubject(ctx, "$KV.cut.lease."+lease.ID)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the marker of %s still there: %v", lease.ID, err)
+		}
+		<-time.After(50 * time.Millisecond)
+	}
+	p.Heal()
+	select {
+	case id := <-revokes:
+		if id != lease.ID {
+			t.Fatalf("revocation of %s; want %s or a flush", id, lease.ID)
+		}
+		t.Log("the watcher got the revocation")
+	case id := <-flushes:
+		if id != "" {
+			t.Fatalf("Flush(%q); want Flush(\"\")", id)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("no revocation of %s and no flush after a cut of 4 s (markers live 1 s)", lease.ID)
+	}
+}
+
+// probeClock is a clock for the watcher's probes that moves only when the
+// test says, and counts its reads (one per probe, after the first).
+type probeClock struct {
+	mu    sync.Mutex
+	t     time.Time
+	reads int
+	read  chan struct{} // signalled at every read
+}
+
+func (c *probeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reads++
+	select {
+	case c.read <- struct{}{}:
+	default:
+	}
+	return c.t
+}
+
+func (c *probeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// A paused watcher (its clock jumps between two proofs of its connection)
+// flushes once the gap between proofs reaches half the markers' life, and
+// not before: two gaps just under it change nothing, one at it flushes
+// once.
+func TestPausedWatcherFlushes(t *testing.T) {
+	t.Parallel()
+	srv := natstest.StartJetStream(t, nil)
+	clk := &probeClock{t: time.Unix(1e9, 0), read: make(chan struct{}, 1)}
+	flushes := make(chan string, 16)
+	cfg := natslease.Config{Bucket: "pause", MarkerTTL: time.Second, Flush: func(id string) { flushes <- id }}
+	natslease.SetProbeClock(&cfg, clk.now)
+	newNode(t, srv, cfg)
+	ctx := bounded(t, 30*time.Second)
+	probes := func(n int) { // waits for n more probes
+		for range n {
+			select {
+			case <-clk.read:
+			case <-ctx.Done():
+				t.Fatal("the watcher stopped probing")
+			}
+		}
+	}
+	probes(2)
+	for range 2 {
+		clk.advance(490 * time.Millisecond)
+		probes(3)
+	}
+	clk.advance(500 * time.Millisecond)
+	probes(3)
+	select {
+	case id := <-flushes:
+		if id != "" {
+			t.Fatalf("Flush(%q); want Flush(\"\")", id)
+		}
+	case <-ctx.Done():
+		t.Fatal("no flush after a pause of half the markers' life")
+	}
+	probes(3)
+	if n := len(flushes); n != 0 {
+		t.Fatalf("%d more flushes; want one in all (none for the gaps under half the markers' life)", n)
+	}
+}
