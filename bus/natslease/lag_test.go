@@ -1,13 +1,9 @@
 package natslease_test
 
 import (
-	"errors"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warpcache/warp/bus/natslease"
 	"github.com/warpcache/warp/internal/chaos/proxy"
@@ -21,16 +17,9 @@ import (
 func TestCutLongerThanMarkersFlushes(t *testing.T) {
 	t.Parallel()
 	srv := natstest.StartJetStream(t, nil)
-	p, err := proxy.New(srv.URL()[len("nats://"):])
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
+	p, js := natstest.Proxied(t, srv) // a's connection
 	cfg := natslease.Config{Bucket: "cut", MarkerTTL: time.Second}
 	b := newNode(t, srv, cfg)
-
-	// a reaches the server through the proxy, and reconnects.
-	_, js := natstest.ConnectURL(t, p.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond), nats.Timeout(500*time.Millisecond))
 	revokes, flushes := make(chan string, 16), make(chan string, 16)
 	acfg := cfg
 	acfg.Flush = func(id string) { flushes <- id }
@@ -63,20 +52,7 @@ func TestCutLongerThanMarkersFlushes(t *testing.T) {
 	}
 	// The server removes the revocation's marker after 1 s; the cut lasts
 	// until it is gone.
-	stream, err := b.js.Stream(ctx, "KV_cut")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		_, err := stream.GetLastMsgForSubject(ctx, "$KV.cut.lease."+lease.ID)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("the marker of %s still there: %v", lease.ID, err)
-		}
-		<-time.After(50 * time.Millisecond)
-	}
+	natstest.AwaitGone(t, ctx, b.js, "KV_cut", "$KV.cut.lease."+lease.ID)
 	p.Heal()
 	select {
 	case id := <-revokes:

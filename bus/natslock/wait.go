@@ -17,7 +17,10 @@ const drainTimeout = 5 * time.Second
 // wait watches the key and tries to acquire it whenever it may be free: a
 // delete or purge marker (an Unlock, or the server's marker when the TTL
 // ran out), or an initial state without any entry. A put means someone
-// holds it, so the waiter keeps waiting; nothing is polled.
+// holds it, so the waiter keeps waiting. The server removes a marker
+// MarkerTTL after writing it, so a waiter cut off from the server (or
+// paused) for longer than that never receives it; so every MarkerTTL the
+// waiter also reads the key, and tries to acquire it if it is absent.
 func (l *Locker) wait(ctx context.Context, name string, ttl time.Duration) (*Lock, error) {
 	w, err := l.kv.Watch(ctx, name, jetstream.MetaOnly())
 	if err != nil {
@@ -28,8 +31,18 @@ func (l *Locker) wait(ctx context.Context, name string, ttl time.Duration) (*Loc
 		l.waiting(name)
 	}
 	replayed := false // an entry arrived before the end-of-replay nil
+	poll := time.NewTicker(l.markerTTL)
+	defer poll.Stop()
 	for {
 		select {
+		case <-poll.C:
+			if !l.mayBeAbsent(ctx, name) {
+				continue
+			}
+			k, err := l.acquire(ctx, name, ttl)
+			if !errors.Is(err, ErrLocked) {
+				return k, err
+			}
 		case <-ctx.Done():
 			// ctx is bound to the gate: a Close ends it too, with
 			// ErrClosed as its cause, which opError wraps (Done may
@@ -60,4 +73,18 @@ func mayBeFree(e jetstream.KeyValueEntry, replayed *bool) bool {
 	*replayed = true
 	op := e.Operation()
 	return op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge
+}
+
+// mayBeAbsent reads name's entry: true if there is none (or a marker). A
+// read that fails (the server unreachable) is false: the waiter waits on,
+// as it does for markers, and reads again at the next poll.
+func (l *Locker) mayBeAbsent(ctx context.Context, name string) bool {
+	e, err := l.kv.Get(ctx, name)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return true
+	case err != nil:
+		return false
+	}
+	return e.Operation() != jetstream.KeyValuePut
 }

@@ -1,15 +1,20 @@
 package natstest
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warpcache/warp/bus/natsbus"
+	"github.com/warpcache/warp/internal/chaos/proxy"
 )
 
 // Start starts an in-process nats-server ([natsbus.StartEmbedded]) on
@@ -90,4 +95,38 @@ func ConnectURL(tb testing.TB, url string, opts ...nats.Option) (*nats.Conn, jet
 		tb.Fatalf("jetstream: %v", err)
 	}
 	return nc, js
+}
+
+// Proxied starts a loopback fault proxy in front of srv (closed when the
+// test ends) and connects a JetStream client through it that reconnects
+// at once, for tests that cut a client off the server.
+func Proxied(tb testing.TB, srv *natsbus.Server) (*proxy.Proxy, jetstream.JetStream) {
+	tb.Helper()
+	p, err := proxy.New(strings.TrimPrefix(srv.URL(), "nats://"))
+	if err != nil {
+		tb.Fatalf("proxy: %v", err)
+	}
+	tb.Cleanup(func() { _ = p.Close() })
+	_, js := ConnectURL(tb, p.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond), nats.Timeout(500*time.Millisecond))
+	return p, js
+}
+
+// AwaitGone waits, bounded by ctx, until stream holds no message on
+// subject: the server removed it (a marker whose TTL ran out).
+func AwaitGone(tb testing.TB, ctx context.Context, js jetstream.JetStream, stream, subject string) {
+	tb.Helper()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		tb.Fatalf("stream %s: %v", stream, err)
+	}
+	for {
+		_, err := s.GetLastMsgForSubject(ctx, subject)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return
+		}
+		if ctx.Err() != nil {
+			tb.Fatalf("%s still holds %s: %v", stream, subject, err)
+		}
+		<-time.After(50 * time.Millisecond)
+	}
 }
