@@ -72,7 +72,9 @@ func tcpLagNotes(cfg config, res result) []string {
 	}
 	return []string{fmt.Sprintf("eventual lag p99 %.0fµs is %.1f× rueidis's (%.0fµs): over 127.0.0.1 most of it is NATS's own path, two loopback hops, "+
 		"each waiting for Go's network poller (docs/performance.md, \"Invalidation lag\"); -nats-inprocess runs the nodes on in-memory pipes, "+
-		"as an application that embeds its NATS server would.", *ev.LagP99us, *x, *r.LagP99us)}
+		"as an application that embeds its NATS server would. The two lags do not start alike: Redis sends a tracking client's invalidation "+
+		"while it runs the SET, before its reply, so rueidis's counts the reader's wake-up alone; Warp publishes once Set returned.",
+		*ev.LagP99us, *x, *r.LagP99us)}
 }
 
 func leaseNotes(_ config, res result) []string {
