@@ -43,7 +43,7 @@ var stateMetrics = []stateMetric{
 	{name: "warp_bus_acks_total", help: "Strong acks received.", kind: prometheus.CounterValue, bus: func(s bus.Stats) uint64 { return s.Acks }},
 	{name: "warp_bus_errors_dropped_total", help: "Asynchronous bus errors nobody read.", kind: prometheus.CounterValue, bus: func(s bus.Stats) uint64 { return s.ErrorsDropped }},
 	{name: "warp_leases_granted_total", help: "Leases granted by this instance.", kind: prometheus.CounterValue, coord: func(s api.CoordinationStats) uint64 { return s.LeasesGranted }},
-	{name: "warp_leases_revoked_total", help: "Revocations this node applied: one per lease that ended (revoked or expired), plus one per key seen after its lease ended.", kind: prometheus.CounterValue, coord: func(s api.CoordinationStats) uint64 { return s.LeasesRevoked }},
+	{name: "warp_leases_revoked_total", help: "Revocations this node applied: one per lease that ended (revoked or expired), plus one per key seen after its lease ended, plus one per flush after the lease watcher was cut off or paused for half the markers' life.", kind: prometheus.CounterValue, coord: func(s api.CoordinationStats) uint64 { return s.LeasesRevoked }},
 	{name: "warp_lease_keys_dropped_total", help: "Cached keys dropped because their lease ended.", kind: prometheus.CounterValue, coord: func(s api.CoordinationStats) uint64 { return s.LeaseKeysDropped }},
 	{name: "warp_locks_acquired_total", help: "Distributed locks acquired by this instance.", kind: prometheus.CounterValue, coord: func(s api.CoordinationStats) uint64 { return s.LocksAcquired }},
 	{name: "warp_locks_contended_total", help: "TryLock calls that found the lock held.", kind: prometheus.CounterValue, coord: func(s api.CoordinationStats) uint64 { return s.LocksContended }},
