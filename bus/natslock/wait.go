@@ -45,13 +45,18 @@ func (l *Locker) wait(ctx context.Context, name string, ttl time.Duration) (*Loc
 			}
 		case <-ctx.Done():
 			// ctx is bound to the gate: a Close ends it too, with
-			// ErrClosed as its cause, which opError wraps (Done may
-			// lose the race below).
+			// ErrClosed as its cause, which opError wraps (Done, or
+			// the watch the ending ctx stops, may win the race).
 			return nil, opError(ctx, "lock", name, ctx.Err())
 		case <-l.gate.Done():
 			return nil, fmt.Errorf("natslock: lock %q: %w", name, ErrClosed)
 		case e, ok := <-w.Updates():
 			if !ok {
+				if ctx.Err() != nil {
+					// The client stops the watch when its context
+					// (ctx) ends: that is the ctx's end or a Close.
+					return nil, opError(ctx, "lock", name, ctx.Err())
+				}
 				return nil, fmt.Errorf("natslock: lock %q: watch stopped (connection closed?)", name)
 			}
 			if !mayBeFree(e, &replayed) {
