@@ -26,9 +26,10 @@ var ErrNoCoordination = errors.New("warp: leases or locks not configured")
 // keys attached to it, wherever they were attached; the end of a lease
 // whose keys the watcher could not keep (more than cfg.MaxAttachments, or
 // a lease past cfg.MaxLeases) flushes the cache instead, and so does a
-// watcher that may have missed lease ends (cut off or paused for half of
-// cfg.MarkerTTL or more; natslease.Config.Flush). cfg.Flush is the
-// instance's own: one the caller set is replaced.
+// watcher that may have missed lease ends (cut off, paused or held up for
+// half of cfg.MarkerTTL or more, or its watch ended;
+// natslease.Config.Flush). cfg.Flush is the instance's own: one the caller
+// set is replaced.
 func WithLeases[T any](js jetstream.JetStream, cfg natslease.Config) Option[T] {
 	return func(o *options[T]) error {
 		if js == nil {

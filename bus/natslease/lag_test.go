@@ -137,3 +137,46 @@ func TestPausedWatcherFlushes(t *testing.T) {
 		t.Fatalf("%d more flushes; want one in all (none for the gaps under half the markers' life)", n)
 	}
 }
+
+// A watch the client ends (here the bucket's stream is deleted under it)
+// no longer delivers lease ends: the watcher flushes, opens a new watch
+// once it can (here once another node created the bucket again), flushes
+// again at the end of its replay (ends written meanwhile are not
+// replayed), and then sees revocations again.
+func TestLostWatchFlushesAndWatchesAgain(t *testing.T) {
+	t.Parallel()
+	srv := natstest.StartJetStream(t, nil)
+	flushes := make(chan string, 16)
+	// Markers of 8 s: a new watch is tried every second.
+	cfg := natslease.Config{Bucket: "lostwatch", MarkerTTL: 8 * time.Second, Flush: func(id string) { flushes <- id }}
+	a := newNode(t, srv, cfg)
+	ctx := bounded(t, 30*time.Second)
+	expectFlush := func(when string) {
+		t.Helper()
+		select {
+		case id := <-flushes:
+			if id != "" {
+				t.Fatalf("%s: Flush(%q); want Flush(\"\")", when, id)
+			}
+		case <-ctx.Done():
+			t.Fatalf("%s: no flush", when)
+		}
+	}
+	if err := a.js.DeleteKeyValue(ctx, "lostwatch"); err != nil {
+		t.Fatal(err)
+	}
+	expectFlush("the watch lost with the bucket")
+	b := newNode(t, srv, natslease.Config{Bucket: "lostwatch", MarkerTTL: 8 * time.Second}) // creates the bucket again
+	expectFlush("watching again")
+	lease, err := b.l.Grant(ctx, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.l.Attach(ctx, lease.ID, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.l.Revoke(ctx, lease.ID); err != nil {
+		t.Fatal(err)
+	}
+	a.expectRevoke(t, "after the new watch", lease.ID, []string{"k"})
+}

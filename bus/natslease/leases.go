@@ -19,9 +19,9 @@ type RevokeFunc func(id string, keys []string)
 // more keys attached than [Config.MaxAttachments], or a key attached while
 // the watcher did not track it (past [Config.MaxLeases]), keys that the
 // watcher did not record; and with an empty id when the watcher may have
-// missed lease ends (cut off from the server, or paused, for half of
-// [Config.MarkerTTL] or more). The node must drop every cached key that
-// may have been attached. See [Config.Flush].
+// missed lease ends (cut off from the server, paused or held up for half
+// of [Config.MarkerTTL] or more, or its watch ended). The node must drop
+// every cached key that may have been attached. See [Config.Flush].
 type FlushFunc func(id string)
 
 // Leases grants leases and tracks the keys attached to them, stored in one

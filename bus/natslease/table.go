@@ -90,6 +90,14 @@ func newTable(now func() time.Time, linger, defTTL time.Duration, maxKeys, maxLe
 		leases: map[string]*leaseState{}, tombs: map[string]struct{}{}}
 }
 
+// forgetLeases forgets every lease and its keys, for a new watch whose
+// replay tracks them again; the tombstones and the refused ids stay.
+func (t *table) forgetLeases() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.leases = map[string]*leaseState{}
+}
+
 // sighting records that key is attached to id (an attachment entry or its
 // marker). For a lease that has ended it records nothing.
 //

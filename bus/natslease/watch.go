@@ -28,7 +28,7 @@ func (l *Leases) startWatch(ctx context.Context) error {
 	ready := make(chan error, 1)
 	go func() {
 		defer cancel()
-		l.run(w, ready)
+		l.run(wctx, w, ready)
 	}()
 	select {
 	case err = <-ready:
@@ -43,41 +43,70 @@ func (l *Leases) startWatch(ctx context.Context) error {
 
 // run is the watcher goroutine: it applies the bucket's entries, and the
 // outcomes of its resolver's reads, to the table and reports the ends,
-// until Close or the watch ends. It owns the resolver's goroutines.
-func (l *Leases) run(w jetstream.KeyWatcher, ready chan<- error) {
+// until Close. It owns the resolver's goroutines and the watch.
+//
+// The client ends a watch it cannot carry on (its connection closed, its
+// consumer not recreated, the bucket's stream gone). The watcher then
+// flushes, since ends from then on go unseen, and opens a new watch every
+// probeEvery until one opens; the new watch's replay rebuilds the leases
+// (tombstones are kept), and at its end the watcher flushes again: ends
+// written while no watch ran are not replayed.
+func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, ready chan<- error) {
 	defer close(l.stopped)
-	defer stopWatch(w)
+	defer func() {
+		if w != nil {
+			stopWatch(w)
+		}
+	}()
 	res := newResolver(l.gate.Context(), l.readLease)
 	defer res.stop()
 	probes := make(chan time.Time, 1)
 	stopProbes := l.startProbes(probes)
 	defer stopProbes()
 	alive := l.now() // the watch was just opened
-	replaying := true
+	updates := w.Updates()
+	var retry <-chan time.Time // set while no watch runs
+	replaying, started := true, false
 	for {
 		select {
 		case <-l.gate.Done():
 			return
 		case sent := <-probes:
-			alive = l.probed(alive, sent)
+			alive = l.probed(alive, sent, l.now())
 		case r := <-res.out:
 			l.resolved(r, res)
-		case e, ok := <-w.Updates():
+		case <-retry:
+			nw, err := l.kv.WatchAll(wctx)
+			if err != nil {
+				retry = time.After(l.probeEvery())
+				continue
+			}
+			l.cfg.Logger.Info("natslease: watching again; replaying the bucket", "bucket", l.cfg.Bucket)
+			w, updates, retry, replaying = nw, nw.Updates(), nil, true
+			l.table.forgetLeases()
+		case e, ok := <-updates:
 			switch {
-			case !ok:
-				l.cfg.Logger.Error("natslease: watch stopped (connection closed?); revocations are no longer seen", "bucket", l.cfg.Bucket)
-				if replaying {
-					ready <- fmt.Errorf("natslease: watch %s: stopped during replay", l.cfg.Bucket)
-				}
+			case !ok && !started:
+				l.cfg.Logger.Error("natslease: watch stopped during its replay", "bucket", l.cfg.Bucket)
+				ready <- fmt.Errorf("natslease: watch %s: stopped during replay", l.cfg.Bucket)
 				return
-			case e == nil: // end of the replay, sent once
+			case !ok:
+				stopWatch(w)
+				w, updates, retry = nil, nil, time.After(l.probeEvery())
+				l.flushAll("natslease: watch stopped (connection closed, consumer or bucket lost); lease ends are not seen until a new watch runs")
+			case e == nil: // end of a replay, sent once per watch
 				replaying = false
 				for _, id := range l.table.orphans() {
 					if end, first, _ := l.table.end(id); first {
 						l.report(end)
 					}
 				}
-				ready <- nil
+				if !started {
+					started = true
+					ready <- nil
+					continue
+				}
+				l.flushAll("natslease: watching again; lease ends written while no watch ran are not replayed")
 			default:
 				l.apply(e, replaying, res)
 			}
@@ -246,15 +275,17 @@ func (l *Leases) report(e ending) {
 // The server removes a lease's end marker MarkerTTL after writing it, so
 // a watcher that does not get it within that time misses the end: one
 // whose connection was cut (a partition the client does not notice until
-// its pings fail, minutes later, or a reconnection), or whose process was
-// paused. The watcher cannot tell from the entries, which do not show
-// what was removed, so it proves itself alive by a round trip to the
-// server (a PING answered: the connection delivers again) at least every
-// MarkerTTL/8, and once a proof comes more than MarkerTTL/2 after the one
-// before, it flushes: markers written meanwhile may be gone. A marker
-// written while the proofs come in time is received within MarkerTTL/2
-// of being written, half its life, which leaves room for the drift
-// between this host's clock and the server's.
+// its pings fail, minutes later, or a reconnection), whose process was
+// paused, or whose goroutine was held up (the client then holds back the
+// consumer's flow). The watcher cannot tell from the entries, which do not
+// show what was removed, so it proves itself alive by a round trip to the
+// server (a PING answered: the connection delivers again), one every
+// MarkerTTL/8, and measures each proof from the send of the one before
+// to the moment the watcher takes it: a gap of MarkerTTL/2 or more
+// flushes, since markers written meanwhile may be gone. A marker written
+// while the gaps stay shorter reaches the watcher within MarkerTTL/2 of
+// being written, half its life, which leaves room for the drift between
+// this host's clock and the server's.
 const (
 	probesPerMarkerTTL = 8
 	minProbeEvery      = 100 * time.Millisecond
@@ -284,7 +315,9 @@ func (l *Leases) startProbes(out chan time.Time) (stop func()) {
 			case <-t.C:
 			}
 			sent := l.now()
-			ctx, cancel := context.WithTimeout(l.gate.Context(), every)
+			// A PING answered later than this is no proof: a slow
+			// server still proves itself in time.
+			ctx, cancel := context.WithTimeout(l.gate.Context(), l.markerTTL/4)
 			err := nc.FlushWithContext(ctx)
 			cancel()
 			if err != nil {
@@ -303,14 +336,16 @@ func (l *Leases) startProbes(out chan time.Time) (stop func()) {
 	}
 }
 
-// probed takes a proof of the connection sent at sent, the last one at
-// alive, and returns the new last one. A gap of MarkerTTL/2 or more may
-// have lost lease ends: the cache is flushed (Flush with no lease id).
-func (l *Leases) probed(alive, sent time.Time) time.Time {
+// probed takes, at now, a proof of the connection sent at sent; the last
+// one was sent at alive. It returns the new last one. The gap runs from
+// alive to now, which covers a PING answered late and a watcher slow to
+// take it: one of MarkerTTL/2 or more may have lost lease ends, and the
+// cache is flushed (Flush with no lease id).
+func (l *Leases) probed(alive, sent, now time.Time) time.Time {
 	if !sent.After(alive) {
 		return alive
 	}
-	if gap := sent.Sub(alive); gap >= l.markerTTL/2 {
+	if gap := now.Sub(alive); gap >= l.markerTTL/2 {
 		l.missedMarkers(gap)
 	}
 	return sent
@@ -319,14 +354,19 @@ func (l *Leases) probed(alive, sent time.Time) time.Time {
 // missedMarkers reports that the watcher went gap without a proof of its
 // connection: lease ends written meanwhile may be lost.
 func (l *Leases) missedMarkers(gap time.Duration) {
+	l.flushAll("natslease: the watcher was cut off or paused for half the markers' life or more; lease ends may have been missed",
+		"gap", gap, "marker_ttl", l.markerTTL)
+}
+
+// flushAll calls Flush with no lease id, since lease ends may have been
+// missed (why says how), and logs it; without a Flush it logs an error.
+func (l *Leases) flushAll(why string, attrs ...any) {
+	attrs = append([]any{"bucket", l.cfg.Bucket}, attrs...)
 	if l.cfg.Flush == nil {
-		l.cfg.Logger.Error("natslease: the watcher was cut off or paused for half the markers' life or more, so lease ends may have been missed, "+
-			"and no Flush is configured: keys of those leases may stay cached",
-			"bucket", l.cfg.Bucket, "gap", gap, "marker_ttl", l.markerTTL)
+		l.cfg.Logger.Error(why+"; no Flush is configured: keys of those leases may stay cached", attrs...)
 		return
 	}
-	l.cfg.Logger.Warn("natslease: the watcher was cut off or paused for half the markers' life or more; flushing, since lease ends may have been missed",
-		"bucket", l.cfg.Bucket, "gap", gap, "marker_ttl", l.markerTTL)
+	l.cfg.Logger.Warn(why+"; flushing", attrs...)
 	l.report(ending{all: true})
 }
 
