@@ -42,7 +42,9 @@ func WithBus[T any](cfg bus.Config) Option[T] {
 
 // WithFenceTTL sets how long a StrongDistributed write's fence keeps a
 // node from re-caching older versions of the key. It must outlast a store
-// load (30 s); default 60 s.
+// load (30 s) and a strong write's bound (2 × the bus's StrongTimeout,
+// within its MaxClockDrift; New checks it with the bus's Config); default
+// 60 s.
 func WithFenceTTL[T any](d time.Duration) Option[T] {
 	return func(o *options[T]) error {
 		if d <= loadTimeout {
@@ -85,6 +87,22 @@ func (w *Warp[T]) setTimings(cfg bus.Config) {
 	w.graceTTL, w.writeBound = graceFor(cfg), writeBound(cfg)
 }
 
+// checkFenceTTL refuses a fence TTL that a strong write's store write may
+// outlast: a peer's fence, counted on the peer's clock from when it took
+// it, must last past the write's bound, counted on the writer's clock
+// from the write's start, whatever the clocks' rates (within
+// MaxClockDrift), with LeaseMargin to spare. A fence that expired first
+// would let the peer, still holding its lease, load and cache the old
+// value while the write lands. cfg has its defaults.
+func (w *Warp[T]) checkFenceTTL(cfg bus.Config) error {
+	d := cfg.MaxClockDrift
+	if lasts := time.Duration(float64(w.fenceTTL) * (1 - d) / (1 + d)); lasts <= w.writeBound+cfg.LeaseMargin {
+		return fmt.Errorf("%w: fence TTL %v (at least %v on a peer's clock) does not outlast a strong write's bound %v (from StrongTimeout %v): raise WithFenceTTL or lower StrongTimeout",
+			ErrConfig, w.fenceTTL, lasts, w.writeBound+cfg.LeaseMargin, cfg.StrongTimeout)
+	}
+	return nil
+}
+
 // startBus starts the bus and the goroutine that forwards its errors.
 func (w *Warp[T]) startBus(cfg bus.Config) error {
 	if cfg.NodeID == "" {
@@ -98,6 +116,9 @@ func (w *Warp[T]) startBus(cfg bus.Config) error {
 	}
 	cfg.Applier = applier[T]{w}
 	w.setTimings(cfg)
+	if err := w.checkFenceTTL(cfg.WithDefaults()); err != nil {
+		return err
+	}
 	w.cluster = cfg.Cluster
 	w.anchored = cfg.Membership != nil
 	b, err := bus.New(w.node.System(), cfg)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warpcache/warp/bus"
+	"github.com/warpcache/warp/bus/inproc"
 	"github.com/warpcache/warp/shard"
 	"github.com/warpcache/warp/store/memory"
 )
@@ -110,6 +112,29 @@ func TestFenceTTLMustOutlastLoads(t *testing.T) {
 	if _, err := New[string](memory.New[string](memory.Options{}), WithFenceTTL[string](time.Second)); !errors.Is(err, ErrConfig) {
 		t.Fatalf("fence TTL 1s: err = %v; want ErrConfig", err)
 	}
+}
+
+// A fence TTL must also outlast a strong write's bound (2 × StrongTimeout,
+// within the clock drift): with StrongTimeout 40 s a write may land up to
+// about 80 s after its start, when the default 60 s fences have expired on
+// the peers, which could then cache the old value while holding their
+// leases. New refuses it; a longer fence TTL is taken.
+func TestFenceTTLMustOutlastStrongWrites(t *testing.T) {
+	t.Parallel()
+	hub := inproc.NewHub()
+	busCfg := bus.Config{Cluster: "fence-ttl", Transport: hub.Transport(), StrongTimeout: 40 * time.Second}
+	if w, err := New[string](memory.New[string](memory.Options{}), WithBus[string](busCfg)); !errors.Is(err, ErrConfig) {
+		if err == nil {
+			_ = w.Close()
+		}
+		t.Fatalf("StrongTimeout 40s, default fence TTL: err = %v; want ErrConfig", err)
+	}
+	busCfg.Transport = hub.Transport()
+	w, err := New[string](memory.New[string](memory.Options{}), WithBus[string](busCfg), WithFenceTTL[string](3*time.Minute))
+	if err != nil {
+		t.Fatalf("StrongTimeout 40s, fence TTL 3m: %v", err)
+	}
+	_ = w.Close()
 }
 
 // TestPublishErrorsNeverBlock: asynchronous errors nobody reads are
