@@ -61,7 +61,11 @@ func WithJitter(f float64) RegisterOption {
 // tell which invalidations this node missed (a reconnect, a gap it cannot
 // bound) it normally drops every cached entry (the flush policy, the
 // default); keys of this registration are kept and served for at most
-// maxAge more, then reloaded. Not allowed for ModeStrongDistributed.
+// maxAge more, then reloaded. They are also served while the node holds
+// no coherence lease (cut off, before that flush), so a reader can see
+// a value as stale as the time without the lease plus maxAge, within the
+// registration's TTL (docs/best-practices.md). Not allowed for
+// ModeStrongDistributed.
 func WithServeStale(maxAge time.Duration) RegisterOption {
 	return func(r *registration) error {
 		if maxAge <= 0 {
