@@ -50,7 +50,9 @@ func (l *Leases) startWatch(ctx context.Context) error {
 // flushes, since ends from then on go unseen, and opens a new watch every
 // probeEvery until one opens; the new watch's replay rebuilds the leases
 // (tombstones are kept), and at its end the watcher flushes again: ends
-// written while no watch ran are not replayed.
+// written while no watch ran are not replayed. After a gap between its
+// probes (see probed) it flushes and replays the same way, so that the
+// leases whose ends it missed leave the table.
 func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, ready chan<- error) {
 	defer close(l.stopped)
 	defer func() {
@@ -72,7 +74,13 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, ready chan<- 
 		case <-l.gate.Done():
 			return
 		case sent := <-probes:
-			alive = l.probed(alive, sent, l.now())
+			var missed bool
+			if alive, missed = l.probed(alive, sent, l.now()); missed && w != nil {
+				// The leases whose ends were missed would stay in the
+				// table: replay the bucket into a new one instead.
+				stopWatch(w)
+				w, updates, retry = nil, nil, time.After(0)
+			}
 		case r := <-res.out:
 			l.resolved(r, res)
 		case <-retry:
@@ -337,18 +345,20 @@ func (l *Leases) startProbes(out chan time.Time) (stop func()) {
 }
 
 // probed takes, at now, a proof of the connection sent at sent; the last
-// one was sent at alive. It returns the new last one. The gap runs from
-// alive to now, which covers a PING answered late and a watcher slow to
-// take it: one of MarkerTTL/2 or more may have lost lease ends, and the
-// cache is flushed (Flush with no lease id).
-func (l *Leases) probed(alive, sent, now time.Time) time.Time {
+// one was sent at alive. It returns the new last one, and whether the gap
+// flushed. The gap runs from alive to now, which covers a PING answered
+// late and a watcher slow to take it: one of MarkerTTL/2 or more may have
+// lost lease ends, and the cache is flushed (Flush with no lease id); the
+// caller then replays the bucket into a new table.
+func (l *Leases) probed(alive, sent, now time.Time) (time.Time, bool) {
 	if !sent.After(alive) {
-		return alive
+		return alive, false
 	}
-	if gap := now.Sub(alive); gap >= l.markerTTL/2 {
+	gap := now.Sub(alive)
+	if gap >= l.markerTTL/2 {
 		l.missedMarkers(gap)
 	}
-	return sent
+	return sent, gap >= l.markerTTL/2
 }
 
 // missedMarkers reports that the watcher went gap without a proof of its
