@@ -51,8 +51,8 @@ func (l *Leases) startWatch(ctx context.Context) error {
 // probeEvery until one opens; the new watch's replay rebuilds the leases
 // (tombstones are kept), and at its end the watcher flushes again: ends
 // written while no watch ran are not replayed. After a gap between its
-// probes (see probed) it flushes and replays the same way, so that the
-// leases whose ends it missed leave the table.
+// probes (see startProbes) it flushes and replays the same way, so that
+// the leases whose ends it missed leave the table.
 func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, ready chan<- error) {
 	defer close(l.stopped)
 	defer func() {
@@ -69,18 +69,33 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, ready chan<- 
 	updates := w.Updates()
 	var retry <-chan time.Time // set while no watch runs
 	replaying, started := true, false
+	// rewatch flushes, since lease ends may have been missed (why says
+	// how), and drops the watch, if one runs, for a new one after delay.
+	rewatch := func(delay time.Duration, why string, attrs ...any) {
+		l.flushAll(why, attrs...)
+		if w != nil {
+			stopWatch(w)
+			w, updates, retry = nil, nil, time.After(delay)
+		}
+	}
 	for {
 		select {
 		case <-l.gate.Done():
 			return
 		case sent := <-probes:
-			var missed bool
-			if alive, missed = l.probed(alive, sent, l.now()); missed && w != nil {
-				// The leases whose ends were missed would stay in the
-				// table: replay the bucket into a new one instead.
-				stopWatch(w)
-				w, updates, retry = nil, nil, time.After(0)
+			// The gap runs from the last proof's send to now, when the
+			// watcher takes this one: it covers a PING answered late
+			// and a watcher slow to take it.
+			if !sent.After(alive) {
+				continue
 			}
+			if gap := l.now().Sub(alive); gap >= l.markerTTL/2 {
+				// The leases whose ends were missed would stay in the
+				// table: replay the bucket into a new one.
+				rewatch(0, "natslease: the watcher was cut off or paused for half the markers' life or more; lease ends may have been missed",
+					"gap", gap, "marker_ttl", l.markerTTL)
+			}
+			alive = sent
 		case r := <-res.out:
 			l.resolved(r, res)
 		case <-retry:
@@ -99,9 +114,7 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, ready chan<- 
 				ready <- fmt.Errorf("natslease: watch %s: stopped during replay", l.cfg.Bucket)
 				return
 			case !ok:
-				stopWatch(w)
-				w, updates, retry = nil, nil, time.After(l.probeEvery())
-				l.flushAll("natslease: watch stopped (connection closed, consumer or bucket lost); lease ends are not seen until a new watch runs")
+				rewatch(l.probeEvery(), "natslease: watch stopped (connection closed, consumer or bucket lost); lease ends are not seen until a new watch runs")
 			case e == nil: // end of a replay, sent once per watch
 				replaying = false
 				for _, id := range l.table.orphans() {
@@ -342,30 +355,6 @@ func (l *Leases) startProbes(out chan time.Time) (stop func()) {
 		close(done)
 		<-stopped
 	}
-}
-
-// probed takes, at now, a proof of the connection sent at sent; the last
-// one was sent at alive. It returns the new last one, and whether the gap
-// flushed. The gap runs from alive to now, which covers a PING answered
-// late and a watcher slow to take it: one of MarkerTTL/2 or more may have
-// lost lease ends, and the cache is flushed (Flush with no lease id); the
-// caller then replays the bucket into a new table.
-func (l *Leases) probed(alive, sent, now time.Time) (time.Time, bool) {
-	if !sent.After(alive) {
-		return alive, false
-	}
-	gap := now.Sub(alive)
-	if gap >= l.markerTTL/2 {
-		l.missedMarkers(gap)
-	}
-	return sent, gap >= l.markerTTL/2
-}
-
-// missedMarkers reports that the watcher went gap without a proof of its
-// connection: lease ends written meanwhile may be lost.
-func (l *Leases) missedMarkers(gap time.Duration) {
-	l.flushAll("natslease: the watcher was cut off or paused for half the markers' life or more; lease ends may have been missed",
-		"gap", gap, "marker_ttl", l.markerTTL)
 }
 
 // flushAll calls Flush with no lease id, since lease ends may have been
