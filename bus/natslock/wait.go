@@ -34,15 +34,10 @@ func (l *Locker) wait(ctx context.Context, name string, ttl time.Duration) (*Loc
 	poll := time.NewTicker(l.markerTTL)
 	defer poll.Stop()
 	for {
+		var free bool // the key may be free: try to acquire it
 		select {
 		case <-poll.C:
-			if !l.mayBeAbsent(ctx, name) {
-				continue
-			}
-			k, err := l.acquire(ctx, name, ttl)
-			if !errors.Is(err, ErrLocked) {
-				return k, err
-			}
+			free = l.mayBeAbsent(ctx, name)
 		case <-ctx.Done():
 			// ctx is bound to the gate: a Close ends it too, with
 			// ErrClosed as its cause, which opError wraps (Done, or
@@ -59,13 +54,14 @@ func (l *Locker) wait(ctx context.Context, name string, ttl time.Duration) (*Loc
 				}
 				return nil, fmt.Errorf("natslock: lock %q: watch stopped (connection closed?)", name)
 			}
-			if !mayBeFree(e, &replayed) {
-				continue
-			}
-			k, err := l.acquire(ctx, name, ttl)
-			if !errors.Is(err, ErrLocked) {
-				return k, err
-			}
+			free = mayBeFree(e, &replayed)
+		}
+		if !free {
+			continue
+		}
+		k, err := l.acquire(ctx, name, ttl)
+		if !errors.Is(err, ErrLocked) {
+			return k, err
 		}
 	}
 }
