@@ -2,7 +2,6 @@ package natslease_test
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -22,7 +21,7 @@ import (
 func forge(tb testing.TB, ctx context.Context, js jetstream.JetStream, pairs [][2]string) {
 	tb.Helper()
 	for _, p := range pairs {
-		subject := "$KV." + natslease.DefaultBucket + ".attach." + p[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(p[1]))
+		subject := "$KV." + natslease.DefaultBucket + "." + natslease.AttachKey(p[0], p[1])
 		if _, err := js.PublishMsgAsync(&nats.Msg{Subject: subject}); err != nil {
 			tb.Fatalf("forge %s %q: %v", p[0], p[1], err)
 		}
@@ -411,7 +410,7 @@ func TestUnknownAttachmentMarkersResolved(t *testing.T) {
 	}
 	ids := map[string]bool{"00000000000000e1": true, "00000000000000e2": true}
 	for id := range ids {
-		if err := kv.Delete(ctx, "attach."+id+"."+base64.RawURLEncoding.EncodeToString([]byte("m"))); err != nil {
+		if err := kv.Delete(ctx, natslease.AttachKey(id, "m")); err != nil {
 			t.Fatalf("Delete: %v", err)
 		}
 	}
@@ -451,7 +450,7 @@ func TestMarkerAfterTheEndRevokes(t *testing.T) {
 		t.Fatalf("KeyValue: %v", err)
 	}
 	// The marker of an attachment this watcher never received.
-	if err := kv.Delete(ctx, "attach."+lease.ID+"."+base64.RawURLEncoding.EncodeToString([]byte("k"))); err != nil {
+	if err := kv.Delete(ctx, natslease.AttachKey(lease.ID, "k")); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
 	if r := n.nextRevoke(t, 10*time.Second); r.id != lease.ID || !slices.Equal(r.keys, []string{"k"}) {

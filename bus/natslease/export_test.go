@@ -42,3 +42,6 @@ func TableLen(l *Leases) (leases, tombs int) {
 // SetProbeClock makes the Leases New opens with cfg read now for the
 // proofs of its watcher's connection, so that tests make a pause.
 func SetProbeClock(cfg *Config, now func() time.Time) { cfg.now = now }
+
+// AttachKey is the bucket key of the attachment of key to lease id.
+func AttachKey(id, key string) string { return attachKey(id, key) }

@@ -1,6 +1,7 @@
 package natslease_test
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -37,13 +38,7 @@ func TestCutLongerThanMarkersFlushes(t *testing.T) {
 	if err := b.l.Attach(ctx, lease.ID, "k"); err != nil {
 		t.Fatal(err)
 	}
-	for a.Keys(lease.ID) == nil {
-		select {
-		case <-ctx.Done():
-			t.Fatal("a never saw the attachment")
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	waitUntil(t, ctx, "a sees the attachment", func() bool { return a.Keys(lease.ID) != nil })
 	if err := p.Cut(proxy.Both, true); err != nil {
 		t.Fatal(err)
 	}
@@ -61,20 +56,46 @@ func TestCutLongerThanMarkersFlushes(t *testing.T) {
 		}
 		t.Log("the watcher got the revocation")
 	case id := <-flushes:
-		if id != "" {
-			t.Fatalf("Flush(%q); want Flush(\"\")", id)
-		}
+		checkFlushAll(t, id, "after the cut")
 	case <-time.After(15 * time.Second):
 		t.Fatalf("no revocation of %s and no flush after a cut of 4 s (markers live 1 s)", lease.ID)
 	}
 	// The watcher replays the bucket after the gap: the lease whose end it
 	// missed leaves its table.
-	for a.Keys(lease.ID) != nil {
+	waitUntil(t, ctx, "the missed lease leaves the table", func() bool { return a.Keys(lease.ID) == nil })
+}
+
+// waitUntil polls cond every 10 ms until it holds, failing the test if ctx
+// ends first.
+func waitUntil(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
 		select {
 		case <-ctx.Done():
-			t.Fatalf("lease %s still tracked with keys %q after the flush", lease.ID, a.Keys(lease.ID))
+			t.Fatalf("not before the test's deadline: %s", what)
 		case <-time.After(10 * time.Millisecond):
 		}
+	}
+}
+
+// checkFlushAll checks that id, passed to Flush when, is empty: the flush
+// of a watcher that may have missed lease ends.
+func checkFlushAll(t *testing.T, id, when string) {
+	t.Helper()
+	if id != "" {
+		t.Fatalf("Flush(%q) %s; want Flush(\"\")", id, when)
+	}
+}
+
+// expectFlushAll waits, bounded by ctx, for the next call of Flush on
+// flushes, and checks it is Flush("").
+func expectFlushAll(t *testing.T, ctx context.Context, flushes <-chan string, when string) {
+	t.Helper()
+	select {
+	case id := <-flushes:
+		checkFlushAll(t, id, when)
+	case <-ctx.Done():
+		t.Fatalf("no flush %s", when)
 	}
 }
 
@@ -135,16 +156,8 @@ func TestPausedWatcherFlushes(t *testing.T) {
 	probes(3)
 	// The gap flushes, and the watcher replays the bucket into a new
 	// table, flushing again at the replay's end.
-	for _, what := range []string{"after a pause of half the markers' life", "at the end of the replay that follows"} {
-		select {
-		case id := <-flushes:
-			if id != "" {
-				t.Fatalf("Flush(%q) %s; want Flush(\"\")", id, what)
-			}
-		case <-ctx.Done():
-			t.Fatalf("no flush %s", what)
-		}
-	}
+	expectFlushAll(t, ctx, flushes, "after a pause of half the markers' life")
+	expectFlushAll(t, ctx, flushes, "at the end of the replay that follows")
 	probes(3)
 	if n := len(flushes); n != 0 {
 		t.Fatalf("%d more flushes; want two in all (none for the gaps under half the markers' life)", n)
@@ -164,23 +177,12 @@ func TestLostWatchFlushesAndWatchesAgain(t *testing.T) {
 	cfg := natslease.Config{Bucket: "lostwatch", MarkerTTL: 8 * time.Second, Flush: func(id string) { flushes <- id }}
 	a := newNode(t, srv, cfg)
 	ctx := bounded(t, 30*time.Second)
-	expectFlush := func(when string) {
-		t.Helper()
-		select {
-		case id := <-flushes:
-			if id != "" {
-				t.Fatalf("%s: Flush(%q); want Flush(\"\")", when, id)
-			}
-		case <-ctx.Done():
-			t.Fatalf("%s: no flush", when)
-		}
-	}
 	if err := a.js.DeleteKeyValue(ctx, "lostwatch"); err != nil {
 		t.Fatal(err)
 	}
-	expectFlush("the watch lost with the bucket")
+	expectFlushAll(t, ctx, flushes, "when the watch is lost with the bucket")
 	b := newNode(t, srv, natslease.Config{Bucket: "lostwatch", MarkerTTL: 8 * time.Second}) // creates the bucket again
-	expectFlush("watching again")
+	expectFlushAll(t, ctx, flushes, "when watching again")
 	lease, err := b.l.Grant(ctx, time.Minute)
 	if err != nil {
 		t.Fatal(err)

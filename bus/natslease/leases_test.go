@@ -1,7 +1,6 @@
 package natslease_test
 
 import (
-	"encoding/base64"
 	"errors"
 	"slices"
 	"strings"
@@ -99,7 +98,7 @@ func TestLateJoinerOrphans(t *testing.T) {
 		t.Fatalf("KeyValue: %v", err)
 	}
 	const id = "00000000000000aa"
-	if _, err := kv.Put(ctx, "attach."+id+"."+base64.RawURLEncoding.EncodeToString([]byte("o")), nil); err != nil {
+	if _, err := kv.Put(ctx, natslease.AttachKey(id, "o"), nil); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
 	a.expectRevoke(t, "running node", id, []string{"o"})
