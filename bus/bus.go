@@ -35,9 +35,13 @@ type Bus struct {
 	kick     chan struct{} // wakes pump after an overflow
 	credits  chan struct{} // bounds batches in the actor's mailbox
 
-	base       time.Time    // origin of lease
-	monotonic  bool         // cfg.Now is time.Now: LeaseValid may use time.Since
-	lease      atomic.Int64 // lease deadline in ns since base; 0 = no lease
+	base      time.Time    // origin of lease
+	monotonic bool         // cfg.Now is time.Now: LeaseValid may use time.Since
+	lease     atomic.Int64 // lease deadline in ns since base; 0 = no lease
+	// leaseEnded is when the last lease ended (ns since base), set before
+	// lease drops to 0: the deadline, or the moment it was given up if
+	// that came first.
+	leaseEnded atomic.Int64
 	members    atomic.Pointer[[]string]
 	memberReqs chan memberReq // actor → membership goroutine
 	renewOK    atomic.Bool    // the actor's mayRenew, for the membership goroutine
@@ -324,6 +328,20 @@ func (b *Bus) LeaseValid() bool {
 // without end (a bus without a Membership and without peers). One atomic
 // load: a reader compares it with its own reading of the clock.
 func (b *Bus) LeaseUntil() int64 { return b.lease.Load() }
+
+// LastLease returns [Bus.LeaseUntil] while this node holds a lease (its
+// deadline may have passed), and otherwise when its last lease ended: its
+// deadline, or the moment the bus gave it up if that came first (a
+// disconnect, a gap); 0 if it never held one. Same clock and origin as
+// LeaseUntil. Invalidations sent after that moment may not have reached
+// this node: a cached copy is at most that old, plus the bus's staleness
+// bound.
+func (b *Bus) LastLease() int64 {
+	if d := b.lease.Load(); d > 0 {
+		return d
+	}
+	return b.leaseEnded.Load()
+}
 
 // Base returns the origin of [Bus.LeaseUntil]: the bus clock's reading
 // when New ran.

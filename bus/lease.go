@@ -139,6 +139,9 @@ func (a *busActor) refreshLease() {
 	}
 	switch {
 	case until.IsZero():
+		if prev := a.b.lease.Load(); prev > 0 {
+			a.b.leaseEnded.Store(min(prev, max(int64(a.now().Sub(a.b.base)), 1)))
+		}
 		a.b.lease.Store(0)
 	case until.Equal(maxTime):
 		a.b.lease.Store(math.MaxInt64)

@@ -236,3 +236,54 @@ func TestLeaveResolvesStrongWrite(t *testing.T) {
 	}
 	eventually(t, "b out of a's view", func() bool { return len(a.Members()) == 0 })
 }
+
+// stateTransport lets a test tell the bus about connection state changes
+// its transport did not make.
+type stateTransport struct {
+	bus.Transport
+	h atomic.Pointer[bus.Handler]
+}
+
+func (t *stateTransport) Open(cluster, node string, h bus.Handler) error {
+	t.h.Store(&h)
+	return t.Transport.Open(cluster, node, h)
+}
+
+// LastLease is the lease while there is one, and once the bus gives it up
+// (here a disconnect, long before its deadline), the moment it did: what a
+// serve-stale read without the lease counts its maxAge from.
+func TestLastLeaseIsWhenTheLeaseWasGivenUp(t *testing.T) {
+	t.Parallel()
+	clk := &fakeClock{}
+	trs, _ := inprocTransports(1)
+	tr := &stateTransport{Transport: trs[0]}
+	cfg := fastConfig(clusterOf(t), "a", tr, bustest.NewApplier(), nil)
+	cfg.Now = clk.Now
+	b, err := bus.NewManual(newSystem(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	if got := b.LastLease(); got != 0 {
+		t.Fatalf("LastLease before any lease = %d; want 0", got)
+	}
+	step := func() { clk.Advance(cfg.HeartbeatInterval); bus.Tick(b) }
+	eventually(t, "the lease of a node alone", func() bool { step(); return b.LeaseValid() })
+	if got, want := b.LastLease(), b.LeaseUntil(); got != want {
+		t.Fatalf("LastLease while the lease holds = %d; want LeaseUntil %d", got, want)
+	}
+	clk.Advance(time.Second)
+	given := clk.Now().Sub(b.Base())
+	(*tr.h.Load()).HandleState(bus.Disconnected)
+	eventually(t, "the lease given up", func() bool { bus.Tick(b); return b.LeaseUntil() == 0 })
+	clk.Advance(time.Minute) // later readings do not move it
+	bus.Tick(b)
+	if got := time.Duration(b.LastLease()); got != given {
+		t.Fatalf("LastLease after a disconnect = %v since the base; want %v, when it was given up", got, given)
+	}
+	(*tr.h.Load()).HandleState(bus.Reconnected)
+	eventually(t, "the lease back", func() bool { step(); return b.LeaseValid() })
+	if got, want := b.LastLease(), b.LeaseUntil(); got != want {
+		t.Fatalf("LastLease with the lease back = %d; want LeaseUntil %d", got, want)
+	}
+}
