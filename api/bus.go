@@ -127,6 +127,7 @@ func (w *Warp[T]) startBus(cfg bus.Config) error {
 	}
 	w.bus = b
 	w.leaseOffset = int64(b.Base().Sub(w.node.Start()))
+	w.busUp.Store(b)
 	w.busDone = make(chan struct{})
 	go func() {
 		defer close(w.busDone)
@@ -221,16 +222,27 @@ func (a applier[T]) InvalidatePrefix(_ context.Context, prefix string) error {
 // StrongDistributed keys are not cached for a grace period: a strong write
 // that counted this node as lapsed may still be in flight, and this node
 // missed its fence.
+//
+// Serve-stale entries are kept for their registration's maxAge, counted
+// from when this node's lease ended if it had (it may have missed every
+// invalidation sent since), else from now: after a cut longer than
+// maxAge, none is kept.
 func (a applier[T]) Flush(context.Context) error {
 	w := a.w
 	now := w.node.Now()
 	w.strongGrace.Store(now + int64(w.graceTTL))
+	from := now
+	if b := w.busUp.Load(); b != nil { // nil: the join's flush, in New
+		if end := b.LastLease(); end > 0 && end < now-w.leaseOffset {
+			from = end + w.leaseOffset
+		}
+	}
 	keep := func(key string) (int64, bool) {
 		r, _, err := w.lookup(key)
-		if err != nil || r.serveStale <= 0 {
+		if err != nil || r.serveStale <= 0 || now-from >= int64(r.serveStale) {
 			return 0, false
 		}
-		return now + int64(r.serveStale), true
+		return from + int64(r.serveStale), true
 	}
 	if !w.anyServeStale() {
 		keep = nil

@@ -33,7 +33,7 @@ func (w *Warp[T]) Get(ctx context.Context, key string) (T, error) {
 	epoch := w.table.Load().epoch
 	// The hit path: the hot tier's set (one cache line) and the entry, no
 	// actor round trip.
-	if e := v.Hot(key, h); e != nil && e.Live(now) && e.Epoch == epoch && w.servable(e.Flags, now) {
+	if e := v.Hot(key, h); e != nil && e.Live(now) && e.Epoch == epoch && w.servable(key, e.Flags, now) {
 		if e.Flags&flagCounted != 0 {
 			w.stats.read(h)
 		}
@@ -58,12 +58,31 @@ func (w *Warp[T]) Get(ctx context.Context, key string) (T, error) {
 	return out, err
 }
 
-// servable reports whether an entry with these flags may be served at now
-// (the node clock's reading the caller took): a StrongDistributed or
-// (flush-policy) EventualDistributed entry only while the node's coherence
-// lease holds.
-func (w *Warp[T]) servable(flags uint8, now int64) bool {
-	return flags&(shard.FlagStrong|shard.FlagLeased) == 0 || w.leaseValidAt(now)
+// servable reports whether an entry of key with these flags may be served
+// at now (the node clock's reading the caller took): a StrongDistributed
+// or (flush-policy) EventualDistributed entry only while the node's
+// coherence lease holds, a serve-stale one also for its registration's
+// maxAge after the lease ended.
+func (w *Warp[T]) servable(key string, flags uint8, now int64) bool {
+	return flags&leaseMask == 0 || w.leaseValidAt(now) || flags&shard.FlagServeStale != 0 && w.servedStale(key, now)
+}
+
+// leaseMask is the entry flags that tie an entry to the coherence lease.
+const leaseMask = shard.FlagStrong | shard.FlagLeased | shard.FlagServeStale
+
+// servedStale reports whether a serve-stale entry of key may be served at
+// now, without the lease: for the registration's maxAge after the lease
+// ended. A copy may have missed every invalidation sent since then, so
+// that bounds its staleness (plus the bus's own bound); past it, reads go
+// to the store, as a flush-policy key's do for as long as the lease is
+// gone. A node that never held its lease serves these keys from the store.
+func (w *Warp[T]) servedStale(key string, now int64) bool {
+	r, _, err := w.lookup(key)
+	if err != nil || r.serveStale <= 0 {
+		return false
+	}
+	end := w.bus.LastLease()
+	return end > 0 && now-w.leaseOffset-end < int64(r.serveStale)
 }
 
 // leaseFlags returns the entry flags that tie reg's entries to the
@@ -74,6 +93,8 @@ func leaseFlags(reg *registration) uint8 {
 		return shard.FlagStrong
 	case reg.mode == ModeEventualDistributed && reg.serveStale <= 0:
 		return shard.FlagLeased
+	case reg.mode == ModeEventualDistributed:
+		return shard.FlagServeStale
 	}
 	return 0
 }
@@ -98,7 +119,7 @@ func (w *Warp[T]) cached(key string, h uint64, v *shard.View, now int64, epoch u
 		return out, false, nil
 	}
 	hdr, val, err := shard.ParseHeader(b)
-	if err != nil || !hdr.Live(now) || !w.servable(hdr.Flags, now) || hdr.Epoch != epoch && !w.stillRegistered(key, hdr) {
+	if err != nil || !hdr.Live(now) || !w.servable(key, hdr.Flags, now) || hdr.Epoch != epoch && !w.stillRegistered(key, hdr) {
 		return out, false, nil
 	}
 	out, err = w.hit(key, h, hdr, val, v)
@@ -205,7 +226,7 @@ func loadKey(key string, gen uint64) string {
 // is still covered by a registration with the same mode.
 func (w *Warp[T]) stillRegistered(key string, hdr shard.Header) bool {
 	r, _, err := w.lookup(key)
-	return err == nil && leaseFlags(r) == hdr.Flags&(shard.FlagStrong|shard.FlagLeased)
+	return err == nil && leaseFlags(r) == hdr.Flags&leaseMask
 }
 
 // hit serves a live entry read from the shard's cache and asks the shard to

@@ -40,7 +40,7 @@ func (w *Warp[T]) GetAt(ctx context.Context, key string, at time.Time) (T, error
 		now := w.node.Now()
 		// The checks of Get's cache path (registration included), and
 		// a version at or before at.
-		if hdr, val, err := shard.ParseHeader(b); err == nil && hdr.Live(now) && w.servable(hdr.Flags, now) &&
+		if hdr, val, err := shard.ParseHeader(b); err == nil && hdr.Live(now) && w.servable(key, hdr.Flags, now) &&
 			(hdr.Epoch == epoch || w.stillRegistered(key, hdr)) && hdr.Flags&shard.FlagNegative == 0 && hdr.Version <= ver {
 			out, err := w.codec.Decode(val)
 			if err != nil {

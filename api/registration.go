@@ -59,12 +59,13 @@ func WithJitter(f float64) RegisterOption {
 
 // WithServeStale chooses the serve-stale repair policy: when the bus cannot
 // tell which invalidations this node missed (a reconnect, a gap it cannot
-// bound) it normally drops every cached entry (the flush policy, the
-// default); keys of this registration are kept and served for at most
-// maxAge more, then reloaded. They are also served while the node holds
-// no coherence lease (cut off, before that flush), so a reader can see
-// a value as stale as the time without the lease plus maxAge, within the
-// registration's TTL (docs/best-practices.md). Not allowed for
+// bound) it normally drops every cached entry, and serves none while it
+// holds no coherence lease (the flush policy, the default). Keys of this
+// registration are served without the lease, and kept through the flush,
+// for at most maxAge after the lease ended (after the flush, if the lease
+// held until then); past it, reads go to the store and the flush drops
+// them. A reader can therefore see a value stale by at most maxAge plus
+// the bus's staleness bound (docs/best-practices.md). Not allowed for
 // ModeStrongDistributed.
 func WithServeStale(maxAge time.Duration) RegisterOption {
 	return func(r *registration) error {

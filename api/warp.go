@@ -64,7 +64,10 @@ type Warp[T any] struct {
 	// leaseOffset converts the node clock to the bus's: the bus lease
 	// deadline is in ns since the bus's base.
 	leaseOffset int64
-	fenceTTL    time.Duration
+	// busUp is the bus once bus and leaseOffset are set: the bus may
+	// call the applier (its first flush) before New returns.
+	busUp    atomic.Pointer[bus.Bus]
+	fenceTTL time.Duration
 	// graceTTL and strongGrace: after a repair flush, strong keys are not
 	// cached until strongGrace (node-clock nanoseconds). writeBound: how
 	// long a strong write's store write may end after it started.

@@ -28,6 +28,11 @@ const (
 	// tell which of its copies are stale, nor which belong to a
 	// transaction whose other keys it already reloads.
 	FlagLeased
+	// FlagServeStale marks an entry of an EventualDistributed key with the
+	// serve-stale repair policy: readers serve it while the node's
+	// coherence lease is valid and, without the lease, for at most the
+	// registration's maxAge after the lease ended.
+	FlagServeStale
 )
 
 // Header is the per-entry metadata the shard keeps in front of each value.
