@@ -69,7 +69,7 @@ func startNodes(t testing.TB, trs []bus.Transport) []node {
 	discard := slog.New(slog.DiscardHandler)
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return discard }))
 	t.Cleanup(sys.Shutdown)
-	cluster := strings.NewReplacer("/", "_", ".", "_", " ", "_").Replace(t.Name())
+	cluster := clusterName(t)
 	nodes := make([]node, len(trs))
 	members, keys := bustest.NewMembership(), []wire.Key{wire.GenerateKey(1)}
 	for i, tr := range trs {
@@ -87,6 +87,11 @@ func startNodes(t testing.TB, trs []bus.Transport) []node {
 		nodes[i] = node{bus: b, app: app}
 	}
 	return nodes
+}
+
+// clusterName is the cluster startNodes names after t.
+func clusterName(t testing.TB) string {
+	return strings.NewReplacer("/", "_", ".", "_", " ", "_").Replace(t.Name())
 }
 
 // converged waits until every node sees all others and holds its lease;

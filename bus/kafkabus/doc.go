@@ -37,8 +37,11 @@
 // No consumer group is used: each node consumes its partitions directly,
 // commits nothing, and starts at their end offsets, read synchronously in
 // Open, so everything produced after Open returns is delivered and nothing
-// older is. If offsets vanish (the broker lost data), the reader resets to
-// the end and the bus's gap detection repairs what was skipped.
+// older is. If records vanish before a node read them (retention deleted
+// them while it lagged, or the broker lost them), its reader resets to the
+// end, skipping them, and the bus's gap detection repairs what was
+// skipped: the origin's next heartbeat shows the hole, and its ring
+// retransmits it, or the node flushes (TestSkippedRecordsAreRepaired).
 //
 // # Topic creation
 //
