@@ -26,7 +26,14 @@ func (l *Locker) wait(ctx context.Context, name string, ttl time.Duration) (*Loc
 	if err != nil {
 		return nil, opError(ctx, "lock", name, err)
 	}
-	defer jskv.StopWatch(w, drainTimeout) // drained: a full channel would block the client's delivery
+	defer func() {
+		// Drained: a full channel would block the client's delivery.
+		if ctx.Err() != nil {
+			jskv.DrainWatch(w, drainTimeout) // bound to ctx: the client stops it
+			return
+		}
+		jskv.StopWatch(w, drainTimeout)
+	}()
 	if l.waiting != nil {
 		l.waiting(name)
 	}
@@ -78,8 +85,12 @@ func mayBeFree(e jetstream.KeyValueEntry, replayed *bool) bool {
 
 // mayBeAbsent reads name's entry: true if there is none (or a marker). A
 // read that fails (the server unreachable) is false: the waiter waits on,
-// as it does for markers, and reads again at the next poll.
+// as it does for markers, and reads again at the next poll. The read gets
+// one MarkerTTL: one lost with its connection would otherwise hold the
+// waiter, deaf to markers, until ctx ends.
 func (l *Locker) mayBeAbsent(ctx context.Context, name string) bool {
+	ctx, cancel := context.WithTimeout(ctx, l.markerTTL)
+	defer cancel()
 	e, err := l.kv.Get(ctx, name)
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound):

@@ -138,6 +138,14 @@ func RoundTTL(ttl time.Duration, invalid error) (time.Duration, error) {
 // would never return if nobody read it.
 func StopWatch(w jetstream.KeyWatcher, timeout time.Duration) {
 	_ = w.Stop()
+	DrainWatch(w, timeout)
+}
+
+// DrainWatch drains w's channel until it closes, for at most timeout, for
+// a watch whose context has ended: the client stops it then. Stop would
+// also do, but its deletion of the consumer waits for the server (up to
+// 5 s while cut off) when it beats the client's own stop.
+func DrainWatch(w jetstream.KeyWatcher, timeout time.Duration) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	for {
