@@ -195,3 +195,30 @@ func TestLostWatchFlushesAndWatchesAgain(t *testing.T) {
 	}
 	a.expectRevoke(t, "after the new watch", lease.ID, []string{"k"})
 }
+
+// Close while the watcher's connection is cut off does not wait for the
+// server: the watch ends with its context, which the client stops at once,
+// instead of a Stop whose deletion of the consumer waits for an answer
+// (JetStream's request timeout, 5 s).
+func TestCloseWhileCutOff(t *testing.T) {
+	t.Parallel()
+	srv := natstest.StartJetStream(t, nil)
+	p, js := natstest.Proxied(t, srv)
+	ctx := bounded(t, 30*time.Second)
+	a, err := natslease.New(ctx, js, natslease.Config{Bucket: "cutclose"}, func(string, []string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Cut(proxy.Both, false); err != nil { // silent: the client notices nothing
+		t.Fatal(err)
+	}
+	defer p.Heal()
+	start := time.Now()
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The old Close took the full 5 s; a margin of 3 s is far from both.
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("Close while cut off took %v: it waited for the server", took)
+	}
+}

@@ -26,10 +26,7 @@ func (l *Leases) startWatch(ctx context.Context) error {
 		return opError(ctx, "watch", l.cfg.Bucket, err)
 	}
 	ready := make(chan error, 1)
-	go func() {
-		defer cancel()
-		l.run(wctx, w, ready)
-	}()
+	go l.run(wctx, cancel, w, ready)
 	select {
 	case err = <-ready:
 	case <-ctx.Done():
@@ -52,13 +49,15 @@ func (l *Leases) startWatch(ctx context.Context) error {
 // (tombstones are kept), and at its end the watcher flushes again: ends
 // written while no watch ran are not replayed. After a gap between its
 // probes (see startProbes) it flushes and replays the same way, so that
-// the leases whose ends it missed leave the table.
-func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, ready chan<- error) {
+// the leases whose ends it missed leave the table. At its own end, it
+// ends the watch through wctx (endWatch).
+func (l *Leases) run(wctx context.Context, end context.CancelFunc, w jetstream.KeyWatcher, ready chan<- error) {
 	defer close(l.stopped)
 	defer func() {
 		if w != nil {
-			stopWatch(w)
+			endWatch(end, w)
 		}
+		end()
 	}()
 	res := newResolver(l.gate.Context(), l.readLease)
 	defer res.stop()
@@ -372,3 +371,12 @@ func (l *Leases) flushAll(why string, attrs ...any) {
 // stopWatch stops w and drains it (jskv.StopWatch), bounded by
 // drainTimeout.
 func stopWatch(w jetstream.KeyWatcher) { jskv.StopWatch(w, drainTimeout) }
+
+// endWatch ends a watch opened with a context that end cancels: the client
+// stops it at once, and endWatch drains it (jskv.DrainWatch). stopWatch
+// would also delete the consumer on the server, and wait for the answer
+// (up to 5 s while cut off).
+func endWatch(end context.CancelFunc, w jetstream.KeyWatcher) {
+	end()
+	jskv.DrainWatch(w, drainTimeout)
+}
