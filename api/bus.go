@@ -225,15 +225,19 @@ func (a applier[T]) InvalidatePrefix(_ context.Context, prefix string) error {
 //
 // Serve-stale entries are kept for their registration's maxAge, counted
 // from when this node's lease ended if it had (it may have missed every
-// invalidation sent since), else from now: after a cut longer than
-// maxAge, none is kept.
+// invalidation sent since), from the bus's start if it never held one
+// (the join's flush: entries filled before it may be that old), else from
+// now: after a cut longer than maxAge, none is kept.
 func (a applier[T]) Flush(context.Context) error {
 	w := a.w
 	now := w.node.Now()
 	w.strongGrace.Store(now + int64(w.graceTTL))
 	from := now
-	if b := w.busUp.Load(); b != nil { // nil: the join's flush, in New
-		if end := b.LastLease(); end > 0 && end < now-w.leaseOffset {
+	if b := w.busUp.Load(); b != nil { // nil: a flush inside New, before any fill
+		switch end := b.LastLease(); {
+		case end == 0:
+			from = w.leaseOffset // the bus's start, on the node clock
+		case end < now-w.leaseOffset:
 			from = end + w.leaseOffset
 		}
 	}

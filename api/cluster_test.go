@@ -48,6 +48,8 @@ type clusterOpts struct {
 	// ids, if set, are the nodes' ids (default n0, n1, …); the cluster is
 	// then not awaited (ids shared by two nodes never converge).
 	ids []string
+	// node, if set and not nil for i, is node i's actor node (WithNode).
+	node func(i int) *actors.Node
 }
 
 func newTestCluster[T any](t testing.TB, n int, o clusterOpts) *testCluster[T] {
@@ -91,6 +93,9 @@ func newTestCluster[T any](t testing.TB, n int, o clusterOpts) *testCluster[T] {
 				HeartbeatInterval: 20 * time.Millisecond, LeaseDuration: 100 * time.Millisecond,
 				PeerTimeout: time.Second, StrongTimeout: 3 * time.Second, MemberLease: time.Second,
 			}),
+		}
+		if o.node != nil && o.node(i) != nil {
+			opts = append(opts, WithNode[T](o.node(i)))
 		}
 		opts = append(opts, WithInvalidationListener[T](func(ev Invalidation) {
 			if ev.Prefix && ev.Key == "" {
@@ -626,10 +631,27 @@ func TestEventualNotServedWithoutLease(t *testing.T) {
 func TestServeStaleBoundedWithoutLease(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	c := newTestCluster[string](t, 2, clusterOpts{faults: true})
 	// Long enough that the first read after the lapse falls within it,
 	// even under -race.
 	const age = 2 * time.Second
+	// Node 1 runs on an actor node started well before its bus, as one
+	// shared by instances (WithNode) is: its clock and the bus's then
+	// differ by more than the margins below, so the two are not confused.
+	old, err := actors.NewNode(actors.Config{ID: "n1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = old.Close() })
+	<-time.After(age / 2)
+	c := newTestCluster[string](t, 2, clusterOpts{faults: true, node: func(i int) *actors.Node {
+		if i == 1 {
+			return old
+		}
+		return nil
+	}})
+	if off := c.nodes[1].leaseOffset; off < int64(age/2) {
+		t.Fatalf("node 1's clock is %v ahead of its bus's; want at least %v", time.Duration(off), age/2)
+	}
 	for _, w := range c.nodes {
 		if err := w.Register("s:*", ModeEventualDistributed, time.Hour, WithServeStale(age)); err != nil {
 			t.Fatal(err)
@@ -678,6 +700,57 @@ func TestServeStaleBoundedWithoutLease(t *testing.T) {
 	c.converge(t) // node 1 holds its lease with node 0 in view: it flushed since it was cut off
 	if v := get("s:kept"); v != "v2" {
 		t.Fatalf("after a cut longer than maxAge and the repair, node 1 reads s:kept = %q; want v2 from the store", v)
+	}
+}
+
+// TestServeStaleFilledBeforeTheFirstLease: a node that starts cut off
+// from the bus (the store reachable, its membership in it) holds no lease,
+// reads serve-stale keys from the store and caches what it read. Its
+// join's flush, once it hears the others, keeps those copies only until
+// maxAge after its bus started: after a longer cut they are dropped, not
+// served for maxAge more (as the flush did before, from its own time).
+func TestServeStaleFilledBeforeTheFirstLease(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mem := memory.New[string](memory.Options{})
+	hub := inproc.NewHub()
+	const age = time.Second
+	cut := faultbus.New(hub.Transport(), 1)
+	cut.Partition(true)
+	var nodes []*Warp[string]
+	for i, tr := range []bus.Transport{hub.Transport(), cut} {
+		w, err := New[string](mem,
+			WithNodeConfig[string](actors.Config{ID: fmt.Sprintf("first-lease-%d", i)}),
+			WithBus[string](bus.Config{Cluster: "first-lease", Transport: tr, Keys: testKeys,
+				HeartbeatInterval: 20 * time.Millisecond, LeaseDuration: 100 * time.Millisecond,
+				PeerTimeout: 10 * time.Second, MemberLease: 10 * time.Second}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = w.Close() })
+		if err := w.Register("s:*", ModeEventualDistributed, time.Hour, WithServeStale(age)); err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, w)
+	}
+	started := time.Now() // node 1's bus started before this
+	n1 := nodes[1]
+	_, _ = mem.Set(ctx, "s:1", "v1", store.Write{})
+	if v, err := n1.Get(ctx, "s:1"); err != nil || v != "v1" {
+		t.Fatalf("node 1, cut off, reads %q, %v; want v1 from the store", v, err)
+	}
+	if _, ok := n1.router.Shard(n1.router.Hash("s:1")).Load("s:1"); !ok {
+		t.Fatal("node 1 did not cache s:1 before its first lease: the check below would prove nothing")
+	}
+	_, _ = mem.Set(ctx, "s:1", "v2", store.Write{}) // a write node 1 never hears of
+	<-time.After(time.Until(started.Add(age + 100*time.Millisecond)))
+	if n1.Bus().LastLease() != 0 {
+		t.Fatal("node 1 held a lease while cut off")
+	}
+	cut.Partition(false)
+	waitFor(t, 10*time.Second, "node 1's first lease", n1.Bus().LeaseValid)
+	if v, _ := n1.Get(ctx, "s:1"); v != "v2" {
+		t.Fatalf("node 1, holding its first lease after a cut longer than maxAge, reads s:1 = %q; want v2", v)
 	}
 }
 

@@ -75,7 +75,9 @@ const leaseMask = shard.FlagStrong | shard.FlagLeased | shard.FlagServeStale
 // ended. A copy may have missed every invalidation sent since then, so
 // that bounds its staleness (plus the bus's own bound); past it, reads go
 // to the store, as a flush-policy key's do for as long as the lease is
-// gone. A node that never held its lease serves these keys from the store.
+// gone. A node that never held its lease reads these keys from the store
+// (its first flush then keeps what it cached meanwhile only until maxAge
+// after its bus started: applier.Flush).
 func (w *Warp[T]) servedStale(key string, now int64) bool {
 	r, _, err := w.lookup(key)
 	if err != nil || r.serveStale <= 0 {

@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"math"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -285,5 +286,33 @@ func TestLastLeaseIsWhenTheLeaseWasGivenUp(t *testing.T) {
 	eventually(t, "the lease back", func() bool { step(); return b.LeaseValid() })
 	if got, want := b.LastLease(), b.LeaseUntil(); got != want {
 		t.Fatalf("LastLease with the lease back = %d; want LeaseUntil %d", got, want)
+	}
+}
+
+// A lease whose deadline passed before the bus gave it up ended at its
+// deadline: LastLease keeps the deadline, not the later moment.
+func TestLastLeaseIsTheDeadlineWhenItPassedFirst(t *testing.T) {
+	t.Parallel()
+	clk := &fakeClock{}
+	trs, _ := inprocTransports(1)
+	tr := &stateTransport{Transport: trs[0]}
+	cfg := fastConfig(clusterOf(t), "a", tr, bustest.NewApplier(), membershipOf(t))
+	cfg.Now = clk.Now
+	b, err := bus.NewManual(newSystem(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	step := func() { clk.Advance(cfg.HeartbeatInterval); bus.Tick(b) }
+	eventually(t, "the lease of a member alone", func() bool { step(); return b.LeaseValid() })
+	deadline := b.LeaseUntil()
+	if deadline <= 0 || deadline == math.MaxInt64 {
+		t.Fatalf("a member's lease ends at %d: want a deadline", deadline)
+	}
+	clk.Advance(time.Duration(deadline) + time.Second) // well past it, without a tick
+	(*tr.h.Load()).HandleState(bus.Disconnected)
+	eventually(t, "the lease given up", func() bool { return b.LeaseUntil() == 0 })
+	if got := b.LastLease(); got != deadline {
+		t.Fatalf("LastLease = %v since the base; want the deadline %v, which passed before the bus gave the lease up", time.Duration(got), time.Duration(deadline))
 	}
 }
