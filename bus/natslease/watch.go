@@ -19,14 +19,14 @@ func (l *Leases) startWatch(ctx context.Context) error {
 	// The watch outlives ctx (New's): it is stopped by Close. Its context
 	// must end, or the client keeps a goroutine waiting for it.
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	w, err := l.kv.WatchAll(wctx)
+	w, wend, err := l.watch(wctx)
 	if err != nil {
 		cancel()
 		close(l.stopped)
 		return opError(ctx, "watch", l.cfg.Bucket, err)
 	}
 	ready := make(chan error, 1)
-	go l.run(wctx, cancel, w, ready)
+	go l.run(wctx, cancel, w, wend, ready)
 	select {
 	case err = <-ready:
 	case <-ctx.Done():
@@ -49,13 +49,13 @@ func (l *Leases) startWatch(ctx context.Context) error {
 // (tombstones are kept), and at its end the watcher flushes again: ends
 // written while no watch ran are not replayed. After a gap between its
 // probes (see startProbes) it flushes and replays the same way, so that
-// the leases whose ends it missed leave the table. At its own end, it
-// ends the watch through wctx (endWatch).
-func (l *Leases) run(wctx context.Context, end context.CancelFunc, w jetstream.KeyWatcher, ready chan<- error) {
+// the leases whose ends it missed leave the table. Each watch has a
+// context of its own under wctx (wend ends w's), which ends it (endWatch).
+func (l *Leases) run(wctx context.Context, end context.CancelFunc, w jetstream.KeyWatcher, wend context.CancelFunc, ready chan<- error) {
 	defer close(l.stopped)
 	defer func() {
 		if w != nil {
-			endWatch(end, w)
+			endWatch(wend, w)
 		}
 		end()
 	}()
@@ -73,7 +73,7 @@ func (l *Leases) run(wctx context.Context, end context.CancelFunc, w jetstream.K
 	rewatch := func(delay time.Duration, why string, attrs ...any) {
 		l.flushAll(why, attrs...)
 		if w != nil {
-			stopWatch(w)
+			endWatch(wend, w)
 			w, updates, retry = nil, nil, time.After(delay)
 		}
 	}
@@ -98,13 +98,13 @@ func (l *Leases) run(wctx context.Context, end context.CancelFunc, w jetstream.K
 		case r := <-res.out:
 			l.resolved(r, res)
 		case <-retry:
-			nw, err := l.kv.WatchAll(wctx)
+			nw, nend, err := l.watch(wctx)
 			if err != nil {
 				retry = time.After(l.probeEvery())
 				continue
 			}
 			l.cfg.Logger.Info("natslease: watching again; replaying the bucket", "bucket", l.cfg.Bucket)
-			w, updates, retry, replaying = nw, nw.Updates(), nil, true
+			w, wend, updates, retry, replaying = nw, nend, nw.Updates(), nil, true
 			l.table.forgetLeases()
 		case e, ok := <-updates:
 			switch {
@@ -368,15 +368,18 @@ func (l *Leases) flushAll(why string, attrs ...any) {
 	l.report(ending{all: true})
 }
 
-// stopWatch stops w and drains it (jskv.StopWatch), bounded by
-// drainTimeout.
-func stopWatch(w jetstream.KeyWatcher) { jskv.StopWatch(w, drainTimeout) }
-
-// endWatch ends a watch opened with a context that end cancels: the client
-// stops it at once, and endWatch drains it (jskv.DrainWatch). stopWatch
-// would also delete the consumer on the server, and wait for the answer
-// (up to 5 s while cut off).
-func endWatch(end context.CancelFunc, w jetstream.KeyWatcher) {
-	end()
-	jskv.DrainWatch(w, drainTimeout)
+// watch opens a watch of the whole bucket on a context of its own under
+// ctx, which end cancels.
+func (l *Leases) watch(ctx context.Context) (w jetstream.KeyWatcher, end context.CancelFunc, err error) {
+	ctx, end = context.WithCancel(ctx)
+	if w, err = l.kv.WatchAll(ctx); err != nil {
+		end()
+		return nil, nil, err
+	}
+	return w, end, nil
 }
+
+// endWatch ends a watch opened with a context that end cancels
+// (jskv.EndWatch): a Stop would wait for the server to delete the watch's
+// consumer, up to 5 s while cut off.
+func endWatch(end context.CancelFunc, w jetstream.KeyWatcher) { jskv.EndWatch(end, w, drainTimeout) }

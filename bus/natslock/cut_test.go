@@ -105,7 +105,9 @@ func TestWaiterClosedWhileCutOff(t *testing.T) {
 		if err := p.Cut(proxy.Both, false); err != nil {
 			t.Fatal(err)
 		}
-		<-time.After(1200 * time.Millisecond) // past the first poll, whose read is stuck
+		// Odd rounds close past the first poll, whose read is stuck; even
+		// ones before it, with the waiter idle.
+		<-time.After([]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond}[i%2])
 		t0 := time.Now()
 		_ = waiter.Close()
 		if took := time.Since(t0); took > 2*time.Second { // 5 s, the consumer's deletion, or milliseconds

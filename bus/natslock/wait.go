@@ -14,6 +14,10 @@ import (
 // drainTimeout bounds the drain of a stopped watcher.
 const drainTimeout = 5 * time.Second
 
+// pollReadTimeout bounds a waiter's poll read when MarkerTTL is longer:
+// JetStream's default request timeout, which bounded it before.
+const pollReadTimeout = 5 * time.Second
+
 // wait watches the key and tries to acquire it whenever it may be free: a
 // delete or purge marker (an Unlock, or the server's marker when the TTL
 // ran out), or an initial state without any entry. A put means someone
@@ -22,18 +26,17 @@ const drainTimeout = 5 * time.Second
 // paused) for longer than that never receives it; so every MarkerTTL the
 // waiter also reads the key, and tries to acquire it if it is absent.
 func (l *Locker) wait(ctx context.Context, name string, ttl time.Duration) (*Lock, error) {
-	w, err := l.kv.Watch(ctx, name, jetstream.MetaOnly())
+	// The watch has a context of its own, which ends it whatever ends the
+	// wait (jskv.EndWatch: a Stop would wait for the server to delete its
+	// consumer, 5 s while cut off, and the waiter's Close or acquired lock
+	// with it). Drained: a full channel would block the client's delivery.
+	wctx, end := context.WithCancel(ctx)
+	w, err := l.kv.Watch(wctx, name, jetstream.MetaOnly())
 	if err != nil {
+		end()
 		return nil, opError(ctx, "lock", name, err)
 	}
-	defer func() {
-		// Drained: a full channel would block the client's delivery.
-		if ctx.Err() != nil {
-			jskv.DrainWatch(w, drainTimeout) // bound to ctx: the client stops it
-			return
-		}
-		jskv.StopWatch(w, drainTimeout)
-	}()
+	defer jskv.EndWatch(end, w, drainTimeout)
 	if l.waiting != nil {
 		l.waiting(name)
 	}
@@ -86,10 +89,10 @@ func mayBeFree(e jetstream.KeyValueEntry, replayed *bool) bool {
 // mayBeAbsent reads name's entry: true if there is none (or a marker). A
 // read that fails (the server unreachable) is false: the waiter waits on,
 // as it does for markers, and reads again at the next poll. The read gets
-// one MarkerTTL: one lost with its connection would otherwise hold the
-// waiter, deaf to markers, until ctx ends.
+// one MarkerTTL, at most pollReadTimeout: one lost with its connection
+// would otherwise hold the waiter, deaf to markers, until ctx ends.
 func (l *Locker) mayBeAbsent(ctx context.Context, name string) bool {
-	ctx, cancel := context.WithTimeout(ctx, l.markerTTL)
+	ctx, cancel := context.WithTimeout(ctx, min(l.markerTTL, pollReadTimeout))
 	defer cancel()
 	e, err := l.kv.Get(ctx, name)
 	switch {

@@ -15,10 +15,10 @@ import (
 
 // Lock calls that give up waiting while their watches' channels are full
 // leave no delivery blocked behind them. A KV watcher's delivery callback
-// blocks sending to its channel (256 entries) when it is full, and Stop
-// does not wake it, so a waiter drains the channel after stopping
-// (jskv.StopWatch); without the drain the subscription's goroutine blocks
-// forever. The wait hook holds every waiter while the holder's refreshes
+// blocks sending to its channel (256 entries) when it is full, and
+// ending the watch does not wake it, so a waiter drains the channel after
+// ending it (jskv.EndWatch); without the drain the subscription's goroutine
+// blocks forever. The wait hook holds every waiter while the holder's refreshes
 // fill the channels. Not parallel: it reads the process's goroutines.
 func TestGivenUpWaitsLeaveNoBlockedWatch(t *testing.T) {
 	srv := natstest.StartJetStream(t, nil)

@@ -133,19 +133,12 @@ func RoundTTL(ttl time.Duration, invalid error) (time.Duration, error) {
 	return max(time.Second, (ttl + time.Second - 1).Truncate(time.Second)), nil
 }
 
-// StopWatch stops w and drains its channel until it closes, for at most
-// timeout: the client's delivery callback blocks on a full channel, and
-// would never return if nobody read it.
-func StopWatch(w jetstream.KeyWatcher, timeout time.Duration) {
-	_ = w.Stop()
-	DrainWatch(w, timeout)
-}
-
-// DrainWatch drains w's channel until it closes, for at most timeout, for
-// a watch whose context has ended: the client stops it then. Stop would
-// also do, but its deletion of the consumer waits for the server (up to
-// 5 s while cut off) when it beats the client's own stop.
-func DrainWatch(w jetstream.KeyWatcher, timeout time.Duration) {
+// EndWatch ends a watch opened with a context of its own, which end
+// cancels: the client then stops it at once (and deletes its consumer in
+// the background), and EndWatch drains it for at most timeout. Stop would
+// wait for the consumer's deletion, up to 5 s while the server is cut off.
+func EndWatch(end context.CancelFunc, w jetstream.KeyWatcher, timeout time.Duration) {
+	end()
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	for {
