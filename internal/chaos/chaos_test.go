@@ -116,20 +116,24 @@ func TestJudge(t *testing.T) {
 		op(1, "n2", history.Read, "s:0", "a", 20, 30),
 		op(0, "n1", history.Write, "e:0", "b", 0, 10),
 		op(1, "n2", history.Read, "e:0", initial, 50, 60), // 40 ms stale: within the bound
+		op(0, "n1", history.Write, "v:0", "c", 0, 10),
+		// 590 ms stale: over the bound, within it plus the serve-stale age
+		op(1, "n2", history.Read, "v:0", initial, 600, 610),
 	}
 	dir := t.TempDir()
 	res := RunResult{Converged: true}
-	judge(context.Background(), &res, clean, map[string]string{"s:0": "a", "e:0": "b"}, o, p, dir)
+	judge(context.Background(), &res, clean, map[string]string{"s:0": "a", "e:0": "b", "v:0": "c"}, o, p, dir)
 	if res.Failed() || res.StaleMax != 40*time.Millisecond {
 		t.Fatalf("clean history: %+v; want a pass with max staleness 40ms", res)
 	}
 	bad := append(clean,
 		op(2, "n3", history.Read, "s:0", initial, 40, 45), // a strong stale read
-		op(2, "n3", history.Read, "e:0", initial, 500, 510))
+		op(2, "n3", history.Read, "e:0", initial, 500, 510),
+		op(2, "n3", history.Read, "v:0", initial, 1200, 1210)) // 1.19 s: over the serve-stale bound too
 	res = RunResult{Converged: true}
-	judge(context.Background(), &res, bad, map[string]string{"s:0": "a", "e:0": initial}, o, p, dir)
-	if res.Strong != 1 || res.Stale != 1 || res.Phantoms != 1 || !res.Failed() {
-		t.Fatalf("bad history: %+v; want 1 strong violation, 1 stale read, 1 lost write", res)
+	judge(context.Background(), &res, bad, map[string]string{"s:0": "a", "e:0": initial, "v:0": "c"}, o, p, dir)
+	if res.Strong != 1 || res.Stale != 2 || res.Phantoms != 1 || !res.Failed() {
+		t.Fatalf("bad history: %+v; want 1 strong violation, 2 stale reads, 1 lost write", res)
 	}
 	for _, f := range []string{"linearizability-s0.html", "history.jsonl"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {

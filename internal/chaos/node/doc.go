@@ -7,13 +7,14 @@
 // Every setting of Warp a chaos node uses is made by one function,
 // newWarp in warp.go: the PostgreSQL store on the run's table, the NATS
 // bus through the node's fault proxy, the node id and clock, and, through
-// register (which the tests call too), the three key families, all with
+// register (which the tests call too), the four key families, all with
 // [KeyTTL], long enough that expiry never makes a read fresh:
 // [StrongPrefix] keys registered StrongDistributed, [QuorumPrefix] keys
-// StrongDistributed with a quorum of one peer, and [EventualPrefix] keys
-// EventualDistributed. The staleness bound the controller checks eventual
-// reads against, [StalenessBound], is derived from the bus timing set
-// there. The hidden -canary flag ([Settings].Canary) registers every
+// StrongDistributed with a quorum of one peer, [EventualPrefix] keys
+// EventualDistributed, and [ServeStalePrefix] keys EventualDistributed
+// with serve-stale for [ServeStaleAge]. The staleness bound the controller
+// checks eventual reads against, [StalenessBound] (plus ServeStaleAge for
+// serve-stale keys), is derived from the bus timing set there. The hidden -canary flag ([Settings].Canary) registers every
 // family EventualDistributed with serve-stale instead, for the canary
 // scenario, whose runs must fail.
 //

@@ -27,6 +27,14 @@ const (
 	QuorumPrefix = "q:"
 	// EventualPrefix starts the keys registered ModeEventualDistributed.
 	EventualPrefix = "e:"
+	// ServeStalePrefix starts the keys registered ModeEventualDistributed
+	// WithServeStale(ServeStaleAge): served without the lease for
+	// ServeStaleAge after it ended, so their staleness bound is
+	// StalenessBound + ServeStaleAge.
+	ServeStalePrefix = "v:"
+	// ServeStaleAge is the serve-stale family's maxAge: shorter than the
+	// long cuts and pauses, so that the bound is tested, not the TTL.
+	ServeStaleAge = time.Second
 	// KeyTTL is both families' TTL: far beyond any run, so that no read is
 	// fresh because an entry expired.
 	KeyTTL = time.Hour
@@ -117,14 +125,14 @@ func newWarp(ctx context.Context, s Settings, clock actors.Clock) (*api.Warp[str
 
 // register registers the key families on w. With canary it breaks the
 // promises the checkers judge, to show that they catch it: every family
-// is registered EventualDistributed, serving its cached copies whatever
-// the lease (WithServeStale), so across a cut each side serves copies the
-// other side has replaced, for as long as the cut lasts, and no write
-// waits for a peer.
+// is registered EventualDistributed, serving its cached copies without
+// the lease for KeyTTL after it ended (WithServeStale(KeyTTL)), so across
+// a cut each side serves copies the other side has replaced, for as long
+// as the cut lasts, and no write waits for a peer.
 func register(w *api.Warp[string], canary bool) error {
 	if canary {
 		var errs []error
-		for _, prefix := range []string{StrongPrefix, QuorumPrefix, EventualPrefix} {
+		for _, prefix := range []string{StrongPrefix, QuorumPrefix, EventualPrefix, ServeStalePrefix} {
 			errs = append(errs, w.Register(prefix+"*", api.ModeEventualDistributed, KeyTTL, api.WithServeStale(KeyTTL)))
 		}
 		return errors.Join(errs...)
@@ -134,6 +142,7 @@ func register(w *api.Warp[string], canary bool) error {
 		w.Register(QuorumPrefix+"*", api.ModeStrongDistributed, KeyTTL),
 		w.SetQuorum(QuorumPrefix+"*", 1),
 		w.Register(EventualPrefix+"*", api.ModeEventualDistributed, KeyTTL),
+		w.Register(ServeStalePrefix+"*", api.ModeEventualDistributed, KeyTTL, api.WithServeStale(ServeStaleAge)),
 	)
 }
 
