@@ -123,8 +123,8 @@ func TestJudge(t *testing.T) {
 	dir := t.TempDir()
 	res := RunResult{Converged: true}
 	judge(context.Background(), &res, clean, map[string]string{"s:0": "a", "e:0": "b", "v:0": "c"}, o, p, dir)
-	if res.Failed() || res.StaleMax != 40*time.Millisecond {
-		t.Fatalf("clean history: %+v; want a pass with max staleness 40ms", res)
+	if res.Failed() || res.StaleMax != 40*time.Millisecond || res.ServeStaleMax != 590*time.Millisecond {
+		t.Fatalf("clean history: %+v; want a pass with max staleness 40ms, serve-stale 590ms", res)
 	}
 	bad := append(clean,
 		op(2, "n3", history.Read, "s:0", initial, 40, 45), // a strong stale read

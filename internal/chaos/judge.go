@@ -28,9 +28,10 @@ type RunResult struct {
 	Strong, Inconclusive int
 	// Stale counts eventual reads staler than the bound (serve-stale
 	// ones: than the bound plus node.ServeStaleAge); StaleMax is the
-	// largest staleness of any eventual read of the flush-policy family.
-	Stale    int
-	StaleMax time.Duration
+	// largest staleness of any eventual read of the flush-policy family,
+	// ServeStaleMax of the serve-stale family.
+	Stale                   int
+	StaleMax, ServeStaleMax time.Duration
 	// Phantoms counts phantom reads and lost writes.
 	Phantoms int
 	// Converged: every node served the store's values after the heal.
@@ -96,7 +97,7 @@ func judge(ctx context.Context, res *RunResult, ops []history.Op, final map[stri
 	st := check.Stale(ops, node.EventualPrefix, initial, o.StaleBound)
 	// Serve-stale keys may be served for their maxAge past the lease.
 	sst := check.Stale(ops, node.ServeStalePrefix, initial, o.StaleBound+node.ServeStaleAge)
-	res.Stale, res.StaleMax = len(st.Over)+len(sst.Over), st.Max
+	res.Stale, res.StaleMax, res.ServeStaleMax = len(st.Over)+len(sst.Over), st.Max, sst.Max
 	for i, s := range append(st.Over, sst.Over...) {
 		if i == examples {
 			break

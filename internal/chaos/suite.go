@@ -101,6 +101,6 @@ func summary(sc Scenario, r RunResult) string {
 	case r.Failed():
 		verdict = "FAIL"
 	}
-	return fmt.Sprintf("%s: %d ops, %d strong keys not linearizable (%d inconclusive), %d eventual reads over the bound (max staleness %v), %d lost/phantom, converged %v, %v",
-		verdict, r.Ops, r.Strong, r.Inconclusive, r.Stale, r.StaleMax.Round(time.Millisecond), r.Phantoms, r.Converged, r.Wall.Round(time.Second))
+	return fmt.Sprintf("%s: %d ops, %d strong keys not linearizable (%d inconclusive), %d eventual reads over the bound (max staleness %v, serve-stale %v), %d lost/phantom, converged %v, %v",
+		verdict, r.Ops, r.Strong, r.Inconclusive, r.Stale, r.StaleMax.Round(time.Millisecond), r.ServeStaleMax.Round(time.Millisecond), r.Phantoms, r.Converged, r.Wall.Round(time.Second))
 }
