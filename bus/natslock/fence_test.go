@@ -74,8 +74,24 @@ func TestLostBucketRestartsTokensAndTheStoreRefusesThem(t *testing.T) {
 	if err := a.js.DeleteKeyValue(ctx, "lost"); err != nil {
 		t.Fatalf("delete the bucket: %v", err)
 	}
-	b := newNode(t, srv, cfg) // creates the bucket again
-	k, err := b.l.TryLock(ctx, "f", time.Minute)
+	// A new Locker creates the bucket again. The server may still be
+	// removing the old stream's files: its first creations may fail
+	// ("error creating store for stream", seen once in CI), so it retries
+	// for a few seconds, as an operator would.
+	_, js := natstest.Connect(t, srv)
+	var l *natslock.Locker
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var err error
+		if l, err = natslock.New(ctx, js, cfg); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("New after the bucket's loss: %v", err)
+		}
+		<-time.After(50 * time.Millisecond)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	k, err := l.TryLock(ctx, "f", time.Minute)
 	if err != nil {
 		t.Fatalf("TryLock after the loss: %v", err)
 	}
