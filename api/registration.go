@@ -64,9 +64,10 @@ func WithJitter(f float64) RegisterOption {
 // registration are served without the lease, and kept through the flush,
 // for at most maxAge after the lease ended (after the flush, if the lease
 // held until then; after the bus started, if it never held one); past
-// it, reads go to the store and the flush drops them. A reader can therefore see a value stale by at most maxAge plus
-// the bus's staleness bound (docs/best-practices.md). Not allowed for
-// ModeStrongDistributed.
+// it, reads go to the store and the flush drops them. A reader can
+// therefore see a value stale by at most maxAge plus the bus's staleness
+// bound (docs/best-practices.md, which also says when a peer's flush
+// broadcast adds to it). Not allowed for ModeStrongDistributed.
 func WithServeStale(maxAge time.Duration) RegisterOption {
 	return func(r *registration) error {
 		if maxAge <= 0 {

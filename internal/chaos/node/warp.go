@@ -35,7 +35,7 @@ const (
 	// ServeStaleAge is the serve-stale family's maxAge: shorter than the
 	// long cuts and pauses, so that the bound is tested, not the TTL.
 	ServeStaleAge = time.Second
-	// KeyTTL is both families' TTL: far beyond any run, so that no read is
+	// KeyTTL is every family's TTL: far beyond any run, so that no read is
 	// fresh because an entry expired.
 	KeyTTL = time.Hour
 )
