@@ -3,8 +3,11 @@ package natslock_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/warpcache/warp/bus/natslock"
 	"github.com/warpcache/warp/internal/chaos/proxy"
@@ -45,17 +48,7 @@ func TestWaiterWhoseReadIsLostGetsTheLock(t *testing.T) {
 // the cut lasts until the release's marker is gone. The waiter must get
 // the lock within 20 s of the heal (its Lock's ctx lasts 60 s).
 func releasedInACut(t *testing.T, bucket string, cut func(*proxy.Proxy)) {
-	srv := natstest.StartJetStream(t, nil)
-	p, js := natstest.Proxied(t, srv)
-	cfg := natslock.Config{Bucket: bucket}
-	holder := newNode(t, srv, cfg)
-	ctx := bounded(t, 60*time.Second)
-	waiter, err := natslock.New(ctx, js, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = waiter.Close() })
-
+	p, holder, waiter, ctx := proxiedWaiter(t, bucket)
 	k, err := holder.l.TryLock(ctx, "c", time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +113,23 @@ func TestWaiterClosedWhileCutOff(t *testing.T) {
 	}
 }
 
+// proxiedWaiter starts a server with bucket, a holder connected to it
+// directly and a waiter connected through a loopback fault proxy, and
+// returns them with a context bounded to 60 s.
+func proxiedWaiter(t *testing.T, bucket string) (*proxy.Proxy, *node, *natslock.Locker, context.Context) {
+	srv := natstest.StartJetStream(t, nil)
+	p, js := natstest.Proxied(t, srv)
+	cfg := natslock.Config{Bucket: bucket}
+	holder := newNode(t, srv, cfg)
+	ctx := bounded(t, 60*time.Second)
+	waiter, err := natslock.New(ctx, js, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = waiter.Close() })
+	return p, holder, waiter, ctx
+}
+
 // lockWaiting starts l.Lock(ctx, name) and returns once it waits, with the
 // channel of its error; a lock it gets is released at once.
 func lockWaiting(ctx context.Context, l *natslock.Locker, name string) <-chan error {
@@ -135,4 +145,47 @@ func lockWaiting(ctx context.Context, l *natslock.Locker, name string) <-chan er
 	}()
 	<-waiting
 	return got
+}
+
+// A waiter cut off for many MarkerTTLs, its client reconnecting in vain,
+// does not send the server a burst of reads when the cut heals: a poll
+// first proves the connection with a PING, so its read is not left in the
+// client's reconnect buffer with those of every poll before it.
+func TestWaiterCutOffSendsNoBurstOfReads(t *testing.T) {
+	t.Parallel()
+	p, holder, waiter, ctx := proxiedWaiter(t, "burst")
+	if _, err := holder.l.TryLock(ctx, "c", time.Minute); err != nil { // held throughout
+		t.Fatal(err)
+	}
+	got := lockWaiting(ctx, waiter, "c")
+	if err := p.Cut(proxy.Both, true); err != nil {
+		t.Fatal(err)
+	}
+	const polls = 8
+	<-time.After(polls * natslock.DefaultMarkerTTL) // a poll a MarkerTTL
+	// The server's view: every read of the bucket's keys, direct or not.
+	var reads atomic.Int64
+	for _, subj := range []string{"$JS.API.DIRECT.GET.KV_burst.>", "$JS.API.STREAM.MSG.GET.KV_burst"} {
+		sub, err := holder.nc.Subscribe(subj, func(*nats.Msg) { reads.Add(1) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = sub.Unsubscribe() })
+	}
+	if err := holder.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	p.Heal()
+	// Reconnected and flushed. The poll whose PING waited in the buffer may
+	// read once its PONG comes back, and the next poll may fall in this
+	// window too; the old waiter's reads came all at once, one per poll.
+	<-time.After(natslock.DefaultMarkerTTL / 2)
+	if n := reads.Load(); n > 2 {
+		t.Fatalf("the server got %d reads right after the heal of a cut %d polls long; want at most 2", n, polls)
+	}
+	select {
+	case err := <-got:
+		t.Fatalf("the waiter returned while the lock is held: %v", err)
+	default:
+	}
 }

@@ -16,9 +16,10 @@
 // read the entry and carry on when its value is the grant's own. [Locker.Lock] waits by watching the key: it
 // tries again when it sees a delete or purge marker (an Unlock, or the
 // marker the server leaves when the TTL ran out), and it reads the key
-// every MarkerTTL (each read bounded by min(MarkerTTL, 5 s)), since a
-// waiter cut off or paused for longer than the marker lived never
-// receives it. Waiters are not served in order.
+// every MarkerTTL (each read bounded by min(MarkerTTL, 5 s), and preceded
+// by a PING, so that a long cut does not end in a burst of buffered
+// reads), since a waiter cut off or paused for longer than the marker
+// lived never receives it. Waiters are not served in order.
 //
 // # Fencing tokens
 //

@@ -88,12 +88,18 @@ func mayBeFree(e jetstream.KeyValueEntry, replayed *bool) bool {
 
 // mayBeAbsent reads name's entry: true if there is none (or a marker). A
 // read that fails (the server unreachable) is false: the waiter waits on,
-// as it does for markers, and reads again at the next poll. The read gets
-// one MarkerTTL, at most pollReadTimeout: one lost with its connection
-// would otherwise hold the waiter, deaf to markers, until ctx ends.
+// as it does for markers, and reads again at the next poll. The poll gets
+// one MarkerTTL, at most pollReadTimeout: a read lost with its connection
+// would otherwise hold the waiter, deaf to markers, until ctx ends. It
+// proves the connection with a PING before it reads: a read sent while the
+// client reconnects waits in its buffer, and a long cut would end with
+// the reads of every poll in it reaching the server at once.
 func (l *Locker) mayBeAbsent(ctx context.Context, name string) bool {
 	ctx, cancel := context.WithTimeout(ctx, min(l.markerTTL, pollReadTimeout))
 	defer cancel()
+	if err := l.js.Conn().FlushWithContext(ctx); err != nil {
+		return false
+	}
 	e, err := l.kv.Get(ctx, name)
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound):
