@@ -135,7 +135,10 @@ func TestForgedRestartAndAcks(t *testing.T) {
 		if err := n0.Set(ctx, "s:k", "v0"); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 5*time.Second, "n1 caches v0", func() bool {
+		// A strong key is cached once the join's grace period (twice
+		// StrongTimeout and a lease, about 4.2 s here) has passed, later if
+		// a loaded host made a node rejoin: a wait, not a bound under test.
+		waitFor(t, 15*time.Second, "n1 caches v0", func() bool {
 			v, _ := n1.Get(ctx, "s:k")
 			_, cached := n1.router.Shard(n1.router.Hash("s:k")).Load("s:k")
 			return v == "v0" && cached
