@@ -8,6 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/warpcache/warp/bus/internal/jskv"
 )
 
 // attempts bounds the retries of one call: a Grant whose random id is
@@ -212,13 +214,11 @@ func (l *Leases) revokeOverflowed(ctx context.Context, id string) error {
 // to MaxAttachments+1 of them.
 func (l *Leases) attachments(ctx context.Context, id string) ([]jetstream.KeyValueEntry, error) {
 	// The client keeps a goroutine until the watch's context ends.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w, err := l.kv.Watch(ctx, attachFilter(id), jetstream.MetaOnly(), jetstream.IgnoreDeletes())
+	w, end, err := jskv.Watch(ctx, l.kv, attachFilter(id), jetstream.MetaOnly(), jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, opError(ctx, "keepalive", id, err)
 	}
-	defer endWatch(cancel, w)
+	defer endWatch(end, w)
 	var out []jetstream.KeyValueEntry
 	for {
 		select {

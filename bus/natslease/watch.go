@@ -16,17 +16,17 @@ const drainTimeout = 5 * time.Second
 // startWatch starts the node's watcher of the whole bucket and waits until
 // it has replayed the bucket's current entries.
 func (l *Leases) startWatch(ctx context.Context) error {
-	// The watch outlives ctx (New's): it is stopped by Close. Its context
-	// must end, or the client keeps a goroutine waiting for it.
-	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	// The watches outlive ctx (New's): they are ended by Close. Each has a
+	// context of its own, which must end, or the client keeps a goroutine
+	// waiting for it.
+	wctx := context.WithoutCancel(ctx)
 	w, wend, err := l.watch(wctx)
 	if err != nil {
-		cancel()
 		close(l.stopped)
 		return opError(ctx, "watch", l.cfg.Bucket, err)
 	}
 	ready := make(chan error, 1)
-	go l.run(wctx, cancel, w, wend, ready)
+	go l.run(wctx, w, wend, ready)
 	select {
 	case err = <-ready:
 	case <-ctx.Done():
@@ -51,13 +51,12 @@ func (l *Leases) startWatch(ctx context.Context) error {
 // probes (see startProbes) it flushes and replays the same way, so that
 // the leases whose ends it missed leave the table. Each watch has a
 // context of its own under wctx (wend ends w's), which ends it (endWatch).
-func (l *Leases) run(wctx context.Context, end context.CancelFunc, w jetstream.KeyWatcher, wend context.CancelFunc, ready chan<- error) {
+func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.CancelFunc, ready chan<- error) {
 	defer close(l.stopped)
 	defer func() {
 		if w != nil {
 			endWatch(wend, w)
 		}
-		end()
 	}()
 	res := newResolver(l.gate.Context(), l.readLease)
 	defer res.stop()
@@ -370,13 +369,8 @@ func (l *Leases) flushAll(why string, attrs ...any) {
 
 // watch opens a watch of the whole bucket on a context of its own under
 // ctx, which end cancels.
-func (l *Leases) watch(ctx context.Context) (w jetstream.KeyWatcher, end context.CancelFunc, err error) {
-	ctx, end = context.WithCancel(ctx)
-	if w, err = l.kv.WatchAll(ctx); err != nil {
-		end()
-		return nil, nil, err
-	}
-	return w, end, nil
+func (l *Leases) watch(ctx context.Context) (jetstream.KeyWatcher, context.CancelFunc, error) {
+	return jskv.Watch(ctx, l.kv, jetstream.AllKeys)
 }
 
 // endWatch ends a watch opened with a context that end cancels

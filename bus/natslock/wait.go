@@ -30,10 +30,8 @@ func (l *Locker) wait(ctx context.Context, name string, ttl time.Duration) (*Loc
 	// wait (jskv.EndWatch: a Stop would wait for the server to delete its
 	// consumer, 5 s while cut off, and the waiter's Close or acquired lock
 	// with it). Drained: a full channel would block the client's delivery.
-	wctx, end := context.WithCancel(ctx)
-	w, err := l.kv.Watch(wctx, name, jetstream.MetaOnly())
+	w, end, err := jskv.Watch(ctx, l.kv, name, jetstream.MetaOnly())
 	if err != nil {
-		end()
 		return nil, opError(ctx, "lock", name, err)
 	}
 	defer jskv.EndWatch(end, w, drainTimeout)

@@ -133,6 +133,17 @@ func RoundTTL(ttl time.Duration, invalid error) (time.Duration, error) {
 	return max(time.Second, (ttl + time.Second - 1).Truncate(time.Second)), nil
 }
 
+// Watch opens a watch of keys on kv on a context of its own under ctx,
+// which end cancels: end the watch with [EndWatch].
+func Watch(ctx context.Context, kv jetstream.KeyValue, keys string, opts ...jetstream.WatchOpt) (w jetstream.KeyWatcher, end context.CancelFunc, err error) {
+	ctx, end = context.WithCancel(ctx)
+	if w, err = kv.Watch(ctx, keys, opts...); err != nil {
+		end()
+		return nil, nil, err
+	}
+	return w, end, nil
+}
+
 // EndWatch ends a watch opened with a context of its own, which end
 // cancels: the client then stops it at once (and deletes its consumer in
 // the background), and EndWatch drains it for at most timeout. Stop would
