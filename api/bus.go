@@ -233,12 +233,11 @@ func (a applier[T]) Flush(context.Context) error {
 	now := w.node.Now()
 	w.strongGrace.Store(now + int64(w.graceTTL))
 	from := now
-	if b := w.busUp.Load(); b != nil { // nil: a flush inside New, before any fill
-		switch end := b.LastLease(); {
-		case end == 0:
+	if w.busUp.Load() != nil { // nil: a flush inside New, before any fill
+		if end, held := w.leaseEnded(); !held {
 			from = w.leaseOffset // the bus's start, on the node clock
-		case end < now-w.leaseOffset:
-			from = end + w.leaseOffset
+		} else if end < now {
+			from = end
 		}
 	}
 	keep := func(key string) (int64, bool) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -851,5 +852,42 @@ func TestInvalidationListenerPrefixAndFlush(t *testing.T) {
 	want := []Invalidation{{Key: "p:", Prefix: true}, {Prefix: true}}
 	if !slices.Equal(heard, want) {
 		t.Fatalf("heard %+v; want %+v", heard, want)
+	}
+}
+
+// TestServeStaleKeptByAFlushOnALeaseWithoutEnd: a node alone, without a
+// membership, holds a lease without end (math.MaxInt64); a flush keeps its
+// serve-stale entries for maxAge from the flush, the lease's end
+// converted to the node clock without overflowing.
+func TestServeStaleKeptByAFlushOnALeaseWithoutEnd(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// The store hides its Membership: the bus then has none.
+	w, err := New[string](struct{ store.Store[string] }{memory.New[string](memory.Options{})},
+		WithBus[string](bus.Config{Cluster: "alone", Transport: inproc.NewHub().Transport(), Keys: testKeys,
+			HeartbeatInterval: 20 * time.Millisecond, LeaseDuration: 100 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Close() })
+	if err := w.Register("s:*", ModeEventualDistributed, time.Hour, WithServeStale(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the lease of a node alone", w.Bus().LeaseValid)
+	if got := w.Bus().LeaseUntil(); got != math.MaxInt64 {
+		t.Fatalf("a node alone without a membership holds a lease until %d; want math.MaxInt64", got)
+	}
+	if err := w.Set(ctx, "s:1", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := (applier[string]{w}).Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b, ok := w.router.Shard(w.router.Hash("s:1")).Load("s:1")
+	if !ok {
+		t.Fatal("the flush dropped a serve-stale entry of a node whose lease has no end")
+	}
+	if hdr, _, err := shard.ParseHeader(b); err != nil || !hdr.Live(w.node.Now()) {
+		t.Fatalf("the flush kept the entry expired (%+v, %v): want it live for maxAge", hdr, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -83,8 +84,20 @@ func (w *Warp[T]) servedStale(key string, now int64) bool {
 	if err != nil || r.serveStale <= 0 {
 		return false
 	}
-	end := w.bus.LastLease()
-	return end > 0 && now-w.leaseOffset-end < int64(r.serveStale)
+	end, held := w.leaseEnded()
+	return held && now-end < int64(r.serveStale)
+}
+
+// leaseEnded returns when this node's coherence lease ends, or ended if it
+// holds none (bus.Bus.LastLease), on the node clock; held is false if it
+// never held one. A lease without end (math.MaxInt64) stays so. The bus
+// must be started (busUp).
+func (w *Warp[T]) leaseEnded() (end int64, held bool) {
+	end = w.busUp.Load().LastLease()
+	if w.leaseOffset > 0 && end > math.MaxInt64-w.leaseOffset {
+		return math.MaxInt64, true
+	}
+	return end + w.leaseOffset, end > 0
 }
 
 // leaseFlags returns the entry flags that tie reg's entries to the
