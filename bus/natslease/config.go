@@ -42,10 +42,11 @@ type Config struct {
 	// MarkerTTL is how long the server keeps the marker that a revoked or
 	// expired lease leaves behind (KeyValueConfig.LimitMarkerTTL); default
 	// [DefaultMarkerTTL], at least 1s; keep it at 30s or more in
-	// production (a consumer the server loses is recreated after about
-	// 10s). A node whose watcher is cut off for less than MarkerTTL/2
-	// still sees the revocation when it catches up; after a longer gap it
-	// flushes (see Flush). Used only when creating the bucket.
+	// production (a consumer the server loses is recreated after 10 to
+	// 20s, and a shorter MarkerTTL makes that a flush). A node whose
+	// watcher is cut off for less than MarkerTTL/2 still sees the
+	// revocation when it catches up; after a longer gap it flushes (see
+	// Flush). Used only when creating the bucket.
 	MarkerTTL time.Duration
 	// Storage of a new bucket; default file storage.
 	Storage jetstream.StorageType
@@ -78,10 +79,11 @@ type Config struct {
 	// MaxAttachments keys attached, or one with a key attached while the
 	// watcher did not track it (past MaxLeases). It is also called, with
 	// an empty id, when the watcher may have missed lease ends: it proves
-	// its connection alive by a round trip every MarkerTTL/8, and a gap of
-	// MarkerTTL/2 or more between two proofs (a partition, a reconnection,
-	// a paused process, a held-up watcher) may have let the server remove
-	// end markers it never received; and when the client ended its watch
+	// its watch delivers by writing a probe entry every MarkerTTL/8 and
+	// taking it back, and a gap of MarkerTTL/2 or more between two proofs
+	// (a partition, a reconnection, a paused process, a held-up watcher, a
+	// consumer lost on the server) may have let the server remove end
+	// markers it never received; and when the client ended its watch
 	// (then again once a new watch has replayed the bucket). The node
 	// must drop every cached key that
 	// may have been attached, i.e. flush its cache. It is called like the

@@ -22,9 +22,10 @@
 // lease's entry ends — a Revoke's purge marker, or the marker the server
 // writes when the TTL ran out — it calls the node's [RevokeFunc] once
 // with the lease's keys and forgets the lease. A marker lives
-// [Config.MarkerTTL] on the server: a watcher that was cut off, paused or
-// held up for half of that or more (it proves its connection alive by a
-// PING every MarkerTTL/8) may have missed ends, and calls [Config.Flush]
+// [Config.MarkerTTL] on the server: a watcher that was cut off, paused,
+// held up or without a consumer for half of that or more (it proves its
+// watch delivers by writing a probe entry of its own every MarkerTTL/8
+// and taking it back) may have missed ends, and calls [Config.Flush]
 // with an empty id; so does a watcher whose watch the client ended, which
 // then watches again (see docs/leases.md).
 //

@@ -65,6 +65,39 @@ func TestCutLongerThanMarkersFlushes(t *testing.T) {
 	waitUntil(t, ctx, "the missed lease leaves the table", func() bool { return a.Keys(lease.ID) == nil })
 }
 
+// A cut the client does not notice (its pings come minutes apart) stops
+// the watcher's probes from coming back: the watcher flushes once the
+// silence passes half the markers' life by a probe period, while still
+// cut off, once per silence; the proof that ends it, after the heal,
+// flushes again for the gap. (The watcher that proved its connection with
+// PINGs flushed only after the heal.)
+func TestSilentCutFlushes(t *testing.T) {
+	t.Parallel()
+	srv := natstest.StartJetStream(t, nil)
+	p, js := natstest.Proxied(t, srv)
+	flushes := make(chan string, 16)
+	cfg := natslease.Config{Bucket: "silent", MarkerTTL: time.Second, Flush: func(id string) { flushes <- id }}
+	ctx := bounded(t, 30*time.Second)
+	a, err := natslease.New(ctx, js, cfg, func(string, []string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	if err := p.Cut(proxy.Both, false); err != nil { // silent: the client notices nothing
+		t.Fatal(err)
+	}
+	cut := time.Now()
+	expectFlushAll(t, bounded(t, 5*time.Second), flushes, "during a silent cut")
+	t.Logf("flushed %v into the cut (markers live 1 s)", time.Since(cut).Round(time.Millisecond))
+	select {
+	case id := <-flushes:
+		t.Fatalf("a second flush (%q) in one silence", id)
+	case <-time.After(2 * time.Second):
+	}
+	p.Heal()
+	expectFlushAll(t, ctx, flushes, "when the first probe after the heal shows the gap")
+}
+
 // waitUntil polls cond every 10 ms until it holds, failing the test if ctx
 // ends first.
 func waitUntil(t *testing.T, ctx context.Context, what string, cond func() bool) {

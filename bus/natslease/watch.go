@@ -2,9 +2,13 @@ package natslease
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"fmt"
+	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warpcache/warp/bus/internal/jskv"
@@ -60,10 +64,19 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.
 	}()
 	res := newResolver(l.gate.Context(), l.readLease)
 	defer res.stop()
-	probes := make(chan time.Time, 1)
-	stopProbes := l.startProbes(probes)
+	// alive is the time of the latest proof taken, or of the opening of
+	// the watch: every marker written before it has reached the watcher.
+	// silent is set once the watcher flushed for a silence since then.
+	var alive time.Time
+	var silent bool
+	setAlive := func(t time.Time) {
+		alive, silent = t, false
+		l.alive.Store(&t)
+	}
+	setAlive(l.now()) // the watch was just opened
+	var taken uint64  // the number of the latest probe taken back
+	stopProbes := l.startProbes()
 	defer stopProbes()
-	alive := l.now() // the watch was just opened
 	updates := w.Updates()
 	var retry <-chan time.Time // set while no watch runs
 	replaying, started := true, false
@@ -80,20 +93,17 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.
 		select {
 		case <-l.gate.Done():
 			return
-		case sent := <-probes:
-			// The gap runs from the last proof's send to now, when the
-			// watcher takes this one: it covers a PING answered late
-			// and a watcher slow to take it.
-			if !sent.After(alive) {
+		case q := <-l.silence:
+			// No probe has come back for a while: flush now, once, rather
+			// than only when one does (a cut the client does not notice,
+			// a probe's write refused). The proof that ends the silence
+			// still flushes and replays for the gap.
+			if w == nil || silent || !q.since.Equal(alive) {
 				continue
 			}
-			if gap := l.now().Sub(alive); gap >= l.markerTTL/2 {
-				// The leases whose ends were missed would stay in the
-				// table: replay the bucket into a new one.
-				rewatch(0, "natslease: the watcher was cut off or paused for half the markers' life or more; lease ends may have been missed",
-					"gap", gap, "marker_ttl", l.markerTTL)
-			}
-			alive = sent
+			silent = true
+			l.flushAll("natslease: no probe has come back for half the markers' life or more (the connection cut, the consumer lost, the process paused, or the probe's write refused); lease ends may be missed",
+				"silence", q.gap, "marker_ttl", l.markerTTL)
 		case r := <-res.out:
 			l.resolved(r, res)
 		case <-retry:
@@ -104,6 +114,10 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.
 			}
 			l.cfg.Logger.Info("natslease: watching again; replaying the bucket", "bucket", l.cfg.Bucket)
 			w, wend, updates, retry, replaying = nw, nend, nw.Updates(), nil, true
+			// The probes written while no watch ran never come back: the
+			// gaps count from here, as from the first watch, and the
+			// replay's end flushes for what was missed before.
+			setAlive(l.now())
 			l.table.forgetLeases()
 		case e, ok := <-updates:
 			switch {
@@ -126,6 +140,28 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.
 					continue
 				}
 				l.flushAll("natslease: watching again; lease ends written while no watch ran are not replayed")
+			case e.Key() == l.probeKey:
+				pr, known, old := l.probes.lookup(e.Value())
+				switch {
+				case !known && !old, known && pr.n <= taken:
+					continue // not a probe of this watcher's, or taken already
+				case known && !pr.sent.After(alive):
+					taken = pr.n // no newer than the last proof
+					continue
+				}
+				// The gap runs from the last proof's time to now, when the
+				// watcher takes this one: it covers a write or a delivery
+				// that came late and a watcher slow to take it.
+				if gap := l.now().Sub(alive); gap >= l.markerTTL/2 {
+					// The leases whose ends were missed would stay in the
+					// table: replay the bucket into a new one.
+					rewatch(0, "natslease: the watcher was cut off, paused or without a consumer for half the markers' life or more; lease ends may have been missed",
+						"gap", gap, "marker_ttl", l.markerTTL)
+				}
+				if known {
+					taken = pr.n
+					setAlive(pr.sent)
+				}
 			default:
 				l.apply(e, replaying, res)
 			}
@@ -295,58 +331,131 @@ func (l *Leases) report(e ending) {
 // a watcher that does not get it within that time misses the end: one
 // whose connection was cut (a partition the client does not notice until
 // its pings fail, minutes later, or a reconnection), whose process was
-// paused, or whose goroutine was held up (the client then holds back the
-// consumer's flow). The watcher cannot tell from the entries, which do not
-// show what was removed, so it proves itself alive by a round trip to the
-// server (a PING answered: the connection delivers again), one every
-// MarkerTTL/8, and measures each proof from the send of the one before
-// to the moment the watcher takes it: a gap of MarkerTTL/2 or more
-// flushes, since markers written meanwhile may be gone. A marker written
-// while the gaps stay shorter reaches the watcher within MarkerTTL/2 of
-// being written, half its life, which leaves room for the drift between
-// this host's clock and the server's.
+// paused, whose goroutine was held up (the client then holds back the
+// consumer's flow), or whose consumer the server lost while the
+// connection stayed up (a server restart, a leader change: the client
+// recreates it only 10 to 20 s later). The watcher
+// cannot tell from the entries, which do not show what was removed, so it
+// proves itself alive through the bucket: every MarkerTTL/8 it writes a
+// probe entry of its own (probeKey: a number and a random nonce, which it
+// records first with the time of the write) and takes the proof when its
+// watch delivers that entry back. Entries reach a watch in the stream's
+// order, so a marker written before the probe's time reached the watcher
+// before the probe did. Each proof is measured from the time of the probe
+// taken before to the moment the watcher takes this one: a gap of
+// MarkerTTL/2 or more flushes, since markers written meanwhile may be
+// gone. A marker written while the gaps stay shorter reaches the watcher
+// within MarkerTTL/2 of being written, half its life, which leaves room
+// for the drift between this host's clock and the server's.
 const (
 	probesPerMarkerTTL = 8
 	minProbeEvery      = 100 * time.Millisecond
 	maxProbeEvery      = 10 * time.Second
+	// probeLogLen is how many of its latest probes the watcher can take
+	// back: two MarkerTTLs' worth at MarkerTTL/8 apart. An older one (a
+	// watcher held up that long) proves nothing new; it is only checked
+	// for the gap.
+	probeLogLen = 2 * probesPerMarkerTTL
+	// probeLen is a probe entry's value: its number and nonce, 8 bytes
+	// each, big-endian.
+	probeLen = 16
 )
 
-// probeEvery is how often the watcher's connection is proven alive.
+// probeEvery is how often the watcher proves itself alive.
 func (l *Leases) probeEvery() time.Duration {
 	return min(max(l.markerTTL/probesPerMarkerTTL, minProbeEvery), maxProbeEvery)
 }
 
-// startProbes starts the goroutine that proves the connection alive every
-// probeEvery and sends each proof's send time to out (one pending at
-// most: a newer one replaces it). The returned func stops it and waits.
-func (l *Leases) startProbes(out chan time.Time) (stop func()) {
+// probe is one proof the watcher wrote: its number, its nonce, and the
+// time it was taken at, before the write.
+type probe struct {
+	n, nonce uint64
+	sent     time.Time
+}
+
+// silence is the probe goroutine's report that no proof has been taken
+// since the one of time since, gap ago.
+type silence struct {
+	since time.Time
+	gap   time.Duration
+}
+
+// probeLog is the watcher's latest probes, written by the probe goroutine
+// before each write and read by the watcher when the write comes back.
+type probeLog struct {
+	mu     sync.Mutex
+	probes [probeLogLen]probe
+	last   uint64 // the latest number recorded
+}
+
+func (p *probeLog) record(pr probe) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.probes[pr.n%probeLogLen] = pr
+	p.last = pr.n
+}
+
+// lookup returns the probe that value, a probe entry's value, names:
+// known is false if it is not one this watcher recorded (malformed, a
+// number not recorded yet, a wrong nonce); old is true if its number is
+// one the log no longer holds.
+func (p *probeLog) lookup(value []byte) (pr probe, known, old bool) {
+	if len(value) != probeLen {
+		return probe{}, false, false
+	}
+	n, nonce := binary.BigEndian.Uint64(value), binary.BigEndian.Uint64(value[8:])
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case n == 0 || n > p.last:
+		return probe{}, false, false
+	case p.last-n >= probeLogLen:
+		return probe{}, false, true
+	}
+	pr = p.probes[n%probeLogLen]
+	return pr, pr.n == n && pr.nonce == nonce, false
+}
+
+// startProbes starts the goroutine that writes a probe entry every
+// probeEvery, recorded in l.probes first. The returned func stops it and
+// waits.
+func (l *Leases) startProbes() (stop func()) {
 	done, stopped := make(chan struct{}), make(chan struct{})
 	every := l.probeEvery()
+	// The entry outlives a Leases closed or gone by a MarkerTTL at most.
+	ttl, _ := jskv.RoundTTL(l.markerTTL, ErrInvalid)
+	subject := l.subject + l.probeKey
 	go func() {
 		defer close(stopped)
 		t := time.NewTicker(every)
 		defer t.Stop()
-		nc := l.js.Conn()
-		for {
+		var nonce [8]byte
+		for n := uint64(1); ; n++ {
 			select {
 			case <-done:
 				return
 			case <-t.C:
 			}
-			sent := l.now()
-			// A PING answered later than this is no proof: a slow
-			// server still proves itself in time.
+			_, _ = rand.Read(nonce[:])
+			pr := probe{n: n, nonce: binary.BigEndian.Uint64(nonce[:]), sent: l.now()}
+			l.probes.record(pr)
+			if a := l.alive.Load(); a != nil {
+				// A probe period past the gap that flushes: the one due
+				// last did not come back in time either.
+				if gap := pr.sent.Sub(*a); gap >= l.markerTTL/2+every {
+					select { // only this goroutine sends: never blocks
+					case l.silence <- silence{since: *a, gap: gap}:
+					default:
+					}
+				}
+			}
+			value := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, pr.n), pr.nonce)
+			// A write not acknowledged in this time is given up; whether
+			// it landed or not, the watcher takes it only when it comes
+			// back.
 			ctx, cancel := context.WithTimeout(l.gate.Context(), l.markerTTL/4)
-			err := nc.FlushWithContext(ctx)
+			_, _ = l.js.PublishMsg(ctx, &nats.Msg{Subject: subject, Data: value}, jetstream.WithMsgTTL(ttl))
 			cancel()
-			if err != nil {
-				continue
-			}
-			select { // only this goroutine sends: the send below never blocks
-			case <-out:
-			default:
-			}
-			out <- sent
 		}
 	}()
 	return func() {
@@ -367,10 +476,11 @@ func (l *Leases) flushAll(why string, attrs ...any) {
 	l.report(ending{all: true})
 }
 
-// watch opens a watch of the whole bucket on a context of its own under
-// ctx, which end cancels.
+// watch opens a watch of the bucket's leases and attachments, and of this
+// watcher's own probe entry, on a context of its own under ctx, which end
+// cancels.
 func (l *Leases) watch(ctx context.Context) (jetstream.KeyWatcher, context.CancelFunc, error) {
-	return jskv.Watch(ctx, l.kv, jetstream.AllKeys)
+	return jskv.WatchFiltered(ctx, l.kv, []string{leasePrefix + ">", attachPrefix + ">", l.probeKey})
 }
 
 // endWatch ends a watch opened with a context that end cancels

@@ -136,8 +136,13 @@ func RoundTTL(ttl time.Duration, invalid error) (time.Duration, error) {
 // Watch opens a watch of keys on kv on a context of its own under ctx,
 // which end cancels: end the watch with [EndWatch].
 func Watch(ctx context.Context, kv jetstream.KeyValue, keys string, opts ...jetstream.WatchOpt) (w jetstream.KeyWatcher, end context.CancelFunc, err error) {
+	return WatchFiltered(ctx, kv, []string{keys}, opts...)
+}
+
+// WatchFiltered is [Watch] of the keys matching any of filters.
+func WatchFiltered(ctx context.Context, kv jetstream.KeyValue, filters []string, opts ...jetstream.WatchOpt) (w jetstream.KeyWatcher, end context.CancelFunc, err error) {
 	ctx, end = context.WithCancel(ctx)
-	if w, err = kv.Watch(ctx, keys, opts...); err != nil {
+	if w, err = kv.WatchFiltered(ctx, filters, opts...); err != nil {
 		end()
 		return nil, nil, err
 	}
