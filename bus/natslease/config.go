@@ -100,6 +100,9 @@ type Config struct {
 
 	// now is the watcher's clock for its probes (tests); default time.Now.
 	now func() time.Time
+	// replayHook, if set (tests), is called before each entry a replay
+	// applies, so that tests make a replay slow.
+	replayHook func()
 }
 
 func (c Config) withDefaults() (Config, error) {

@@ -45,3 +45,7 @@ func SetProbeClock(cfg *Config, now func() time.Time) { cfg.now = now }
 
 // AttachKey is the bucket key of the attachment of key to lease id.
 func AttachKey(id, key string) string { return attachKey(id, key) }
+
+// SetReplayHook makes the Leases New opens with cfg call f before each
+// entry a replay of its watcher applies, so that tests make replays slow.
+func SetReplayHook(cfg *Config, f func()) { cfg.replayHook = f }

@@ -3,6 +3,7 @@ package natslease_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,14 +69,15 @@ func TestCutLongerThanMarkersFlushes(t *testing.T) {
 // A cut the client does not notice (its pings come minutes apart) stops
 // the watcher's probes from coming back: the watcher flushes once the
 // silence passes half the markers' life by a probe period, while still
-// cut off, once per silence; the proof that ends it, after the heal,
-// flushes again for the gap. (The watcher that proved its connection with
-// PINGs flushed only after the heal.)
+// cut off, then again for every half of the markers' life the silence goes
+// on (not at every probe); the proof that ends it, after the heal, flushes
+// again for the gap. (The watcher that proved its connection with PINGs
+// flushed only after the heal.)
 func TestSilentCutFlushes(t *testing.T) {
 	t.Parallel()
 	srv := natstest.StartJetStream(t, nil)
 	p, js := natstest.Proxied(t, srv)
-	flushes := make(chan string, 16)
+	flushes := make(chan string, 1024)
 	cfg := natslease.Config{Bucket: "silent", MarkerTTL: time.Second, Flush: func(id string) { flushes <- id }}
 	ctx := bounded(t, 30*time.Second)
 	a, err := natslease.New(ctx, js, cfg, func(string, []string) {})
@@ -89,13 +91,48 @@ func TestSilentCutFlushes(t *testing.T) {
 	cut := time.Now()
 	expectFlushAll(t, bounded(t, 5*time.Second), flushes, "during a silent cut")
 	t.Logf("flushed %v into the cut (markers live 1 s)", time.Since(cut).Round(time.Millisecond))
-	select {
-	case id := <-flushes:
-		t.Fatalf("a second flush (%q) in one silence", id)
-	case <-time.After(2 * time.Second):
+	// 3 s more of the cut: a flush for every 500 ms of silence or so (the
+	// probes, every 125 ms, are not each a flush), and not only the first.
+	time.Sleep(3 * time.Second)
+	n := len(flushes)
+	for range n {
+		checkFlushAll(t, <-flushes, "during the cut")
+	}
+	if n < 2 || n > 7 {
+		t.Fatalf("%d more flushes in 3 s of silence; want one for every half of the markers' life (about 5)", n)
 	}
 	p.Heal()
 	expectFlushAll(t, ctx, flushes, "when the first probe after the heal shows the gap")
+}
+
+// A replay that takes half the markers' life or more (a large bucket, a
+// slow link) delays the probes written meanwhile by as much, since they
+// come after it: the gaps count from the replay's end, which flushes for
+// what it may have missed, so the watcher does not take that delay for a
+// cut and replay again, and again, as the first watcher of the bucket's
+// probes did (each replay as slow as the one before).
+func TestSlowReplayDoesNotLoop(t *testing.T) {
+	t.Parallel()
+	srv := natstest.StartJetStream(t, nil)
+	cfg := natslease.Config{Bucket: "slowreplay", MarkerTTL: time.Second}
+	b := newNode(t, srv, cfg)
+	ctx := bounded(t, 30*time.Second)
+	if _, err := b.l.Grant(ctx, time.Minute); err != nil { // an entry to replay
+		t.Fatal(err)
+	}
+	flushes := make(chan string, 1024)
+	var replays atomic.Int32
+	acfg := cfg
+	acfg.Flush = func(id string) { flushes <- id }
+	natslease.SetReplayHook(&acfg, func() {
+		replays.Add(1)
+		time.Sleep(800 * time.Millisecond) // more than MarkerTTL/2
+	})
+	newNode(t, srv, acfg)
+	time.Sleep(3 * time.Second)
+	if n, r := len(flushes), replays.Load(); n != 0 || r != 1 {
+		t.Fatalf("%d flushes and %d replays in 3 s after a replay of 0.8 s; want none and one", n, r)
+	}
 }
 
 // waitUntil polls cond every 10 ms until it holds, failing the test if ctx

@@ -37,7 +37,7 @@ type Leases struct {
 	table    table            // leases and attachments seen by the watcher
 	onRevoke RevokeFunc       // New's; called by the watcher only
 	now      func() time.Time // the watcher's clock for its probes (Config.now)
-	probeKey string           // this watcher's probe entry: "probe.<random id>"
+	probeKey string           // this watcher's probe entries: "probe.<random id>." and the slot
 	probes   probeLog         // the probes written, until the watch brings them back
 	// alive is the watcher's latest proof (see run); silence carries the
 	// probe goroutine's reports that none has come since.
@@ -105,7 +105,7 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config, onRevoke Revok
 		table:    newTable(time.Now, markerTTL, cfg.DefaultTTL, cfg.MaxAttachments, cfg.MaxLeases, cfg.Flush != nil),
 		onRevoke: onRevoke,
 		now:      cfg.now,
-		probeKey: probePrefix + newID(),
+		probeKey: probePrefix + newID() + ".",
 		silence:  make(chan silence, 1),
 		gate:     jskv.NewGate(),
 		stopped:  make(chan struct{}),

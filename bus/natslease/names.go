@@ -22,9 +22,9 @@ const idLen = 16
 
 // KV key layout: "lease.<id>" holds a lease, "attach.<id>.<enc(key)>" one
 // attached key, enc being unpadded base64url, whose alphabet [-_a-zA-Z0-9]
-// is valid in a KV key token, and "probe.<random id>" one watcher's proof
-// that its watch delivers (see startProbes); a watcher watches only its
-// own.
+// is valid in a KV key token, and "probe.<random id>.<slot>" one
+// watcher's proofs that its watch delivers (see startProbes); a watcher
+// watches only its own.
 const (
 	leasePrefix  = "lease."
 	attachPrefix = "attach."

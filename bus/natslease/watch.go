@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,13 +66,15 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.
 	}()
 	res := newResolver(l.gate.Context(), l.readLease)
 	defer res.stop()
-	// alive is the time of the latest proof taken, or of the opening of
-	// the watch: every marker written before it has reached the watcher.
-	// silent is set once the watcher flushed for a silence since then.
+	// alive is the time of the latest proof taken, or of the end of a
+	// replay: every lease end written before it has reached the watcher,
+	// or a flush after it dropped what it would revoke (the first replay
+	// precedes anything the node cached). silentFor is the silence since
+	// then that the watcher last flushed for (0: none).
 	var alive time.Time
-	var silent bool
+	var silentFor time.Duration
 	setAlive := func(t time.Time) {
-		alive, silent = t, false
+		alive, silentFor = t, 0
 		l.alive.Store(&t)
 	}
 	setAlive(l.now()) // the watch was just opened
@@ -94,14 +98,16 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.
 		case <-l.gate.Done():
 			return
 		case q := <-l.silence:
-			// No probe has come back for a while: flush now, once, rather
-			// than only when one does (a cut the client does not notice,
-			// a probe's write refused). The proof that ends the silence
-			// still flushes and replays for the gap.
-			if w == nil || silent || !q.since.Equal(alive) {
+			// No probe has come back for a while: flush now, and again
+			// for every MarkerTTL/2 the silence goes on, rather than only
+			// when one comes back, if ever (a cut the client does not
+			// notice, a probe's write refused). The proof that ends the
+			// silence still flushes and replays for the gap. A replay
+			// ends with a flush of its own (or precedes the cache).
+			if w == nil || replaying || !q.since.Equal(alive) || silentFor > 0 && q.gap < silentFor+l.markerTTL/2 {
 				continue
 			}
-			silent = true
+			silentFor = q.gap
 			l.flushAll("natslease: no probe has come back for half the markers' life or more (the connection cut, the consumer lost, the process paused, or the probe's write refused); lease ends may be missed",
 				"silence", q.gap, "marker_ttl", l.markerTTL)
 		case r := <-res.out:
@@ -114,10 +120,6 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.
 			}
 			l.cfg.Logger.Info("natslease: watching again; replaying the bucket", "bucket", l.cfg.Bucket)
 			w, wend, updates, retry, replaying = nw, nend, nw.Updates(), nil, true
-			// The probes written while no watch ran never come back: the
-			// gaps count from here, as from the first watch, and the
-			// replay's end flushes for what was missed before.
-			setAlive(l.now())
 			l.table.forgetLeases()
 		case e, ok := <-updates:
 			switch {
@@ -129,6 +131,10 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.
 				rewatch(l.probeEvery(), "natslease: watch stopped (connection closed, consumer or bucket lost); lease ends are not seen until a new watch runs")
 			case e == nil: // end of a replay, sent once per watch
 				replaying = false
+				// The probes written during the replay come back after
+				// it, late by its length: the gaps count from here, since
+				// what was missed before is flushed below.
+				setAlive(l.now())
 				for _, id := range l.table.orphans() {
 					if end, first, _ := l.table.end(id); first {
 						l.report(end)
@@ -140,9 +146,11 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.
 					continue
 				}
 				l.flushAll("natslease: watching again; lease ends written while no watch ran are not replayed")
-			case e.Key() == l.probeKey:
+			case strings.HasPrefix(e.Key(), l.probeKey):
 				pr, known, old := l.probes.lookup(e.Value())
 				switch {
+				case replaying:
+					continue // judged from the replay's end
 				case !known && !old, known && pr.n <= taken:
 					continue // not a probe of this watcher's, or taken already
 				case known && !pr.sent.After(alive):
@@ -163,6 +171,9 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.
 					setAlive(pr.sent)
 				}
 			default:
+				if replaying && l.cfg.replayHook != nil {
+					l.cfg.replayHook()
+				}
 				l.apply(e, replaying, res)
 			}
 		}
@@ -337,25 +348,33 @@ func (l *Leases) report(e ending) {
 // recreates it only 10 to 20 s later). The watcher
 // cannot tell from the entries, which do not show what was removed, so it
 // proves itself alive through the bucket: every MarkerTTL/8 it writes a
-// probe entry of its own (probeKey: a number and a random nonce, which it
-// records first with the time of the write) and takes the proof when its
-// watch delivers that entry back. Entries reach a watch in the stream's
+// probe entry of its own (under probeKey, in one of probeSlots in turn: a
+// number and a random nonce, which it records first with the time of the
+// write) and takes the proof when its watch delivers that entry back. Entries reach a watch in the stream's
 // order, so a marker written before the probe's time reached the watcher
 // before the probe did. Each proof is measured from the time of the probe
 // taken before to the moment the watcher takes this one: a gap of
 // MarkerTTL/2 or more flushes, since markers written meanwhile may be
 // gone. A marker written while the gaps stay shorter reaches the watcher
 // within MarkerTTL/2 of being written, half its life, which leaves room
-// for the drift between this host's clock and the server's.
+// for the drift between this host's clock and the server's. A silence of
+// MarkerTTL/2 and a period flushes too, without waiting for a probe to
+// come back (see run), and so does every MarkerTTL/2 more of it.
 const (
 	probesPerMarkerTTL = 8
 	minProbeEvery      = 100 * time.Millisecond
 	maxProbeEvery      = 10 * time.Second
+	// probeSlots is how many probe entries a watcher keeps in the bucket,
+	// written in turn: the bucket keeps one entry per key, so a probe
+	// lasts probeSlots periods before the next in its slot replaces it,
+	// and a watch that lags the bucket by less than that still gets
+	// every probe. With one slot, a lag of a single period would hide
+	// them all.
+	probeSlots = probesPerMarkerTTL
 	// probeLogLen is how many of its latest probes the watcher can take
-	// back: two MarkerTTLs' worth at MarkerTTL/8 apart. An older one (a
-	// watcher held up that long) proves nothing new; it is only checked
-	// for the gap.
-	probeLogLen = 2 * probesPerMarkerTTL
+	// back: 16 probe periods. An older one (a watcher held up that long)
+	// proves nothing new; it is only checked for the gap.
+	probeLogLen = 2 * probeSlots
 	// probeLen is a probe entry's value: its number and nonce, 8 bytes
 	// each, big-endian.
 	probeLen = 16
@@ -422,14 +441,20 @@ func (p *probeLog) lookup(value []byte) (pr probe, known, old bool) {
 func (l *Leases) startProbes() (stop func()) {
 	done, stopped := make(chan struct{}), make(chan struct{})
 	every := l.probeEvery()
-	// The entry outlives a Leases closed or gone by a MarkerTTL at most.
-	ttl, _ := jskv.RoundTTL(l.markerTTL, ErrInvalid)
-	subject := l.subject + l.probeKey
+	// A slot is rewritten every probeSlots periods; a Leases closed or
+	// gone leaves its entries for that long, then the server's delete
+	// markers for a MarkerTTL more.
+	ttl, _ := jskv.RoundTTL(probeSlots*every+time.Second, ErrInvalid)
+	// A write that takes longer than a period is given up (it may still
+	// land and come back), so that the next probe, and its check for a
+	// silence, is late by a period at most.
+	timeout := min(every, l.markerTTL/4)
 	go func() {
 		defer close(stopped)
 		t := time.NewTicker(every)
 		defer t.Stop()
 		var nonce [8]byte
+		failing := false // logged once per run of failed writes
 		for n := uint64(1); ; n++ {
 			select {
 			case <-done:
@@ -450,12 +475,19 @@ func (l *Leases) startProbes() (stop func()) {
 				}
 			}
 			value := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, pr.n), pr.nonce)
-			// A write not acknowledged in this time is given up; whether
-			// it landed or not, the watcher takes it only when it comes
-			// back.
-			ctx, cancel := context.WithTimeout(l.gate.Context(), l.markerTTL/4)
-			_, _ = l.js.PublishMsg(ctx, &nats.Msg{Subject: subject, Data: value}, jetstream.WithMsgTTL(ttl))
+			subject := l.subject + l.probeKey + strconv.FormatUint(n%probeSlots, 10)
+			ctx, cancel := context.WithTimeout(l.gate.Context(), timeout)
+			_, err := l.js.PublishMsg(ctx, &nats.Msg{Subject: subject, Data: value}, jetstream.WithMsgTTL(ttl))
 			cancel()
+			switch {
+			case err != nil && !failing && l.gate.Context().Err() == nil:
+				failing = true
+				l.cfg.Logger.Warn("natslease: a probe's write failed; until one comes back, the watcher flushes for every half of the markers' life",
+					"bucket", l.cfg.Bucket, "err", err)
+			case err == nil && failing:
+				failing = false
+				l.cfg.Logger.Info("natslease: probes are written again", "bucket", l.cfg.Bucket)
+			}
 		}
 	}()
 	return func() {
@@ -480,7 +512,7 @@ func (l *Leases) flushAll(why string, attrs ...any) {
 // watcher's own probe entry, on a context of its own under ctx, which end
 // cancels.
 func (l *Leases) watch(ctx context.Context) (jetstream.KeyWatcher, context.CancelFunc, error) {
-	return jskv.WatchFiltered(ctx, l.kv, []string{leasePrefix + ">", attachPrefix + ">", l.probeKey})
+	return jskv.WatchFiltered(ctx, l.kv, []string{leasePrefix + ">", attachPrefix + ">", l.probeKey + ">"})
 }
 
 // endWatch ends a watch opened with a context that end cancels
