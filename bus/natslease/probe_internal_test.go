@@ -46,3 +46,67 @@ func TestProbeLogTakesOnlyItsOwnProbes(t *testing.T) {
 		}
 	}
 }
+
+// The gaps between proofs run from each probe's own time, not from when
+// the watcher took it back: a marker written just after a probe reaches
+// the watcher only with the next one. A probe taken late but in time
+// still leaves the next gap measured from when it was written.
+func TestProofsMeasureFromTheProbesTime(t *testing.T) {
+	t0 := time.Unix(1e9, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	var published time.Time
+	pf := proofs{markerTTL: time.Second, publish: func(t *time.Time) { published = *t }}
+	pf.reset(at(0))
+	clock := func(ms int) func() time.Time { return func() time.Time { return at(ms) } }
+	step := func(name string, pr probe, known, old bool, nowMS int, wantGapMS int, wantLate bool) {
+		t.Helper()
+		gap, late := pf.take(pr, known, old, clock(nowMS))
+		if gap != time.Duration(wantGapMS)*time.Millisecond || late != wantLate {
+			t.Fatalf("%s: gap %v, late %v; want %d ms, %v", name, gap, late, wantGapMS, wantLate)
+		}
+	}
+	step("probe 1, written at 200 ms, taken at 400 ms", probe{n: 1, sent: at(200)}, true, false, 400, 400, false)
+	if !published.Equal(at(200)) {
+		t.Fatalf("alive shown to the probes: %v; want the probe's time, 200 ms", published.Sub(t0))
+	}
+	// 550 ms since probe 1 was written, though 350 since it was taken.
+	step("probe 2, written at 500 ms, taken at 750 ms", probe{n: 2, sent: at(500)}, true, false, 750, 550, true)
+	step("probe 2 again", probe{n: 2, sent: at(500)}, true, false, 900, 0, false)
+	step("probe 3, no newer than probe 2", probe{n: 3, sent: at(500)}, true, false, 2000, 0, false)
+	step("an old probe, 800 ms after probe 2", probe{}, false, true, 1300, 800, true)
+	step("a probe not this watcher's", probe{}, false, false, 5000, 0, false)
+	if !pf.alive.Equal(at(500)) {
+		t.Fatalf("alive %v after an old probe; want probe 2's time, 500 ms (an old probe proves nothing)", pf.alive.Sub(t0))
+	}
+}
+
+// A silence flushes at its first report, then again only once it has
+// gone on for MarkerTTL/2 more; a report of a silence since an earlier
+// proof than the last is stale, and a proof ends the silence.
+func TestProofsFlushForEveryHalfMarkerTTLOfSilence(t *testing.T) {
+	t0 := time.Unix(1e9, 0)
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	pf := proofs{markerTTL: time.Second, publish: func(*time.Time) {}}
+	pf.reset(t0)
+	for _, c := range []struct {
+		since time.Time
+		gap   time.Duration
+		want  bool
+	}{
+		{t0.Add(-time.Second), ms(700), false}, // since an earlier proof: stale
+		{t0, ms(625), true},
+		{t0, ms(750), false},
+		{t0, ms(1124), false},
+		{t0, ms(1125), true},
+		{t0, ms(1250), false},
+		{t0, ms(1625), true},
+	} {
+		if got := pf.silent(silence{since: c.since, gap: c.gap}); got != c.want {
+			t.Fatalf("silence of %v since %v: flush %v; want %v", c.gap, c.since.Sub(t0), got, c.want)
+		}
+	}
+	pf.take(probe{n: 1, sent: t0.Add(ms(1700))}, true, false, func() time.Time { return t0.Add(ms(1800)) })
+	if !pf.silent(silence{since: t0.Add(ms(1700)), gap: ms(625)}) {
+		t.Fatal("a silence after a proof did not flush: the proof did not end the last one")
+	}
+}

@@ -66,19 +66,8 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.
 	}()
 	res := newResolver(l.gate.Context(), l.readLease)
 	defer res.stop()
-	// alive is the time of the latest proof taken, or of the end of a
-	// replay: every lease end written before it has reached the watcher,
-	// or a flush after it dropped what it would revoke (the first replay
-	// precedes anything the node cached). silentFor is the silence since
-	// then that the watcher last flushed for (0: none).
-	var alive time.Time
-	var silentFor time.Duration
-	setAlive := func(t time.Time) {
-		alive, silentFor = t, 0
-		l.alive.Store(&t)
-	}
-	setAlive(l.now()) // the watch was just opened
-	var taken uint64  // the number of the latest probe taken back
+	pf := proofs{markerTTL: l.markerTTL, publish: l.alive.Store}
+	pf.reset(l.now()) // the watch was just opened
 	stopProbes := l.startProbes()
 	defer stopProbes()
 	updates := w.Updates()
@@ -104,10 +93,9 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.
 			// notice, a probe's write refused). The proof that ends the
 			// silence still flushes and replays for the gap. A replay
 			// ends with a flush of its own (or precedes the cache).
-			if w == nil || replaying || !q.since.Equal(alive) || silentFor > 0 && q.gap < silentFor+l.markerTTL/2 {
+			if w == nil || replaying || !pf.silent(q) {
 				continue
 			}
-			silentFor = q.gap
 			l.flushAll("natslease: no probe has come back for half the markers' life or more (the connection cut, the consumer lost, the process paused, or the probe's write refused); lease ends may be missed",
 				"silence", q.gap, "marker_ttl", l.markerTTL)
 		case r := <-res.out:
@@ -134,7 +122,7 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.
 				// The probes written during the replay come back after
 				// it, late by its length: the gaps count from here, since
 				// what was missed before is flushed below.
-				setAlive(l.now())
+				pf.reset(l.now())
 				for _, id := range l.table.orphans() {
 					if end, first, _ := l.table.end(id); first {
 						l.report(end)
@@ -147,28 +135,15 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.
 				}
 				l.flushAll("natslease: watching again; lease ends written while no watch ran are not replayed")
 			case strings.HasPrefix(e.Key(), l.probeKey):
-				pr, known, old := l.probes.lookup(e.Value())
-				switch {
-				case replaying:
+				if replaying {
 					continue // judged from the replay's end
-				case !known && !old, known && pr.n <= taken:
-					continue // not a probe of this watcher's, or taken already
-				case known && !pr.sent.After(alive):
-					taken = pr.n // no newer than the last proof
-					continue
 				}
-				// The gap runs from the last proof's time to now, when the
-				// watcher takes this one: it covers a write or a delivery
-				// that came late and a watcher slow to take it.
-				if gap := l.now().Sub(alive); gap >= l.markerTTL/2 {
+				pr, known, old := l.probes.lookup(e.Value())
+				if gap, late := pf.take(pr, known, old, l.now); late {
 					// The leases whose ends were missed would stay in the
 					// table: replay the bucket into a new one.
 					rewatch(0, "natslease: the watcher was cut off, paused or without a consumer for half the markers' life or more; lease ends may have been missed",
 						"gap", gap, "marker_ttl", l.markerTTL)
-				}
-				if known {
-					taken = pr.n
-					setAlive(pr.sent)
 				}
 			default:
 				if replaying && l.cfg.replayHook != nil {
@@ -397,6 +372,64 @@ type probe struct {
 type silence struct {
 	since time.Time
 	gap   time.Duration
+}
+
+// proofs is the watcher's account of the probes it took back.
+type proofs struct {
+	markerTTL time.Duration
+	publish   func(*time.Time) // shows alive to the probe goroutine
+	// alive is the time of the latest proof taken, or of the end of a
+	// replay: every lease end written before it has reached the watcher,
+	// or a flush after it dropped what it would revoke (the first replay
+	// precedes anything the node cached).
+	alive time.Time
+	// silentFor is the silence since alive that the watcher last flushed
+	// for (0: none).
+	silentFor time.Duration
+	taken     uint64 // the number of the latest probe taken back
+}
+
+// reset counts the gaps from now: the watcher has everything written
+// before, or flushes for it.
+func (p *proofs) reset(now time.Time) {
+	p.alive, p.silentFor = now, 0
+	p.publish(&now)
+}
+
+// take judges probe pr, which lookup found known or old, now that the
+// watch brought it back: late reports a gap (returned) of MarkerTTL/2 or
+// more since the last proof, which calls for a flush and a replay. now is
+// read only for a probe newer than the last proof.
+//
+// The gap runs from the last proof's time, not from when the watcher took
+// it: a marker written just after that probe was written reaches the
+// watcher only with the next probe, so a watcher slow to take them, or a
+// delivery late, counts in full.
+func (p *proofs) take(pr probe, known, old bool, now func() time.Time) (gap time.Duration, late bool) {
+	switch {
+	case !known && !old, known && pr.n <= p.taken:
+		return 0, false // not a probe of this watcher's, or taken already
+	case known && !pr.sent.After(p.alive):
+		p.taken = pr.n // no newer than the last proof
+		return 0, false
+	}
+	gap = now().Sub(p.alive)
+	if known {
+		p.taken = pr.n
+		p.reset(pr.sent)
+	}
+	return gap, gap >= p.markerTTL/2
+}
+
+// silent reports whether the probe goroutine's report q of a silence
+// calls for a flush: a silence since the last proof (not an earlier one),
+// the first report of it or MarkerTTL/2 more than the one flushed for.
+func (p *proofs) silent(q silence) bool {
+	if !q.since.Equal(p.alive) || p.silentFor > 0 && q.gap < p.silentFor+p.markerTTL/2 {
+		return false
+	}
+	p.silentFor = q.gap
+	return true
 }
 
 // probeLog is the watcher's latest probes, written by the probe goroutine
