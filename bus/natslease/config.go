@@ -87,7 +87,9 @@ type Config struct {
 	// (then again once a new watch has replayed the bucket). The node
 	// must drop every cached key that
 	// may have been attached, i.e. flush its cache. It is called like the
-	// RevokeFunc (see [New]). If nil, the watcher cannot drop a lease's
+	// RevokeFunc (see [New]), on the watcher's goroutine: both must
+	// return well within MarkerTTL/2, or the watcher takes the time for a
+	// gap and flushes again (see docs/leases.md). If nil, the watcher cannot drop a lease's
 	// keys safely, so it keeps recording them past MaxAttachments and
 	// MaxLeases, with no bound on its memory, and logs a warning; Attach
 	// and KeepAlive are bounded all the same; where it would flush, it

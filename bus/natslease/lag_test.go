@@ -93,16 +93,31 @@ func TestSilentCutFlushes(t *testing.T) {
 	t.Logf("flushed %v into the cut (markers live 1 s)", time.Since(cut).Round(time.Millisecond))
 	// 3 s more of the cut: a flush for every 500 ms of silence or so (the
 	// probes, every 125 ms, are not each a flush), and not only the first.
-	time.Sleep(3 * time.Second)
-	n := len(flushes)
-	for range n {
-		checkFlushAll(t, <-flushes, "during the cut")
-	}
-	if n < 2 || n > 7 {
+	if n := flushesIn(t, flushes, 3*time.Second, "during the cut"); n < 2 || n > 7 {
 		t.Fatalf("%d more flushes in 3 s of silence; want one for every half of the markers' life (about 5)", n)
 	}
 	p.Heal()
 	expectFlushAll(t, ctx, flushes, "when the first probe after the heal shows the gap")
+}
+
+// While no watch runs (the connection closed here, for good; a consumer
+// the server does not create, for want of a JetStream leader, does the
+// same), no probe can come back: the watcher flushes when the watch
+// stops, then again for every half of the markers' life until a watch
+// runs, since the node keeps caching meanwhile. (It used to flush only
+// when the watch stopped and when a new one had replayed.)
+func TestNoWatchKeepsFlushing(t *testing.T) {
+	t.Parallel()
+	srv := natstest.StartJetStream(t, nil)
+	flushes := make(chan string, 1024)
+	cfg := natslease.Config{Bucket: "nowatch", MarkerTTL: time.Second, Flush: func(id string) { flushes <- id }}
+	a := newNode(t, srv, cfg)
+	ctx := bounded(t, 30*time.Second)
+	a.nc.Close()
+	expectFlushAll(t, ctx, flushes, "when the watch stops with the connection")
+	if n := flushesIn(t, flushes, 3*time.Second, "while no watch runs"); n < 2 || n > 7 {
+		t.Fatalf("%d flushes in the 3 s after the watch stopped; want one for every half of the markers' life (about 5)", n)
+	}
 }
 
 // A replay that takes half the markers' life or more (a large bucket, a
@@ -146,6 +161,18 @@ func waitUntil(t *testing.T, ctx context.Context, what string, cond func() bool)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// flushesIn waits d and returns how many calls of Flush came on flushes
+// meanwhile (and before), checking that each is Flush("").
+func flushesIn(t *testing.T, flushes <-chan string, d time.Duration, when string) int {
+	t.Helper()
+	time.Sleep(d)
+	n := len(flushes)
+	for range n {
+		checkFlushAll(t, <-flushes, when)
+	}
+	return n
 }
 
 // checkFlushAll checks that id, passed to Flush when, is empty: the flush

@@ -90,10 +90,11 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.
 			// No probe has come back for a while: flush now, and again
 			// for every MarkerTTL/2 the silence goes on, rather than only
 			// when one comes back, if ever (a cut the client does not
-			// notice, a probe's write refused). The proof that ends the
-			// silence still flushes and replays for the gap. A replay
-			// ends with a flush of its own (or precedes the cache).
-			if w == nil || replaying || !pf.silent(q) {
+			// notice, a probe's write refused, a replay or a new watch
+			// that stalls). The proof that ends the silence still flushes
+			// and replays for the gap. The first replay comes before
+			// anything is cached.
+			if !started || !pf.silent(q) {
 				continue
 			}
 			l.flushAll("natslease: no probe has come back for half the markers' life or more (the connection cut, the consumer lost, the process paused, or the probe's write refused); lease ends may be missed",
@@ -117,6 +118,7 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.
 				return
 			case !ok:
 				rewatch(l.probeEvery(), "natslease: watch stopped (connection closed, consumer or bucket lost); lease ends are not seen until a new watch runs")
+				pf.flushed(l.now())
 			case e == nil: // end of a replay, sent once per watch
 				replaying = false
 				// The probes written during the replay come back after
@@ -142,7 +144,7 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.
 				if gap, late := pf.take(pr, known, old, l.now); late {
 					// The leases whose ends were missed would stay in the
 					// table: replay the bucket into a new one.
-					rewatch(0, "natslease: the watcher was cut off, paused or without a consumer for half the markers' life or more; lease ends may have been missed",
+					rewatch(0, "natslease: the watcher was cut off, paused, held up or without a consumer for half the markers' life or more; lease ends may have been missed",
 						"gap", gap, "marker_ttl", l.markerTTL)
 				}
 			default:
@@ -331,8 +333,9 @@ func (l *Leases) report(e ending) {
 // taken before to the moment the watcher takes this one: a gap of
 // MarkerTTL/2 or more flushes, since markers written meanwhile may be
 // gone. A marker written while the gaps stay shorter reaches the watcher
-// within MarkerTTL/2 of being written, half its life, which leaves room
-// for the drift between this host's clock and the server's. A silence of
+// within MarkerTTL/2 of being written, half its life: the other half
+// leaves room for the silence check (below), up to two periods late, and
+// for the drift between this host's clock rate and the server's. A silence of
 // MarkerTTL/2 and a period flushes too, without waiting for a probe to
 // come back (see run), and so does every MarkerTTL/2 more of it.
 const (
@@ -396,10 +399,17 @@ func (p *proofs) reset(now time.Time) {
 	p.publish(&now)
 }
 
+// flushed records that the watcher flushed at now: the next flush for a
+// silence is due MarkerTTL/2 later.
+func (p *proofs) flushed(now time.Time) {
+	p.silentFor = max(now.Sub(p.alive), 1)
+}
+
 // take judges probe pr, which lookup found known or old, now that the
 // watch brought it back: late reports a gap (returned) of MarkerTTL/2 or
-// more since the last proof, which calls for a flush and a replay. now is
-// read only for a probe newer than the last proof.
+// more since the last proof, which calls for a flush (recorded: the
+// caller flushes). now is read only for a probe newer than the last
+// proof.
 //
 // The gap runs from the last proof's time, not from when the watcher took
 // it: a marker written just after that probe was written reaches the
@@ -413,17 +423,23 @@ func (p *proofs) take(pr probe, known, old bool, now func() time.Time) (gap time
 		p.taken = pr.n // no newer than the last proof
 		return 0, false
 	}
-	gap = now().Sub(p.alive)
+	t := now()
+	gap = t.Sub(p.alive)
+	late = gap >= p.markerTTL/2
 	if known {
 		p.taken = pr.n
 		p.reset(pr.sent)
 	}
-	return gap, gap >= p.markerTTL/2
+	if late {
+		p.flushed(t)
+	}
+	return gap, late
 }
 
 // silent reports whether the probe goroutine's report q of a silence
 // calls for a flush: a silence since the last proof (not an earlier one),
-// the first report of it or MarkerTTL/2 more than the one flushed for.
+// the first report of it or MarkerTTL/2 more than the one flushed for;
+// if so, it records the flush.
 func (p *proofs) silent(q silence) bool {
 	if !q.since.Equal(p.alive) || p.silentFor > 0 && q.gap < p.silentFor+p.markerTTL/2 {
 		return false
