@@ -63,7 +63,9 @@ type Lease struct {
 }
 
 // New opens the bucket cfg.Bucket, creating it if missing with per-key TTLs
-// (LimitMarkerTTL) and a history of 1, and starts the node's watcher of
+// (LimitMarkerTTL) and a history of 1 (a creation the server refuses for
+// want of a store, right after a bucket of that name was deleted, is tried
+// again for up to 5 s, within ctx), and starts the node's watcher of
 // the bucket. It returns once the watcher has replayed the bucket, so the
 // new node knows every live lease and attachment.
 //

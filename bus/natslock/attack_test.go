@@ -213,7 +213,8 @@ func TestThirdClientDeletesBucket(t *testing.T) {
 // recreated is lockerAs right after the bucket's stream was deleted: the
 // server removes the stream's store after it answers the deletion, and
 // creating the stream again meanwhile fails ("error creating store for
-// stream", seen under load), so New is tried again for up to 10 s.
+// stream", seen under load): New tries again for 5 s, and the test calls
+// New again for up to 10 s.
 func recreated(t *testing.T, srv *natsbus.Server) *natslock.Locker {
 	t.Helper()
 	js, err := jetstream.New(dialWarp(t, srv).Conn())

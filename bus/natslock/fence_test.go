@@ -76,8 +76,8 @@ func TestLostBucketRestartsTokensAndTheStoreRefusesThem(t *testing.T) {
 	}
 	// A new Locker creates the bucket again. The server may still be
 	// removing the old stream's files: its first creations may fail
-	// ("error creating store for stream", seen once in CI), so it retries
-	// for a few seconds, as an operator would.
+	// ("error creating store for stream", seen once in CI). New tries
+	// again for 5 s; the test, for 5 s more.
 	_, js := natstest.Connect(t, srv)
 	var l *natslock.Locker
 	deadline := time.Now().Add(5 * time.Second)

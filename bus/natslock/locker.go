@@ -37,9 +37,11 @@ type Locker struct {
 
 // New opens the bucket cfg.Bucket, creating it if missing with per-key TTLs
 // (LimitMarkerTTL, which turns on the stream's AllowMsgTTL) and a history
-// of 1. An existing bucket without per-key TTLs or with a longer history is
-// rejected with [ErrInvalid]. js is the caller's; [Locker.Close] leaves it
-// and its connection open.
+// of 1. A creation the server refuses for want of a store (a bucket of
+// that name deleted a moment before, whose files it is still removing) is
+// tried again for up to 5 s, within ctx. An existing bucket without
+// per-key TTLs or with a longer history is rejected with [ErrInvalid]. js
+// is the caller's; [Locker.Close] leaves it and its connection open.
 func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Locker, error) {
 	if js == nil {
 		return nil, fmt.Errorf("natslock: nil JetStream: %w", ErrInvalid)

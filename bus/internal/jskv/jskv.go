@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -61,14 +62,27 @@ func Open(ctx context.Context, js jetstream.JetStream, b Bucket, pkg string, inv
 func open(ctx context.Context, js jetstream.JetStream, b Bucket) (jetstream.KeyValue, time.Duration, error) {
 	kv, err := js.KeyValue(ctx, b.Name)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+		cfg := jetstream.KeyValueConfig{
 			Bucket:         b.Name,
 			Description:    b.Description,
 			History:        1,
 			Storage:        b.Storage,
 			Replicas:       b.Replicas,
 			LimitMarkerTTL: b.MarkerTTL,
-		})
+		}
+		kv, err = js.CreateKeyValue(ctx, cfg)
+		// A bucket deleted a moment ago may still have its files on the
+		// server, which then fails to create the new one's store: try
+		// again for a while.
+		deadline := time.Now().Add(storeRetryFor)
+		for wait := storeRetryFirst; storeFailed(err) && time.Now().Add(wait).Before(deadline); wait = min(2*wait, storeRetryMax) {
+			select {
+			case <-ctx.Done():
+				return nil, 0, fmt.Errorf("bucket %q: %w (after %w)", b.Name, ctx.Err(), err)
+			case <-time.After(wait):
+			}
+			kv, err = js.CreateKeyValue(ctx, cfg)
+		}
 		if errors.Is(err, jetstream.ErrBucketExists) { // created concurrently
 			kv, err = js.KeyValue(ctx, b.Name)
 		}
@@ -86,6 +100,30 @@ func open(ctx context.Context, js jetstream.JetStream, b Bucket) (jetstream.KeyV
 	}
 	return kv, st.LimitMarkerTTL(), nil
 }
+
+// The retries of a bucket's creation that the server refused for want of
+// a store: the first after storeRetryFirst, each wait twice the one before
+// up to storeRetryMax, none starting storeRetryFor after the first try.
+const (
+	storeRetryFirst = 50 * time.Millisecond
+	storeRetryMax   = time.Second
+	storeRetryFor   = 5 * time.Second
+)
+
+// storeFailed reports whether err is the server's refusal to create a
+// stream because it could not create its store (JSStreamCreateErrF, code
+// 10049, "error creating store for stream"): seen when a bucket is
+// created again right after its deletion, while the server still removes
+// the old stream's files; or for good, with a disk full or unwritable.
+func storeFailed(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jsErrCodeStreamCreate &&
+		strings.Contains(apiErr.Description, "error creating store for stream")
+}
+
+// jsErrCodeStreamCreate is the server's generic stream creation error
+// (JSStreamCreateErrF), which nats.go does not name.
+const jsErrCodeStreamCreate jetstream.ErrorCode = 10049
 
 // IsConflict reports whether err is a failed compare-and-set: the key's
 // last revision was not the expected one. Single-replica streams report

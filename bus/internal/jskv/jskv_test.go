@@ -73,3 +73,71 @@ func TestRoundTTL(t *testing.T) {
 		}
 	}
 }
+
+// storeFailing is a JetStream whose first failures creations of a bucket
+// fail as the server's do while a deleted bucket's files are still being
+// removed ("error creating store for stream"), or with err if set.
+type storeFailing struct {
+	jetstream.JetStream
+	failures int
+	err      *jetstream.APIError
+	calls    int
+}
+
+func (s *storeFailing) CreateKeyValue(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	s.calls++
+	if s.calls <= s.failures {
+		if s.err != nil {
+			return nil, s.err
+		}
+		return nil, &jetstream.APIError{Code: 500, ErrorCode: 10049, Description: "error creating store for stream"}
+	}
+	return s.JetStream.CreateKeyValue(ctx, cfg)
+}
+
+// A bucket the server fails to create for want of a store (a bucket of
+// that name deleted a moment before) is created again after a short
+// wait, for up to storeRetryFor; any other refusal is returned at once,
+// and so is the context's end.
+func TestOpenRetriesAStoreNotYetFree(t *testing.T) {
+	t.Parallel()
+	srv := natstest.StartJetStream(t, nil)
+	b := func(name string) Bucket { return Bucket{Name: name, MarkerTTL: time.Second} }
+	t.Run("transient", func(t *testing.T) {
+		_, js := natstest.Connect(t, srv)
+		f := &storeFailing{JetStream: js, failures: 2}
+		if _, _, err := Open(context.Background(), f, b("transient"), "pkg", errInvalid); err != nil || f.calls != 3 {
+			t.Fatalf("Open after two store failures: %v after %d creations; want nil after 3", err, f.calls)
+		}
+	})
+	t.Run("lasting", func(t *testing.T) {
+		_, js := natstest.Connect(t, srv)
+		f := &storeFailing{JetStream: js, failures: math.MaxInt}
+		_, _, err := Open(context.Background(), f, b("lasting"), "pkg", errInvalid)
+		var apiErr *jetstream.APIError
+		if !errors.As(err, &apiErr) || apiErr.ErrorCode != 10049 {
+			t.Fatalf("Open with the store failing for good: %v; want the server's error", err)
+		}
+		// 50 ms doubling to 1 s, none starting 5 s after the first: 8 in all.
+		if f.calls < 5 || f.calls > 9 {
+			t.Fatalf("%d creations with the store failing for good; want about 8", f.calls)
+		}
+	})
+	t.Run("other refusal", func(t *testing.T) {
+		_, js := natstest.Connect(t, srv)
+		f := &storeFailing{JetStream: js, failures: 1, err: &jetstream.APIError{Code: 500, ErrorCode: 10049, Description: "replicas > 1 not supported in non-clustered mode"}}
+		if _, _, err := Open(context.Background(), f, b("other"), "pkg", errInvalid); err == nil || f.calls != 1 {
+			t.Fatalf("Open refused otherwise: %v after %d creations; want the error after 1", err, f.calls)
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		_, js := natstest.Connect(t, srv)
+		f := &storeFailing{JetStream: js, failures: math.MaxInt}
+		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Millisecond)
+		defer cancel()
+		_, _, err := Open(ctx, f, b("cancelled"), "pkg", errInvalid)
+		if !errors.Is(err, context.DeadlineExceeded) || f.calls > 3 {
+			t.Fatalf("Open whose context ends while the store fails: %v after %d creations; want the context's error after 2 or 3", err, f.calls)
+		}
+	})
+}
