@@ -218,7 +218,7 @@ func (l *Leases) attachments(ctx context.Context, id string) ([]jetstream.KeyVal
 	if err != nil {
 		return nil, opError(ctx, "keepalive", id, err)
 	}
-	defer endWatch(end, w)
+	defer jskv.EndWatch(end, w)
 	var out []jetstream.KeyValueEntry
 	for {
 		select {

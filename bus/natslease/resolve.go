@@ -23,7 +23,7 @@ type resolution struct {
 
 // resolver reads the entries of the leases that attachments name but the
 // watcher does not know, off the watcher goroutine: each read can take
-// drainTimeout, and a flood of forged attachments must not hold up the
+// readTimeout, and a flood of forged attachments must not hold up the
 // entries behind them. At most maxReads reads run at once and
 // maxResolving leases wait or run; past that, add refuses. Only the
 // watcher goroutine calls its methods; the outcomes come back on out, for
@@ -103,9 +103,9 @@ func (r *resolver) stop() {
 }
 
 // readLease reports whether lease id's entry is gone from the bucket; the
-// read is bounded by drainTimeout.
+// read is bounded by readTimeout.
 func (l *Leases) readLease(ctx context.Context, id string) (gone bool, err error) {
-	ctx, cancel := context.WithTimeout(ctx, drainTimeout)
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
 	defer cancel()
 	if h := l.resolveHook.Load(); h != nil {
 		(*h)(ctx, id)

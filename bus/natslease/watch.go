@@ -16,8 +16,8 @@ import (
 	"github.com/warpcache/warp/bus/internal/jskv"
 )
 
-// drainTimeout bounds the wait for a stopped watch's channel to close.
-const drainTimeout = 5 * time.Second
+// readTimeout bounds the resolver's read of a lease entry.
+const readTimeout = 5 * time.Second
 
 // startWatch starts the node's watcher of the whole bucket and waits until
 // it has replayed the bucket's current entries.
@@ -56,12 +56,12 @@ func (l *Leases) startWatch(ctx context.Context) error {
 // written while no watch ran are not replayed. After a gap between its
 // probes (see startProbes) it flushes and replays the same way, so that
 // the leases whose ends it missed leave the table. Each watch has a
-// context of its own under wctx (wend ends w's), which ends it (endWatch).
+// context of its own under wctx (wend ends w's), which ends it (jskv.EndWatch).
 func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.CancelFunc, ready chan<- error) {
 	defer close(l.stopped)
 	defer func() {
 		if w != nil {
-			endWatch(wend, w)
+			jskv.EndWatch(wend, w)
 		}
 	}()
 	res := newResolver(l.gate.Context(), l.readLease)
@@ -74,11 +74,13 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.
 	var retry <-chan time.Time // set while no watch runs
 	replaying, started := true, false
 	// rewatch flushes, since lease ends may have been missed (why says
-	// how), and drops the watch, if one runs, for a new one after delay.
+	// how), records the flush (the next for a silence is MarkerTTL/2
+	// later), and drops the watch, if one runs, for a new one after delay.
 	rewatch := func(delay time.Duration, why string, attrs ...any) {
 		l.flushAll(why, attrs...)
+		pf.flushed(l.now())
 		if w != nil {
-			endWatch(wend, w)
+			jskv.EndWatch(wend, w)
 			w, updates, retry = nil, nil, time.After(delay)
 		}
 	}
@@ -118,7 +120,6 @@ func (l *Leases) run(wctx context.Context, w jetstream.KeyWatcher, wend context.
 				return
 			case !ok:
 				rewatch(l.probeEvery(), "natslease: watch stopped (connection closed, consumer or bucket lost); lease ends are not seen until a new watch runs")
-				pf.flushed(l.now())
 			case e == nil: // end of a replay, sent once per watch
 				replaying = false
 				// The probes written during the replay come back after
@@ -407,9 +408,9 @@ func (p *proofs) flushed(now time.Time) {
 
 // take judges probe pr, which lookup found known or old, now that the
 // watch brought it back: late reports a gap (returned) of MarkerTTL/2 or
-// more since the last proof, which calls for a flush (recorded: the
-// caller flushes). now is read only for a probe newer than the last
-// proof.
+// more since the last proof, which calls for a flush (the caller's, which
+// it records with flushed). now is read only for a probe newer than the
+// last proof.
 //
 // The gap runs from the last proof's time, not from when the watcher took
 // it: a marker written just after that probe was written reaches the
@@ -423,17 +424,12 @@ func (p *proofs) take(pr probe, known, old bool, now func() time.Time) (gap time
 		p.taken = pr.n // no newer than the last proof
 		return 0, false
 	}
-	t := now()
-	gap = t.Sub(p.alive)
-	late = gap >= p.markerTTL/2
+	gap = now().Sub(p.alive)
 	if known {
 		p.taken = pr.n
 		p.reset(pr.sent)
 	}
-	if late {
-		p.flushed(t)
-	}
-	return gap, late
+	return gap, gap >= p.markerTTL/2
 }
 
 // silent reports whether the probe goroutine's report q of a silence
@@ -494,10 +490,6 @@ func (l *Leases) startProbes() (stop func()) {
 	// gone leaves its entries for that long, then the server's delete
 	// markers for a MarkerTTL more.
 	ttl, _ := jskv.RoundTTL(probeSlots*every+time.Second, ErrInvalid)
-	// A write that takes longer than a period is given up (it may still
-	// land and come back), so that the next probe, and its check for a
-	// silence, is late by a period at most.
-	timeout := min(every, l.markerTTL/4)
 	go func() {
 		defer close(stopped)
 		t := time.NewTicker(every)
@@ -525,7 +517,10 @@ func (l *Leases) startProbes() (stop func()) {
 			}
 			value := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, pr.n), pr.nonce)
 			subject := l.subject + l.probeKey + strconv.FormatUint(n%probeSlots, 10)
-			ctx, cancel := context.WithTimeout(l.gate.Context(), timeout)
+			// A write that takes longer than a period is given up (it
+			// may still land and come back), so that the next probe, and
+			// its check for a silence, is late by a period at most.
+			ctx, cancel := context.WithTimeout(l.gate.Context(), every)
 			_, err := l.js.PublishMsg(ctx, &nats.Msg{Subject: subject, Data: value}, jetstream.WithMsgTTL(ttl))
 			cancel()
 			switch {
@@ -563,8 +558,3 @@ func (l *Leases) flushAll(why string, attrs ...any) {
 func (l *Leases) watch(ctx context.Context) (jetstream.KeyWatcher, context.CancelFunc, error) {
 	return jskv.WatchFiltered(ctx, l.kv, []string{leasePrefix + ">", attachPrefix + ">", l.probeKey + ">"})
 }
-
-// endWatch ends a watch opened with a context that end cancels
-// (jskv.EndWatch): a Stop would wait for the server to delete the watch's
-// consumer, up to 5 s while cut off.
-func endWatch(end context.CancelFunc, w jetstream.KeyWatcher) { jskv.EndWatch(end, w, drainTimeout) }

@@ -11,9 +11,6 @@ import (
 	"github.com/warpcache/warp/bus/internal/jskv"
 )
 
-// drainTimeout bounds the drain of a stopped watcher.
-const drainTimeout = 5 * time.Second
-
 // pollReadTimeout bounds a waiter's poll read when MarkerTTL is longer:
 // JetStream's default request timeout, which bounded it before.
 const pollReadTimeout = 5 * time.Second
@@ -34,7 +31,7 @@ func (l *Locker) wait(ctx context.Context, name string, ttl time.Duration) (*Loc
 	if err != nil {
 		return nil, opError(ctx, "lock", name, err)
 	}
-	defer jskv.EndWatch(end, w, drainTimeout)
+	defer jskv.EndWatch(end, w)
 	if l.waiting != nil {
 		l.waiting(name)
 	}

@@ -187,13 +187,18 @@ func WatchFiltered(ctx context.Context, kv jetstream.KeyValue, filters []string,
 	return w, end, nil
 }
 
+// drainTimeout bounds EndWatch's wait for an ended watch's channel to
+// close.
+const drainTimeout = 5 * time.Second
+
 // EndWatch ends a watch opened with a context of its own, which end
 // cancels: the client then stops it at once (and deletes its consumer in
-// the background), and EndWatch drains it for at most timeout. Stop would
-// wait for the consumer's deletion, up to 5 s while the server is cut off.
-func EndWatch(end context.CancelFunc, w jetstream.KeyWatcher, timeout time.Duration) {
+// the background), and EndWatch drains it for at most drainTimeout (the
+// client's delivery blocks on a full channel). Stop would wait for the
+// consumer's deletion, up to 5 s while the server is cut off.
+func EndWatch(end context.CancelFunc, w jetstream.KeyWatcher) {
 	end()
-	t := time.NewTimer(timeout)
+	t := time.NewTimer(drainTimeout)
 	defer t.Stop()
 	for {
 		select {
