@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,27 +25,8 @@ const (
 	token    = "tok-S3cretValue"
 )
 
-// logBuffer collects a logger's output; safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// logger returns a debug-level logger writing to a new buffer.
-func logger() (*slog.Logger, *logBuffer) {
-	b := &logBuffer{}
+func logger() (*slog.Logger, *natstest.LogBuffer) {
+	b := &natstest.LogBuffer{}
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
 }
 
@@ -171,7 +151,7 @@ func TestLogsHideSecrets(t *testing.T) {
 }
 
 // waitLog waits, bounded, until b holds s.
-func waitLog(t *testing.T, b *logBuffer, s string) {
+func waitLog(t *testing.T, b *natstest.LogBuffer, s string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(b.String(), s) {

@@ -2,6 +2,8 @@ package natslease_test
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -110,13 +112,19 @@ func TestNoWatchKeepsFlushing(t *testing.T) {
 	t.Parallel()
 	srv := natstest.StartJetStream(t, nil)
 	flushes := make(chan string, 1024)
-	cfg := natslease.Config{Bucket: "nowatch", MarkerTTL: time.Second, Flush: func(id string) { flushes <- id }}
+	var log natstest.LogBuffer
+	cfg := natslease.Config{Bucket: "nowatch", MarkerTTL: time.Second, Flush: func(id string) { flushes <- id },
+		Logger: slog.New(slog.NewTextHandler(&log, nil))}
 	a := newNode(t, srv, cfg)
 	ctx := bounded(t, 30*time.Second)
 	a.nc.Close()
 	expectFlushAll(t, ctx, flushes, "when the watch stops with the connection")
 	if n := flushesIn(t, flushes, 3*time.Second, "while no watch runs"); n < 2 || n > 7 {
 		t.Fatalf("%d flushes in the 3 s after the watch stopped; want one for every half of the markers' life (about 5)", n)
+	}
+	// The probes' writes fail all along: logged once, not once a probe.
+	if n := strings.Count(log.String(), "a probe's write failed"); n != 1 {
+		t.Fatalf("the failed probe writes logged %d times; want once", n)
 	}
 }
 
