@@ -104,7 +104,7 @@ func judge(ctx context.Context, res *RunResult, ops []history.Op, final map[stri
 		}
 		res.Notes = append(res.Notes, "eventual stale read: "+s.String())
 	}
-	ph := check.Phantoms(ops, append([]string{node.EventualPrefix, node.ServeStalePrefix}, node.StrongPrefixes...), initial, final)
+	ph := check.Phantoms(ops, node.Prefixes, initial, final)
 	res.Phantoms = len(ph)
 	for i, x := range ph {
 		if i == examples {

@@ -44,7 +44,7 @@ const (
 func families(nodes int) ([]workload.Family, []string) {
 	var fs []workload.Family
 	var all []string
-	for _, prefix := range append([]string{node.EventualPrefix, node.ServeStalePrefix}, node.StrongPrefixes...) {
+	for _, prefix := range node.Prefixes {
 		var f workload.Family
 		for i := range sharedKeys {
 			f.Shared = append(f.Shared, fmt.Sprintf("%s%d", prefix, i))

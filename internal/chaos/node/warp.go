@@ -58,6 +58,10 @@ const EnvClusterKey = "WARP_CLUSTER_KEY"
 // StrongPrefixes are the prefixes of the StrongDistributed families.
 var StrongPrefixes = []string{StrongPrefix, QuorumPrefix}
 
+// Prefixes are the prefixes of every family: the EventualDistributed
+// ones, then StrongPrefixes.
+var Prefixes = append([]string{EventualPrefix, ServeStalePrefix}, StrongPrefixes...)
+
 // Settings are what the controller tells a node at start.
 type Settings struct {
 	// ID is the node id (n1..nN), stable across restarts.
@@ -132,7 +136,7 @@ func newWarp(ctx context.Context, s Settings, clock actors.Clock) (*api.Warp[str
 func register(w *api.Warp[string], canary bool) error {
 	if canary {
 		var errs []error
-		for _, prefix := range []string{StrongPrefix, QuorumPrefix, EventualPrefix, ServeStalePrefix} {
+		for _, prefix := range Prefixes {
 			errs = append(errs, w.Register(prefix+"*", api.ModeEventualDistributed, KeyTTL, api.WithServeStale(KeyTTL)))
 		}
 		return errors.Join(errs...)
